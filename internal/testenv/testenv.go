@@ -1,0 +1,92 @@
+// Package testenv finds the shared reference data and builds the nfr-*
+// binaries for tests that run them.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// Root returns the repository root (the directory holding go.mod).
+func Root(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testenv: go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Shared returns the shared reference data directory: $NFR_TESTDATA, else
+// ../shared/testdata next to the repository root. A missing directory fails
+// the test: reference comparisons are never skipped silently.
+func Shared(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("NFR_TESTDATA")
+	if dir == "" {
+		dir = filepath.Join(Root(t), "..", "shared", "testdata")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.md")); err != nil {
+		t.Fatalf("testenv: shared test data not found at %s (set NFR_TESTDATA): %v", dir, err)
+	}
+	return dir
+}
+
+// SharedPath joins elem onto Shared.
+func SharedPath(t testing.TB, elem ...string) string {
+	return filepath.Join(append([]string{Shared(t)}, elem...)...)
+}
+
+var (
+	buildMu  sync.Mutex
+	built    = map[string]string{}
+	buildDir string
+)
+
+// Bin builds ./cmd/name once per test process and returns the binary's path.
+func Bin(t testing.TB, name string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[name]; ok {
+		return p
+	}
+	if buildDir == "" {
+		d, err := os.MkdirTemp("", "nfr-test-bin-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		buildDir = d
+	}
+	out := filepath.Join(buildDir, name)
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/"+name)
+	cmd.Dir = Root(t)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", name, err, b)
+	}
+	built[name] = out
+	return out
+}
+
+// BinDir builds every named binary and returns the directory holding them,
+// for tests that run pipelines through scripts/nfr with PATH set to it.
+func BinDir(t testing.TB, names ...string) string {
+	t.Helper()
+	var dir string
+	for _, n := range names {
+		dir = filepath.Dir(Bin(t, n))
+	}
+	return dir
+}

@@ -1,0 +1,100 @@
+package event
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Event types. The set is closed; see nfr-event(5).
+const (
+	TypeDNS   = "dns"
+	TypeIP    = "ip"
+	TypeHTTP  = "http"
+	TypeTLS   = "tls"
+	TypeAlert = "alert"
+)
+
+// Version is the stream format version written in "v".
+const Version = 1
+
+// Event is one record of the stream. Fields that do not apply to its type
+// stay at their zero value and are not written.
+type Event struct {
+	Type string
+	V    int
+	TS   time.Time
+
+	SrcIP    netip.Addr
+	SrcPort  uint16
+	DestIP   netip.Addr
+	DestPort uint16
+	Proto    string // udp, tcp, icmp, icmp6, or the IP protocol number
+
+	// dns
+	Query   string   // lower case, no trailing dot
+	QType   string   // mnemonic as Zeek's qtype_name; TYPEnnn when unknown
+	RCode   string   // mnemonic, empty when no response was seen
+	Answers []string // answer-section rdata as text
+	TTLs    []uint32 // one per answer
+
+	// ip (flows); Out is what the originator sent.
+	BytesIn   int64
+	BytesOut  int64
+	PktsIn    int64
+	PktsOut   int64
+	Duration  float64 // seconds
+	ConnState string  // Zeek conn_state (S0, SF, REJ, ...)
+	History   string  // Zeek-style history of TCP flags seen
+	ICMPType  *uint8
+	ICMPCode  *uint8
+
+	// http
+	Host        string
+	URL         string
+	Method      string
+	Status      int
+	UserAgent   string
+	Referrer    string
+	ContentType string
+	ReqLen      int64 // request body bytes
+	RespLen     int64 // response body bytes
+
+	// tls
+	SNI        string
+	TLSVersion string // written as "version": TLSv10, TLSv11, TLSv12, TLSv13, SSLv3, ...
+	ALPN       []string
+	JA3        string // MD5
+	JA3S       string // MD5
+	JA3Raw     string // the string JA3 hashes
+	JA3SRaw    string
+	JA4        string
+	CertHash   string // SHA1 of the leaf certificate, hex
+	Issuer     string
+	Subject    string
+	ValidFrom  time.Time
+	ValidTo    time.Time
+
+	// alert (nfr-score, nfr-submit)
+	EventType string
+	Severity  int
+	Threats   map[string]Threat
+	Flags     []string
+	Reason    string
+
+	Groups []string // added by nfr-scope
+	Source string   // interface or file the event came from
+}
+
+// Threat describes one threat an alert carries.
+type Threat struct {
+	Title    string `json:"title"`
+	Severity int    `json:"severity"`
+	Policy   bool   `json:"policy"`
+}
+
+// Reset clears e for reuse, keeping the capacity of its slices.
+func (e *Event) Reset() {
+	answers, ttls, alpn, flags, groups := e.Answers[:0], e.TTLs[:0], e.ALPN[:0], e.Flags[:0], e.Groups[:0]
+	*e = Event{}
+	e.Answers, e.TTLs, e.ALPN, e.Flags, e.Groups = answers, ttls, alpn, flags, groups
+}

@@ -1,0 +1,104 @@
+package event
+
+import (
+	"bufio"
+	"io"
+	"sync"
+	"time"
+)
+
+// A Writer writes event lines to one output. It buffers, flushes after every
+// line when LineBuffered (a terminal or --line-buffered), and can flush on a
+// timer for live sources. It is safe for concurrent use.
+type Writer struct {
+	mu           sync.Mutex
+	bw           *bufio.Writer
+	lineBuffered bool
+	err          error
+	stop         chan struct{}
+	lines        int64
+}
+
+// NewWriter returns a Writer over w.
+func NewWriter(w io.Writer, lineBuffered bool) *Writer {
+	return &Writer{bw: bufio.NewWriterSize(w, 64<<10), lineBuffered: lineBuffered}
+}
+
+// WriteLine writes line followed by a newline.
+func (w *Writer) WriteLine(line []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	w.bw.Write(line)
+	if err := w.bw.WriteByte('\n'); err != nil {
+		w.err = err
+		return err
+	}
+	w.lines++
+	if w.lineBuffered {
+		w.err = w.bw.Flush()
+	}
+	return w.err
+}
+
+// WriteEvent encodes e and writes it as one line, reusing scratch.
+func (w *Writer) WriteEvent(e *Event, scratch []byte) ([]byte, error) {
+	scratch = e.AppendJSON(scratch[:0])
+	return scratch, w.WriteLine(scratch)
+}
+
+// Lines returns how many lines were written.
+func (w *Writer) Lines() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lines
+}
+
+// Flush writes buffered lines out.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	w.err = w.bw.Flush()
+	return w.err
+}
+
+// FlushEvery flushes every d until Close; live sources use it so a quiet
+// stream still delivers its lines within d.
+func (w *Writer) FlushEvery(d time.Duration) {
+	w.mu.Lock()
+	if w.stop != nil {
+		w.mu.Unlock()
+		return
+	}
+	w.stop = make(chan struct{})
+	stop := w.stop
+	w.mu.Unlock()
+	go func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				w.Flush()
+			case <-stop:
+				return
+			}
+		}
+	}()
+}
+
+// Close stops the timer and flushes.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if w.stop != nil {
+		close(w.stop)
+		w.stop = nil
+	}
+	w.mu.Unlock()
+	return w.Flush()
+}
