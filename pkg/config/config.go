@@ -1,0 +1,150 @@
+// Package config loads config.yml, the configuration shared by the nfr-*
+// programs and the nfr wrapper. Loading is strict: an unknown key is an error
+// naming the file and line. Each section lives in its own file of this
+// package; every key is documented in the sample config.yml at the
+// repository root, which the tests load so it cannot rot.
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+
+	yaml "gopkg.in/yaml.v2"
+)
+
+// DefaultPath is where the wrapper and the programs look when neither -c nor
+// $NFR_CONFIG names a file.
+const DefaultPath = "/etc/nfr/config.yml"
+
+// Config is the whole of config.yml.
+type Config struct {
+	AlphaSOC AlphaSOC `yaml:"alphasoc"`
+	Network  Network  `yaml:"network"`
+	Scope    Scope    `yaml:"scope"`
+	Alerts   Alerts   `yaml:"alerts"`
+	Submit   Submit   `yaml:"submit"`
+	Score    Score    `yaml:"score"`
+	Engine   Engine   `yaml:"engine"`
+
+	// Path is the file the configuration was read from ("" for defaults).
+	Path string `yaml:"-"`
+}
+
+// Default returns the configuration used when no file exists.
+func Default() *Config {
+	c := &Config{}
+	c.setDefaults()
+	return c
+}
+
+func (c *Config) setDefaults() {
+	c.AlphaSOC.setDefaults()
+	c.Network.setDefaults()
+	c.Scope.setDefaults()
+	c.Alerts.setDefaults()
+	c.Submit.setDefaults()
+	c.Score.setDefaults()
+	c.Engine.setDefaults()
+}
+
+// Error is a configuration error; programs exit 2 on it.
+type Error struct {
+	File string
+	Line int // 0 when unknown
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Load reads path strictly over the defaults.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Parse(b, path)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Parse parses config.yml content; name is used in errors.
+func Parse(b []byte, name string) (*Config, error) {
+	c := Default()
+	c.Path = name
+	if len(bytes.TrimSpace(b)) > 0 {
+		if err := yaml.UnmarshalStrict(b, c); err != nil {
+			return nil, YAMLError(name, err)
+		}
+	}
+	if err := c.validate(); err != nil {
+		if ce, ok := err.(*Error); ok {
+			ce.File = name
+			return nil, ce
+		}
+		return nil, &Error{File: name, Msg: err.Error()}
+	}
+	c.resolvePaths()
+	return c, nil
+}
+
+func (c *Config) validate() error {
+	for _, v := range []interface{ validate() error }{&c.AlphaSOC, &c.Network, &c.Scope, &c.Alerts, &c.Submit, &c.Score, &c.Engine} {
+		if err := v.validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolvePaths makes relative file names in the config relative to the
+// config file's directory, as users expect of /etc/nfr/config.yml.
+func (c *Config) resolvePaths() {
+	if c.Path == "" {
+		return
+	}
+	dir := filepath.Dir(c.Path)
+	rel := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) && *p != "-" && *p != "stdout" && *p != "stderr" {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	for _, p := range c.paths() {
+		rel(p)
+	}
+}
+
+func (c *Config) paths() []*string {
+	var ps []*string
+	ps = append(ps, c.Scope.paths()...)
+	ps = append(ps, c.Alerts.paths()...)
+	ps = append(ps, c.Submit.paths()...)
+	ps = append(ps, c.Score.paths()...)
+	ps = append(ps, c.Engine.paths()...)
+	return ps
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
+
+// YAMLError turns a yaml.v2 error into one line naming the file and line.
+func YAMLError(name string, err error) error {
+	msg := err.Error()
+	if te, ok := err.(*yaml.TypeError); ok && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		var line int
+		fmt.Sscan(m[1], &line)
+		return &Error{File: name, Line: line, Msg: m[2]}
+	}
+	return &Error{File: name, Msg: msg}
+}
