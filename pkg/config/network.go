@@ -8,5 +8,5 @@ type Network struct {
 	Types     []string `yaml:"types"`     // event types to emit; default all
 }
 
-func (n *Network) setDefaults()   {}
+func (n *Network) setDefaults()    {}
 func (n *Network) validate() error { return nil }
