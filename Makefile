@@ -29,7 +29,8 @@ demo: build
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)/etc/nfr
-	install -m 0755 $(BINS) scripts/nfr $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	sed "s/@VERSION@/$(VERSION)/" scripts/nfr > $(DESTDIR)$(PREFIX)/bin/nfr && chmod 0755 $(DESTDIR)$(PREFIX)/bin/nfr
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	test -e $(DESTDIR)/etc/nfr/config.yml || install -m 0600 config.yml $(DESTDIR)/etc/nfr/config.yml
