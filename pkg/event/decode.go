@@ -62,7 +62,7 @@ func indexOf(s, sub string) int {
 func (e *Event) readField(it *jsoniter.Iterator, key string) error {
 	switch key {
 	case "type":
-		e.Type = it.ReadString()
+		e.Type = readInterned(it)
 	case "v":
 		e.V = it.ReadInt()
 	case "ts":
@@ -76,13 +76,13 @@ func (e *Event) readField(it *jsoniter.Iterator, key string) error {
 	case "destPort":
 		e.DestPort = it.ReadUint16()
 	case "proto":
-		e.Proto = it.ReadString()
+		e.Proto = readInterned(it)
 	case "query":
 		e.Query = it.ReadString()
 	case "qtype":
-		e.QType = it.ReadString()
+		e.QType = readInterned(it)
 	case "rcode":
-		e.RCode = it.ReadString()
+		e.RCode = readInterned(it)
 	case "answers":
 		e.Answers = readStrings(it, e.Answers)
 	case "ttls":
@@ -103,7 +103,7 @@ func (e *Event) readField(it *jsoniter.Iterator, key string) error {
 	case "duration":
 		e.Duration = it.ReadFloat64()
 	case "connState":
-		e.ConnState = it.ReadString()
+		e.ConnState = readInterned(it)
 	case "history":
 		e.History = it.ReadString()
 	case "icmpType":
@@ -117,7 +117,7 @@ func (e *Event) readField(it *jsoniter.Iterator, key string) error {
 	case "url":
 		e.URL = it.ReadString()
 	case "method":
-		e.Method = it.ReadString()
+		e.Method = readInterned(it)
 	case "status":
 		e.Status = it.ReadInt()
 	case "userAgent":
@@ -133,7 +133,7 @@ func (e *Event) readField(it *jsoniter.Iterator, key string) error {
 	case "sni":
 		e.SNI = it.ReadString()
 	case "version":
-		e.TLSVersion = it.ReadString()
+		e.TLSVersion = readInterned(it)
 	case "alpn":
 		e.ALPN = readStrings(it, e.ALPN)
 	case "ja3":
@@ -157,7 +157,7 @@ func (e *Event) readField(it *jsoniter.Iterator, key string) error {
 	case "validTo":
 		return readTime(it, &e.ValidTo)
 	case "eventType":
-		e.EventType = it.ReadString()
+		e.EventType = readInterned(it)
 	case "severity":
 		e.Severity = it.ReadInt()
 	case "threats":
@@ -180,6 +180,34 @@ func (e *Event) readField(it *jsoniter.Iterator, key string) error {
 		it.Skip()
 	}
 	return nil
+}
+
+// interned holds the values of low-cardinality fields, so decoding them
+// allocates nothing.
+var interned = func() map[string]string {
+	m := map[string]string{}
+	for _, s := range []string{
+		TypeDNS, TypeIP, TypeHTTP, TypeTLS, TypeAlert, "udp", "tcp", "icmp", "icmp6",
+		"A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT", "NULL", "HTTPS", "SVCB", "*", "ANY", "NAPTR", "CAA",
+		"NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "FORMERR", "NOTIMP",
+		"GET", "POST", "PUT", "HEAD", "DELETE", "OPTIONS", "CONNECT", "PATCH",
+		"S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH",
+		"TLSv10", "TLSv11", "TLSv12", "TLSv13", "SSLv3",
+	} {
+		m[s] = s
+	}
+	return m
+}()
+
+func readInterned(it *jsoniter.Iterator) string {
+	if it.WhatIsNext() != jsoniter.StringValue {
+		return it.ReadString() // records the type error
+	}
+	b := it.ReadStringAsSlice()
+	if s, ok := interned[string(b)]; ok {
+		return s
+	}
+	return string(b)
 }
 
 func readStrings(it *jsoniter.Iterator, dst []string) []string {
@@ -278,10 +306,36 @@ func ParseEpoch(s string) (sec, nsec int64, err error) {
 
 func readAddr(it *jsoniter.Iterator, a *netip.Addr) error {
 	s := it.ReadStringAsSlice()
-	v, err := netip.ParseAddr(string(s))
+	v, err := parseAddr(s)
 	if err != nil {
 		return fmt.Errorf("bad address %q", s)
 	}
 	*a = v.Unmap()
 	return nil
+}
+
+// parseAddr parses an address from bytes without allocating for IPv4.
+func parseAddr(b []byte) (netip.Addr, error) {
+	var a [4]byte
+	n, oct, digits := 0, 0, 0
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			oct = oct*10 + int(c-'0')
+			digits++
+			if oct > 255 || digits > 3 {
+				return netip.ParseAddr(string(b))
+			}
+		case c == '.' && digits > 0 && n < 3:
+			a[n] = byte(oct)
+			n, oct, digits = n+1, 0, 0
+		default:
+			return netip.ParseAddr(string(b))
+		}
+	}
+	if n != 3 || digits == 0 {
+		return netip.ParseAddr(string(b))
+	}
+	a[3] = byte(oct)
+	return netip.AddrFrom4(a), nil
 }
