@@ -1,0 +1,486 @@
+package dns
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"time"
+
+	"github.com/nfr-project/nfr/pkg/decode"
+	"github.com/nfr-project/nfr/pkg/event"
+)
+
+// DefaultTimeout is how long a query waits for its response.
+const DefaultTimeout = 5 * time.Second
+
+// Limits on state, so a flood of unanswered queries or half-open TCP
+// connections cannot grow memory without bound.
+const (
+	maxPending  = 1 << 20
+	maxTCPConns = 1 << 14
+	maxTCPBuf   = 2 + 65535
+	tcpIdle     = 2 * time.Minute
+)
+
+// Config configures a Handler.
+type Config struct {
+	// Ports carry DNS besides 53.
+	Ports []uint16
+	// Timeout after which an unanswered query is emitted; DefaultTimeout
+	// when zero.
+	Timeout time.Duration
+	// Emit receives every event; e and its slices are reused after it
+	// returns.
+	Emit func(e *event.Event)
+}
+
+// Stats counts the handler's work.
+type Stats struct {
+	Messages   uint64 // DNS messages parsed (queries and responses)
+	Queries    uint64
+	Responses  uint64
+	Events     uint64
+	Unanswered uint64 // queries emitted without a response
+	Unsolicit  uint64 // responses whose query was not seen
+	Malformed  map[string]uint64
+	TCPGaps    uint64 // TCP segments lost or out of order: stream resynchronised
+	Dropped    uint64 // queries or connections dropped at the state limits
+}
+
+type txKey struct {
+	client, server netip.AddrPort
+	proto          uint8
+	id             uint16
+}
+
+type question struct {
+	name  []byte
+	qtype uint16
+}
+
+type pending struct {
+	key      txKey
+	ts       time.Time
+	source   string
+	qs       []question
+	names    []byte
+	answered bool
+}
+
+type tcpKey struct{ src, dst netip.AddrPort }
+
+type tcpStream struct {
+	next    uint32
+	started bool
+	buf     []byte
+	last    time.Time
+}
+
+// Handler is the DNS analyser: a decode.Handler that parses DNS over UDP and
+// TCP and pairs queries with responses.
+type Handler struct {
+	cfg   Config
+	ports [65536 / 64]uint64 // bitmap of DNS ports
+	Stats Stats
+
+	msg     Message
+	pending map[txKey][]*pending
+	queue   []*pending // in arrival order, for timeouts
+	qhead   int
+	free    []*pending
+	tcp     map[tcpKey]*tcpStream
+	ev      event.Event
+	text    []byte
+	now     time.Time
+}
+
+// NewHandler returns a DNS analyser.
+func NewHandler(cfg Config) *Handler {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	h := &Handler{
+		cfg:     cfg,
+		pending: map[txKey][]*pending{},
+		tcp:     map[tcpKey]*tcpStream{},
+	}
+	h.Stats.Malformed = map[string]uint64{}
+	h.setPort(53)
+	for _, p := range cfg.Ports {
+		h.setPort(p)
+	}
+	return h
+}
+
+func (h *Handler) setPort(p uint16)     { h.ports[p/64] |= 1 << (p % 64) }
+func (h *Handler) isPort(p uint16) bool { return h.ports[p/64]&(1<<(p%64)) != 0 }
+
+// Pending returns how many queries wait for a response.
+func (h *Handler) Pending() int { return len(h.queue) - h.qhead }
+
+// HandlePacket parses DNS carried by p.
+func (h *Handler) HandlePacket(p *decode.Packet) {
+	if p.TS.After(h.now) {
+		h.now = p.TS
+	}
+	if !h.isPort(p.SrcPort) && !h.isPort(p.DstPort) {
+		return
+	}
+	switch p.Proto {
+	case decode.ProtoUDP:
+		h.message(p, p.Payload, decode.ProtoUDP)
+	case decode.ProtoTCP:
+		h.tcpSegment(p)
+	}
+}
+
+func (h *Handler) tcpSegment(p *decode.Packet) {
+	k := tcpKey{netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)}
+	s := h.tcp[k]
+	if p.TCPFlags&(decode.RST) != 0 {
+		delete(h.tcp, k)
+		return
+	}
+	if s == nil {
+		if len(p.Payload) == 0 && p.TCPFlags&decode.SYN == 0 {
+			return
+		}
+		if len(h.tcp) >= maxTCPConns {
+			h.expireTCP(true)
+		}
+		s = &tcpStream{}
+		h.tcp[k] = s
+	}
+	s.last = p.TS
+	if p.TCPFlags&decode.SYN != 0 {
+		s.next, s.started, s.buf = p.Seq+1, true, s.buf[:0]
+	}
+	data := p.Payload
+	if len(data) > 0 {
+		if !s.started {
+			s.next, s.started = p.Seq, true
+		}
+		switch d := int32(p.Seq - s.next); {
+		case d == 0:
+		case d < 0: // retransmission, possibly overlapping new data
+			if int(-d) >= len(data) {
+				data = nil
+			} else {
+				data = data[-d:]
+			}
+		default: // a gap: what is buffered can never complete
+			h.Stats.TCPGaps++
+			s.buf = s.buf[:0]
+		}
+		if len(data) > 0 {
+			s.next = p.Seq + uint32(len(p.Payload))
+			s.buf = append(s.buf, data...)
+			s.buf = h.drainTCP(p, s.buf)
+		}
+	}
+	if p.TCPFlags&decode.FIN != 0 {
+		delete(h.tcp, k)
+	}
+}
+
+// drainTCP handles every complete length-prefixed message in buf and
+// returns what is left, moved to the front.
+func (h *Handler) drainTCP(p *decode.Packet, buf []byte) []byte {
+	off := 0
+	for len(buf)-off >= 2 {
+		n := int(binary.BigEndian.Uint16(buf[off:]))
+		if len(buf)-off < 2+n {
+			break
+		}
+		h.message(p, buf[off+2:off+2+n], decode.ProtoTCP)
+		off += 2 + n
+	}
+	rest := copy(buf, buf[off:])
+	if rest > maxTCPBuf {
+		rest = 0
+	}
+	return buf[:rest]
+}
+
+func (h *Handler) expireTCP(force bool) {
+	for k, s := range h.tcp {
+		if force || h.now.Sub(s.last) > tcpIdle {
+			delete(h.tcp, k)
+			if force {
+				h.Stats.Dropped++
+				return
+			}
+		}
+	}
+}
+
+func (h *Handler) malformed(reason string) {
+	h.Stats.Malformed[reason]++
+}
+
+func (h *Handler) message(p *decode.Packet, b []byte, proto uint8) {
+	m := &h.msg
+	if err := m.Parse(b); err != nil {
+		h.malformed(err.Error())
+		if err == ErrShort || (len(m.Questions) == 0 && len(m.Answers) == 0 && !m.Response()) {
+			return
+		}
+	}
+	h.Stats.Messages++
+	src, dst := netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)
+	if !m.Response() {
+		h.Stats.Queries++
+		h.query(p, txKey{client: src, server: dst, proto: proto, id: m.ID})
+		return
+	}
+	h.Stats.Responses++
+	k := txKey{client: dst, server: src, proto: proto, id: m.ID}
+	multicast := p.Dst.IsMulticast()
+	if !multicast {
+		if q := h.pop(k); q != nil {
+			h.emitPair(q, p)
+			return
+		}
+	}
+	// A response whose query we did not see. Zeek takes the receiver as the
+	// originator, except for multicast announcements (mDNS), where the
+	// sender is the only endpoint with a port of its own.
+	h.Stats.Unsolicit++
+	if multicast {
+		k.client, k.server = src, dst
+	}
+	h.emitResponseOnly(k, p)
+}
+
+func (h *Handler) query(p *decode.Packet, k txKey) {
+	m := &h.msg
+	if h.Pending() >= maxPending {
+		h.expire(time.Time{}, 1)
+		h.Stats.Dropped++
+	}
+	var q *pending
+	if n := len(h.free); n > 0 {
+		q, h.free = h.free[n-1], h.free[:n-1]
+	} else {
+		q = &pending{}
+	}
+	q.key, q.ts, q.source, q.answered = k, p.TS, p.Source, false
+	q.qs, q.names = q.qs[:0], q.names[:0]
+	for i := range m.Questions {
+		q.names = AppendQuery(q.names, m.QName(i))
+	}
+	off := 0
+	for i := range m.Questions {
+		n := len(m.QName(i))
+		q.qs = append(q.qs, question{name: q.names[off : off+n : off+n], qtype: m.Questions[i].Type})
+		off += n
+	}
+	h.pending[k] = append(h.pending[k], q)
+	h.queue = append(h.queue, q)
+}
+
+// pop takes the oldest unanswered query of k.
+func (h *Handler) pop(k txKey) *pending {
+	qs := h.pending[k]
+	if len(qs) == 0 {
+		return nil
+	}
+	q := qs[0]
+	if len(qs) == 1 {
+		delete(h.pending, k)
+	} else {
+		copy(qs, qs[1:])
+		h.pending[k] = qs[:len(qs)-1]
+	}
+	q.answered = true
+	return q
+}
+
+func (h *Handler) fill(e *event.Event, k txKey, ts time.Time, source string) {
+	e.Reset()
+	e.Type = event.TypeDNS
+	e.TS = ts
+	e.SrcIP, e.SrcPort = k.client.Addr(), k.client.Port()
+	e.DestIP, e.DestPort = k.server.Addr(), k.server.Port()
+	if k.proto == decode.ProtoTCP {
+		e.Proto = "tcp"
+	} else {
+		e.Proto = "udp"
+	}
+	e.Source = source
+}
+
+// answers sets rcode, answers and TTLs from the parsed response. With
+// several questions only the answers owned by the question's name, or by a
+// name its CNAMEs lead to, are given to it.
+func (h *Handler) answers(e *event.Event, qname []byte, several bool) {
+	m := &h.msg
+	e.RCode = RCodeName(uint16(m.RCode()))
+	chain := qname
+	for i := range m.Answers {
+		if several {
+			owner := m.RRName(i)
+			if !equalFold(owner, chain) && !equalFold(owner, qname) {
+				continue
+			}
+		}
+		var ok bool
+		start := len(h.text)
+		h.text, ok = m.AppendAnswer(h.text, i)
+		if !ok {
+			h.text = h.text[:start]
+			continue
+		}
+		if several && m.Answers[i].Type == TypeCNAME {
+			chain = h.text[start:]
+		}
+		e.Answers = append(e.Answers, string(h.text[start:]))
+		e.TTLs = append(e.TTLs, m.Answers[i].TTL)
+	}
+	h.text = h.text[:0]
+}
+
+func equalFold(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if x >= 'A' && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if y >= 'A' && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *Handler) emitPair(q *pending, p *decode.Packet) {
+	e := &h.ev
+	several := len(q.qs) > 1
+	if len(q.qs) == 0 {
+		// A query without questions still had an answer: one event.
+		h.fill(e, q.key, q.ts, q.source)
+		h.answers(e, nil, false)
+		h.emit(e)
+	}
+	for _, qq := range q.qs {
+		h.fill(e, q.key, q.ts, q.source)
+		e.Query = string(qq.name)
+		e.QType = TypeName(qq.qtype)
+		h.answers(e, qq.name, several)
+		h.emit(e)
+	}
+}
+
+func (h *Handler) emitResponseOnly(k txKey, p *decode.Packet) {
+	m := &h.msg
+	e := &h.ev
+	if len(m.Questions) == 0 {
+		h.fill(e, k, p.TS, p.Source)
+		if len(m.Answers) > 0 {
+			h.text = AppendQuery(h.text[:0], m.RRName(0))
+			e.Query = string(h.text)
+		}
+		h.answers(e, nil, false)
+		h.emit(e)
+		return
+	}
+	several := len(m.Questions) > 1
+	for i := range m.Questions {
+		h.fill(e, k, p.TS, p.Source)
+		name := m.QName(i)
+		h.text = AppendQuery(h.text[:0], name)
+		e.Query = string(h.text)
+		e.QType = TypeName(m.Questions[i].Type)
+		h.answers(e, name, several)
+		h.emit(e)
+	}
+}
+
+func (h *Handler) emitUnanswered(q *pending) {
+	h.Stats.Unanswered++
+	e := &h.ev
+	for _, qq := range q.qs {
+		h.fill(e, q.key, q.ts, q.source)
+		e.Query = string(qq.name)
+		e.QType = TypeName(qq.qtype)
+		h.emit(e)
+	}
+	if len(q.qs) == 0 {
+		h.fill(e, q.key, q.ts, q.source)
+		h.emit(e)
+	}
+}
+
+func (h *Handler) emit(e *event.Event) {
+	h.Stats.Events++
+	if h.cfg.Emit != nil {
+		h.cfg.Emit(e)
+	}
+}
+
+// expire releases answered entries from the head of the queue and emits the
+// unanswered ones older than the timeout at now (every one when now is
+// zero), at most limit of them when limit > 0.
+func (h *Handler) expire(now time.Time, limit int) {
+	n := 0
+	for h.qhead < len(h.queue) {
+		q := h.queue[h.qhead]
+		if !q.answered {
+			if !now.IsZero() && now.Sub(q.ts) < h.cfg.Timeout {
+				break
+			}
+			if limit > 0 && n >= limit {
+				break
+			}
+			n++
+			h.removePending(q)
+			h.emitUnanswered(q)
+		}
+		h.queue[h.qhead] = nil
+		h.qhead++
+		h.free = append(h.free, q)
+	}
+	if h.qhead > 1024 && h.qhead*2 > len(h.queue) {
+		k := copy(h.queue, h.queue[h.qhead:])
+		clear(h.queue[k:])
+		h.queue = h.queue[:k]
+		h.qhead = 0
+	}
+}
+
+func (h *Handler) removePending(q *pending) {
+	qs := h.pending[q.key]
+	for i, x := range qs {
+		if x == q {
+			qs = append(qs[:i], qs[i+1:]...)
+			break
+		}
+	}
+	if len(qs) == 0 {
+		delete(h.pending, q.key)
+	} else {
+		h.pending[q.key] = qs
+	}
+}
+
+// Advance emits queries unanswered for longer than the timeout at now.
+func (h *Handler) Advance(now time.Time) {
+	if now.After(h.now) {
+		h.now = now
+	}
+	h.expire(now, 0)
+	if len(h.tcp) > 0 {
+		h.expireTCP(false)
+	}
+}
+
+// Close emits every query still waiting for its response.
+func (h *Handler) Close() {
+	h.expire(time.Time{}, 0)
+	clear(h.tcp)
+}
