@@ -314,7 +314,7 @@ func (h *Handler) fill(e *event.Event, k txKey, ts time.Time, source string) {
 // name its CNAMEs lead to, are given to it.
 func (h *Handler) answers(e *event.Event, qname []byte, several bool) {
 	m := &h.msg
-	e.RCode = RCodeName(uint16(m.RCode()))
+	e.RCode = RCodeName(m.RCode())
 	chain := qname
 	for i := range m.Answers {
 		if several {

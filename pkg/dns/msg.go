@@ -59,6 +59,10 @@ type Message struct {
 
 	Questions []Question
 	Answers   []RR // the answer section only, as dns.log has it
+	// ExtRCode is the upper 8 bits of the response code from an EDNS OPT
+	// record in the additional section (RFC 6891), 0 without one.
+	ExtRCode uint8
+	HasOPT   bool
 
 	msg   []byte
 	names []byte
@@ -70,8 +74,9 @@ func (m *Message) Response() bool { return m.Flags&flagQR != 0 }
 // Opcode returns the operation code.
 func (m *Message) Opcode() uint8 { return uint8(m.Flags>>11) & 0xf }
 
-// RCode returns the response code from the header (without EDNS bits).
-func (m *Message) RCode() uint8 { return uint8(m.Flags & 0xf) }
+// RCode returns the response code, with the EDNS extended bits when an OPT
+// record carries them (BADVERS, BADCOOKIE, ...).
+func (m *Message) RCode() uint16 { return uint16(m.ExtRCode)<<4 | m.Flags&0xf }
 
 // AA, TC, RD, RA report the header flags.
 func (m *Message) AA() bool { return m.Flags&flagAA != 0 }
@@ -99,6 +104,7 @@ func (m *Message) Parse(msg []byte) error {
 	m.Answers = m.Answers[:0]
 	m.names = m.names[:0]
 	m.msg = msg
+	m.ExtRCode, m.HasOPT = 0, false
 	if len(msg) < 12 {
 		return ErrShort
 	}
@@ -149,7 +155,53 @@ func (m *Message) Parse(msg []byte) error {
 		off += n
 		m.Answers = append(m.Answers, rr)
 	}
+	if m.ARCount == 0 {
+		return nil
+	}
+	// Walk authority and additional records only to find the OPT record.
+	for i := 0; i < int(m.NSCount)+int(m.ARCount); i++ {
+		var err error
+		if off, err = skipName(msg, off); err != nil {
+			return err
+		}
+		if off+10 > len(msg) {
+			return ErrTruncated
+		}
+		typ := binary.BigEndian.Uint16(msg[off:])
+		if typ == TypeOPT && i >= int(m.NSCount) && !m.HasOPT {
+			m.HasOPT = true
+			m.ExtRCode = msg[off+4]
+		}
+		off += 10 + int(binary.BigEndian.Uint16(msg[off+8:]))
+		if off > len(msg) {
+			return ErrTruncated
+		}
+	}
 	return nil
+}
+
+// skipName returns the offset after the name at off without decoding it.
+func skipName(msg []byte, off int) (int, error) {
+	for {
+		if off >= len(msg) {
+			return off, ErrTruncated
+		}
+		c := int(msg[off])
+		switch c & 0xc0 {
+		case 0x00:
+			if c == 0 {
+				return off + 1, nil
+			}
+			off += 1 + c
+		case 0xc0:
+			if off+2 > len(msg) {
+				return off, ErrTruncated
+			}
+			return off + 2, nil
+		default:
+			return off, ErrBadLabel
+		}
+	}
 }
 
 // readName decodes the name at off into the name buffer and returns the
