@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,16 +81,20 @@ func run(args []string) int {
 		types = strings.Split(o.Types, ",")
 	}
 
+	// The live heap stays small and bounded; collect less often.
+	debug.SetGCPercent(400)
 	w := event.NewWriter(os.Stdout, o.LineBuffered || cli.IsTerminal(os.Stdout))
-	defer w.Close()
-	var scratch []byte
-	emit := func(e *event.Event) { scratch, _ = w.WriteEvent(e, scratch) }
-	an, err := capture.NewAnalysers(types, capture.Options{DNSPorts: ports, DNSTimeout: o.DNSTimeout, Emit: emit})
+	em := capture.NewEmitter(w)
+	an, err := capture.NewAnalysers(types, capture.Options{DNSPorts: ports, DNSTimeout: o.DNSTimeout, Emit: em.Emit})
 	if err != nil {
+		em.Close()
 		return usage("--types: %v", err)
 	}
 	r := &capture.Runner{Decoder: decode.NewDecoder(an.Handlers...), DNS: an.DNS, Live: iface != ""}
-	r.OnStats = func() { r.WriteStats(os.Stderr, prog) }
+	r.OnStats = func() { em.Flush(); r.WriteStats(os.Stderr, prog) }
+	if r.Live {
+		r.OnTick = em.Pass
+	}
 
 	sig := newStopper(r)
 	defer sig.release()
@@ -130,7 +135,11 @@ func run(args []string) int {
 		}
 	}
 	r.Finish()
-	if err := w.Close(); err != nil {
+	err = em.Close()
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		ui.Errorf("writing events: %v", err)
 		status = cli.ExitFailure
 	}

@@ -5,7 +5,6 @@
 package capture
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
@@ -91,17 +90,17 @@ func NewFile(r io.Reader, name string) (*File, error) {
 	if c, ok := r.(io.Closer); ok {
 		f.closer = c
 	}
-	br := bufio.NewReaderSize(r, 64<<10)
-	magic, _ := br.Peek(2)
-	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+	// Read straight into the frame buffer: no second copy through a
+	// bufio.Reader. The first bytes tell gzip from a capture.
+	f.r = r
+	if err := f.fill(2); err == nil && f.buf[0] == 0x1f && f.buf[1] == 0x8b {
+		head := append([]byte(nil), f.buf[f.start:f.end]...)
+		zr, err := gzip.NewReader(io.MultiReader(bytes.NewReader(head), r))
 		if err != nil {
 			return nil, &FormatError{Name: name, Msg: "bad gzip header: " + err.Error()}
 		}
 		zr.Multistream(true)
-		f.r = zr
-	} else {
-		f.r = br
+		f.r, f.start, f.end, f.eof, f.rerr = zr, 0, 0, false, nil
 	}
 	if err := f.readHeader(); err != nil {
 		return nil, err

@@ -26,6 +26,9 @@ type Runner struct {
 	Live bool
 	// OnStats is called from the reading goroutine after RequestStats.
 	OnStats func()
+	// OnTick is called from the reading goroutine whenever the clock
+	// advances (every 100 ms of capture time, or of wall time live).
+	OnTick func()
 
 	statsReq atomic.Bool
 	lastTick time.Time
@@ -83,6 +86,9 @@ func (r *Runner) Run(src decode.Source, name string) error {
 func (r *Runner) tick(now time.Time) {
 	r.lastTick = now
 	r.Decoder.Advance(now)
+	if r.OnTick != nil {
+		r.OnTick()
+	}
 }
 
 // Finish flushes every handler: pending transactions become events.

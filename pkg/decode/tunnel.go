@@ -27,20 +27,23 @@ func (d *Decoder) udpTunnel(p *Packet, depth int) (Reason, bool) {
 		return ReasonNone, false // cut by the snaplen: leave it as UDP
 	}
 	switch {
+	// Headers are checked strictly (reserved bits zero, known payload
+	// types): these ports are also ordinary ephemeral ports, and a DNS
+	// response to client port 4789 must stay DNS.
 	case p.DstPort == portVXLAN:
-		if len(b) < 8 || b[0]&0x08 == 0 {
+		if len(b) < 8 || b[0] != 0x08 || b[1]|b[2]|b[3]|b[7] != 0 {
 			return ReasonNone, false
 		}
 		return d.inner(p, depth, func(q *Packet) Reason { return d.ethernet(q, b[8:], depth+1) }), true
 	case p.DstPort == portGeneve:
-		if len(b) < 8 || b[0]>>6 != 0 {
+		if len(b) < 8 || b[0]>>6 != 0 || b[7] != 0 {
 			return ReasonNone, false
 		}
 		n := 8 + int(b[0]&0x3f)*4
-		if len(b) < n {
-			return ReasonBadTunnel, true
-		}
 		et := binary.BigEndian.Uint16(b[2:])
+		if len(b) < n || (et != etherTEB && et != etherIPv4 && et != etherIPv6) {
+			return ReasonNone, false
+		}
 		return d.inner(p, depth, func(q *Packet) Reason {
 			if et == etherTEB {
 				return d.ethernet(q, b[n:], depth+1)
@@ -54,7 +57,10 @@ func (d *Decoder) udpTunnel(p *Packet, depth int) (Reason, bool) {
 		}
 		return d.inner(p, depth, func(q *Packet) Reason { return d.ipv6(q, inner, depth+1) }), true
 	case p.DstPort == portGREoverUD:
-		return d.gre(p, b, depth)
+		if r, ok := d.gre(p, b, depth); ok && r != ReasonBadTunnel {
+			return r, true
+		}
+		return ReasonNone, false
 	}
 	return ReasonNone, false
 }

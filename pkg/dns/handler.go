@@ -46,10 +46,18 @@ type Stats struct {
 	Dropped    uint64 // queries or connections dropped at the state limits
 }
 
+// txKey identifies a transaction as Zeek pairs it: both endpoints, the
+// transport and the id. Addresses are kept as 16 bytes so the key holds no
+// pointers and hashes fast.
 type txKey struct {
-	client, server netip.AddrPort
-	proto          uint8
+	client, server [16]byte
+	cport, sport   uint16
 	id             uint16
+	proto          uint8
+}
+
+func makeKey(client, server netip.AddrPort, proto uint8, id uint16) txKey {
+	return txKey{client: client.Addr().As16(), server: server.Addr().As16(), cport: client.Port(), sport: server.Port(), id: id, proto: proto}
 }
 
 type question struct {
@@ -57,13 +65,20 @@ type question struct {
 	qtype uint16
 }
 
+// pending is a query waiting for its response. It sits in the arrival list
+// (for timeouts) and in its key's chain (for pairing); answered entries
+// leave both at once and are reused.
 type pending struct {
-	key      txKey
-	ts       time.Time
-	source   string
-	qs       []question
-	names    []byte
-	answered bool
+	key            txKey
+	client, server netip.AddrPort
+	proto          uint8
+	ts             time.Time
+	source         string
+	qs             []question
+	names          []byte
+
+	prev, next *pending // arrival order
+	same       *pending // the next query with the same key
 }
 
 type tcpKey struct{ src, dst netip.AddrPort }
@@ -83,13 +98,16 @@ type Handler struct {
 	Stats Stats
 
 	msg     Message
-	pending map[txKey][]*pending
-	queue   []*pending // in arrival order, for timeouts
-	qhead   int
+	pending map[txKey]*pending // oldest query of each key
+	head    *pending           // oldest query waiting
+	tail    *pending
+	waiting int
 	free    []*pending
 	tcp     map[tcpKey]*tcpStream
 	ev      event.Event
 	text    []byte
+	ansBuf  []string
+	ttlBuf  []uint32
 	now     time.Time
 }
 
@@ -100,7 +118,7 @@ func NewHandler(cfg Config) *Handler {
 	}
 	h := &Handler{
 		cfg:     cfg,
-		pending: map[txKey][]*pending{},
+		pending: map[txKey]*pending{},
 		tcp:     map[tcpKey]*tcpStream{},
 	}
 	h.Stats.Malformed = map[string]uint64{}
@@ -115,7 +133,7 @@ func (h *Handler) setPort(p uint16)     { h.ports[p/64] |= 1 << (p % 64) }
 func (h *Handler) isPort(p uint16) bool { return h.ports[p/64]&(1<<(p%64)) != 0 }
 
 // Pending returns how many queries wait for a response.
-func (h *Handler) Pending() int { return len(h.queue) - h.qhead }
+func (h *Handler) Pending() int { return h.waiting }
 
 // HandlePacket parses DNS carried by p.
 func (h *Handler) HandlePacket(p *decode.Packet) {
@@ -229,15 +247,15 @@ func (h *Handler) message(p *decode.Packet, b []byte, proto uint8) {
 	src, dst := netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)
 	if !m.Response() {
 		h.Stats.Queries++
-		h.query(p, txKey{client: src, server: dst, proto: proto, id: m.ID})
+		h.query(p, src, dst, proto)
 		return
 	}
 	h.Stats.Responses++
-	k := txKey{client: dst, server: src, proto: proto, id: m.ID}
 	multicast := p.Dst.IsMulticast()
 	if !multicast {
-		if q := h.pop(k); q != nil {
+		if q := h.pop(makeKey(dst, src, proto, m.ID)); q != nil {
 			h.emitPair(q, p)
+			h.release(q)
 			return
 		}
 	}
@@ -245,15 +263,16 @@ func (h *Handler) message(p *decode.Packet, b []byte, proto uint8) {
 	// originator, except for multicast announcements (mDNS), where the
 	// sender is the only endpoint with a port of its own.
 	h.Stats.Unsolicit++
+	client, server := dst, src
 	if multicast {
-		k.client, k.server = src, dst
+		client, server = src, dst
 	}
-	h.emitResponseOnly(k, p)
+	h.emitResponseOnly(client, server, proto, p)
 }
 
-func (h *Handler) query(p *decode.Packet, k txKey) {
+func (h *Handler) query(p *decode.Packet, client, server netip.AddrPort, proto uint8) {
 	m := &h.msg
-	if h.Pending() >= maxPending {
+	if h.waiting >= maxPending {
 		h.expire(time.Time{}, 1)
 		h.Stats.Dropped++
 	}
@@ -263,7 +282,8 @@ func (h *Handler) query(p *decode.Packet, k txKey) {
 	} else {
 		q = &pending{}
 	}
-	q.key, q.ts, q.source, q.answered = k, p.TS, p.Source, false
+	q.key = makeKey(client, server, proto, m.ID)
+	q.client, q.server, q.proto, q.ts, q.source = client, server, proto, p.TS, p.Source
 	q.qs, q.names = q.qs[:0], q.names[:0]
 	for i := range m.Questions {
 		q.names = AppendQuery(q.names, m.QName(i))
@@ -274,34 +294,69 @@ func (h *Handler) query(p *decode.Packet, k txKey) {
 		q.qs = append(q.qs, question{name: q.names[off : off+n : off+n], qtype: m.Questions[i].Type})
 		off += n
 	}
-	h.pending[k] = append(h.pending[k], q)
-	h.queue = append(h.queue, q)
+	// Append to the key's chain and to the arrival list.
+	if first := h.pending[q.key]; first == nil {
+		h.pending[q.key] = q
+	} else {
+		for first.same != nil {
+			first = first.same
+		}
+		first.same = q
+	}
+	q.prev, q.next = h.tail, nil
+	if h.tail != nil {
+		h.tail.next = q
+	} else {
+		h.head = q
+	}
+	h.tail = q
+	h.waiting++
 }
 
-// pop takes the oldest unanswered query of k.
+// pop takes the oldest waiting query of k out of its chain and the arrival
+// list; the caller releases it after use.
 func (h *Handler) pop(k txKey) *pending {
-	qs := h.pending[k]
-	if len(qs) == 0 {
+	q := h.pending[k]
+	if q == nil {
 		return nil
 	}
-	q := qs[0]
-	if len(qs) == 1 {
-		delete(h.pending, k)
+	if q.same != nil {
+		h.pending[k] = q.same
 	} else {
-		copy(qs, qs[1:])
-		h.pending[k] = qs[:len(qs)-1]
+		delete(h.pending, k)
 	}
-	q.answered = true
+	h.unlink(q)
 	return q
 }
 
-func (h *Handler) fill(e *event.Event, k txKey, ts time.Time, source string) {
+func (h *Handler) unlink(q *pending) {
+	if q.prev != nil {
+		q.prev.next = q.next
+	} else {
+		h.head = q.next
+	}
+	if q.next != nil {
+		q.next.prev = q.prev
+	} else {
+		h.tail = q.prev
+	}
+	q.prev, q.next, q.same = nil, nil, nil
+	h.waiting--
+}
+
+func (h *Handler) release(q *pending) {
+	q.source = ""
+	h.free = append(h.free, q)
+}
+
+func (h *Handler) fill(e *event.Event, client, server netip.AddrPort, proto uint8, ts time.Time, source string) {
 	e.Reset()
+	e.Answers, e.TTLs = nil, nil // set by answers when a response was seen
 	e.Type = event.TypeDNS
 	e.TS = ts
-	e.SrcIP, e.SrcPort = k.client.Addr(), k.client.Port()
-	e.DestIP, e.DestPort = k.server.Addr(), k.server.Port()
-	if k.proto == decode.ProtoTCP {
+	e.SrcIP, e.SrcPort = client.Addr(), client.Port()
+	e.DestIP, e.DestPort = server.Addr(), server.Port()
+	if proto == decode.ProtoTCP {
 		e.Proto = "tcp"
 	} else {
 		e.Proto = "udp"
@@ -315,6 +370,11 @@ func (h *Handler) fill(e *event.Event, k txKey, ts time.Time, source string) {
 func (h *Handler) answers(e *event.Event, qname []byte, several bool) {
 	m := &h.msg
 	e.RCode = RCodeName(m.RCode())
+	// A response was seen: answers and ttls are written even when empty.
+	e.Answers, e.TTLs = h.ansBuf[:0], h.ttlBuf[:0]
+	if e.Answers == nil {
+		e.Answers, e.TTLs = make([]string, 0, 8), make([]uint32, 0, 8)
+	}
 	chain := qname
 	for i := range m.Answers {
 		if several {
@@ -337,6 +397,7 @@ func (h *Handler) answers(e *event.Event, qname []byte, several bool) {
 		e.TTLs = append(e.TTLs, m.Answers[i].TTL)
 	}
 	h.text = h.text[:0]
+	h.ansBuf, h.ttlBuf = e.Answers[:0], e.TTLs[:0]
 }
 
 func equalFold(a, b []byte) bool {
@@ -363,12 +424,12 @@ func (h *Handler) emitPair(q *pending, p *decode.Packet) {
 	several := len(q.qs) > 1
 	if len(q.qs) == 0 {
 		// A query without questions still had an answer: one event.
-		h.fill(e, q.key, q.ts, q.source)
+		h.fill(e, q.client, q.server, q.proto, q.ts, q.source)
 		h.answers(e, nil, false)
 		h.emit(e)
 	}
 	for _, qq := range q.qs {
-		h.fill(e, q.key, q.ts, q.source)
+		h.fill(e, q.client, q.server, q.proto, q.ts, q.source)
 		e.Query = string(qq.name)
 		e.QType = TypeName(qq.qtype)
 		h.answers(e, qq.name, several)
@@ -376,11 +437,11 @@ func (h *Handler) emitPair(q *pending, p *decode.Packet) {
 	}
 }
 
-func (h *Handler) emitResponseOnly(k txKey, p *decode.Packet) {
+func (h *Handler) emitResponseOnly(client, server netip.AddrPort, proto uint8, p *decode.Packet) {
 	m := &h.msg
 	e := &h.ev
 	if len(m.Questions) == 0 {
-		h.fill(e, k, p.TS, p.Source)
+		h.fill(e, client, server, proto, p.TS, p.Source)
 		if len(m.Answers) > 0 {
 			h.text = AppendQuery(h.text[:0], m.RRName(0))
 			e.Query = string(h.text)
@@ -391,7 +452,7 @@ func (h *Handler) emitResponseOnly(k txKey, p *decode.Packet) {
 	}
 	several := len(m.Questions) > 1
 	for i := range m.Questions {
-		h.fill(e, k, p.TS, p.Source)
+		h.fill(e, client, server, proto, p.TS, p.Source)
 		name := m.QName(i)
 		h.text = AppendQuery(h.text[:0], name)
 		e.Query = string(h.text)
@@ -405,13 +466,13 @@ func (h *Handler) emitUnanswered(q *pending) {
 	h.Stats.Unanswered++
 	e := &h.ev
 	for _, qq := range q.qs {
-		h.fill(e, q.key, q.ts, q.source)
+		h.fill(e, q.client, q.server, q.proto, q.ts, q.source)
 		e.Query = string(qq.name)
 		e.QType = TypeName(qq.qtype)
 		h.emit(e)
 	}
 	if len(q.qs) == 0 {
-		h.fill(e, q.key, q.ts, q.source)
+		h.fill(e, q.client, q.server, q.proto, q.ts, q.source)
 		h.emit(e)
 	}
 }
@@ -423,48 +484,36 @@ func (h *Handler) emit(e *event.Event) {
 	}
 }
 
-// expire releases answered entries from the head of the queue and emits the
-// unanswered ones older than the timeout at now (every one when now is
-// zero), at most limit of them when limit > 0.
+// expire emits the queries waiting for longer than the timeout at now
+// (every one when now is zero), at most limit of them when limit > 0.
 func (h *Handler) expire(now time.Time, limit int) {
-	n := 0
-	for h.qhead < len(h.queue) {
-		q := h.queue[h.qhead]
-		if !q.answered {
-			if !now.IsZero() && now.Sub(q.ts) < h.cfg.Timeout {
-				break
-			}
-			if limit > 0 && n >= limit {
-				break
-			}
-			n++
-			h.removePending(q)
-			h.emitUnanswered(q)
+	for n := 0; h.head != nil && (limit <= 0 || n < limit); n++ {
+		q := h.head
+		if !now.IsZero() && now.Sub(q.ts) < h.cfg.Timeout {
+			return
 		}
-		h.queue[h.qhead] = nil
-		h.qhead++
-		h.free = append(h.free, q)
-	}
-	if h.qhead > 1024 && h.qhead*2 > len(h.queue) {
-		k := copy(h.queue, h.queue[h.qhead:])
-		clear(h.queue[k:])
-		h.queue = h.queue[:k]
-		h.qhead = 0
+		h.removeFromChain(q)
+		h.unlink(q)
+		h.emitUnanswered(q)
+		h.release(q)
 	}
 }
 
-func (h *Handler) removePending(q *pending) {
-	qs := h.pending[q.key]
-	for i, x := range qs {
-		if x == q {
-			qs = append(qs[:i], qs[i+1:]...)
-			break
+func (h *Handler) removeFromChain(q *pending) {
+	first := h.pending[q.key]
+	if first == q {
+		if q.same != nil {
+			h.pending[q.key] = q.same
+		} else {
+			delete(h.pending, q.key)
 		}
+		return
 	}
-	if len(qs) == 0 {
-		delete(h.pending, q.key)
-	} else {
-		h.pending[q.key] = qs
+	for x := first; x != nil; x = x.same {
+		if x.same == q {
+			x.same = q.same
+			return
+		}
 	}
 }
 
