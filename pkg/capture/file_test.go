@@ -239,3 +239,32 @@ func TestGzipAndStdin(t *testing.T) {
 		}
 	}
 }
+
+func FuzzFile(f *testing.F) {
+	for _, name := range []string{"tcpdump/dns_udp/dns_udp.pcap", "tcpdump/tcp-handshake-nano/tcp-handshake-nano.pcap", "pcap/pcapng-suite/le/difficult/test202.pcapng", "pcap/pcapng-suite/be/basic/test006.pcapng"} {
+		b, err := os.ReadFile(testenv.SharedPath(f, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := NewFile(bytes.NewReader(b), "fuzz")
+		if err != nil {
+			return
+		}
+		for {
+			data, ci, err := r.ReadPacket()
+			if err != nil {
+				var fe *FormatError
+				if err != io.EOF && !errors.As(err, &fe) {
+					t.Fatalf("error %T %v", err, err)
+				}
+				return
+			}
+			if len(data) != ci.CapLen {
+				t.Fatalf("frame of %d bytes, caplen %d", len(data), ci.CapLen)
+			}
+		}
+	})
+}

@@ -119,7 +119,7 @@ func (r *Runner) WriteStats(w io.Writer, prog string) {
 	sort.Strings(links)
 	fmt.Fprintf(w, "%s: packets %d (%s)\n", prog, s.Frames, strings.Join(links, ", "))
 	fs := r.Decoder.FragmentStats()
-	fmt.Fprintf(w, "%s: decoded %d, tunnelled %d, fragments %d (reassembled %d, timed out %d, evicted %d)\n",
+	fmt.Fprintf(w, "%s: decoded %d, decapsulated %d, fragments %d (reassembled %d, timed out %d, evicted %d)\n",
 		prog, s.Decoded, s.Tunnelled, s.Fragments, s.Reassembled, fs.TimedOut, fs.Evicted)
 	if nonIP := s.Undecoded[decode.ReasonUnknownEtherType]; nonIP > 0 {
 		fmt.Fprintf(w, "%s: not IP %d\n", prog, nonIP)

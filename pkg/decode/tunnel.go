@@ -22,10 +22,7 @@ func (d *Decoder) inner(p *Packet, depth int, decode func(*Packet) Reason) Reaso
 // udpTunnel decapsulates VXLAN, Geneve, Teredo and GRE-in-UDP. ok is false
 // when the datagram is not one of them, so it is handled as plain UDP.
 func (d *Decoder) udpTunnel(p *Packet, depth int) (Reason, bool) {
-	b := p.Payload
-	if len(b) < p.PayloadLen {
-		return ReasonNone, false // cut by the snaplen: leave it as UDP
-	}
+	b := p.Payload // may be cut by the snaplen: the inner decoders check lengths
 	switch {
 	// Headers are checked strictly (reserved bits zero, known payload
 	// types): these ports are also ordinary ephemeral ports, and a DNS

@@ -70,6 +70,9 @@ func (m *Message) AppendAnswer(dst []byte, i int) (out []byte, ok bool) {
 	case TypeSRV:
 		return m.appendRDName(dst, rr, 6)
 	case TypeTXT, TypeSPF:
+		if len(rd) == 0 {
+			return fail() // Zeek logs nothing for a record without strings
+		}
 		prefix := "TXT "
 		if rr.Type == TypeSPF {
 			prefix = "SPF "
