@@ -18,8 +18,8 @@ import (
 // suricataDiffs are the Suricata checks we do not agree with, by case and
 // label, with the reason. Their other checks still run.
 var suricataDiffs = map[string]string{
-	"dns-over-https2/v3":       "DNS over HTTPS, decrypted HTTP/2 in the capture: nfr-capture does not look for DNS inside HTTP",
-	"dns-truncated-rname/v3":   "a query name of 1025 bytes: Suricata logs it truncated; names over RFC 1035's 255 bytes are malformed for us, counted and not logged",
+	"dns-over-https2/v3":     "DNS over HTTPS, decrypted HTTP/2 in the capture: nfr-capture does not look for DNS inside HTTP",
+	"dns-truncated-rname/v3": "a query name of 1025 bytes: Suricata logs it truncated; names over RFC 1035's 255 bytes are malformed for us, counted and not logged",
 }
 
 // Fields of a Suricata eve dns check that a dns event can be held to; the
