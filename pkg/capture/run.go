@@ -31,7 +31,7 @@ type Runner struct {
 	OnTick func()
 
 	statsReq atomic.Bool
-	lastTick time.Time
+	lastTick int64 // UnixNano of the last Advance; integer compares cost less than time.Time.Sub
 	files    []*File
 	kernel   func() (uint64, uint64, bool)
 }
@@ -77,14 +77,14 @@ func (r *Runner) Run(src decode.Source, name string) error {
 		if r.Live {
 			now = time.Now()
 		}
-		if now.Sub(r.lastTick) >= advanceEvery || now.Before(r.lastTick) {
+		if ns := now.UnixNano(); ns-r.lastTick >= int64(advanceEvery) || ns < r.lastTick {
 			r.tick(now)
 		}
 	}
 }
 
 func (r *Runner) tick(now time.Time) {
-	r.lastTick = now
+	r.lastTick = now.UnixNano()
 	r.Decoder.Advance(now)
 	if r.OnTick != nil {
 		r.OnTick()
@@ -113,7 +113,7 @@ func LinkName(l uint16) string {
 func (r *Runner) WriteStats(w io.Writer, prog string) {
 	s := &r.Decoder.Stats
 	var links []string
-	for l, n := range s.ByLink {
+	for l, n := range r.Decoder.LinkCounts() {
 		links = append(links, fmt.Sprintf("%s %d", LinkName(l), n))
 	}
 	sort.Strings(links)

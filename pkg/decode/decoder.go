@@ -61,11 +61,12 @@ func (r Reason) String() string {
 // is not malformed.
 type Stats struct {
 	Frames      uint64
-	ByLink      map[uint16]uint64
-	Decoded     uint64 // packets handed to the handlers
-	Fragments   uint64 // IP fragments seen
-	Reassembled uint64 // datagrams rebuilt from fragments
-	Tunnelled   uint64 // packets decoded from inside a tunnel
+	ByLink      map[uint16]uint64 // filled from byLink by Decoder.Counts
+	byLink      [320]uint64       // LINKTYPE_ values in use are below 300: no map on the hot path
+	Decoded     uint64            // packets handed to the handlers
+	Fragments   uint64            // IP fragments seen
+	Reassembled uint64            // datagrams rebuilt from fragments
+	Tunnelled   uint64            // packets decoded from inside a tunnel
 	Undecoded   [numReasons]uint64
 }
 
@@ -116,7 +117,11 @@ func NewDecoder(hs ...Handler) *Decoder {
 // returns the reason when the frame yielded no packet.
 func (d *Decoder) Decode(data []byte, ci CaptureInfo, source string) Reason {
 	d.Stats.Frames++
-	d.Stats.ByLink[ci.LinkType]++
+	if int(ci.LinkType) < len(d.Stats.byLink) {
+		d.Stats.byLink[ci.LinkType]++
+	} else {
+		d.Stats.ByLink[ci.LinkType]++
+	}
 	p := &d.pkt
 	*p = Packet{TS: ci.TS, LinkType: ci.LinkType, Source: source}
 	r := d.link(p, data, ci.LinkType, 0)
@@ -139,6 +144,20 @@ func (d *Decoder) Close() {
 	for _, h := range d.Handlers {
 		h.Close()
 	}
+}
+
+// LinkCounts returns frames per link type.
+func (d *Decoder) LinkCounts() map[uint16]uint64 {
+	m := make(map[uint16]uint64, len(d.Stats.ByLink)+1)
+	for l, n := range d.Stats.ByLink {
+		m[l] = n
+	}
+	for l, n := range d.Stats.byLink {
+		if n > 0 {
+			m[uint16(l)] = n
+		}
+	}
+	return m
 }
 
 // FragmentStats returns the reassembler's counters.
