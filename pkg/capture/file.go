@@ -5,6 +5,7 @@
 package capture
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
@@ -63,6 +64,7 @@ type iface struct {
 type File struct {
 	name   string
 	r      io.Reader
+	pre    *prefetcher
 	closer io.Closer
 
 	buf        []byte
@@ -90,19 +92,23 @@ func NewFile(r io.Reader, name string) (*File, error) {
 	if c, ok := r.(io.Closer); ok {
 		f.closer = c
 	}
-	// Read straight into the frame buffer: no second copy through a
-	// bufio.Reader. The first bytes tell gzip from a capture.
-	f.r = r
-	if err := f.fill(2); err == nil && f.buf[0] == 0x1f && f.buf[1] == 0x8b {
-		head := append([]byte(nil), f.buf[f.start:f.end]...)
-		zr, err := gzip.NewReader(io.MultiReader(bytes.NewReader(head), r))
+	// The first bytes tell gzip from a capture. Reading (and
+	// decompressing) then runs ahead on a goroutine of its own, so the
+	// decoding goroutine does not wait in read(2).
+	br := bufio.NewReaderSize(r, 64<<10)
+	var src io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, &FormatError{Name: name, Msg: "bad gzip header: " + err.Error()}
 		}
 		zr.Multistream(true)
-		f.r, f.start, f.end, f.eof, f.rerr = zr, 0, 0, false, nil
+		src = zr
 	}
+	f.pre = newPrefetcher(src)
+	f.r = f.pre
 	if err := f.readHeader(); err != nil {
+		f.pre.stop()
 		return nil, err
 	}
 	return f, nil
@@ -113,10 +119,14 @@ func (f *File) Name() string { return f.name }
 
 // Close closes the underlying reader when it is a Closer.
 func (f *File) Close() error {
+	var err error
 	if f.closer != nil {
-		return f.closer.Close()
+		err = f.closer.Close()
 	}
-	return nil
+	if f.pre != nil {
+		f.pre.stop()
+	}
+	return err
 }
 
 func (f *File) offset() int64 { return f.base + int64(f.start) }
@@ -430,4 +440,98 @@ func Open(path string, stdin io.Reader) (*File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// prefetchChunk is the size of one read-ahead buffer; three are in flight.
+const prefetchChunk = 1 << 20
+
+// prefetcher reads its source on a goroutine, a chunk ahead of the reader.
+// Read returns what a chunk holds as soon as it arrives, so a capture
+// streamed through a pipe is not held back to fill a chunk.
+type prefetcher struct {
+	full    chan []byte
+	free    chan []byte
+	done    chan struct{}
+	cur     []byte
+	curBuf  []byte
+	err     error
+	errOnce chan error
+}
+
+func newPrefetcher(r io.Reader) *prefetcher {
+	p := &prefetcher{
+		full:    make(chan []byte, 2),
+		free:    make(chan []byte, 3),
+		done:    make(chan struct{}),
+		errOnce: make(chan error, 1),
+	}
+	go func() {
+		defer close(p.full)
+		// Buffers are made on demand, the first one small, so a small
+		// file costs little; at most three are in flight.
+		made, size := 0, 64<<10
+		for {
+			var b []byte
+			if made < 3 && len(p.free) == 0 {
+				b, made = make([]byte, size), made+1
+				size = prefetchChunk
+			} else {
+				select {
+				case b = <-p.free:
+				case <-p.done:
+					return
+				}
+			}
+			n, err := r.Read(b[:cap(b)])
+			if n > 0 {
+				select {
+				case p.full <- b[:n]:
+				case <-p.done:
+					return
+				}
+			} else {
+				p.free <- b // a buffer slot is free: cannot block
+			}
+			if err != nil {
+				p.errOnce <- err
+				return
+			}
+		}
+	}()
+	return p
+}
+
+func (p *prefetcher) Read(b []byte) (int, error) {
+	for len(p.cur) == 0 {
+		if p.err != nil {
+			return 0, p.err
+		}
+		if p.curBuf != nil {
+			p.free <- p.curBuf[:cap(p.curBuf)]
+			p.curBuf = nil
+		}
+		c, ok := <-p.full
+		if !ok {
+			select {
+			case p.err = <-p.errOnce:
+			default:
+				p.err = io.ErrClosedPipe
+			}
+			continue
+		}
+		p.cur, p.curBuf = c, c
+	}
+	n := copy(b, p.cur)
+	p.cur = p.cur[n:]
+	return n, nil
+}
+
+// stop ends the goroutine; a Read blocked in the source ends when the
+// source is closed.
+func (p *prefetcher) stop() {
+	select {
+	case <-p.done:
+	default:
+		close(p.done)
+	}
 }

@@ -133,6 +133,7 @@ func TestTruncatedEverywhere(t *testing.T) {
 				}
 				got++
 			}
+			f.Close()
 			if err == io.EOF && got == whole {
 				t.Errorf("%s cut at %d: all %d frames and a clean end", name, n, got)
 			}
