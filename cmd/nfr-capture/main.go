@@ -1,0 +1,217 @@
+// Command nfr-capture turns capture files and live interfaces into dns
+// events (and, as their analysers land, ip, http and tls events).
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/nfr-project/nfr/pkg/capture"
+	"github.com/nfr-project/nfr/pkg/cli"
+	"github.com/nfr-project/nfr/pkg/decode"
+	"github.com/nfr-project/nfr/pkg/event"
+)
+
+const prog = "nfr-capture"
+
+type options struct {
+	cli.Common
+	Read         []string      `short:"r" long:"read" value-name:"FILE" description:"read a pcap or pcapng file (gzip too; - is stdin); repeat for several, in order"`
+	Interface    string        `short:"i" long:"interface" value-name:"IFACE" description:"capture live on IFACE (any: every interface)"`
+	Filter       string        `short:"f" long:"filter" value-name:"EXPR" description:"BPF filter in tcpdump syntax (live capture)"`
+	SnapLen      int           `short:"s" long:"snaplen" value-name:"BYTES" default:"262144" description:"bytes captured per packet (live capture)"`
+	NoPromisc    bool          `short:"p" long:"no-promiscuous" description:"do not put the interface into promiscuous mode"`
+	DNSPorts     []string      `long:"dns-port" value-name:"PORT[,PORT]" description:"also decode DNS on PORT (53 always)"`
+	DNSTimeout   time.Duration `long:"dns-timeout" value-name:"DURATION" default:"5s" description:"emit a query without response after DURATION"`
+	Types        string        `short:"t" long:"types" value-name:"LIST" description:"event types to emit, of dns,ip,http,tls (default: every one built in)"`
+	Stats        bool          `long:"stats" description:"print counters to stderr at exit (SIGUSR1 prints them any time)"`
+	LineBuffered bool          `long:"line-buffered" description:"flush every event line"`
+}
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	ui := cli.New(prog, os.Stderr)
+	var o options
+	rest, done, code := ui.Parse(&o, "[OPTIONS] [IFACE] | -r FILE...", args, os.Stdout)
+	if done {
+		return code
+	}
+	usage := func(format string, a ...any) int {
+		ui.Errorf(format, a...)
+		ui.Hintf("run: %s --help", prog)
+		return cli.ExitUsage
+	}
+	files := append([]string(nil), o.Read...)
+	iface := o.Interface
+	switch {
+	case len(files) > 0:
+		files = append(files, rest...)
+	case iface == "" && len(rest) == 1 && isFile(rest[0]):
+		files = rest // nfr-capture trace.pcap: a file, not an interface
+	case iface == "" && len(rest) == 1:
+		iface = rest[0]
+	case len(rest) > 0:
+		return usage("unexpected argument %q", rest[len(rest)-1])
+	}
+	if iface != "" && len(files) > 0 {
+		return usage("give an interface or -r FILE, not both")
+	}
+	if iface == "" && len(files) == 0 {
+		ui.Errorf("nothing to read")
+		ui.Hintf("run: %s eth0, or %s -r FILE.pcap", prog, prog)
+		return cli.ExitUsage
+	}
+	ports, err := parsePorts(o.DNSPorts)
+	if err != nil {
+		return usage("--dns-port: %v", err)
+	}
+	if o.DNSTimeout <= 0 {
+		return usage("--dns-timeout must be positive")
+	}
+	types := capture.DefaultTypes()
+	if o.Types != "" {
+		types = strings.Split(o.Types, ",")
+	}
+
+	// The live heap stays small and bounded; collect less often.
+	debug.SetGCPercent(400)
+	w := event.NewWriter(os.Stdout, o.LineBuffered || cli.IsTerminal(os.Stdout))
+	em := capture.NewEmitter(w)
+	an, err := capture.NewAnalysers(types, capture.Options{DNSPorts: ports, DNSTimeout: o.DNSTimeout, Emit: em.Emit})
+	if err != nil {
+		em.Close()
+		return usage("--types: %v", err)
+	}
+	r := &capture.Runner{Decoder: decode.NewDecoder(an.Handlers...), DNS: an.DNS, Live: iface != ""}
+	r.OnStats = func() { em.Flush(); r.WriteStats(os.Stderr, prog) }
+	if r.Live {
+		r.OnTick = em.Pass
+	}
+
+	sig := newStopper(r)
+	defer sig.release()
+
+	status := cli.ExitOK
+	if iface != "" {
+		l, err := capture.OpenLive(capture.LiveConfig{Interface: iface, Filter: o.Filter, SnapLen: o.SnapLen, NoPromisc: o.NoPromisc})
+		if err != nil {
+			ui.Errorf("%v", err)
+			return cli.ExitFailure
+		}
+		w.FlushEvery(time.Second)
+		sig.set(l)
+		if err := r.Run(l, iface); err != nil && !sig.stopped() {
+			ui.Errorf("%s: %v", iface, err)
+			status = cli.ExitFailure
+		}
+		defer l.Close()
+	} else {
+		for _, name := range files {
+			f, err := capture.Open(name, os.Stdin)
+			if err != nil {
+				ui.Errorf("%v", err)
+				status = cli.ExitFailure
+				break
+			}
+			if !sig.set(f) {
+				f.Close()
+				break
+			}
+			err = r.Run(f, name)
+			f.Close()
+			if err != nil && !sig.stopped() {
+				ui.Errorf("%v", err)
+				status = cli.ExitFailure
+				break
+			}
+		}
+	}
+	r.Finish()
+	err = em.Close()
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		ui.Errorf("writing events: %v", err)
+		status = cli.ExitFailure
+	}
+	if o.Stats {
+		r.WriteStats(os.Stderr, prog)
+	}
+	return status
+}
+
+func isFile(name string) bool {
+	if name == "-" {
+		return true
+	}
+	st, err := os.Stat(name)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// stopper closes the current source on SIGINT or SIGTERM, so reading ends
+// and pending transactions are flushed, and asks for stats on SIGUSR1.
+type stopper struct {
+	mu   sync.Mutex
+	cur  decode.Source
+	done bool
+	ch   chan os.Signal
+}
+
+func newStopper(r *capture.Runner) *stopper {
+	s := &stopper{ch: make(chan os.Signal, 2)}
+	signal.Notify(s.ch, os.Interrupt, syscall.SIGTERM, syscall.SIGUSR1)
+	go func() {
+		for sig := range s.ch {
+			if sig == syscall.SIGUSR1 {
+				r.RequestStats()
+				continue
+			}
+			s.mu.Lock()
+			s.done = true
+			if s.cur != nil {
+				s.cur.Close()
+			}
+			s.mu.Unlock()
+		}
+	}()
+	return s
+}
+
+// set makes src the source to close; false when already stopped.
+func (s *stopper) set(src decode.Source) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cur = src
+	return !s.done
+}
+
+func (s *stopper) stopped() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.done
+}
+
+func (s *stopper) release() { signal.Stop(s.ch) }
+
+func parsePorts(args []string) ([]uint16, error) {
+	var ports []uint16
+	for _, a := range args {
+		for _, f := range strings.Split(a, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 || n > 65535 {
+				return nil, fmt.Errorf("bad port %q", f)
+			}
+			ports = append(ports, uint16(n))
+		}
+	}
+	return ports, nil
+}

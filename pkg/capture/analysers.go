@@ -1,0 +1,77 @@
+package capture
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nfr-project/nfr/pkg/decode"
+	"github.com/nfr-project/nfr/pkg/dns"
+	"github.com/nfr-project/nfr/pkg/event"
+)
+
+// Types are the event types nfr-capture knows, in the order --types lists
+// them; Available says which have an analyser in this build.
+var Types = []string{event.TypeDNS, event.TypeIP, event.TypeHTTP, event.TypeTLS}
+
+// Options configure the analysers.
+type Options struct {
+	DNSPorts   []uint16
+	DNSTimeout time.Duration
+	Emit       func(*event.Event)
+}
+
+// Available reports whether an analyser for type t is built in.
+func Available(t string) bool {
+	switch t {
+	case event.TypeDNS:
+		return true
+	}
+	return false
+}
+
+// Analysers holds the handlers built for a set of types.
+type Analysers struct {
+	Handlers []decode.Handler
+	DNS      *dns.Handler
+}
+
+// NewAnalysers builds one handler per type. An unknown type, or one whose
+// analyser is not built in yet, is an error naming it.
+func NewAnalysers(types []string, o Options) (*Analysers, error) {
+	a := &Analysers{}
+	seen := map[string]bool{}
+	for _, t := range types {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if t == "" || seen[t] {
+			continue
+		}
+		seen[t] = true
+		switch t {
+		case event.TypeDNS:
+			a.DNS = dns.NewHandler(dns.Config{Ports: o.DNSPorts, Timeout: o.DNSTimeout, Emit: o.Emit})
+			a.Handlers = append(a.Handlers, a.DNS)
+		case event.TypeIP, event.TypeHTTP, event.TypeTLS:
+			return nil, fmt.Errorf("event type %q has no analyser in this build yet (available: %s)", t, strings.Join(availableTypes(), ","))
+		default:
+			return nil, fmt.Errorf("unknown event type %q (known: %s)", t, strings.Join(Types, ","))
+		}
+	}
+	if len(a.Handlers) == 0 {
+		return nil, fmt.Errorf("no event types selected")
+	}
+	return a, nil
+}
+
+func availableTypes() []string {
+	var ts []string
+	for _, t := range Types {
+		if Available(t) {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+// DefaultTypes returns every type with an analyser in this build.
+func DefaultTypes() []string { return availableTypes() }

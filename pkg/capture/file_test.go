@@ -1,0 +1,271 @@
+package capture
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nfr-project/nfr/internal/testenv"
+	"github.com/nfr-project/nfr/pkg/decode"
+)
+
+// readAll reads every frame of a capture and returns their infos and the
+// error that ended the reading (nil at a clean end).
+func readAll(t *testing.T, path string) ([]decode.CaptureInfo, *File, error) {
+	t.Helper()
+	f, err := Open(path, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	var cis []decode.CaptureInfo
+	for {
+		_, ci, err := f.ReadPacket()
+		if err == io.EOF {
+			return cis, f, nil
+		}
+		if err != nil {
+			return cis, f, err
+		}
+		cis = append(cis, ci)
+	}
+}
+
+// TestPcapngSuite checks every file of the pcapng test generator against the
+// block counts its .txt describes: every EPB/OPB is a packet, SPBs are
+// counted as skipped, and the other blocks are skipped without error.
+func TestPcapngSuite(t *testing.T) {
+	files, _ := filepath.Glob(testenv.SharedPath(t, "pcap", "pcapng-suite", "*", "*", "*.txt"))
+	if len(files) < 20 {
+		t.Fatalf("pcapng suite: only %d cases", len(files))
+	}
+	count := regexp.MustCompile(`(?m)^\s+(\w+): (\d+)$`)
+	for _, txt := range files {
+		rel, _ := filepath.Rel(testenv.SharedPath(t, "pcap", "pcapng-suite"), txt)
+		t.Run(rel, func(t *testing.T) {
+			desc, _ := os.ReadFile(txt)
+			want := map[string]int{}
+			for _, m := range count.FindAllStringSubmatch(string(desc), -1) {
+				want[m[1]], _ = strconv.Atoi(m[2])
+			}
+			cis, f, err := readAll(t, strings.TrimSuffix(txt, ".txt")+".pcapng")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cis) != want["EPB"]+want["OPB"] {
+				t.Errorf("packets = %d, want %d EPB + %d OPB", len(cis), want["EPB"], want["OPB"])
+			}
+			if int(f.Stats.SimplePackets) != want["SPB"] {
+				t.Errorf("simple packet blocks = %d, want %d", f.Stats.SimplePackets, want["SPB"])
+			}
+			other := want["NRB"] + want["ISB"] + want["CB"] + want["DCB"]
+			if int(f.Stats.SkippedBlocks) != other {
+				t.Errorf("skipped blocks = %d, want %d (NRB+ISB+CB+DCB)", f.Stats.SkippedBlocks, other)
+			}
+		})
+	}
+}
+
+// TestBrokenFiles checks damaged captures: every frame before the damage is
+// returned, then an error naming the offset.
+func TestBrokenFiles(t *testing.T) {
+	for _, c := range []struct {
+		file    string
+		packets int
+		err     string // "" means a clean end
+	}{
+		{"pcap/broken/tls_DER-incomplete-header.pcap", 6, "invalid packet capture length 4325376, bigger than maximum of 262144 at offset 5035"},
+		{"pcap/broken/empty.pcap", 0, ""},
+		{"pcap/broken/trunc-hdr.pcap", 1, ""},
+		{"pcap/pcapng-suite/gopacket-extra/le-test901.pcapng", 1, "unsupported pcapng section version 2.0 at offset"},
+		{"pcap/pcapng-suite/gopacket-extra/be-test901.pcapng", 1, "unsupported pcapng section version 2.0 at offset"},
+		{"tcpdump/empty/empty.pcap", 0, ""},
+		{"tcpdump/empty/empty.pcapng", 0, ""},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			cis, _, err := readAll(t, testenv.SharedPath(t, c.file))
+			if len(cis) != c.packets {
+				t.Errorf("packets = %d, want %d", len(cis), c.packets)
+			}
+			switch {
+			case c.err == "" && err != nil:
+				t.Errorf("err = %v, want a clean end", err)
+			case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+				t.Errorf("err = %v, want %q", err, c.err)
+			}
+			var fe *FormatError
+			if err != nil && !errors.As(err, &fe) {
+				t.Errorf("err %T is not a *FormatError", err)
+			}
+		})
+	}
+}
+
+// TestTruncatedEverywhere cuts a good capture at every length: the reader
+// returns the whole frames before the cut and then an error naming an
+// offset, never a panic and never a partial frame.
+func TestTruncatedEverywhere(t *testing.T) {
+	for _, name := range []string{"tcpdump/dns_udp/dns_udp.pcap", "zeek/conn-pcapng-multi-interface/pcapng-multi-interface.pcapng"} {
+		full, err := os.ReadFile(testenv.SharedPath(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole := countFrames(t, full)
+		for n := 0; n < len(full); n++ {
+			f, err := NewFile(bytes.NewReader(full[:n]), "cut")
+			if err != nil {
+				continue
+			}
+			got := 0
+			for {
+				_, _, err = f.ReadPacket()
+				if err != nil {
+					break
+				}
+				got++
+			}
+			f.Close()
+			if err == io.EOF && got == whole {
+				t.Errorf("%s cut at %d: all %d frames and a clean end", name, n, got)
+			}
+			var fe *FormatError
+			if err != io.EOF && !errors.As(err, &fe) {
+				t.Errorf("%s cut at %d: %v", name, n, err)
+			}
+		}
+	}
+}
+
+func countFrames(t *testing.T, b []byte) int {
+	f, err := NewFile(bytes.NewReader(b), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for {
+		if _, _, err := f.ReadPacket(); err != nil {
+			if err != io.EOF {
+				t.Fatal(err)
+			}
+			return n
+		}
+		n++
+	}
+}
+
+// TestTimestamps checks micro- and nanosecond pcap and far-future pcapng
+// timestamps against tcpdump's -tt output.
+func TestTimestamps(t *testing.T) {
+	for _, c := range []struct{ capture, out string }{
+		{"tcpdump/tcp-handshake-nano/tcp-handshake-nano.pcap", "tcpdump/tcp-handshake-nano/tcp-handshake-nano-tt.out"},
+		{"tcpdump/time_2106/time_2106_overflow.pcapng", "tcpdump/time_2106/time_2106_overflow-tt.out"},
+		{"tcpdump/time_2106/time_2107.pcapng", "tcpdump/time_2106/time_2107-tt.out"},
+	} {
+		t.Run(c.capture, func(t *testing.T) {
+			cis, _, err := readAll(t, testenv.SharedPath(t, c.capture))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, _ := os.ReadFile(testenv.SharedPath(t, c.out))
+			var want []string
+			sc := bufio.NewScanner(bytes.NewReader(out))
+			for sc.Scan() {
+				if f := strings.Fields(sc.Text()); len(f) > 1 {
+					want = append(want, f[1])
+				}
+			}
+			if len(want) != len(cis) {
+				t.Fatalf("%d frames, tcpdump printed %d", len(cis), len(want))
+			}
+			for i, w := range want {
+				sec, nsec, err := parseEpochDigits(w)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := cis[i].TS; !got.Equal(time.Unix(sec, nsec)) {
+					t.Errorf("frame %d: ts %d.%09d, tcpdump %s", i+1, got.Unix(), got.Nanosecond(), w)
+				}
+			}
+		})
+	}
+}
+
+func parseEpochDigits(s string) (int64, int64, error) {
+	sec, frac, _ := strings.Cut(s, ".")
+	a, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return 0, 0, err
+	}
+	ns, err := strconv.ParseInt((frac + "000000000")[:9], 10, 64)
+	return a, ns, err
+}
+
+// TestGzipAndStdin reads a gzip-compressed capture and a capture from a
+// plain reader standing for stdin.
+func TestGzipAndStdin(t *testing.T) {
+	raw, err := os.ReadFile(testenv.SharedPath(t, "tcpdump/dns_udp/dns_udp.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw)
+	zw.Close()
+	for name, b := range map[string][]byte{"plain": raw, "gzip": gz.Bytes()} {
+		f, err := Open("-", bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		n := 0
+		for {
+			if _, _, err := f.ReadPacket(); err != nil {
+				if err != io.EOF {
+					t.Fatalf("%s: %v", name, err)
+				}
+				break
+			}
+			n++
+		}
+		if n != 2 {
+			t.Errorf("%s: %d frames, want 2", name, n)
+		}
+	}
+}
+
+func FuzzFile(f *testing.F) {
+	for _, name := range []string{"tcpdump/dns_udp/dns_udp.pcap", "tcpdump/tcp-handshake-nano/tcp-handshake-nano.pcap", "pcap/pcapng-suite/le/difficult/test202.pcapng", "pcap/pcapng-suite/be/basic/test006.pcapng"} {
+		b, err := os.ReadFile(testenv.SharedPath(f, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := NewFile(bytes.NewReader(b), "fuzz")
+		if err != nil {
+			return
+		}
+		for {
+			data, ci, err := r.ReadPacket()
+			if err != nil {
+				var fe *FormatError
+				if err != io.EOF && !errors.As(err, &fe) {
+					t.Fatalf("error %T %v", err, err)
+				}
+				return
+			}
+			if len(data) != ci.CapLen {
+				t.Fatalf("frame of %d bytes, caplen %d", len(data), ci.CapLen)
+			}
+		}
+	})
+}

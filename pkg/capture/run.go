@@ -1,0 +1,165 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/nfr-project/nfr/pkg/decode"
+	"github.com/nfr-project/nfr/pkg/dns"
+)
+
+// advanceEvery is how often, in capture time, the handlers are told the
+// clock moved; timeouts are seconds, so finer steps would only cost.
+const advanceEvery = 100 * time.Millisecond
+
+// Runner reads sources through one decoder. It is driven from one
+// goroutine; RequestStats may be called from any.
+type Runner struct {
+	Decoder *decode.Decoder
+	DNS     *dns.Handler // for its counters; may be nil
+	// Live makes the clock the wall clock instead of capture time.
+	Live bool
+	// OnStats is called from the reading goroutine after RequestStats.
+	OnStats func()
+	// OnTick is called from the reading goroutine whenever the clock
+	// advances (every 100 ms of capture time, or of wall time live).
+	OnTick func()
+
+	statsReq atomic.Bool
+	lastTick int64 // UnixNano of the last Advance; integer compares cost less than time.Time.Sub
+	files    []*File
+	kernel   func() (uint64, uint64, bool)
+}
+
+// RequestStats asks the reading goroutine to call OnStats soon (SIGUSR1).
+func (r *Runner) RequestStats() { r.statsReq.Store(true) }
+
+// Run reads src until io.EOF and decodes every frame, naming name as the
+// events' source. It returns the source's error, if any, after handing on
+// every frame read before it. It does not Close the decoder: call Finish
+// after the last source.
+func (r *Runner) Run(src decode.Source, name string) error {
+	if f, ok := src.(*File); ok {
+		r.files = append(r.files, f)
+	}
+	if l, ok := src.(*Live); ok {
+		r.kernel = l.KernelStats
+	}
+	d := r.Decoder
+	for {
+		if r.statsReq.Load() {
+			r.statsReq.Store(false)
+			if r.OnStats != nil {
+				r.OnStats()
+			}
+		}
+		data, ci, err := src.ReadPacket()
+		if err != nil {
+			var te interface{ Timeout() bool }
+			if errors.As(err, &te) && te.Timeout() {
+				if r.Live {
+					r.tick(time.Now())
+				}
+				continue
+			}
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		d.Decode(data, ci, name)
+		now := ci.TS
+		if r.Live {
+			now = time.Now()
+		}
+		if ns := now.UnixNano(); ns-r.lastTick >= int64(advanceEvery) || ns < r.lastTick {
+			r.tick(now)
+		}
+	}
+}
+
+func (r *Runner) tick(now time.Time) {
+	r.lastTick = now.UnixNano()
+	r.Decoder.Advance(now)
+	if r.OnTick != nil {
+		r.OnTick()
+	}
+}
+
+// Finish flushes every handler: pending transactions become events.
+func (r *Runner) Finish() { r.Decoder.Close() }
+
+var linkNames = map[uint16]string{
+	decode.LinkNull: "null", decode.LinkEthernet: "ethernet", decode.LinkRaw: "raw",
+	decode.LinkPPP: "ppp", decode.LinkLoop: "loop", decode.LinkSLL: "linux-sll",
+	decode.LinkSLL2: "linux-sll2", decode.LinkIPv4: "ipv4", decode.LinkIPv6: "ipv6",
+	12: "raw", 14: "raw", 50: "ppp-hdlc", 104: "c-hdlc", 127: "radiotap", 105: "802.11", 239: "nflog",
+}
+
+// LinkName returns a short name for a LINKTYPE_ value.
+func LinkName(l uint16) string {
+	if n, ok := linkNames[l]; ok {
+		return n
+	}
+	return fmt.Sprintf("linktype-%d", l)
+}
+
+// WriteStats writes the counters, one line each, prefixed with prog.
+func (r *Runner) WriteStats(w io.Writer, prog string) {
+	s := &r.Decoder.Stats
+	var links []string
+	for l, n := range r.Decoder.LinkCounts() {
+		links = append(links, fmt.Sprintf("%s %d", LinkName(l), n))
+	}
+	sort.Strings(links)
+	fmt.Fprintf(w, "%s: packets %d (%s)\n", prog, s.Frames, strings.Join(links, ", "))
+	fs := r.Decoder.FragmentStats()
+	fmt.Fprintf(w, "%s: decoded %d, decapsulated %d, fragments %d (reassembled %d, timed out %d, evicted %d)\n",
+		prog, s.Decoded, s.Tunnelled, s.Fragments, s.Reassembled, fs.TimedOut, fs.Evicted)
+	if nonIP := s.Undecoded[decode.ReasonUnknownEtherType]; nonIP > 0 {
+		fmt.Fprintf(w, "%s: not IP %d\n", prog, nonIP)
+	}
+	mal := s.Malformed()
+	delete(mal, decode.ReasonUnknownEtherType.String())
+	if r.DNS != nil {
+		ds := &r.DNS.Stats
+		fmt.Fprintf(w, "%s: dns messages %d (queries %d, responses %d), events %d (unanswered %d, responses without query %d)\n",
+			prog, ds.Messages, ds.Queries, ds.Responses, ds.Events, ds.Unanswered, ds.Unsolicit)
+		for k, v := range ds.Malformed {
+			mal["dns "+k] += v
+		}
+		if ds.TCPGaps > 0 || ds.Dropped > 0 {
+			fmt.Fprintf(w, "%s: dns tcp gaps %d, dropped at state limits %d\n", prog, ds.TCPGaps, ds.Dropped)
+		}
+	}
+	var ms []string
+	var total uint64
+	for k, v := range mal {
+		ms = append(ms, fmt.Sprintf("%s %d", k, v))
+		total += v
+	}
+	sort.Strings(ms)
+	if total > 0 {
+		fmt.Fprintf(w, "%s: malformed %d (%s)\n", prog, total, strings.Join(ms, ", "))
+	} else {
+		fmt.Fprintf(w, "%s: malformed 0\n", prog)
+	}
+	var spb, skipped uint64
+	for _, f := range r.files {
+		spb += f.Stats.SimplePackets
+		skipped += f.Stats.SkippedBlocks
+	}
+	if spb > 0 || skipped > 0 {
+		fmt.Fprintf(w, "%s: pcapng blocks skipped %d, simple packet blocks skipped %d (no timestamp)\n", prog, skipped, spb)
+	}
+	if r.kernel != nil {
+		if rcv, drop, ok := r.kernel(); ok {
+			fmt.Fprintf(w, "%s: kernel received %d, dropped %d\n", prog, rcv, drop)
+		}
+	}
+}

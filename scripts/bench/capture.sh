@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Whole-program benchmark of nfr-capture against tshark on the same capture
+# of synthetic DNS traffic. Run from the repository root after `make build`:
+#   bash scripts/bench/capture.sh            (1,000,000 packets)
+#   PACKETS=5000000 bash scripts/bench/capture.sh
+# Prints packets per second and peak RSS of each tool, and the ratio.
+set -euo pipefail
+
+packets=${PACKETS:-1000000}
+dir=testdata/bench
+file=$dir/dns-$packets.pcap
+bin=bin/nfr-capture
+
+[ -x "$bin" ] || { echo "capture.sh: $bin missing: run make build first" >&2; exit 1; }
+mkdir -p "$dir"
+if [ ! -s "$file" ]; then
+	echo "generating $file ($packets packets)"
+	go run ./scripts/gendns -o "$file" -n "$packets"
+fi
+
+# measure CMD...: runs it with stdout to /dev/null, sets secs and rss_kb.
+measure() {
+	local out
+	out=$(mktemp)
+	if [ -x /usr/bin/time ]; then
+		/usr/bin/time -f '%e %M' -o "$out" "$@" >/dev/null
+		read -r secs rss_kb <"$out"
+	else
+		local start end pid peak=0 cur
+		start=$(date +%s.%N)
+		"$@" >/dev/null &
+		pid=$!
+		while kill -0 "$pid" 2>/dev/null; do
+			cur=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+			[ "${cur:-0}" -gt "$peak" ] && peak=$cur
+			sleep 0.05
+		done
+		wait "$pid"
+		end=$(date +%s.%N)
+		secs=$(echo "$end - $start" | bc -l)
+		rss_kb=$peak
+	fi
+	rm -f "$out"
+}
+
+rate() { awk -v n="$packets" -v s="$1" 'BEGIN { if (s <= 0) s = 0.001; printf "%.0f", n / s }'; }
+
+echo "capture: $file, $packets packets; load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+
+measure "$bin" -r "$file"
+nfr_secs=$secs nfr_rss=$rss_kb
+nfr_rate=$(rate "$nfr_secs")
+printf '%-12s %8.2f s %12s packets/s %8d MB peak RSS\n' nfr-capture "$nfr_secs" "$nfr_rate" $((nfr_rss / 1024))
+
+if command -v tshark >/dev/null; then
+	measure tshark -r "$file" -T fields -e frame.time_epoch -e ip.src -e ipv6.src -e udp.srcport \
+		-e ip.dst -e ipv6.dst -e udp.dstport -e dns.qry.name -e dns.qry.type -e dns.flags.rcode \
+		-e dns.a -e dns.resp.ttl
+	ts_secs=$secs ts_rss=$rss_kb
+	ts_rate=$(rate "$ts_secs")
+	printf '%-12s %8.2f s %12s packets/s %8d MB peak RSS\n' tshark "$ts_secs" "$ts_rate" $((ts_rss / 1024))
+	awk -v a="$nfr_rate" -v b="$ts_rate" 'BEGIN { printf "ratio        nfr-capture is %.1fx tshark\n", a / b }'
+else
+	echo "tshark not installed: no comparison"
+fi
+awk -v r="$nfr_rate" -v m="$nfr_rss" 'BEGIN {
+	printf "target       2000000 packets/s and < 100 MB: %s, %s\n", (r >= 2000000 ? "met" : "NOT met"), (m < 102400 ? "met" : "NOT met") }'
