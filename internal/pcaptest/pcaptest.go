@@ -8,9 +8,12 @@ package pcaptest
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"io"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/gopacket"
@@ -34,7 +37,15 @@ func Packets(t testing.TB, path string) []decode.Packet {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	ps, err := Read(f)
+	var r io.Reader = f
+	if strings.HasSuffix(path, ".gz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		r = zr
+	}
+	ps, err := Read(r)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -211,6 +222,20 @@ func extLen(pkt gopacket.Packet) int {
 
 func be32(b []byte) uint32 {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+// Captures returns the capture files (pcap, pcapng, gzipped) in dir.
+func Captures(t testing.TB, dir string) []string {
+	t.Helper()
+	var out []string
+	for _, pat := range []string{"*.pcap", "*.pcapng", "*.pcap.gz", "*.pcapng.gz", "*.trace"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pat))
+		out = append(out, m...)
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s: no capture", dir)
+	}
+	return out
 }
 
 // Run feeds packets to h and closes it.
