@@ -142,23 +142,7 @@ func TestZeekConnLog(t *testing.T) {
 			recs := pcaptest.ZeekLog(t, log)
 			evs := run(t, dir)
 			diffs, matched := compare(recs, evs)
-			reason, known := knownDiff[name]
-			switch {
-			case known && len(diffs) == 0:
-				t.Errorf("now matches Zeek in full; remove it from knownDiff (%s)", reason)
-			case known:
-				t.Logf("%d/%d records match; known difference: %s", matched, len(recs), reason)
-				for _, d := range diffs {
-					t.Log(d)
-				}
-			case len(diffs) > 0:
-				t.Errorf("%d/%d records match", matched, len(recs))
-				for _, d := range diffs {
-					t.Error(d)
-				}
-			default:
-				t.Logf("%d/%d records match", matched, len(recs))
-			}
+			pcaptest.Report(t, knownDiff[name], matched, len(recs), diffs)
 		})
 	}
 }
