@@ -134,12 +134,19 @@ type conn struct {
 	probe     []byte
 	sprobe    []byte // the same for the server
 	clientBad bool
+	tunnel    bool // a CONNECT tunnel was opened
 }
 
 // Data parses bytes of one direction.
 func (c *conn) Data(d stream.Dir, b []byte, ts time.Time) bool {
 	if c.stop {
 		return false
+	}
+	if c.reqDir < 0 && d == stream.ServerToClient && len(c.sprobe) == 0 {
+		b = bytes.TrimLeft(b, "\r\n") // stray line ends before a response
+		if len(b) == 0 {
+			return true
+		}
 	}
 	if c.reqDir < 0 && d == stream.ServerToClient && len(c.sprobe)+len(b) < len(httpVersion) {
 		c.sprobe = append(c.sprobe, b...)
@@ -192,13 +199,18 @@ func (c *conn) Data(d stream.Dir, b []byte, ts time.Time) bool {
 			b = c.probe
 		}
 		c.probe = nil
+		if !c.tunnel {
+			c.a.stats.Conns++
+		}
 		c.seen = true
-		c.a.stats.Conns++
 	}
 	h := &c.h[d]
 	for len(b) > 0 && !c.stop {
 		switch h.state {
 		case stHead:
+			if c.reqDir < 0 {
+				return c.Data(d, b, ts) // a tunnel opened: recognise its content
+			}
 			if d != c.reqDir && len(h.buf) == 0 && !bytes.HasPrefix(b, httpVersion) {
 				if p := c.unanswered(); p != nil && p.v09 {
 					// An HTTP/0.9 response has no head: all of it is body.
@@ -457,7 +469,13 @@ func (c *conn) response(h *half, first, rest []byte, ts time.Time) {
 	})
 	h.bodyLen = &p.ev.RespLen
 	switch {
-	case status == 101 || p.connect && status >= 200 && status < 300:
+	case p.connect && status >= 200 && status < 300:
+		// A tunnel: what follows is recognised afresh (plain HTTP through
+		// a proxy is parsed, TLS is left to the TLS analyser).
+		c.flush()
+		c.h = [2]half{}
+		c.reqDir, c.tunnel = -1, true
+	case status == 101:
 		// Another protocol follows on both directions.
 		c.stop = true
 	case p.head || status == 204 || status == 304:
