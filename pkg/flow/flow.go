@@ -27,7 +27,6 @@ type Config struct {
 	Active   time.Duration // a flow alive this long is emitted and restarted
 	Grace    time.Duration // kept after FIN both ways or RST, for late packets
 	MaxFlows int           // table bound; when full the oldest flow is emitted
-	Source   string        // copied to each event's source
 }
 
 // DefaultConfig returns Zeek's inactivity timeouts, NetFlow's 30-minute
@@ -110,6 +109,7 @@ type Flow struct {
 	icmpType   uint8
 	icmpCode   uint8
 
+	source      string // the packet source (interface or file) of the first packet
 	start, last time.Time
 	bytesOut    int64
 	bytesIn     int64
@@ -354,7 +354,7 @@ func (t *Table) open(k Key, p *decode.Packet) *Flow {
 	}
 	f.key, f.proto = k, p.Proto
 	f.orig, f.oport, f.resp, f.rport = p.Src, p.SrcPort, p.Dst, p.DstPort
-	f.start, f.last = p.TS, p.TS
+	f.start, f.last, f.source = p.TS, p.TS, p.Source
 	switch p.Proto {
 	case decode.ProtoTCP:
 		f.list = listTCP
@@ -594,7 +594,7 @@ func (t *Table) emitFlow(f *Flow) {
 		PktsOut:  f.pktsOut,
 		PktsIn:   f.pktsIn,
 		Duration: f.last.Sub(f.start).Seconds(),
-		Source:   t.cfg.Source,
+		Source:   f.source,
 	}
 	switch f.proto {
 	case decode.ProtoTCP, decode.ProtoUDP:

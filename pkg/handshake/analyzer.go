@@ -12,13 +12,14 @@ import (
 type Config struct {
 	MaxMessage  int           // bytes of one handshake message (certificate chains are large)
 	MaxStartTLS int           // plaintext bytes watched for a STARTTLS upgrade
+	MaxHeld     int           // bytes of partial records and messages held over all connections
 	Stream      stream.Config // reassembly, when the analyser runs its own
 }
 
-// DefaultConfig allows 256 KiB handshake messages and watches 16 KiB of
-// plaintext for STARTTLS.
+// DefaultConfig allows 256 KiB handshake messages, holds at most 32 MiB of
+// partial handshakes in all, and watches 16 KiB of plaintext for STARTTLS.
 func DefaultConfig() Config {
-	return Config{MaxMessage: 256 << 10, MaxStartTLS: 16 << 10, Stream: stream.DefaultConfig()}
+	return Config{MaxMessage: 256 << 10, MaxStartTLS: 16 << 10, MaxHeld: 32 << 20, Stream: stream.DefaultConfig()}
 }
 
 // Stats counts what the analyser saw.
@@ -27,6 +28,8 @@ type Stats struct {
 	Events    int64 // events emitted
 	Malformed int64 // TLS connections whose handshake could not be parsed
 	BadCerts  int64 // leaf certificates too large or not parsed
+	Dropped   int64 // handshakes given up because MaxHeld was reached
+	Held      int   // bytes of partial handshakes held now
 }
 
 // Analyzer follows TLS handshakes in TCP connections. Use it from one
@@ -36,6 +39,7 @@ type Analyzer struct {
 	emit  func(*event.Event)
 	stats Stats
 	re    *stream.Reassembler
+	held  int
 }
 
 // New returns an analyser calling emit once per TLS connection; the event
@@ -50,11 +54,18 @@ func New(cfg Config, emit func(*event.Event)) *Analyzer {
 	if cfg.MaxStartTLS <= 0 {
 		cfg.MaxStartTLS = d.MaxStartTLS
 	}
+	if cfg.MaxHeld <= 0 {
+		cfg.MaxHeld = d.MaxHeld
+	}
 	return &Analyzer{cfg: cfg, emit: emit}
 }
 
 // Stats returns the counters.
-func (a *Analyzer) Stats() Stats { return a.stats }
+func (a *Analyzer) Stats() Stats {
+	s := a.stats
+	s.Held = a.held
+	return s
+}
 
 func (a *Analyzer) reassembler() *stream.Reassembler {
 	if a.re == nil {
@@ -113,6 +124,19 @@ type conn struct {
 	sh      *ServerHello
 	chFirst stream.Dir // direction that sent the ClientHello
 	ev      *event.Event
+	held    int // bytes of this connection counted in Analyzer.held
+}
+
+// account updates the bytes held for c, and gives c up when all the
+// connections together hold more than allowed.
+func (c *conn) account() {
+	n := len(c.h[0].rec) + len(c.h[1].rec) + len(c.h[0].msg) + len(c.h[1].msg)
+	c.a.held += n - c.held
+	c.held = n
+	if c.a.held > c.a.cfg.MaxHeld && !c.done {
+		c.a.stats.Dropped++
+		c.finish()
+	}
 }
 
 // Data runs the record layer over one direction's bytes.
@@ -161,7 +185,8 @@ func (c *conn) Data(d stream.Dir, b []byte, ts time.Time) bool {
 	} else {
 		h.rec = h.rec[:0]
 	}
-	return true
+	c.account()
+	return !c.done
 }
 
 func startsRecord(b []byte) bool {
@@ -304,6 +329,8 @@ func (c *conn) finish() {
 	}
 	c.done = true
 	c.h[0].rec, c.h[1].rec, c.h[0].msg, c.h[1].msg = nil, nil, nil, nil
+	c.a.held -= c.held
+	c.held = 0
 	if c.ch == nil && c.sh == nil {
 		return
 	}

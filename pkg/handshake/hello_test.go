@@ -165,3 +165,18 @@ func BenchmarkHandshake(b *testing.B) {
 		conn.End(time.Time{})
 	}
 }
+
+func TestHeldIsBounded(t *testing.T) {
+	a := New(Config{MaxHeld: 1000}, func(*event.Event) {})
+	partial := record(1, clientHello)[:100]
+	for i := 0; i < 100; i++ {
+		c := a.Conn(stream.ID{})
+		c.Data(stream.ClientToServer, partial, time.Time{})
+		if s := a.Stats(); s.Held > 1000 {
+			t.Fatalf("holding %d bytes", s.Held)
+		}
+	}
+	if s := a.Stats(); s.Dropped != 90 {
+		t.Errorf("stats %+v", s)
+	}
+}

@@ -25,12 +25,14 @@ import (
 type Config struct {
 	MaxHeader  int           // bytes of one request or response head
 	MaxPending int           // requests waiting for their responses per connection
+	MaxHeld    int           // bytes of incomplete heads held over all connections
 	Stream     stream.Config // reassembly, when the analyser runs its own
 }
 
-// DefaultConfig allows 64 KiB heads and 64 pipelined requests.
+// DefaultConfig allows 64 KiB heads, 64 pipelined requests, and 32 MiB of
+// incomplete heads in all.
 func DefaultConfig() Config {
-	return Config{MaxHeader: 64 << 10, MaxPending: 64, Stream: stream.DefaultConfig()}
+	return Config{MaxHeader: 64 << 10, MaxPending: 64, MaxHeld: 32 << 20, Stream: stream.DefaultConfig()}
 }
 
 // Stats counts what the analyser saw.
@@ -40,6 +42,8 @@ type Stats struct {
 	Orphans   int64 // responses without a request
 	Unparsed  int64 // HTTP connections that stopped parsing midway
 	Unmatched int64 // requests emitted without a response
+	Dropped   int64 // connections given up because MaxHeld was reached
+	Held      int   // bytes of incomplete heads held now
 }
 
 // Analyzer turns TCP connections into http events. Use it from one
@@ -49,6 +53,7 @@ type Analyzer struct {
 	emit  func(*event.Event)
 	stats Stats
 	re    *stream.Reassembler
+	held  int
 }
 
 // New returns an analyser calling emit with each request's event; the
@@ -63,11 +68,18 @@ func New(cfg Config, emit func(*event.Event)) *Analyzer {
 	if cfg.MaxPending <= 0 {
 		cfg.MaxPending = d.MaxPending
 	}
+	if cfg.MaxHeld <= 0 {
+		cfg.MaxHeld = d.MaxHeld
+	}
 	return &Analyzer{cfg: cfg, emit: emit}
 }
 
 // Stats returns the counters.
-func (a *Analyzer) Stats() Stats { return a.stats }
+func (a *Analyzer) Stats() Stats {
+	s := a.stats
+	s.Held = a.held
+	return s
+}
 
 func (a *Analyzer) reassembler() *stream.Reassembler {
 	if a.re == nil {
@@ -135,10 +147,34 @@ type conn struct {
 	sprobe    []byte // the same for the server
 	clientBad bool
 	tunnel    bool // a CONNECT tunnel was opened
+	held      int  // bytes of this connection counted in Analyzer.held
+}
+
+// account updates the bytes held for c and gives c up when all the
+// connections together hold more than allowed.
+func (c *conn) account() {
+	n := len(c.h[0].buf) + len(c.h[1].buf) + len(c.probe) + len(c.sprobe)
+	if c.stop {
+		n = 0
+	}
+	c.a.held += n - c.held
+	c.held = n
+	if c.a.held > c.a.cfg.MaxHeld && !c.stop {
+		c.a.stats.Dropped++
+		c.stop = true
+		c.flush()
+		c.account()
+	}
 }
 
 // Data parses bytes of one direction.
 func (c *conn) Data(d stream.Dir, b []byte, ts time.Time) bool {
+	more := c.data(d, b, ts)
+	c.account()
+	return more && !c.stop
+}
+
+func (c *conn) data(d stream.Dir, b []byte, ts time.Time) bool {
 	if c.stop {
 		return false
 	}
@@ -209,7 +245,7 @@ func (c *conn) Data(d stream.Dir, b []byte, ts time.Time) bool {
 		switch h.state {
 		case stHead:
 			if c.reqDir < 0 {
-				return c.Data(d, b, ts) // a tunnel opened: recognise its content
+				return c.data(d, b, ts) // a tunnel opened: recognise its content
 			}
 			if d != c.reqDir && len(h.buf) == 0 && !bytes.HasPrefix(b, httpVersion) {
 				if p := c.unanswered(); p != nil && p.v09 {
@@ -571,7 +607,11 @@ func (c *conn) Gap(d stream.Dir, n int) {
 }
 
 // End emits the requests still pending.
-func (c *conn) End(time.Time) { c.flush() }
+func (c *conn) End(time.Time) {
+	c.flush()
+	c.stop = true
+	c.account()
+}
 
 func cutLine(b []byte) (line, rest []byte) {
 	i := bytes.IndexByte(b, '\n')

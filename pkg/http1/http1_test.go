@@ -122,3 +122,18 @@ func BenchmarkParse(b *testing.B) {
 		c.Data(stream.ServerToClient, resp, time.Time{})
 	}
 }
+
+func TestHeldIsBounded(t *testing.T) {
+	var out []*event.Event
+	a := New(Config{MaxHeld: 1000}, func(e *event.Event) { out = append(out, e) })
+	for i := 0; i < 100; i++ {
+		c := a.Conn(id)
+		c.Data(stream.ClientToServer, []byte("GET / HTTP/1.1\r\nHost: a-long-incomplete-head.example\r\nX: "+strings.Repeat("y", 40)), time.Time{})
+		if s := a.Stats(); s.Held > 1000 {
+			t.Fatalf("holding %d bytes", s.Held)
+		}
+	}
+	if s := a.Stats(); s.Dropped != 90 {
+		t.Errorf("stats %+v", s)
+	}
+}

@@ -15,7 +15,6 @@ type Config struct {
 	MaxConns  int           // QUIC connections followed at once
 	MaxCrypto int           // CRYPTO bytes collected per connection
 	Idle      time.Duration // a connection quiet this long is forgotten
-	Source    string        // copied to each event's source
 }
 
 // DefaultConfig follows 16384 handshakes at once, collects up to 64 KiB of
@@ -40,6 +39,7 @@ type key struct {
 type conn struct {
 	keys    *Keys
 	version uint32
+	source  string
 	start   time.Time
 	last    time.Time
 	frags   []frag
@@ -118,7 +118,7 @@ func (a *Analyzer) HandlePacket(p *decode.Packet) {
 			if err != nil {
 				return
 			}
-			c = &conn{keys: keys, version: pkt.Version, start: p.TS}
+			c = &conn{keys: keys, version: pkt.Version, start: p.TS, source: p.Source}
 		}
 		plain, err := c.keys.Decrypt(pkt, a.buf[:0])
 		if err != nil {
@@ -188,7 +188,7 @@ assembled:
 		a.stats.Malformed++
 		return
 	}
-	ev := &event.Event{Type: event.TypeTLS, TS: c.start, Proto: "udp", Source: a.cfg.Source,
+	ev := &event.Event{Type: event.TypeTLS, TS: c.start, Proto: "udp", Source: c.source,
 		SrcIP: k.client.Addr(), SrcPort: k.client.Port(), DestIP: k.server.Addr(), DestPort: k.server.Port()}
 	handshake.Fill(ev, ch, 'q')
 	a.stats.Events++

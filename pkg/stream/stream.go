@@ -31,7 +31,7 @@ const (
 type ID struct {
 	Client, Server netip.AddrPort
 	Start          time.Time // timestamp of the first packet
-	Source         string
+	Source         string    // the packet source (interface or file) of the first packet
 }
 
 // Conn consumes one connection.
@@ -55,7 +55,6 @@ type Config struct {
 	MaxPerStream int           // out-of-order bytes held per direction
 	MaxTotal     int           // out-of-order bytes held in all
 	Idle         time.Duration // a connection quiet this long is ended
-	Source       string        // copied into each ID
 }
 
 // DefaultConfig follows 65536 connections, holds up to 256 KiB out of order
@@ -255,7 +254,7 @@ func (r *Reassembler) finished(c *conn) bool {
 
 func (r *Reassembler) open(k flow.Key, p *decode.Packet) *conn {
 	id := ID{Client: netip.AddrPortFrom(p.Src, p.SrcPort), Server: netip.AddrPortFrom(p.Dst, p.DstPort),
-		Start: p.TS, Source: r.cfg.Source}
+		Start: p.TS, Source: p.Source}
 	if p.TCPFlags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
 		id.Client, id.Server = id.Server, id.Client
 	}
