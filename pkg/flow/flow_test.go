@@ -1,0 +1,194 @@
+package flow
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/nfr-project/nfr/pkg/decode"
+	"github.com/nfr-project/nfr/pkg/event"
+)
+
+var (
+	cli = netip.MustParseAddr("10.0.0.1")
+	srv = netip.MustParseAddr("192.0.2.80")
+	t0  = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+)
+
+// pkt builds a packet at t0+ms; out means client to server.
+func pkt(ms int, out bool, proto uint8, flags uint8, payload int) decode.Packet {
+	p := decode.Packet{TS: t0.Add(time.Duration(ms) * time.Millisecond), Proto: proto,
+		Src: cli, Dst: srv, SrcPort: 40000, DstPort: 80, TCPFlags: flags, PayloadLen: payload,
+		IPLen: 40 + payload, Window: 1000, Seq: uint32(ms * 1000)}
+	if !out {
+		p.Src, p.Dst, p.SrcPort, p.DstPort = p.Dst, p.Src, p.DstPort, p.SrcPort
+	}
+	return p
+}
+
+func collect(cfg Config, ps []decode.Packet, advance time.Duration) []*event.Event {
+	var out []*event.Event
+	tab := New(cfg, func(e *event.Event) { out = append(out, e) })
+	for i := range ps {
+		tab.HandlePacket(&ps[i])
+	}
+	if advance > 0 {
+		tab.Advance(ps[len(ps)-1].TS.Add(advance))
+		return out
+	}
+	tab.Close()
+	return out
+}
+
+const (
+	S  = decode.SYN
+	SA = decode.SYN | decode.ACK
+	A  = decode.ACK
+	FA = decode.FIN | decode.ACK
+	R  = decode.RST
+	RA = decode.RST | decode.ACK
+)
+
+func TestTCPStates(t *testing.T) {
+	tcp := uint8(decode.ProtoTCP)
+	for _, tc := range []struct {
+		name       string
+		ps         []decode.Packet
+		state, his string
+		out, in    int64
+	}{
+		{"S0", []decode.Packet{pkt(0, true, tcp, S, 0), pkt(1000, true, tcp, S, 0)}, "S0", "S", 2, 0},
+		{"REJ", []decode.Packet{pkt(0, true, tcp, S, 0), pkt(1, false, tcp, RA, 0)}, "REJ", "Sr", 1, 1},
+		{"SF", []decode.Packet{pkt(0, true, tcp, S, 0), pkt(1, false, tcp, SA, 0), pkt(2, true, tcp, A, 0),
+			pkt(3, true, tcp, A|decode.PSH, 10), pkt(4, false, tcp, A, 20), pkt(5, true, tcp, FA, 0),
+			pkt(6, false, tcp, FA, 0), pkt(7, true, tcp, A, 0)}, "SF", "ShADdFf", 5, 3},
+		{"S1", []decode.Packet{pkt(0, true, tcp, S, 0), pkt(1, false, tcp, SA, 0), pkt(2, true, tcp, A, 0)}, "S1", "ShA", 2, 1},
+		{"RSTO", []decode.Packet{pkt(0, true, tcp, S, 0), pkt(1, false, tcp, SA, 0), pkt(2, true, tcp, A, 0), pkt(3, true, tcp, R, 0)}, "RSTO", "ShAR", 3, 1},
+		{"RSTR", []decode.Packet{pkt(0, true, tcp, S, 0), pkt(1, false, tcp, SA, 0), pkt(2, true, tcp, A, 0), pkt(3, false, tcp, R, 0)}, "RSTR", "ShAr", 2, 2},
+		{"SH", []decode.Packet{pkt(0, true, tcp, S, 0), pkt(1, true, tcp, FA, 0)}, "SH", "SF", 2, 0},
+		{"flipped SYN-ACK", []decode.Packet{pkt(0, false, tcp, SA, 0), pkt(1, true, tcp, A, 0)}, "OTH", "^hA", 1, 1},
+		{"midstream from server port", []decode.Packet{pkt(0, false, tcp, A, 5)}, "OTH", "^d", 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			evs := collect(Config{}, tc.ps, 0)
+			if len(evs) != 1 {
+				t.Fatalf("%d flows, want 1", len(evs))
+			}
+			e := evs[0]
+			if e.ConnState != tc.state || e.History != tc.his || e.PktsOut != tc.out || e.PktsIn != tc.in {
+				t.Errorf("got %s %s %d/%d, want %s %s %d/%d", e.ConnState, e.History, e.PktsOut, e.PktsIn, tc.state, tc.his, tc.out, tc.in)
+			}
+			if e.SrcIP != cli || e.SrcPort != 40000 || e.DestIP != srv || e.DestPort != 80 || e.Proto != "tcp" {
+				t.Errorf("endpoints %v:%d -> %v:%d %s", e.SrcIP, e.SrcPort, e.DestIP, e.DestPort, e.Proto)
+			}
+		})
+	}
+}
+
+func TestTimeouts(t *testing.T) {
+	tcp, udp := uint8(decode.ProtoTCP), uint8(decode.ProtoUDP)
+	cfg := Config{TCPIdle: 10 * time.Second, UDPIdle: 5 * time.Second, Grace: time.Second, Active: time.Minute}
+	// Closed by RST: out after the grace.
+	rst := []decode.Packet{pkt(0, true, tcp, S, 0), pkt(1, false, tcp, RA, 0)}
+	if n := len(collect(cfg, rst, 500*time.Millisecond)); n != 0 {
+		t.Errorf("REJ emitted before the grace ran out")
+	}
+	if n := len(collect(cfg, rst, 2*time.Second)); n != 1 {
+		t.Errorf("REJ not emitted after the grace: %d", n)
+	}
+	// Idle UDP.
+	u := []decode.Packet{pkt(0, true, udp, 0, 10)}
+	if n := len(collect(cfg, u, 4*time.Second)); n != 0 {
+		t.Errorf("udp emitted before idle timeout")
+	}
+	if n := len(collect(cfg, u, 6*time.Second)); n != 1 {
+		t.Errorf("udp not emitted after idle timeout")
+	}
+	// Active timeout: a packet every 5 s for 3 minutes gives periodic records.
+	var long []decode.Packet
+	for ms := 0; ms <= 180000; ms += 5000 {
+		long = append(long, pkt(ms, ms%10000 == 0, tcp, A, 100))
+	}
+	evs := collect(cfg, long, 0)
+	if len(evs) != 4 {
+		t.Fatalf("active timeout: %d records, want 4", len(evs))
+	}
+	var pkts int64
+	for i, e := range evs {
+		pkts += e.PktsIn + e.PktsOut
+		if i > 0 && !e.TS.After(evs[i-1].TS) {
+			t.Errorf("record %d does not start after the previous one", i)
+		}
+	}
+	if pkts != int64(len(long)) {
+		t.Errorf("active records hold %d packets, want %d", pkts, len(long))
+	}
+}
+
+func TestNewConnectionOnClosedPorts(t *testing.T) {
+	tcp := uint8(decode.ProtoTCP)
+	ps := []decode.Packet{pkt(0, true, tcp, S, 0), pkt(1, false, tcp, RA, 0), pkt(100, true, tcp, S, 0), pkt(101, false, tcp, SA, 0)}
+	evs := collect(Config{}, ps, 0)
+	if len(evs) != 2 || evs[0].ConnState != "REJ" || evs[1].History != "Sh" {
+		t.Fatalf("got %d flows", len(evs))
+	}
+}
+
+func TestBoundedTable(t *testing.T) {
+	var out []*event.Event
+	tab := New(Config{MaxFlows: 10}, func(e *event.Event) { out = append(out, e) })
+	for i := 0; i < 100; i++ {
+		p := pkt(i, true, decode.ProtoUDP, 0, 10)
+		p.SrcPort = uint16(1024 + i)
+		tab.HandlePacket(&p)
+		if tab.Stats().Open > 10 {
+			t.Fatalf("table holds %d flows", tab.Stats().Open)
+		}
+	}
+	if s := tab.Stats(); s.Evicted != 90 || len(out) != 90 || out[0].SrcPort != 1024 {
+		t.Errorf("evicted %d, emitted %d, first %d", s.Evicted, len(out), out[0].SrcPort)
+	}
+	tab.Close()
+	if len(out) != 100 {
+		t.Errorf("close emitted %d in all", len(out))
+	}
+}
+
+func TestICMPEcho(t *testing.T) {
+	req := decode.Packet{TS: t0, Proto: decode.ProtoICMP, Src: cli, Dst: srv, ICMPType: 8, IPLen: 84, Payload: []byte{0, 7, 0, 1}}
+	rep := req
+	rep.Src, rep.Dst, rep.ICMPType = srv, cli, 0
+	other := req
+	other.Payload = []byte{0, 8, 0, 1} // another id: another flow
+	proto := decode.Packet{TS: t0, Proto: 47, Src: cli, Dst: srv, IPLen: 100}
+	evs := collect(Config{}, []decode.Packet{req, rep, other, proto}, 0)
+	if len(evs) != 3 {
+		t.Fatalf("%d flows, want 3", len(evs))
+	}
+	e := evs[0]
+	if e.Proto != "icmp" || *e.ICMPType != 8 || *e.ICMPCode != 0 || e.PktsOut != 1 || e.PktsIn != 1 || e.BytesIn != 84 {
+		t.Errorf("echo flow: %+v", e)
+	}
+	if evs[2].Proto != "47" || evs[2].BytesOut != 100 {
+		t.Errorf("gre flow: %+v", evs[2])
+	}
+}
+
+func BenchmarkTable(b *testing.B) {
+	b.ReportAllocs()
+	tab := New(Config{}, func(*event.Event) {})
+	ps := make([]decode.Packet, 4096)
+	for i := range ps {
+		ps[i] = pkt(i, i%2 == 0, decode.ProtoTCP, A, 100)
+		ps[i].SrcPort = uint16(1024 + i/8) // 512 flows of 8 packets
+		if i%2 == 1 {
+			ps[i].DstPort = ps[i].SrcPort
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := &ps[i%len(ps)]
+		p.TS = t0.Add(time.Duration(i) * time.Microsecond)
+		tab.HandlePacket(p)
+	}
+}

@@ -1,0 +1,375 @@
+package handshake
+
+import (
+	"time"
+
+	"github.com/nfr-project/nfr/pkg/decode"
+	"github.com/nfr-project/nfr/pkg/event"
+	"github.com/nfr-project/nfr/pkg/stream"
+)
+
+// Config bounds the analyser. Zero fields take DefaultConfig's values.
+type Config struct {
+	MaxMessage  int           // bytes of one handshake message (certificate chains are large)
+	MaxStartTLS int           // plaintext bytes watched for a STARTTLS upgrade
+	MaxHeld     int           // bytes of partial records and messages held over all connections
+	Stream      stream.Config // reassembly, when the analyser runs its own
+}
+
+// DefaultConfig allows 256 KiB handshake messages, holds at most 32 MiB of
+// partial handshakes in all, and watches 16 KiB of plaintext for STARTTLS.
+func DefaultConfig() Config {
+	return Config{MaxMessage: 256 << 10, MaxStartTLS: 16 << 10, MaxHeld: 32 << 20, Stream: stream.DefaultConfig()}
+}
+
+// Stats counts what the analyser saw.
+type Stats struct {
+	Conns     int64 // connections recognised as TLS
+	Events    int64 // events emitted
+	Malformed int64 // TLS connections whose handshake could not be parsed
+	BadCerts  int64 // leaf certificates too large or not parsed
+	Dropped   int64 // handshakes given up because MaxHeld was reached
+	Held      int   // bytes of partial handshakes held now
+}
+
+// Analyzer follows TLS handshakes in TCP connections. Use it from one
+// goroutine.
+type Analyzer struct {
+	cfg   Config
+	emit  func(*event.Event)
+	stats Stats
+	re    *stream.Reassembler
+	held  int
+}
+
+// New returns an analyser calling emit once per TLS connection; the event
+// belongs to the callee. The Analyzer is a decode.Handler with its own
+// reassembly; to share one reassembler among analysers give Conn to
+// stream.New (through stream.Fanout) instead.
+func New(cfg Config, emit func(*event.Event)) *Analyzer {
+	d := DefaultConfig()
+	if cfg.MaxMessage <= 0 {
+		cfg.MaxMessage = d.MaxMessage
+	}
+	if cfg.MaxStartTLS <= 0 {
+		cfg.MaxStartTLS = d.MaxStartTLS
+	}
+	if cfg.MaxHeld <= 0 {
+		cfg.MaxHeld = d.MaxHeld
+	}
+	return &Analyzer{cfg: cfg, emit: emit}
+}
+
+// Stats returns the counters.
+func (a *Analyzer) Stats() Stats {
+	s := a.stats
+	s.Held = a.held
+	return s
+}
+
+func (a *Analyzer) reassembler() *stream.Reassembler {
+	if a.re == nil {
+		a.re = stream.New(a.cfg.Stream, a.Conn)
+	}
+	return a.re
+}
+
+// HandlePacket feeds the analyser's own reassembler.
+func (a *Analyzer) HandlePacket(p *decode.Packet) {
+	if p.Proto == decode.ProtoTCP {
+		a.reassembler().HandlePacket(p)
+	}
+}
+
+// Advance ends idle connections.
+func (a *Analyzer) Advance(now time.Time) { a.reassembler().Advance(now) }
+
+// Close ends every connection, emitting what was seen.
+func (a *Analyzer) Close() { a.reassembler().Close() }
+
+// Conn is a stream.Factory: it returns the consumer of one connection.
+func (a *Analyzer) Conn(id stream.ID) stream.Conn { return &conn{a: a, id: id} }
+
+// Record content types.
+const (
+	recChangeCipherSpec = 20
+	recAlert            = 21
+	recHandshake        = 22
+	recApplicationData  = 23
+)
+
+// Handshake message types.
+const (
+	msgClientHello     = 1
+	msgServerHello     = 2
+	msgCertificate     = 11
+	msgServerHelloDone = 14
+)
+
+// half is the record layer of one direction.
+type half struct {
+	rec       []byte // an incomplete record
+	msg       []byte // handshake bytes not yet forming a whole message
+	encrypted bool   // after ChangeCipherSpec: handshake records are opaque
+	plain     int    // plaintext bytes seen before TLS (STARTTLS)
+}
+
+type conn struct {
+	a       *Analyzer
+	id      stream.ID
+	tls     bool
+	done    bool
+	h       [2]half
+	ch      *ClientHello
+	sh      *ServerHello
+	chFirst stream.Dir // direction that sent the ClientHello
+	ev      *event.Event
+	held    int // bytes of this connection counted in Analyzer.held
+}
+
+// account updates the bytes held for c, and gives c up when all the
+// connections together hold more than allowed.
+func (c *conn) account() {
+	n := len(c.h[0].rec) + len(c.h[1].rec) + len(c.h[0].msg) + len(c.h[1].msg)
+	c.a.held += n - c.held
+	c.held = n
+	if c.a.held > c.a.cfg.MaxHeld && !c.done {
+		c.a.stats.Dropped++
+		c.finish()
+	}
+}
+
+// Data runs the record layer over one direction's bytes.
+func (c *conn) Data(d stream.Dir, b []byte, ts time.Time) bool {
+	if c.done {
+		return false
+	}
+	h := &c.h[d]
+	if !c.tls {
+		if !startsRecord(b) {
+			// Not TLS (yet): watch a while for a STARTTLS upgrade, whose
+			// ClientHello starts a segment of its own.
+			h.plain += len(b)
+			if h.plain > c.a.cfg.MaxStartTLS || c.h[0].plain+c.h[1].plain > 2*c.a.cfg.MaxStartTLS {
+				c.done = true
+				return false
+			}
+			return true
+		}
+		c.tls = true
+		c.a.stats.Conns++
+	}
+	if len(h.rec) > 0 {
+		h.rec = append(h.rec, b...)
+		b = h.rec
+	}
+	for len(b) >= 5 && !c.done {
+		n := int(b[3])<<8 | int(b[4])
+		if !validRecordHeader(b) || n > 1<<14+2048 {
+			c.malformed()
+			break
+		}
+		if len(b) < 5+n {
+			break
+		}
+		c.record(d, h, b[0], b[5:5+n])
+		b = b[5+n:]
+	}
+	if c.done {
+		h.rec = nil
+		return false
+	}
+	if len(b) > 0 {
+		// Keep the partial record; copy since b may be the caller's.
+		h.rec = append(h.rec[:0:0], b...)
+	} else {
+		h.rec = h.rec[:0]
+	}
+	c.account()
+	return !c.done
+}
+
+func startsRecord(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	if len(b) < 3 {
+		return b[0] == recHandshake
+	}
+	return b[0] == recHandshake && validRecordHeader(b)
+}
+
+func validRecordHeader(b []byte) bool {
+	if b[0] < recChangeCipherSpec || b[0] > 24 {
+		return false
+	}
+	return b[1] == 3 && b[2] <= 4 || b[1] == 0xfe // TLS, or DTLS in a test
+}
+
+func (c *conn) malformed() {
+	c.a.stats.Malformed++
+	c.finish()
+}
+
+func (c *conn) record(d stream.Dir, h *half, typ byte, body []byte) {
+	switch typ {
+	case recChangeCipherSpec:
+		h.encrypted = true
+		// A resumed session (no certificate) is complete when the server
+		// switches to encryption.
+		if c.sh != nil && c.sh.Negotiated() < 0x0304 && d != c.chFirst {
+			c.finish()
+		}
+	case recApplicationData:
+		if c.sh != nil || c.ch != nil && d == c.chFirst {
+			c.finish()
+		}
+	case recHandshake:
+		if h.encrypted {
+			return
+		}
+		h.msg = append(h.msg, body...)
+		for len(h.msg) >= 4 && !c.done {
+			n := int(h.msg[1])<<16 | int(h.msg[2])<<8 | int(h.msg[3])
+			if h.msg[0] == msgCertificate && len(h.msg) >= 10 {
+				// Only the leaf is needed: do not wait for a long chain.
+				leaf := int(h.msg[7])<<16 | int(h.msg[8])<<8 | int(h.msg[9])
+				if leaf <= c.a.cfg.MaxMessage && len(h.msg) >= 10+leaf {
+					n = min(n, len(h.msg)-4)
+				}
+			}
+			if n > c.a.cfg.MaxMessage {
+				if h.msg[0] == msgCertificate {
+					c.a.stats.BadCerts++ // a leaf beyond the bound
+					c.finish()
+				} else {
+					c.malformed()
+				}
+				return
+			}
+			if len(h.msg) < 4+n {
+				return
+			}
+			c.message(d, h.msg[0], h.msg[4:4+n])
+			if c.done {
+				return
+			}
+			h.msg = h.msg[4+n:]
+		}
+		if len(h.msg) == 0 {
+			h.msg = nil
+		}
+	}
+}
+
+func (c *conn) message(d stream.Dir, typ byte, body []byte) {
+	switch typ {
+	case msgClientHello:
+		if c.ch != nil {
+			return
+		}
+		ch, err := ParseClientHello(body)
+		if ch == nil {
+			c.malformed()
+			return
+		}
+		_ = err // a truncated extension list keeps what was read
+		c.ch, c.chFirst = ch, d
+	case msgServerHello:
+		if c.sh != nil {
+			return
+		}
+		sh, err := ParseServerHello(body)
+		if err != nil {
+			c.malformed()
+			return
+		}
+		c.sh = sh
+		if sh.Negotiated() >= 0x0304 && sh.Negotiated() < 0xfe00 || sh.Negotiated()>>8 == 0x7f {
+			c.finish() // TLS 1.3: the rest is encrypted
+		}
+	case msgCertificate:
+		c.certificate(body)
+		c.finish()
+	case msgServerHelloDone:
+		c.finish()
+	}
+}
+
+// certificate reads the leaf of a TLS 1.2 Certificate message.
+func (c *conn) certificate(body []byte) {
+	r := reader{b: body}
+	list := reader{b: r.bytes(int(r.u8())<<16 | int(r.u16()))}
+	der := list.bytes(int(list.u8())<<16 | int(list.u16()))
+	if list.bad || len(der) == 0 {
+		return
+	}
+	ev := c.event()
+	if !Leaf(der, ev) {
+		c.a.stats.BadCerts++
+	}
+}
+
+func (c *conn) event() *event.Event {
+	if c.ev == nil {
+		client, server := c.id.Client, c.id.Server
+		if c.ch != nil && c.chFirst == stream.ServerToClient {
+			client, server = server, client
+		}
+		c.ev = &event.Event{Type: event.TypeTLS, TS: c.id.Start, Proto: "tcp", Source: c.id.Source,
+			SrcIP: client.Addr(), SrcPort: client.Port(), DestIP: server.Addr(), DestPort: server.Port()}
+	}
+	return c.ev
+}
+
+// finish emits the connection's event once.
+func (c *conn) finish() {
+	if c.done {
+		return
+	}
+	c.done = true
+	c.h[0].rec, c.h[1].rec, c.h[0].msg, c.h[1].msg = nil, nil, nil, nil
+	c.a.held -= c.held
+	c.held = 0
+	if c.ch == nil && c.sh == nil {
+		return
+	}
+	ev := c.event()
+	if c.ch != nil {
+		Fill(ev, c.ch, 't')
+	}
+	if c.sh != nil {
+		ev.TLSVersion = VersionName(c.sh.Negotiated())
+		ev.JA3SRaw, ev.JA3S = c.sh.JA3S()
+	}
+	c.a.stats.Events++
+	c.a.emit(ev)
+}
+
+// Fill sets the ClientHello's fields of ev: sni, the offered version, alpn,
+// ja3 and ja4 (with the given transport letter).
+func Fill(ev *event.Event, ch *ClientHello, transport byte) {
+	ev.SNI = ch.SNI
+	ev.TLSVersion = VersionName(ch.Offered())
+	if len(ch.ALPN) > 0 {
+		ev.ALPN = ch.ALPN
+	}
+	ev.JA3Raw, ev.JA3 = ch.JA3()
+	ev.JA4 = ch.JA4(transport)
+}
+
+// Gap: a hole in the handshake ends our view of it.
+func (c *conn) Gap(d stream.Dir, n int) {
+	if c.tls && !c.done {
+		c.finish()
+	}
+	c.done = true
+}
+
+// End emits what was seen of the handshake.
+func (c *conn) End(time.Time) {
+	if c.tls {
+		c.finish()
+	}
+	c.done = true
+}

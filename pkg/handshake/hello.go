@@ -1,0 +1,397 @@
+// Package handshake reads TLS handshakes: the ClientHello (server name,
+// offered versions, ALPN, JA3 and JA4 fingerprints), the ServerHello
+// (negotiated version, JA3S) and, for TLS 1.2 and older, the server's leaf
+// certificate (SHA-1, subject, issuer, validity). The Analyzer follows TLS
+// over reassembled TCP connections, on any port and after STARTTLS, and
+// emits one event of type "tls" per connection; ParseClientHello is shared
+// with the QUIC analyser.
+package handshake
+
+import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Extension numbers used here.
+const (
+	extServerName        = 0
+	extSupportedGroups   = 10
+	extECPointFormats    = 11
+	extSignatureAlgs     = 13
+	extALPN              = 16
+	extSupportedVersions = 43
+)
+
+// ClientHello is what NFR keeps of a ClientHello.
+type ClientHello struct {
+	Version      uint16   // legacy_version
+	Versions     []uint16 // supported_versions, in order, GREASE included
+	Ciphers      []uint16 // in order, GREASE included
+	Extensions   []uint16 // in order, GREASE included
+	Groups       []uint16 // supported_groups
+	PointFormats []uint8
+	SigAlgs      []uint16 // signature_algorithms, in order
+	SNI          string
+	ALPN         []string
+}
+
+// ServerHello is what NFR keeps of a ServerHello.
+type ServerHello struct {
+	Version    uint16 // legacy_version
+	Selected   uint16 // supported_versions, 0 when absent
+	Cipher     uint16
+	Extensions []uint16
+}
+
+var errShort = errors.New("handshake: message too short")
+
+// reader walks a handshake message, failing softly on truncation.
+type reader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *reader) u8() uint8 {
+	if len(r.b) < 1 {
+		r.bad = true
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	return v
+}
+
+func (r *reader) u16() uint16 {
+	if len(r.b) < 2 {
+		r.bad = true
+		r.b = nil
+		return 0
+	}
+	v := uint16(r.b[0])<<8 | uint16(r.b[1])
+	r.b = r.b[2:]
+	return v
+}
+
+func (r *reader) bytes(n int) []byte {
+	if n > len(r.b) {
+		r.bad = true
+		r.b = nil
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) vec8() []byte  { return r.bytes(int(r.u8())) }
+func (r *reader) vec16() []byte { return r.bytes(int(r.u16())) }
+
+func u16s(b []byte) []uint16 {
+	out := make([]uint16, 0, len(b)/2)
+	for i := 0; i+1 < len(b); i += 2 {
+		out = append(out, uint16(b[i])<<8|uint16(b[i+1]))
+	}
+	return out
+}
+
+// ParseClientHello parses the body of a ClientHello handshake message
+// (after its 4-byte header).
+func ParseClientHello(b []byte) (*ClientHello, error) {
+	r := reader{b: b}
+	ch := &ClientHello{Version: r.u16()}
+	r.bytes(32) // random
+	r.vec8()    // session id
+	if ch.Version >= 0xfe00 {
+		r.vec8() // DTLS cookie
+	}
+	ch.Ciphers = u16s(r.vec16())
+	r.vec8() // compression methods
+	if r.bad {
+		return nil, errShort
+	}
+	if len(r.b) == 0 {
+		return ch, nil // no extensions
+	}
+	exts := reader{b: r.vec16()}
+	for len(exts.b) > 0 && !exts.bad {
+		typ := exts.u16()
+		data := exts.vec16()
+		if exts.bad {
+			break
+		}
+		ch.Extensions = append(ch.Extensions, typ)
+		e := reader{b: data}
+		switch typ {
+		case extServerName:
+			list := reader{b: e.vec16()}
+			for len(list.b) > 0 && !list.bad {
+				kind := list.u8()
+				name := list.vec16()
+				if kind == 0 && ch.SNI == "" && !list.bad {
+					ch.SNI = string(name)
+				}
+			}
+		case extSupportedGroups:
+			ch.Groups = u16s(e.vec16())
+		case extECPointFormats:
+			ch.PointFormats = append([]uint8(nil), e.vec8()...)
+		case extSignatureAlgs:
+			ch.SigAlgs = u16s(e.vec16())
+		case extALPN:
+			list := reader{b: e.vec16()}
+			for len(list.b) > 0 && !list.bad {
+				p := list.vec8()
+				if !list.bad {
+					ch.ALPN = append(ch.ALPN, string(p))
+				}
+			}
+		case extSupportedVersions:
+			ch.Versions = u16s(e.vec8())
+		}
+	}
+	if exts.bad {
+		return ch, errShort
+	}
+	return ch, nil
+}
+
+// ParseServerHello parses the body of a ServerHello message.
+func ParseServerHello(b []byte) (*ServerHello, error) {
+	r := reader{b: b}
+	sh := &ServerHello{Version: r.u16()}
+	r.bytes(32)
+	r.vec8()
+	sh.Cipher = r.u16()
+	r.u8() // compression
+	if r.bad {
+		return nil, errShort
+	}
+	if len(r.b) == 0 {
+		return sh, nil
+	}
+	exts := reader{b: r.vec16()}
+	for len(exts.b) > 0 && !exts.bad {
+		typ := exts.u16()
+		data := exts.vec16()
+		if exts.bad {
+			break
+		}
+		sh.Extensions = append(sh.Extensions, typ)
+		if typ == extSupportedVersions && len(data) == 2 {
+			sh.Selected = uint16(data[0])<<8 | uint16(data[1])
+		}
+	}
+	return sh, nil
+}
+
+// Grease says whether v is a GREASE value (RFC 8701): 0x?a?a.
+func Grease(v uint16) bool { return v&0x0f0f == 0x0a0a && v>>8 == v&0xff }
+
+// Negotiated is the version the server chose.
+func (sh *ServerHello) Negotiated() uint16 {
+	if sh.Selected != 0 {
+		return sh.Selected
+	}
+	return sh.Version
+}
+
+// Offered is the highest version the client offers.
+func (ch *ClientHello) Offered() uint16 {
+	var best uint16
+	for _, v := range ch.Versions {
+		if !Grease(v) && rank(v) > rank(best) {
+			best = v
+		}
+	}
+	if best == 0 {
+		return ch.Version
+	}
+	return best
+}
+
+// rank orders versions, DTLS (whose numbers go down) included.
+func rank(v uint16) int {
+	if v >= 0xfe00 {
+		return int(0xffff-v) + 0x0300 // DTLS 1.0 (0xfeff) ~ TLS 1.1
+	}
+	return int(v)
+}
+
+// VersionName is the stream's name of a protocol version.
+func VersionName(v uint16) string {
+	switch v {
+	case 0x0002:
+		return "SSLv2"
+	case 0x0300:
+		return "SSLv3"
+	case 0x0301:
+		return "TLSv10"
+	case 0x0302:
+		return "TLSv11"
+	case 0x0303:
+		return "TLSv12"
+	case 0x0304:
+		return "TLSv13"
+	case 0xfeff:
+		return "DTLSv10"
+	case 0xfefd:
+		return "DTLSv12"
+	case 0xfefc:
+		return "DTLSv13"
+	}
+	if v>>8 == 0x7f {
+		return "TLSv13-draft" + strconv.Itoa(int(v&0xff))
+	}
+	return "unknown-" + strconv.Itoa(int(v))
+}
+
+func joinDec[T uint8 | uint16](b *strings.Builder, vs []T, skipGrease bool) {
+	first := true
+	for _, v := range vs {
+		if skipGrease && Grease(uint16(v)) {
+			continue
+		}
+		if !first {
+			b.WriteByte('-')
+		}
+		first = false
+		b.WriteString(strconv.Itoa(int(v)))
+	}
+}
+
+// JA3 returns the JA3 string of the hello and its MD5 in hex.
+func (ch *ClientHello) JA3() (raw, hash string) {
+	var b strings.Builder
+	b.WriteString(strconv.Itoa(int(ch.Version)))
+	b.WriteByte(',')
+	joinDec(&b, ch.Ciphers, true)
+	b.WriteByte(',')
+	joinDec(&b, ch.Extensions, true)
+	b.WriteByte(',')
+	joinDec(&b, ch.Groups, true)
+	b.WriteByte(',')
+	joinDec(&b, ch.PointFormats, false)
+	raw = b.String()
+	sum := md5.Sum([]byte(raw))
+	return raw, hex.EncodeToString(sum[:])
+}
+
+// JA3S returns the JA3S string of the server hello and its MD5 in hex.
+func (sh *ServerHello) JA3S() (raw, hash string) {
+	var b strings.Builder
+	b.WriteString(strconv.Itoa(int(sh.Version)))
+	b.WriteByte(',')
+	b.WriteString(strconv.Itoa(int(sh.Cipher)))
+	b.WriteByte(',')
+	joinDec(&b, sh.Extensions, true)
+	raw = b.String()
+	sum := md5.Sum([]byte(raw))
+	return raw, hex.EncodeToString(sum[:])
+}
+
+// JA4 returns the JA4 fingerprint per FoxIO's specification; transport is
+// 't' (TCP), 'q' (QUIC) or 'd' (DTLS).
+func (ch *ClientHello) JA4(transport byte) string {
+	var b strings.Builder
+	b.WriteByte(transport)
+	b.WriteString(ja4Version(ch.Offered()))
+	if slices.Contains(ch.Extensions, extServerName) {
+		b.WriteByte('d')
+	} else {
+		b.WriteByte('i')
+	}
+	ciphers := hexList(ch.Ciphers, nil)
+	exts := hexList(ch.Extensions, nil)
+	b.WriteString(twoDigits(len(ciphers)))
+	b.WriteString(twoDigits(len(exts)))
+	b.WriteString(ja4ALPN(ch.ALPN))
+	b.WriteByte('_')
+	slices.Sort(ciphers)
+	b.WriteString(hash12(strings.Join(ciphers, ",")))
+	b.WriteByte('_')
+	exts = hexList(ch.Extensions, func(v uint16) bool { return v == extServerName || v == extALPN })
+	slices.Sort(exts)
+	s := strings.Join(exts, ",")
+	if sigs := hexList(ch.SigAlgs, nil); len(sigs) > 0 {
+		s += "_" + strings.Join(sigs, ",")
+	}
+	if len(exts) == 0 {
+		b.WriteString("000000000000")
+	} else {
+		b.WriteString(hash12(s))
+	}
+	return b.String()
+}
+
+func ja4Version(v uint16) string {
+	switch v {
+	case 0x0304:
+		return "13"
+	case 0x0303:
+		return "12"
+	case 0x0302:
+		return "11"
+	case 0x0301:
+		return "10"
+	case 0x0300:
+		return "s3"
+	case 0x0002:
+		return "s2"
+	case 0xfeff:
+		return "d1"
+	case 0xfefd:
+		return "d2"
+	case 0xfefc:
+		return "d3"
+	}
+	return "00"
+}
+
+func twoDigits(n int) string {
+	n = min(n, 99)
+	return string([]byte{byte('0' + n/10), byte('0' + n%10)})
+}
+
+// hexList renders the non-GREASE values as 4-digit lower-case hex, leaving
+// out those skip says.
+func hexList(vs []uint16, skip func(uint16) bool) []string {
+	out := make([]string, 0, len(vs))
+	for _, v := range vs {
+		if Grease(v) || skip != nil && skip(v) {
+			continue
+		}
+		out = append(out, hex.EncodeToString([]byte{byte(v >> 8), byte(v)}))
+	}
+	return out
+}
+
+func hash12(s string) string {
+	if s == "" {
+		return "000000000000"
+	}
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:6])
+}
+
+func alnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
+}
+
+// ja4ALPN gives the first and last characters of the first ALPN value, or
+// of its hex form when either is not alphanumeric; 00 without ALPN.
+func ja4ALPN(alpn []string) string {
+	if len(alpn) == 0 || alpn[0] == "" {
+		return "00"
+	}
+	a := alpn[0]
+	if !alnum(a[0]) || !alnum(a[len(a)-1]) {
+		h := hex.EncodeToString([]byte(a))
+		return string([]byte{h[0], h[len(h)-1]})
+	}
+	return string([]byte{a[0], a[len(a)-1]})
+}
