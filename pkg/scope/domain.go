@@ -8,61 +8,62 @@ import (
 
 // domains matches names against patterns: "example.com" matches only
 // itself, "*.example.com" matches example.com and every name below it.
-// Wildcards are found by looking up the name's label suffixes in a map, so
-// the cost depends on the name's length, not on how many patterns there are.
+// One map holds every pattern and every label suffix of a pattern (com,
+// example.com, ...). A name is looked up from its last label leftwards and
+// the walk stops at the first suffix no pattern ends with, so a name under
+// no pattern usually costs two lookups whatever the number of patterns.
 type domains struct {
-	exact map[string]groupSet
-	wild  map[string]groupSet // keyed without the "*."
-	// wildLabels is the most labels of any wildcard suffix: shorter
-	// suffixes of a long name are the only ones worth looking up.
-	wildLabels int
+	m map[string]suffix
 }
 
-func newDomains() domains {
-	return domains{exact: map[string]groupSet{}, wild: map[string]groupSet{}}
+type suffix struct {
+	exact, wild groupSet // groups with this exact name, or "*." this name
+	longer      bool     // some pattern is longer and ends with this suffix
+}
+
+// newDomains sizes the map for about n patterns.
+func newDomains(n int) domains {
+	return domains{m: make(map[string]suffix, n+n/4)}
 }
 
 func (d *domains) add(p pattern, g groupSet) {
-	if p.wild {
-		d.wild[p.name] |= g
-		if n := strings.Count(p.name, ".") + 1; n > d.wildLabels {
-			d.wildLabels = n
+	name := p.name
+	for i := len(name) - 1; i >= 0; i-- {
+		if name[i] == '.' {
+			e := d.m[name[i+1:]]
+			e.longer = true
+			d.m[name[i+1:]] = e
 		}
-		return
 	}
-	d.exact[p.name] |= g
+	e := d.m[name]
+	if p.wild {
+		e.wild |= g
+	} else {
+		e.exact |= g
+	}
+	d.m[name] = e
 }
 
 // match returns the groups with a pattern matching name, which must be
 // normalised (see normName).
 func (d *domains) match(name []byte) groupSet {
-	if len(name) == 0 {
-		return 0
-	}
-	m := d.exact[string(name)]
-	if d.wildLabels == 0 {
-		return m
-	}
-	// Start at the longest suffix with at most wildLabels labels.
-	start, labels := 0, 0
-	for i := len(name) - 1; i >= 0; i-- {
-		if name[i] == '.' {
-			labels++
-			if labels == d.wildLabels {
-				start = i + 1
-				break
-			}
-		}
-	}
-	s := name[start:]
-	for {
-		m |= d.wild[string(s)]
-		i := bytes.IndexByte(s, '.')
-		if i < 0 {
+	var m groupSet
+	i := len(name)
+	for i > 0 {
+		i = bytes.LastIndexByte(name[:i], '.')
+		e, ok := d.m[string(name[i+1:])]
+		if !ok {
 			return m
 		}
-		s = s[i+1:]
+		m |= e.wild
+		if i < 0 {
+			return m | e.exact
+		}
+		if !e.longer {
+			return m
+		}
 	}
+	return m
 }
 
 // normName lower-cases name and removes trailing dots, writing into buf

@@ -6,7 +6,7 @@ import (
 )
 
 func TestDomains(t *testing.T) {
-	d := newDomains()
+	d := newDomains(0)
 	for i, s := range []string{"*.Example.COM.", "exact.org", ".dot.net", "*.a.b.c.d", "*.arpa"} {
 		p, err := parsePattern(s)
 		if err != nil {

@@ -150,27 +150,20 @@ func skipWS(b []byte, i int) int {
 
 // stringEnd returns the index of the quote closing the string whose
 // contents start at i, and whether it holds escapes; -1 if unterminated.
+// A plain loop: event strings are short, where bytes.IndexByte's setup
+// costs more than it saves.
 func stringEnd(b []byte, i int) (int, bool) {
 	esc := false
-	for {
-		j := bytes.IndexByte(b[i:], '"')
-		if j < 0 {
-			return -1, esc
-		}
-		j += i
-		// The quote is escaped if an odd number of backslashes precede it.
-		n := 0
-		for k := j - 1; k >= i && b[k] == '\\'; k-- {
-			n++
-		}
-		if !esc && bytes.IndexByte(b[i:j], '\\') >= 0 {
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			return i, esc
+		case '\\':
 			esc = true
+			i++
 		}
-		if n%2 == 0 {
-			return j, esc
-		}
-		i = j + 1
 	}
+	return -1, esc
 }
 
 // valueEnd returns the index just past the value starting at i.

@@ -231,7 +231,13 @@ func compile(items map[string]*groupItem, name string) (*Scope, error) {
 		fail(0, "%d groups: at most %d are supported", len(names), MaxGroups)
 		return nil, errs
 	}
-	s := newScope()
+	n := 0
+	for _, g := range items {
+		if g != nil {
+			n += len(g.TrustedDomains) + len(g.Exclude.Domains)
+		}
+	}
+	s := newScope(n)
 	for i, n := range names {
 		g := items[n]
 		line := 0

@@ -30,8 +30,8 @@ type Group struct {
 	TrustedIPs     []netip.Prefix
 }
 
-func newScope() *Scope {
-	return &Scope{nets: newNets(), domains: newDomains()}
+func newScope(domains int) *Scope {
+	return &Scope{nets: newNets(), domains: newDomains(domains)}
 }
 
 // finish drops what was only needed while building.

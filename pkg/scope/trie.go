@@ -14,29 +14,38 @@ type sets struct{ in, out, trust groupSet }
 func (s sets) or(t sets) sets { return sets{s.in | t.in, s.out | t.out, s.trust | t.trust} }
 
 // trie maps IP prefixes to sets and answers, for an address, the union of
-// the sets of every prefix containing it. It is a multibit trie with 4-bit
-// strides; unions are pushed down the paths while building, so a lookup is
-// at most 8 (IPv4) or 32 (IPv6) slot reads and never backtracks. Slots hold
-// an index into a table of distinct values, which keeps nodes small (128
-// bytes) when there are many prefixes and few groups.
+// the sets of every prefix containing it. The first 16 bits index a table
+// directly; below it, nodes have 4-bit strides. Unions are pushed down the
+// paths while building, so a lookup is one table read plus at most 4 (IPv4)
+// or 28 (IPv6) slot reads, and never backtracks. Slots hold an index into a
+// table of distinct values, which keeps nodes small (128 bytes) when there
+// are many prefixes and few groups.
 type trie struct {
-	nodes  []node
+	root   []slot // 1<<rootBits slots
+	nodes  []node // nodes[0] is unused: child 0 means none
 	values []sets
 	intern map[sets]uint32
 }
 
-const stride = 4
+const (
+	rootBits = 16
+	stride   = 4
+)
 
 type slot struct {
 	val   uint32 // index into values
-	child uint32 // index into nodes; 0 means none (the root is never a child)
+	child uint32 // index into nodes; 0 means none
 }
 
 type node [1 << stride]slot
 
 func newTrie() *trie {
-	t := &trie{nodes: make([]node, 1), values: []sets{{}}, intern: map[sets]uint32{{}: 0}}
-	return t
+	return &trie{
+		root:   make([]slot, 1<<rootBits),
+		nodes:  make([]node, 1),
+		values: []sets{{}},
+		intern: map[sets]uint32{{}: 0},
+	}
 }
 
 func (t *trie) value(s sets) uint32 {
@@ -59,59 +68,66 @@ func nibble(a *[16]byte, i int) int {
 }
 
 // insert adds add to every address of the prefix given as 16 bytes (IPv4
-// trees use the first 4) and its length in bits.
+// tries use the first 4) and its length in bits.
 func (t *trie) insert(a [16]byte, bits int, add sets) {
-	n := uint32(0)
-	depth := 0
-	for bits > stride*(depth+1) {
-		s := &t.nodes[n][nibble(&a, depth)]
+	top := int(a[0])<<8 | int(a[1])
+	if bits <= rootBits {
+		first := top &^ (1<<(rootBits-bits) - 1)
+		for i := first; i < first+1<<(rootBits-bits); i++ {
+			t.orSlot(&t.root[i], add)
+		}
+		return
+	}
+	// parent is where the current slot lives: -1 for the root table.
+	parent, idx := -1, top
+	for depth := rootBits / stride; ; depth++ {
+		s := t.slot(parent, idx)
 		if s.child == 0 {
-			c := uint32(len(t.nodes))
 			var nd node
 			for i := range nd {
 				nd[i].val = s.val
 			}
 			t.nodes = append(t.nodes, nd)
-			// append may have moved the nodes
-			t.nodes[n][nibble(&a, depth)].child = c
+			t.slot(parent, idx).child = uint32(len(t.nodes) - 1) // append may move nodes
 		}
-		n = t.nodes[n][nibble(&a, depth)].child
-		depth++
+		n := int(t.slot(parent, idx).child)
+		if bits <= stride*(depth+1) {
+			// The prefix ends in this node: it covers a run of slots.
+			rem := bits - stride*depth
+			first := nibble(&a, depth) &^ (1<<(stride-rem) - 1)
+			for i := first; i < first+1<<(stride-rem); i++ {
+				t.orSlot(&t.nodes[n][i], add)
+			}
+			return
+		}
+		parent, idx = n, nibble(&a, depth)
 	}
-	// The prefix ends inside this node: it covers a run of slots.
-	rem := bits - stride*depth // 0..4
-	first := 0
-	if depth*stride < 128 && rem > 0 {
-		first = nibble(&a, depth) &^ (1<<(stride-rem) - 1)
+}
+
+func (t *trie) slot(parent, idx int) *slot {
+	if parent < 0 {
+		return &t.root[idx]
 	}
-	for i := first; i < first+1<<(stride-rem); i++ {
-		t.orSlot(n, i, add)
-	}
+	return &t.nodes[parent][idx]
 }
 
 // orSlot adds add to a slot and to everything below it.
-func (t *trie) orSlot(n uint32, i int, add sets) {
-	s := &t.nodes[n][i]
+func (t *trie) orSlot(s *slot, add sets) {
 	s.val = t.value(t.values[s.val].or(add))
 	if c := s.child; c != 0 {
 		for j := range t.nodes[c] {
-			t.orSlot(c, j, add)
+			t.orSlot(&t.nodes[c][j], add)
 		}
 	}
 }
 
-// lookup returns the union of the sets of the prefixes containing a, given
-// as 16 bytes of which the first n are significant (4 or 16).
-func (t *trie) lookup(a *[16]byte, n int) sets {
-	nd := &t.nodes[0]
-	for i := 0; i < n*2; i++ {
-		s := nd[nibble(a, i)]
-		if s.child == 0 {
-			return t.values[s.val]
-		}
-		nd = &t.nodes[s.child]
+// lookup returns the union of the sets of the prefixes containing a.
+func (t *trie) lookup(a *[16]byte) sets {
+	s := t.root[int(a[0])<<8|int(a[1])]
+	for i := rootBits / stride; s.child != 0; i++ {
+		s = t.nodes[s.child][nibble(a, i)]
 	}
-	return sets{}
+	return t.values[s.val]
 }
 
 // nets holds one trie per address family.
@@ -139,13 +155,13 @@ func (ns nets) lookup(ip netip.Addr) sets {
 		var a [16]byte
 		b := ip.As4()
 		copy(a[:], b[:])
-		return ns.v4.lookup(&a, 4)
+		return ns.v4.lookup(&a)
 	}
 	a := ip.As16()
-	return ns.v6.lookup(&a, 16)
+	return ns.v6.lookup(&a)
 }
 
 // size returns the memory the tries' nodes use, in bytes.
 func (ns nets) size() int {
-	return (len(ns.v4.nodes) + len(ns.v6.nodes)) * len(node{}) * 8
+	return (len(ns.v4.nodes)+len(ns.v6.nodes))*len(node{})*8 + 2*(1<<rootBits)*8
 }
