@@ -69,7 +69,7 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 			switch s {
 			case syscall.SIGHUP:
 				if sc, err := open(); err != nil {
-					ui.Warnf("reload: %v; keeping the previous scope", err)
+					ui.Errorf("reload: %v; keeping the previous scope", err)
 				} else {
 					f.SetScope(sc)
 					ui.Infof("reloaded %s: %s", sc.Source(), sc.Summary())
@@ -77,7 +77,9 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 			case syscall.SIGUSR1:
 				ui.Infof("%s", f.Stats())
 			default:
-				if interrupts++; interrupts > 1 {
+				if interrupts++; interrupts == 1 {
+					ui.Infof("interrupted: reading the input to its end; interrupt again to stop now")
+				} else {
 					w.Flush()
 					report()
 					os.Exit(128 + int(s.(syscall.Signal)))
