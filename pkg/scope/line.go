@@ -1,0 +1,335 @@
+package scope
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// fields are the parts of an event line the scope needs, found by one scan
+// of the top-level object: the values' byte ranges inside the line (string
+// contents without quotes) and where an existing "groups" value and the
+// closing brace are. Nothing else is decoded.
+type fields struct {
+	typ, src, dst, query, host, sni span
+	groups                          span // the whole value, when the key exists
+	end                             int  // index of the closing '}'
+}
+
+type span struct {
+	start, end int32
+	ok         bool // the key was present with a string value
+	escaped    bool // the string holds backslash escapes
+}
+
+var (
+	errNotObject = errors.New("not a JSON object")
+	errTruncated = errors.New("unterminated JSON object")
+)
+
+// scan fills f from line, a JSON object (already trimmed). It checks the
+// top-level structure (keys, colons, commas, balanced nesting) but not the
+// contents of values it skips.
+func (f *fields) scan(line []byte) error {
+	*f = fields{}
+	i := skipWS(line, 0)
+	if i >= len(line) || line[i] != '{' {
+		return errNotObject
+	}
+	i = skipWS(line, i+1)
+	if i < len(line) && line[i] == '}' {
+		f.end = i
+		return f.trailing(line, i+1)
+	}
+	for {
+		if i >= len(line) || line[i] != '"' {
+			return syntaxError(line, i, "expected a key")
+		}
+		kend, esc := stringEnd(line, i+1)
+		if kend < 0 {
+			return errTruncated
+		}
+		key := line[i+1 : kend]
+		i = skipWS(line, kend+1)
+		if i >= len(line) || line[i] != ':' {
+			return syntaxError(line, i, "expected ':'")
+		}
+		i = skipWS(line, i+1)
+		if i >= len(line) {
+			return errTruncated
+		}
+		var dst *span
+		if !esc {
+			switch string(key) {
+			case "type":
+				dst = &f.typ
+			case "srcIP":
+				dst = &f.src
+			case "destIP":
+				dst = &f.dst
+			case "query":
+				dst = &f.query
+			case "host":
+				dst = &f.host
+			case "sni":
+				dst = &f.sni
+			case "groups":
+				vend, err := valueEnd(line, i)
+				if err != nil {
+					return err
+				}
+				f.groups = span{start: int32(i), end: int32(vend), ok: true}
+				i = vend
+				dst = nil
+				goto next
+			}
+		}
+		if line[i] == '"' {
+			vend, vesc := stringEnd(line, i+1)
+			if vend < 0 {
+				return errTruncated
+			}
+			if dst != nil {
+				*dst = span{start: int32(i + 1), end: int32(vend), ok: true, escaped: vesc}
+			}
+			i = vend + 1
+		} else {
+			if dst != nil {
+				// null is absence; any other value is an error for these keys.
+				*dst = span{}
+				if !bytes.HasPrefix(line[i:], []byte("null")) {
+					return fmt.Errorf("field %q: not a string", key)
+				}
+			}
+			vend, err := valueEnd(line, i)
+			if err != nil {
+				return err
+			}
+			i = vend
+		}
+	next:
+		i = skipWS(line, i)
+		if i >= len(line) {
+			return errTruncated
+		}
+		switch line[i] {
+		case ',':
+			i = skipWS(line, i+1)
+		case '}':
+			f.end = i
+			return f.trailing(line, i+1)
+		default:
+			return syntaxError(line, i, "expected ',' or '}'")
+		}
+	}
+}
+
+func (f *fields) trailing(line []byte, i int) error {
+	if i = skipWS(line, i); i < len(line) {
+		return syntaxError(line, i, "data after the object")
+	}
+	return nil
+}
+
+func syntaxError(line []byte, i int, what string) error {
+	if i >= len(line) {
+		return errTruncated
+	}
+	return fmt.Errorf("bad JSON at byte %d: %s", i+1, what)
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index of the quote closing the string whose
+// contents start at i, and whether it holds escapes; -1 if unterminated.
+// A plain loop: event strings are short, where bytes.IndexByte's setup
+// costs more than it saves.
+func stringEnd(b []byte, i int) (int, bool) {
+	esc := false
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			return i, esc
+		case '\\':
+			esc = true
+			i++
+		}
+	}
+	return -1, esc
+}
+
+// valueEnd returns the index just past the value starting at i.
+func valueEnd(b []byte, i int) (int, error) {
+	switch b[i] {
+	case '"':
+		e, _ := stringEnd(b, i+1)
+		if e < 0 {
+			return 0, errTruncated
+		}
+		return e + 1, nil
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				e, _ := stringEnd(b, i+1)
+				if e < 0 {
+					return 0, errTruncated
+				}
+				i = e + 1
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1, nil
+				}
+			}
+			i++
+		}
+		return 0, errTruncated
+	default:
+		// number, true, false, null
+		j := i
+		for j < len(b) {
+			c := b[j]
+			if c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\r' || c == '\n' {
+				break
+			}
+			j++
+		}
+		if j == i {
+			return 0, syntaxError(b, i, "expected a value")
+		}
+		return j, nil
+	}
+}
+
+// str returns the string a span holds, unescaping into buf when needed.
+func (s span) str(line, buf []byte) ([]byte, error) {
+	raw := line[s.start:s.end]
+	if !s.escaped {
+		return raw, nil
+	}
+	return unescape(buf[:0], raw)
+}
+
+// unescape decodes JSON string escapes.
+func unescape(dst, s []byte) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			continue
+		}
+		i++
+		if i >= len(s) {
+			return nil, errors.New("bad string escape")
+		}
+		switch s[i] {
+		case '"', '\\', '/':
+			dst = append(dst, s[i])
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, ok := hex4(s[i+1:])
+			if !ok {
+				return nil, errors.New("bad \\u escape")
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				if i+6 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
+					if r2, ok := hex4(s[i+3:]); ok {
+						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+							r = d
+							i += 6
+						}
+					}
+				}
+			}
+			dst = utf8.AppendRune(dst, r)
+		default:
+			return nil, errors.New("bad string escape")
+		}
+	}
+	return dst, nil
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// parseAddr parses an address without allocating for IPv4, the common case.
+// IPv4-mapped IPv6 addresses are unmapped.
+func parseAddr(b []byte) (netip.Addr, error) {
+	if a, ok := parseIPv4(b); ok {
+		return a, nil
+	}
+	a, err := netip.ParseAddr(string(b))
+	if err != nil {
+		return a, fmt.Errorf("bad address %q", b)
+	}
+	return a.Unmap(), nil
+}
+
+func parseIPv4(b []byte) (netip.Addr, bool) {
+	var a [4]byte
+	n, part, digits := 0, 0, 0
+	for i := 0; i <= len(b); i++ {
+		if i == len(b) || b[i] == '.' {
+			if digits == 0 || n == 4 {
+				return netip.Addr{}, false
+			}
+			a[n] = byte(part)
+			n++
+			part, digits = 0, 0
+			continue
+		}
+		c := b[i]
+		if c < '0' || c > '9' || (digits > 0 && part == 0) { // no leading zeros
+			return netip.Addr{}, false
+		}
+		part = part*10 + int(c-'0')
+		digits++
+		if part > 255 {
+			return netip.Addr{}, false
+		}
+	}
+	if n != 4 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(a), true
+}
