@@ -24,6 +24,7 @@ func (p *Parser) jsonLine(line []byte, emit func(*event.Event) error) error {
 	}
 	it := p.js.it
 	it.ResetBytes(line)
+	it.Error = nil
 	r := &p.rec
 	r.reset()
 	var ferr error

@@ -70,7 +70,7 @@ var fieldIDs = map[string]int{
 	"host": fHost, "uri": fURI, "method": fMethod, "status_code": fStatus, "user_agent": fUserAgent,
 	"referrer": fReferrer, "request_body_len": fReqLen, "response_body_len": fRespLen,
 	"resp_mime_types": fRespMime,
-	"server_name": fServerName, "version": fVersion, "next_protocol": fNextProto,
+	"server_name":     fServerName, "version": fVersion, "next_protocol": fNextProto,
 	"ja3": fJA3, "ja3s": fJA3S, "ja4": fJA4, "subject": fSubject, "issuer": fIssuer,
 	"cert_chain_fuids": fCertFuids, "cert_chain_fps": fCertFps,
 	"id": fID, "fingerprint": fFingerprint, "certificate.subject": fCertSubject,
