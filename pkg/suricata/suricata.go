@@ -76,6 +76,8 @@ type Parser struct {
 	open    *pending             // v1 answer records being gathered
 	dnsSeq  int64                // dns records seen, the clock that expires queries
 	context []byte
+	ans     []string // answer buffers reused between events
+	ttls    []uint32
 }
 
 // NewParser returns a Parser; name is written as the events' source ("" or
@@ -248,6 +250,8 @@ func (p *Parser) keyOf(r *record, answerFromServer bool) txKey {
 // base fills what every event has from the record.
 func (p *Parser) base(e *event.Event, typ string, r *record, ts time.Time, swap bool) error {
 	e.Reset()
+	// Only dns events carry answers; an empty list would be written.
+	e.Answers, e.TTLs = nil, nil
 	e.Type, e.V, e.TS, e.Source = typ, event.Version, ts, p.source
 	src, dst := r.srcIP, r.destIP
 	sp, dp := r.srcPort, r.destPort
@@ -335,6 +339,7 @@ func (p *Parser) dnsAnswer(r *record, ts time.Time, emit func(*event.Event) erro
 		e.Query, e.QType = queryName(name), qtype
 	}
 	e.RCode = r.rcode
+	e.Answers, e.TTLs = p.ans[:0], p.ttls[:0]
 	if len(r.answers) > 0 {
 		for _, a := range r.answers {
 			if a.rdata == "" {
@@ -350,6 +355,13 @@ func (p *Parser) dnsAnswer(r *record, ts time.Time, emit func(*event.Event) erro
 			}
 			e.Answers = append(e.Answers, rdata(a.rrtype, a.rdata))
 		}
+	}
+	p.ans, p.ttls = e.Answers, e.TTLs
+	if len(e.Answers) == 0 {
+		e.Answers = nil
+	}
+	if len(e.TTLs) == 0 {
+		e.TTLs = nil
 	}
 	return p.send(e, emit)
 }
@@ -482,7 +494,7 @@ func (p *Parser) tls(r *record, ts time.Time, emit func(*event.Event) error) err
 // tlsVersion writes Suricata's "TLS 1.2" as Zeek's "TLSv12".
 func tlsVersion(v string) string {
 	switch v {
-	case "TLS 1.0":
+	case "TLS 1.0", "TLSv1":
 		return "TLSv10"
 	case "TLS 1.1":
 		return "TLSv11"

@@ -123,6 +123,8 @@ func (p *Parser) build(kind string, r *record, emit func(*event.Event) error) er
 	}
 	e := &p.ev
 	e.Reset()
+	// Only dns events carry answers; an empty list would be written.
+	e.Answers, e.TTLs = nil, nil
 	e.V = event.Version
 	e.Source = p.source
 	if !r.has[fTS] {
@@ -193,6 +195,16 @@ func (p *Parser) dns(r *record, e *event.Event) error {
 	case r.has[fRCode]:
 		e.RCode = "RCODE" + string(r.val[fRCode])
 	}
+	e.Answers, e.TTLs = p.ans[:0], p.ttls[:0]
+	defer func() {
+		p.ans, p.ttls = e.Answers, e.TTLs
+		if len(e.Answers) == 0 {
+			e.Answers = nil
+		}
+		if len(e.TTLs) == 0 {
+			e.TTLs = nil
+		}
+	}()
 	if r.has[fAnswers] {
 		for _, a := range r.list[fAnswers] {
 			e.Answers = append(e.Answers, string(a))

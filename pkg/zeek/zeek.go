@@ -74,6 +74,8 @@ type Parser struct {
 	inData                    bool
 
 	split [][]byte
+	ans   []string // answer buffers reused between events
+	ttls  []uint32
 	rec   record
 	ev    event.Event
 	js    jsonState

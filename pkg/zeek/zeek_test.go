@@ -134,6 +134,13 @@ func TestLines(t *testing.T) {
 			"13: bad JSON",
 		},
 	}, {
+		name: "a dns event's answers do not leak into the next event",
+		in:   dnsHeader + "1\tC1\t1.1.1.1\t1\t2.2.2.2\t53\tudp\ta.b\tA\tNOERROR\t1.2.3.4\t1.0\n" + "#path\thttp\n#fields\tts\tmethod\n1\tGET\n",
+		want: []string{
+			`{"type":"dns","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":1,"destIP":"2.2.2.2","destPort":53,"proto":"udp","query":"a.b","qtype":"A","rcode":"NOERROR","answers":["1.2.3.4"],"ttls":[1]}`,
+			`{"type":"http","v":1,"ts":"1970-01-01T00:00:01Z","proto":"tcp","method":"GET"}`,
+		},
+	}, {
 		name: "--type overrides #path",
 		in:   "#path\tmydns\n#fields\tts\tquery\n1\ta.b\n",
 		typ:  "dns",
