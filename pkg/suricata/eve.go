@@ -1,24 +1,26 @@
 package suricata
 
 import (
+	"bytes"
 	"errors"
-	"strings"
-
-	jsoniter "github.com/json-iterator/go"
+	"strconv"
+	"unicode/utf8"
 )
 
-// This file is the only one of the package that knows json-iterator. It
-// decodes just the fields NFR maps into a reusable record.
+// This file is the package's JSON codec: a small scanner that decodes just
+// the fields NFR maps and skips the rest without allocating. Strings point
+// into the line, or into an arena when they held escapes; both live until
+// the next line. (json-iterator allocated a string per key and per skipped
+// escaped string, which made eve decoding four times slower.)
 
 type answer struct {
-	rrname, rrtype, rdata string
+	rrname, rrtype, rdata []byte
 	ttl                   int64
-	hasTTL                bool
 }
 
 type record struct {
-	timestamp, eventType string
-	srcIP, destIP, proto string
+	timestamp, eventType []byte
+	srcIP, destIP, proto []byte
 	srcPort, destPort    int64
 	flowID               uint64
 	hasFlowID            bool
@@ -26,28 +28,28 @@ type record struct {
 	hasICMP              bool
 
 	// dns
-	dnsType, rrname, rrtype, rcode, rdata string
+	dnsType, rrname, rrtype, rcode, rdata []byte
 	dnsID, dnsVersion, ttl                int64
-	hasTTL, hasDNS                        bool
+	hasDNS                                bool
 	answers                               []answer
 	queries                               []answer
 	grouped                               []answer // rrtype and rdata only
 
 	// flow
 	pktsToServer, pktsToClient, bytesToServer, bytesToClient int64
-	flowStart, flowEnd, flowState                            string
+	flowStart, flowEnd                                       []byte
 	hasFlow                                                  bool
 
 	// http
-	hostname, url, method, userAgent, referrer, contentType string
+	hostname, url, method, userAgent, referrer, contentType []byte
 	status, length                                          int64
 	hasHTTP                                                 bool
 
 	// tls
-	sni, version, ja3, ja3Raw, ja3s, ja3sRaw, ja4 string
-	fingerprint, subject, issuer, notBefore       string
-	notAfter                                      string
-	alpn                                          []string
+	sni, version, ja3, ja3Raw, ja3s, ja3sRaw, ja4 []byte
+	fingerprint, subject, issuer, notBefore       []byte
+	notAfter                                      []byte
+	alpn                                          [][]byte
 	hasTLS                                        bool
 }
 
@@ -57,345 +59,601 @@ func (r *record) reset() {
 	r.answers, r.queries, r.grouped, r.alpn = answers, queries, grouped, alpn
 }
 
-var jsonConfig = jsoniter.Config{}.Froze()
-
 type decoder struct {
-	it *jsoniter.Iterator
+	s     scanner
+	arena []byte
 }
 
-func (d *decoder) decode(line []byte, r *record) error {
-	if d.it == nil {
-		d.it = jsoniter.NewIterator(jsonConfig)
-	}
-	it := d.it
-	it.ResetBytes(line)
-	it.Error = nil
-	r.reset()
-	if it.WhatIsNext() != jsoniter.ObjectValue {
-		return errors.New("not a JSON object")
-	}
-	it.ReadObjectCB(func(it *jsoniter.Iterator, key string) bool {
-		switch key {
-		case "timestamp":
-			r.timestamp = str(it)
-		case "event_type":
-			r.eventType = str(it)
-		case "src_ip":
-			r.srcIP = str(it)
-		case "dest_ip":
-			r.destIP = str(it)
-		case "src_port":
-			r.srcPort = num(it)
-		case "dest_port":
-			r.destPort = num(it)
-		case "proto":
-			if it.WhatIsNext() == jsoniter.NumberValue {
-				r.proto = string(it.ReadNumber())
-			} else {
-				r.proto = str(it)
+var errNotObject = errors.New("not a JSON object")
+
+// eventType finds the top-level event_type without decoding the line, so
+// records of types we ignore cost a byte search. Suricata writes it among
+// the first keys; nil when not found.
+func eventType(line []byte) []byte {
+	const key = `"event_type":"`
+	for i := 0; i+len(key) < len(line); i++ {
+		if line[i] == '"' && string(line[i:i+len(key)]) == key {
+			v := line[i+len(key):]
+			for j, c := range v {
+				if c == '"' {
+					return v[:j]
+				}
+				if c == '\\' {
+					return nil
+				}
 			}
-		case "flow_id":
-			if it.WhatIsNext() == jsoniter.NumberValue {
-				r.flowID, r.hasFlowID = it.ReadUint64(), true
-			} else {
-				it.Skip()
-			}
-		case "icmp_type":
-			r.icmpType, r.hasICMP = num(it), true
-		case "icmp_code":
-			r.icmpCode = num(it)
-		case "dns":
-			if r.eventType != "" && r.eventType != "dns" {
-				it.Skip()
-			} else {
-				r.hasDNS = true
-				readDNS(it, r)
-			}
-		case "flow":
-			if r.eventType != "" && r.eventType != "flow" {
-				it.Skip()
-			} else {
-				r.hasFlow = true
-				readFlow(it, r)
-			}
-		case "http":
-			if r.eventType != "" && r.eventType != "http" {
-				it.Skip()
-			} else {
-				r.hasHTTP = true
-				readHTTP(it, r)
-			}
-		case "tls":
-			if r.eventType != "" && r.eventType != "tls" {
-				it.Skip()
-			} else {
-				r.hasTLS = true
-				readTLS(it, r)
-			}
-		default:
-			it.Skip()
+			return nil
 		}
-		return it.Error == nil
-	})
-	if it.Error != nil {
-		return trimIterError(it.Error)
+		if line[i] == '{' && i > 0 {
+			return nil // nested objects come after the top-level keys
+		}
 	}
 	return nil
 }
 
-// str reads a string; null and other types read as "".
-func str(it *jsoniter.Iterator) string {
-	if it.WhatIsNext() == jsoniter.StringValue {
-		return it.ReadString()
+func (d *decoder) decode(line []byte, r *record) error {
+	r.reset()
+	d.arena = d.arena[:0]
+	s := &d.s
+	s.b, s.i, s.err, s.arena = line, 0, nil, &d.arena
+	if s.next() != '{' {
+		return errNotObject
 	}
-	it.Skip()
-	return ""
-}
-
-func num(it *jsoniter.Iterator) int64 {
-	if it.WhatIsNext() == jsoniter.NumberValue {
-		return it.ReadInt64()
-	}
-	it.Skip()
-	return 0
-}
-
-func readDNS(it *jsoniter.Iterator, r *record) {
-	if it.WhatIsNext() != jsoniter.ObjectValue {
-		it.Skip()
-		return
-	}
-	it.ReadObjectCB(func(it *jsoniter.Iterator, key string) bool {
-		switch key {
-		case "type":
-			r.dnsType = str(it)
-		case "id":
-			r.dnsID = num(it)
-		case "version":
-			r.dnsVersion = num(it)
-		case "rrname":
-			r.rrname = str(it)
-		case "rrtype":
-			r.rrtype = str(it)
-		case "rcode":
-			r.rcode = str(it)
-		case "rdata":
-			r.rdata = str(it)
-		case "ttl":
-			r.ttl, r.hasTTL = num(it), true
-		case "answers":
-			r.answers = readRRs(it, r.answers)
-		case "queries":
-			r.queries = readRRs(it, r.queries)
-		case "grouped":
-			readGrouped(it, r)
+	s.object(func(key []byte) {
+		switch string(key) {
+		case "timestamp":
+			r.timestamp = s.str()
+		case "event_type":
+			r.eventType = s.str()
+		case "src_ip":
+			r.srcIP = s.str()
+		case "dest_ip":
+			r.destIP = s.str()
+		case "src_port":
+			r.srcPort = s.int()
+		case "dest_port":
+			r.destPort = s.int()
+		case "proto":
+			if s.next() == '"' {
+				r.proto = s.str()
+			} else {
+				r.proto = s.raw()
+			}
+		case "flow_id":
+			if c := s.next(); c >= '0' && c <= '9' {
+				r.flowID, r.hasFlowID = s.uint(), true
+			} else {
+				s.skip()
+			}
+		case "icmp_type":
+			r.icmpType, r.hasICMP = s.int(), true
+		case "icmp_code":
+			r.icmpCode = s.int()
+		case "dns":
+			if r.eventType != nil && string(r.eventType) != "dns" {
+				s.skip()
+			} else {
+				r.hasDNS = s.next() == '{'
+				readDNS(s, r)
+			}
+		case "flow":
+			if r.eventType != nil && string(r.eventType) != "flow" {
+				s.skip()
+			} else {
+				r.hasFlow = s.next() == '{'
+				readFlow(s, r)
+			}
+		case "http":
+			if r.eventType != nil && string(r.eventType) != "http" {
+				s.skip()
+			} else {
+				r.hasHTTP = s.next() == '{'
+				readHTTP(s, r)
+			}
+		case "tls":
+			if r.eventType != nil && string(r.eventType) != "tls" {
+				s.skip()
+			} else {
+				r.hasTLS = s.next() == '{'
+				readTLS(s, r)
+			}
 		default:
-			it.Skip()
+			s.skip()
 		}
-		return it.Error == nil
+	})
+	if s.err == nil {
+		if c := s.next(); c != 0 {
+			s.fail("data after the object")
+		}
+	}
+	return s.err
+}
+
+func readDNS(s *scanner, r *record) {
+	s.object(func(key []byte) {
+		switch string(key) {
+		case "type":
+			r.dnsType = s.str()
+		case "id":
+			r.dnsID = s.int()
+		case "version":
+			r.dnsVersion = s.int()
+		case "rrname":
+			r.rrname = s.str()
+		case "rrtype":
+			r.rrtype = s.str()
+		case "rcode":
+			r.rcode = s.str()
+		case "rdata":
+			r.rdata = s.str()
+		case "ttl":
+			r.ttl = s.int()
+		case "answers":
+			r.answers = readRRs(s, r.answers)
+		case "queries":
+			r.queries = readRRs(s, r.queries)
+		case "grouped":
+			s.object(func(rrtype []byte) {
+				s.array(func() {
+					if s.next() == '"' {
+						r.grouped = append(r.grouped, answer{rrtype: rrtype, rdata: s.str()})
+					} else {
+						s.skip() // SOA, SRV, ... as objects
+					}
+				})
+			})
+		default:
+			s.skip()
+		}
 	})
 }
 
-func readRRs(it *jsoniter.Iterator, dst []answer) []answer {
-	if it.WhatIsNext() != jsoniter.ArrayValue {
-		it.Skip()
-		return dst
-	}
-	it.ReadArrayCB(func(it *jsoniter.Iterator) bool {
-		if it.WhatIsNext() != jsoniter.ObjectValue {
-			it.Skip()
-			return it.Error == nil
-		}
+func readRRs(s *scanner, dst []answer) []answer {
+	s.array(func() {
 		var a answer
-		it.ReadObjectCB(func(it *jsoniter.Iterator, key string) bool {
-			switch key {
+		s.object(func(key []byte) {
+			switch string(key) {
 			case "rrname":
-				a.rrname = str(it)
+				a.rrname = s.str()
 			case "rrtype":
-				a.rrtype = str(it)
+				a.rrtype = s.str()
 			case "rdata":
-				a.rdata = str(it)
+				a.rdata = s.str()
 			case "ttl":
-				a.ttl, a.hasTTL = num(it), true
+				a.ttl = s.int()
 			default:
-				it.Skip()
+				s.skip()
 			}
-			return it.Error == nil
 		})
 		dst = append(dst, a)
-		return it.Error == nil
 	})
 	return dst
 }
 
-func readGrouped(it *jsoniter.Iterator, r *record) {
-	if it.WhatIsNext() != jsoniter.ObjectValue {
-		it.Skip()
-		return
-	}
-	it.ReadObjectCB(func(it *jsoniter.Iterator, rrtype string) bool {
-		if it.WhatIsNext() != jsoniter.ArrayValue {
-			it.Skip()
-			return it.Error == nil
-		}
-		it.ReadArrayCB(func(it *jsoniter.Iterator) bool {
-			if it.WhatIsNext() == jsoniter.StringValue {
-				r.grouped = append(r.grouped, answer{rrtype: rrtype, rdata: it.ReadString()})
-			} else {
-				it.Skip() // SOA, SRV... as objects
-			}
-			return it.Error == nil
-		})
-		return it.Error == nil
-	})
-}
-
-func readFlow(it *jsoniter.Iterator, r *record) {
-	if it.WhatIsNext() != jsoniter.ObjectValue {
-		it.Skip()
-		return
-	}
-	it.ReadObjectCB(func(it *jsoniter.Iterator, key string) bool {
-		switch key {
+func readFlow(s *scanner, r *record) {
+	s.object(func(key []byte) {
+		switch string(key) {
 		case "pkts_toserver":
-			r.pktsToServer = num(it)
+			r.pktsToServer = s.int()
 		case "pkts_toclient":
-			r.pktsToClient = num(it)
+			r.pktsToClient = s.int()
 		case "bytes_toserver":
-			r.bytesToServer = num(it)
+			r.bytesToServer = s.int()
 		case "bytes_toclient":
-			r.bytesToClient = num(it)
+			r.bytesToClient = s.int()
 		case "start":
-			r.flowStart = str(it)
+			r.flowStart = s.str()
 		case "end":
-			r.flowEnd = str(it)
-		case "state":
-			r.flowState = str(it)
+			r.flowEnd = s.str()
 		default:
-			it.Skip()
+			s.skip()
 		}
-		return it.Error == nil
 	})
 }
 
-func readHTTP(it *jsoniter.Iterator, r *record) {
-	if it.WhatIsNext() != jsoniter.ObjectValue {
-		it.Skip()
-		return
-	}
-	it.ReadObjectCB(func(it *jsoniter.Iterator, key string) bool {
-		switch key {
+func readHTTP(s *scanner, r *record) {
+	s.object(func(key []byte) {
+		switch string(key) {
 		case "hostname":
-			r.hostname = str(it)
+			r.hostname = s.str()
 		case "url":
-			r.url = str(it)
+			r.url = s.str()
 		case "http_method":
-			r.method = str(it)
+			r.method = s.str()
 		case "http_user_agent":
-			r.userAgent = str(it)
+			r.userAgent = s.str()
 		case "http_refer":
-			r.referrer = str(it)
+			r.referrer = s.str()
 		case "http_content_type":
-			r.contentType = str(it)
+			r.contentType = s.str()
 		case "status":
-			// a number, or a string in some versions
-			switch it.WhatIsNext() {
-			case jsoniter.NumberValue:
-				r.status = it.ReadInt64()
-			case jsoniter.StringValue:
-				s := it.ReadString()
-				for _, c := range s {
-					if c < '0' || c > '9' || r.status > 999 {
-						r.status = 0
-						break
-					}
-					r.status = r.status*10 + int64(c-'0')
+			if s.next() == '"' { // a string in some versions
+				v, err := strconv.ParseInt(string(s.str()), 10, 64)
+				if err == nil {
+					r.status = v
 				}
-			default:
-				it.Skip()
+			} else {
+				r.status = s.int()
 			}
 		case "length":
-			r.length = num(it)
+			r.length = s.int()
 		default:
-			it.Skip()
+			s.skip()
 		}
-		return it.Error == nil
 	})
 }
 
-func readTLS(it *jsoniter.Iterator, r *record) {
-	if it.WhatIsNext() != jsoniter.ObjectValue {
-		it.Skip()
-		return
-	}
-	it.ReadObjectCB(func(it *jsoniter.Iterator, key string) bool {
-		switch key {
+func readTLS(s *scanner, r *record) {
+	s.object(func(key []byte) {
+		switch string(key) {
 		case "sni":
-			r.sni = str(it)
+			r.sni = s.str()
 		case "version":
-			r.version = str(it)
+			r.version = s.str()
 		case "ja3":
-			r.ja3, r.ja3Raw = hashString(it)
+			r.ja3, r.ja3Raw = hashString(s)
 		case "ja3s":
-			r.ja3s, r.ja3sRaw = hashString(it)
+			r.ja3s, r.ja3sRaw = hashString(s)
 		case "ja4":
-			r.ja4, _ = hashString(it)
+			r.ja4, _ = hashString(s)
 		case "fingerprint":
-			r.fingerprint = str(it)
+			r.fingerprint = s.str()
 		case "subject":
-			r.subject = str(it)
+			r.subject = s.str()
 		case "issuerdn":
-			r.issuer = str(it)
+			r.issuer = s.str()
 		case "notbefore":
-			r.notBefore = str(it)
+			r.notBefore = s.str()
 		case "notafter":
-			r.notAfter = str(it)
+			r.notAfter = s.str()
 		case "client_alpns", "alpn_tc":
-			if it.WhatIsNext() == jsoniter.ArrayValue && len(r.alpn) == 0 {
-				it.ReadArrayCB(func(it *jsoniter.Iterator) bool {
-					if s := str(it); s != "" {
-						r.alpn = append(r.alpn, s)
-					}
-					return it.Error == nil
-				})
-			} else {
-				it.Skip()
+			if len(r.alpn) > 0 {
+				s.skip()
+				return
 			}
+			s.array(func() {
+				if v := s.str(); len(v) > 0 {
+					r.alpn = append(r.alpn, v)
+				}
+			})
 		default:
-			it.Skip()
+			s.skip()
 		}
-		return it.Error == nil
 	})
 }
 
 // hashString reads {"hash":..., "string":...} (ja3, ja3s, and ja4 before
 // Suricata 8) or a plain string (ja4 from Suricata 8).
-func hashString(it *jsoniter.Iterator) (hash, raw string) {
-	switch it.WhatIsNext() {
-	case jsoniter.StringValue:
-		return it.ReadString(), ""
-	case jsoniter.ObjectValue:
-		it.ReadObjectCB(func(it *jsoniter.Iterator, key string) bool {
-			switch key {
-			case "hash":
-				hash = str(it)
-			case "string":
-				raw = str(it)
-			default:
-				it.Skip()
-			}
-			return it.Error == nil
-		})
-		return hash, raw
+func hashString(s *scanner) (hash, raw []byte) {
+	if s.next() == '"' {
+		return s.str(), nil
 	}
-	it.Skip()
-	return "", ""
+	s.object(func(key []byte) {
+		switch string(key) {
+		case "hash":
+			hash = s.str()
+		case "string":
+			raw = s.str()
+		default:
+			s.skip()
+		}
+	})
+	return hash, raw
 }
 
-func trimIterError(err error) error {
-	s := err.Error()
-	if i := strings.Index(s, ", error found in #"); i > 0 {
-		s = s[:i]
+// scanner walks one JSON value. After the first error every method is a
+// no-op, so callers check err once at the end.
+type scanner struct {
+	b     []byte
+	i     int
+	err   error
+	arena *[]byte
+}
+
+func (s *scanner) fail(msg string) {
+	if s.err == nil {
+		s.err = errors.New("bad JSON at offset " + strconv.Itoa(s.i) + ": " + msg)
 	}
-	return errors.New("bad JSON: " + s)
+	s.i = len(s.b)
+}
+
+// next skips white space and returns the next byte without consuming it
+// (0 at the end).
+func (s *scanner) next() byte {
+	for s.i < len(s.b) {
+		switch c := s.b[s.i]; c {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return c
+		}
+	}
+	return 0
+}
+
+// object calls fn for every key of an object; fn must consume the value.
+// Anything but an object is skipped.
+func (s *scanner) object(fn func(key []byte)) {
+	if s.next() != '{' {
+		s.skip()
+		return
+	}
+	s.i++
+	if s.next() == '}' {
+		s.i++
+		return
+	}
+	for s.err == nil {
+		if s.next() != '"' {
+			s.fail("expected a key")
+			return
+		}
+		key := s.str()
+		if s.next() != ':' {
+			s.fail("expected :")
+			return
+		}
+		s.i++
+		s.next()
+		start := s.i
+		fn(key)
+		if s.err != nil {
+			return
+		}
+		if s.i == start {
+			s.skip() // fn did not consume the value
+		}
+		switch s.next() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return
+		default:
+			s.fail("expected , or }")
+			return
+		}
+	}
+}
+
+// array calls fn for every element; fn must consume it.
+func (s *scanner) array(fn func()) {
+	if s.next() != '[' {
+		s.skip()
+		return
+	}
+	s.i++
+	if s.next() == ']' {
+		s.i++
+		return
+	}
+	for s.err == nil {
+		s.next()
+		start := s.i
+		fn()
+		if s.err != nil {
+			return
+		}
+		if s.i == start {
+			s.skip()
+		}
+		switch s.next() {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return
+		default:
+			s.fail("expected , or ]")
+			return
+		}
+	}
+}
+
+// str reads a string; null and other values are skipped and read as nil.
+func (s *scanner) str() []byte {
+	if s.next() != '"' {
+		s.skip()
+		return nil
+	}
+	s.i++
+	start := s.i
+	j := bytes.IndexByte(s.b[s.i:], '"')
+	if j < 0 {
+		s.fail("unterminated string")
+		return nil
+	}
+	v := s.b[start : start+j]
+	if bytes.IndexByte(v, '\\') >= 0 {
+		return s.unescape(start)
+	}
+	s.i = start + j + 1
+	return v
+}
+
+// unescape decodes a string with escapes into the arena.
+func (s *scanner) unescape(start int) []byte {
+	a := *s.arena
+	if cap(a)-len(a) < s.i-start+64 {
+		// A new chunk: earlier strings keep pointing at the old one.
+		a = make([]byte, 0, max(4096, 2*(s.i-start+64)))
+	}
+	at := len(a)
+	a = append(a, s.b[start:s.i]...)
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			*s.arena = a
+			return a[at:len(a):len(a)]
+		case c != '\\':
+			a = append(a, c)
+			s.i++
+			continue
+		}
+		if s.i+1 >= len(s.b) {
+			break
+		}
+		e := s.b[s.i+1]
+		s.i += 2
+		switch e {
+		case '"', '\\', '/':
+			a = append(a, e)
+		case 'b':
+			a = append(a, '\b')
+		case 'f':
+			a = append(a, '\f')
+		case 'n':
+			a = append(a, '\n')
+		case 'r':
+			a = append(a, '\r')
+		case 't':
+			a = append(a, '\t')
+		case 'u':
+			r, ok := s.hex4()
+			if !ok {
+				s.fail("bad \\u escape")
+				return nil
+			}
+			if r >= 0xd800 && r < 0xdc00 && s.i+1 < len(s.b) && s.b[s.i] == '\\' && s.b[s.i+1] == 'u' {
+				s.i += 2
+				r2, ok := s.hex4()
+				if ok && r2 >= 0xdc00 && r2 < 0xe000 {
+					r = (r-0xd800)<<10 + (r2 - 0xdc00) + 0x10000
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			if r < 0x80 {
+				a = append(a, byte(r)) // control bytes stay bytes: the event writes them as \xNN
+			} else {
+				a = utf8.AppendRune(a, r)
+			}
+		default:
+			s.fail("bad escape")
+			return nil
+		}
+	}
+	s.fail("unterminated string")
+	return nil
+}
+
+func (s *scanner) hex4() (rune, bool) {
+	if s.i+4 > len(s.b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s.b[s.i : s.i+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	s.i += 4
+	return r, true
+}
+
+// raw returns a number or literal as written.
+func (s *scanner) raw() []byte {
+	start := s.i
+	s.skip()
+	return s.b[start:s.i]
+}
+
+// int reads an integer (the integer part of a float); anything else is
+// skipped and reads as 0.
+func (s *scanner) int() int64 {
+	c := s.next()
+	neg := c == '-'
+	if neg {
+		s.i++
+	}
+	if s.i >= len(s.b) || s.b[s.i] < '0' || s.b[s.i] > '9' {
+		s.skip()
+		return 0
+	}
+	var v int64
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		v = v*10 + int64(s.b[s.i]-'0')
+		s.i++
+	}
+	s.skipNumberRest()
+	if neg {
+		return -v
+	}
+	return v
+}
+
+func (s *scanner) uint() uint64 {
+	var v uint64
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		v = v*10 + uint64(s.b[s.i]-'0')
+		s.i++
+	}
+	s.skipNumberRest()
+	return v
+}
+
+func (s *scanner) skipNumberRest() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case '.', 'e', 'E', '+', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// skip consumes one value of any kind.
+func (s *scanner) skip() {
+	switch c := s.next(); {
+	case c == '"':
+		s.i++
+		for {
+			j := bytes.IndexByte(s.b[s.i:], '"')
+			if j < 0 {
+				s.fail("unterminated string")
+				return
+			}
+			// The quote ends the string unless an odd number of
+			// backslashes precede it.
+			k := s.i + j
+			n := 0
+			for k-n-1 >= s.i && s.b[k-n-1] == '\\' {
+				n++
+			}
+			s.i = k + 1
+			if n%2 == 0 {
+				return
+			}
+		}
+	case c == '{':
+		s.object(func([]byte) { s.skip() })
+	case c == '[':
+		s.array(func() { s.skip() })
+	case c == '-' || c >= '0' && c <= '9':
+		s.i++
+		s.skipNumberRest()
+	case c == 't' || c == 'f' || c == 'n':
+		for _, lit := range []string{"true", "false", "null"} {
+			if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
+				s.i += len(lit)
+				return
+			}
+		}
+		s.fail("bad literal")
+	case c == 0:
+		s.fail("unexpected end of input")
+	default:
+		s.fail("unexpected " + strconv.QuoteRune(rune(c)))
+	}
 }

@@ -95,20 +95,29 @@ func (p *Parser) Line(line []byte, emit func(*event.Event) error) error {
 	if len(line) == 0 || isSpace(line) {
 		return nil
 	}
+	if line[0] != '{' {
+		return errNotObject
+	}
+	// Records of types we do not map are counted without decoding them.
+	if et := eventType(line); et != nil && !mapped(et) {
+		p.Stats.Records++
+		p.ignore(string(et))
+		return nil
+	}
 	r := &p.rec
 	if err := p.dec.decode(line, r); err != nil {
 		return err
 	}
 	p.Stats.Records++
-	ts, err := ParseTime(r.timestamp)
+	ts, err := parseTime(r.timestamp)
 	if err != nil {
 		return err
 	}
-	if r.eventType == "dns" {
+	if string(r.eventType) == "dns" {
 		p.dnsSeq++
 	}
 	// Anything but the next v1 record of the same transaction closes it.
-	if p.open != nil && !(r.eventType == "dns" && r.dnsVersion == 0 && r.dnsType == "answer" && p.keyOf(r, true) == p.open.key) {
+	if p.open != nil && !(string(r.eventType) == "dns" && r.dnsVersion == 0 && string(r.dnsType) == "answer" && p.keyOf(r, true) == p.open.key) {
 		if err := p.emitOpen(emit); err != nil {
 			return err
 		}
@@ -116,7 +125,7 @@ func (p *Parser) Line(line []byte, emit func(*event.Event) error) error {
 	if err := p.expire(emit); err != nil {
 		return err
 	}
-	switch r.eventType {
+	switch string(r.eventType) {
 	case "dns":
 		if !r.hasDNS {
 			return errors.New("dns record without a dns object")
@@ -131,11 +140,23 @@ func (p *Parser) Line(line []byte, emit func(*event.Event) error) error {
 	case "":
 		return errors.New("no event_type")
 	}
+	p.ignore(string(r.eventType))
+	return nil
+}
+
+func mapped(et []byte) bool {
+	switch string(et) {
+	case "dns", "flow", "http", "tls":
+		return true
+	}
+	return false
+}
+
+func (p *Parser) ignore(et string) {
 	if p.Stats.Ignored == nil {
 		p.Stats.Ignored = make(map[string]int64)
 	}
-	p.Stats.Ignored[r.eventType]++
-	return nil
+	p.Stats.Ignored[et]++
 }
 
 func isSpace(b []byte) bool {
@@ -236,10 +257,10 @@ func (p *Parser) send(e *event.Event, emit func(*event.Event) error) error {
 func (p *Parser) keyOf(r *record, answerFromServer bool) txKey {
 	k := txKey{flow: r.flowID, id: r.dnsID}
 	if !r.hasFlowID {
-		ip, _ := netip.ParseAddr(r.srcIP)
+		ip, _ := parseAddr(r.srcIP)
 		port := r.srcPort
 		if answerFromServer {
-			ip, _ = netip.ParseAddr(r.destIP)
+			ip, _ = parseAddr(r.destIP)
 			port = r.destPort
 		}
 		k.src = netip.AddrPortFrom(ip.Unmap(), uint16(port))
@@ -259,12 +280,12 @@ func (p *Parser) base(e *event.Event, typ string, r *record, ts time.Time, swap 
 		src, dst, sp, dp = dst, src, dp, sp
 	}
 	var err error
-	if src != "" {
+	if len(src) > 0 {
 		if e.SrcIP, err = parseAddr(src); err != nil {
 			return err
 		}
 	}
-	if dst != "" {
+	if len(dst) > 0 {
 		if e.DestIP, err = parseAddr(dst); err != nil {
 			return err
 		}
@@ -278,7 +299,7 @@ func (p *Parser) base(e *event.Event, typ string, r *record, ts time.Time, swap 
 }
 
 func (p *Parser) dns(r *record, ts time.Time, line []byte, emit func(*event.Event) error) error {
-	switch r.dnsType {
+	switch string(r.dnsType) {
 	case "query", "request":
 		return p.dnsQuery(r, ts, line, emit)
 	case "answer", "response":
@@ -300,7 +321,7 @@ func (p *Parser) dnsQuery(r *record, ts time.Time, line []byte, emit func(*event
 		name, qtype = r.queries[0].rrname, r.queries[0].rrtype
 	}
 	q.ev.Query = queryName(name)
-	q.ev.QType = qtype
+	q.ev.QType = string(qtype)
 	q.key = p.keyOf(r, false)
 	// Several queries may wait on one key (a retransmission, A and AAAA
 	// with one id); answers take them in order.
@@ -336,13 +357,13 @@ func (p *Parser) dnsAnswer(r *record, ts time.Time, emit func(*event.Event) erro
 		if len(r.queries) > 0 {
 			name, qtype = r.queries[0].rrname, r.queries[0].rrtype
 		}
-		e.Query, e.QType = queryName(name), qtype
+		e.Query, e.QType = queryName(name), string(qtype)
 	}
-	e.RCode = r.rcode
+	e.RCode = string(r.rcode)
 	e.Answers, e.TTLs = p.ans[:0], p.ttls[:0]
 	if len(r.answers) > 0 {
 		for _, a := range r.answers {
-			if a.rdata == "" {
+			if len(a.rdata) == 0 {
 				continue // SOA, SRV, ... logged as objects
 			}
 			e.Answers = append(e.Answers, rdata(a.rrtype, a.rdata))
@@ -350,7 +371,7 @@ func (p *Parser) dnsAnswer(r *record, ts time.Time, emit func(*event.Event) erro
 		}
 	} else {
 		for _, a := range r.grouped { // grouped only: no TTLs logged
-			if a.rdata == "" {
+			if len(a.rdata) == 0 {
 				continue
 			}
 			e.Answers = append(e.Answers, rdata(a.rrtype, a.rdata))
@@ -378,16 +399,16 @@ func (p *Parser) dnsV1Answer(r *record, ts time.Time, line []byte, emit func(*ev
 			if err := p.base(&o.ev, event.TypeDNS, r, ts, true); err != nil {
 				return err
 			}
-			o.ev.Query, o.ev.QType = queryName(r.rrname), r.rrtype
+			o.ev.Query, o.ev.QType = queryName(r.rrname), string(r.rrtype)
 		}
 		p.open = o
 	}
 	o := p.open
 	o.lines = append(append(o.lines, line...), '\n')
 	if o.ev.RCode == "" {
-		o.ev.RCode = r.rcode
+		o.ev.RCode = string(r.rcode)
 	}
-	if r.rdata == "" || r.rrname == "" {
+	if len(r.rdata) == 0 || len(r.rrname) == 0 {
 		return nil
 	}
 	// Only the answer chain: the query name, then CNAME targets.
@@ -414,14 +435,14 @@ func (p *Parser) flow(r *record, ts time.Time, emit func(*event.Event) error) er
 	if err := p.base(e, event.TypeIP, r, ts, false); err != nil {
 		return err
 	}
-	if r.flowStart != "" {
-		start, err := ParseTime(r.flowStart)
+	if len(r.flowStart) > 0 {
+		start, err := parseTime(r.flowStart)
 		if err != nil {
 			return fmt.Errorf("flow.start: %v", err)
 		}
 		e.TS = start
-		if r.flowEnd != "" {
-			end, err := ParseTime(r.flowEnd)
+		if len(r.flowEnd) > 0 {
+			end, err := parseTime(r.flowEnd)
 			if err != nil {
 				return fmt.Errorf("flow.end: %v", err)
 			}
@@ -448,14 +469,14 @@ func (p *Parser) http(r *record, ts time.Time, emit func(*event.Event) error) er
 	if err := p.base(e, event.TypeHTTP, r, ts, false); err != nil {
 		return err
 	}
-	e.Host = r.hostname
+	e.Host = string(r.hostname)
 	switch {
-	case strings.HasPrefix(r.url, "/") && r.hostname != "":
-		e.URL = "http://" + r.hostname + r.url
+	case len(r.url) > 0 && r.url[0] == '/' && len(r.hostname) > 0:
+		e.URL = "http://" + e.Host + string(r.url)
 	default:
-		e.URL = r.url
+		e.URL = string(r.url)
 	}
-	e.Method, e.UserAgent, e.Referrer, e.ContentType = r.method, r.userAgent, r.referrer, r.contentType
+	e.Method, e.UserAgent, e.Referrer, e.ContentType = string(r.method), string(r.userAgent), string(r.referrer), string(r.contentType)
 	if r.status > 0 && r.status < 1000 {
 		e.Status = int(r.status)
 	}
@@ -471,20 +492,22 @@ func (p *Parser) tls(r *record, ts time.Time, emit func(*event.Event) error) err
 	if err := p.base(e, event.TypeTLS, r, ts, false); err != nil {
 		return err
 	}
-	e.SNI = r.sni
-	e.TLSVersion = tlsVersion(r.version)
-	e.ALPN = append(e.ALPN, r.alpn...)
-	e.JA3, e.JA3Raw, e.JA3S, e.JA3SRaw, e.JA4 = r.ja3, r.ja3Raw, r.ja3s, r.ja3sRaw, r.ja4
-	e.CertHash = strings.ToLower(strings.ReplaceAll(r.fingerprint, ":", ""))
-	e.Subject, e.Issuer = r.subject, r.issuer
+	e.SNI = string(r.sni)
+	e.TLSVersion = tlsVersion(string(r.version))
+	for _, a := range r.alpn {
+		e.ALPN = append(e.ALPN, string(a))
+	}
+	e.JA3, e.JA3Raw, e.JA3S, e.JA3SRaw, e.JA4 = string(r.ja3), string(r.ja3Raw), string(r.ja3s), string(r.ja3sRaw), string(r.ja4)
+	e.CertHash = strings.ToLower(strings.ReplaceAll(string(r.fingerprint), ":", ""))
+	e.Subject, e.Issuer = string(r.subject), string(r.issuer)
 	var err error
-	if r.notBefore != "" {
-		if e.ValidFrom, err = ParseTime(r.notBefore); err != nil {
+	if len(r.notBefore) > 0 {
+		if e.ValidFrom, err = parseTime(r.notBefore); err != nil {
 			return fmt.Errorf("tls.notbefore: %v", err)
 		}
 	}
-	if r.notAfter != "" {
-		if e.ValidTo, err = ParseTime(r.notAfter); err != nil {
+	if len(r.notAfter) > 0 {
+		if e.ValidTo, err = parseTime(r.notAfter); err != nil {
 			return fmt.Errorf("tls.notafter: %v", err)
 		}
 	}
@@ -511,8 +534,8 @@ func tlsVersion(v string) string {
 	return v // SSLv2, SSLv3, DTLS...
 }
 
-func protoName(p string) string {
-	switch p {
+func protoName[T string | []byte](p T) string {
+	switch string(p) {
 	case "TCP":
 		return "tcp"
 	case "UDP":
@@ -524,10 +547,11 @@ func protoName(p string) string {
 	case "":
 		return ""
 	}
-	return strings.ToLower(p)
+	return strings.ToLower(string(p))
 }
 
-func queryName(s string) string {
+func queryName[T string | []byte](b T) string {
+	s := string(b)
 	s = strings.TrimSuffix(s, ".")
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 'A' && c <= 'Z' {
@@ -539,13 +563,13 @@ func queryName(s string) string {
 
 // rdata normalises addresses (v1 logged IPv6 fully expanded) as Zeek writes
 // them; other data is kept as Suricata wrote it.
-func rdata(rrtype, s string) string {
-	if rrtype == "A" || rrtype == "AAAA" {
-		if a, err := netip.ParseAddr(s); err == nil {
+func rdata[T string | []byte](rrtype, s T) string {
+	if string(rrtype) == "A" || string(rrtype) == "AAAA" {
+		if a, err := parseAddr(s); err == nil {
 			return a.String()
 		}
 	}
-	return s
+	return string(s)
 }
 
 func ttl(v int64) uint32 {
@@ -558,18 +582,46 @@ func ttl(v int64) uint32 {
 	return uint32(v)
 }
 
-func parseAddr(s string) (netip.Addr, error) {
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return a, fmt.Errorf("bad address %q", s)
+// parseAddr parses dotted IPv4 without allocating and leaves the rest to
+// netip.
+func parseAddr[T string | []byte](b T) (netip.Addr, error) {
+	var a [4]byte
+	n, v, digits := 0, 0, 0
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c >= '0' && c <= '9':
+			v = v*10 + int(c-'0')
+			digits++
+			if v > 255 || digits > 3 {
+				goto slow
+			}
+		case c == '.' && digits > 0 && n < 3:
+			a[n] = byte(v)
+			n++
+			v, digits = 0, 0
+		default:
+			goto slow
+		}
 	}
-	return a.Unmap(), nil
+	if n == 3 && digits > 0 {
+		a[3] = byte(v)
+		return netip.AddrFrom4(a), nil
+	}
+slow:
+	addr, err := netip.ParseAddr(string(b))
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("bad address %q", b)
+	}
+	return addr.Unmap(), nil
 }
 
 // ParseTime parses eve timestamps: 2021-06-06T16:26:27.431769+0200, with
 // the offset also as +02:00 or Z, or none (certificate dates, taken as UTC).
 // The result is in UTC.
-func ParseTime(s string) (time.Time, error) {
+func ParseTime(s string) (time.Time, error) { return parseTime(s) }
+
+func parseTime[T string | []byte](s T) (time.Time, error) {
 	bad := func() (time.Time, error) { return time.Time{}, fmt.Errorf("bad timestamp %q", s) }
 	if len(s) < 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
 		return bad()
@@ -610,18 +662,21 @@ func ParseTime(s string) (time.Time, error) {
 	case s[i] == 'Z' && i+1 == len(s):
 	case s[i] == '+' || s[i] == '-':
 		z := s[i+1:]
-		if len(z) == 5 && z[2] == ':' {
-			z = z[:2] + z[3:]
-		}
-		if len(z) != 4 {
+		var d [4]byte
+		switch {
+		case len(z) == 5 && z[2] == ':':
+			d = [4]byte{z[0], z[1], z[3], z[4]}
+		case len(z) == 4:
+			d = [4]byte{z[0], z[1], z[2], z[3]}
+		default:
 			return bad()
 		}
-		for _, c := range []byte(z) {
+		for _, c := range d {
 			if c < '0' || c > '9' {
 				return bad()
 			}
 		}
-		off = (int(z[0]-'0')*10+int(z[1]-'0'))*3600 + (int(z[2]-'0')*10+int(z[3]-'0'))*60
+		off = (int(d[0]-'0')*10+int(d[1]-'0'))*3600 + (int(d[2]-'0')*10+int(d[3]-'0'))*60
 		if s[i] == '-' {
 			off = -off
 		}
