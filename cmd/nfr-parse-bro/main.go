@@ -50,27 +50,20 @@ func run(args []string) int {
 	if o.Follow {
 		w.FlushEvery(time.Second)
 	}
+	out := tail.NewOutput(w)
 	certs := zeek.NewCerts()
 	var parsers []*zeek.Parser
-	byType := map[string]int64{}
-	var scratch []byte
-	var writeErr error
-	emit := func(e *event.Event) error {
-		byType[e.Type]++
-		scratch, writeErr = w.WriteEvent(e, scratch)
-		return writeErr
-	}
 	topt := tail.Options{
 		Follow: o.Follow, State: o.State, Poll: o.Poll, Stop: tail.StopOnSignal(),
 		New: func(name string) tail.Handler {
 			p := zeek.NewParser(name, o.Type, certs)
 			parsers = append(parsers, p)
-			return handler{p, emit}
+			return handler{p, out.Emit}
 		},
-		Sync: w.Flush,
+		Sync: out.Sync,
 		Warn: func(name string, line int64, err error) error {
-			if writeErr != nil {
-				return writeErr
+			if err := out.Err(); err != nil {
+				return err
 			}
 			if o.Strict {
 				return &tail.LineError{Name: name, Line: line, Err: err}
@@ -89,7 +82,7 @@ func run(args []string) int {
 		defer lock.Close()
 	}
 	st, err := tail.Run(files, topt)
-	if cerr := w.Close(); err == nil {
+	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
 	ui.Summary()
@@ -102,7 +95,7 @@ func run(args []string) int {
 				ignored[k] += v
 			}
 		}
-		ui.Infof("%d files, %d lines, %d records, %d events (%s), %d skipped", st.Files, st.Lines, records, w.Lines(), tail.Counts(byType), st.Skipped)
+		ui.Infof("%d files, %d lines, %d records, %d events (%s), %d skipped", st.Files, st.Lines, records, w.Lines(), tail.Counts(out.ByType), st.Skipped)
 		if len(ignored) > 0 {
 			ui.Infof("ignored records: %s", tail.Counts(ignored))
 		}

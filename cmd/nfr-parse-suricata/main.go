@@ -44,26 +44,19 @@ func run(args []string) int {
 	if o.Follow {
 		w.FlushEvery(time.Second)
 	}
+	out := tail.NewOutput(w)
 	var parsers []*suricata.Parser
-	byType := map[string]int64{}
-	var scratch []byte
-	var writeErr error
-	emit := func(e *event.Event) error {
-		byType[e.Type]++
-		scratch, writeErr = w.WriteEvent(e, scratch)
-		return writeErr
-	}
 	topt := tail.Options{
 		Follow: o.Follow, State: o.State, Poll: o.Poll, Stop: tail.StopOnSignal(),
 		New: func(name string) tail.Handler {
 			p := suricata.NewParser(name)
 			parsers = append(parsers, p)
-			return handler{p, emit}
+			return handler{p, out.Emit}
 		},
-		Sync: w.Flush,
+		Sync: out.Sync,
 		Warn: func(name string, line int64, err error) error {
-			if writeErr != nil {
-				return writeErr
+			if err := out.Err(); err != nil {
+				return err
 			}
 			if o.Strict {
 				return &tail.LineError{Name: name, Line: line, Err: err}
@@ -82,7 +75,7 @@ func run(args []string) int {
 		defer lock.Close()
 	}
 	st, err := tail.Run(files, topt)
-	if cerr := w.Close(); err == nil {
+	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
 	ui.Summary()
@@ -96,7 +89,7 @@ func run(args []string) int {
 				ignored[k] += v
 			}
 		}
-		ui.Infof("%d files, %d lines, %d records, %d events (%s), %d dns queries without answer, %d skipped", st.Files, st.Lines, records, w.Lines(), tail.Counts(byType), unanswered, st.Skipped)
+		ui.Infof("%d files, %d lines, %d records, %d events (%s), %d dns queries without answer, %d skipped", st.Files, st.Lines, records, w.Lines(), tail.Counts(out.ByType), unanswered, st.Skipped)
 		if len(ignored) > 0 {
 			ui.Infof("ignored records: %s", tail.Counts(ignored))
 		}
