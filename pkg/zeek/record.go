@@ -117,6 +117,27 @@ func (r *record) str(id int) string {
 	return string(r.val[id])
 }
 
+// intern returns a shared string for the few values a column repeats
+// (protocols, record types, response codes, states), so they are not
+// allocated per record.
+func (p *Parser) intern(r *record, id int) string {
+	if !r.has[id] {
+		return ""
+	}
+	b := r.val[id]
+	if s, ok := p.strs[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if p.strs == nil {
+		p.strs = make(map[string]string)
+	}
+	if len(p.strs) < 4096 {
+		p.strs[s] = s
+	}
+	return s
+}
+
 func (p *Parser) build(kind string, r *record, emit func(*event.Event) error) error {
 	if kind == KindX509 {
 		return p.addCert(r)
@@ -156,7 +177,7 @@ func (p *Parser) build(kind string, r *record, emit func(*event.Event) error) er
 			return fmt.Errorf("id.resp_p: %v", err)
 		}
 	}
-	e.Proto = r.str(fProto)
+	e.Proto = p.intern(r, fProto)
 	e.SrcPort, e.DestPort = uint16(origP), uint16(respP)
 
 	switch kind {
@@ -185,13 +206,13 @@ func (p *Parser) dns(r *record, e *event.Event) error {
 	}
 	switch {
 	case r.has[fQTypeName]:
-		e.QType = string(r.val[fQTypeName])
+		e.QType = p.intern(r, fQTypeName)
 	case r.has[fQType]:
 		e.QType = "TYPE" + string(r.val[fQType])
 	}
 	switch {
 	case r.has[fRCodeName]:
-		e.RCode = string(r.val[fRCodeName])
+		e.RCode = p.intern(r, fRCodeName)
 	case r.has[fRCode]:
 		e.RCode = "RCODE" + string(r.val[fRCode])
 	}
@@ -247,8 +268,8 @@ func (p *Parser) conn(r *record, e *event.Event) error {
 		}
 		e.Duration = float64(sec) + float64(nsec)/1e9
 	}
-	e.ConnState = r.str(fConnState)
-	e.History = r.str(fHistory)
+	e.ConnState = p.intern(r, fConnState)
+	e.History = p.intern(r, fHistory)
 	if e.Proto == "icmp" || e.Proto == "icmp6" {
 		// Zeek logs ICMP type and code in the port columns.
 		t, c := uint8(e.SrcPort), uint8(e.DestPort)
@@ -273,7 +294,7 @@ func (p *Parser) http(r *record, e *event.Event) error {
 		// absolute-form (proxies), authority-form (CONNECT) or no host
 		e.URL = string(uri)
 	}
-	e.Method = r.str(fMethod)
+	e.Method = p.intern(r, fMethod)
 	var err error
 	if r.has[fStatus] {
 		var v uint64
@@ -306,7 +327,7 @@ func (p *Parser) http(r *record, e *event.Event) error {
 
 func (p *Parser) ssl(r *record, e *event.Event) error {
 	e.Type = event.TypeTLS
-	e.TLSVersion = r.str(fVersion)
+	e.TLSVersion = p.intern(r, fVersion)
 	if e.Proto == "" {
 		e.Proto = "tcp"
 		if len(e.TLSVersion) > 4 && e.TLSVersion[:4] == "DTLS" {

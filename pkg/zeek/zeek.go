@@ -73,12 +73,12 @@ type Parser struct {
 	header                    []byte // raw header lines of the block, for Context
 	inData                    bool
 
-	split [][]byte
-	ans   []string // answer buffers reused between events
-	ttls  []uint32
-	rec   record
-	ev    event.Event
-	js    jsonState
+	strs map[string]string // interned column values
+	ans  []string          // answer buffers reused between events
+	ttls []uint32
+	rec  record
+	ev   event.Event
+	js   jsonState
 }
 
 // NewParser returns a Parser for the file name (used for the kind and as the
@@ -204,47 +204,69 @@ func (p *Parser) kind(path string) string {
 }
 
 func (p *Parser) tsvLine(line []byte, emit func(*event.Event) error) error {
-	p.split = splitFields(p.split[:0], line, p.sep)
-	if len(p.split) != len(p.cols) {
-		return fmt.Errorf("%d fields where the #fields header has %d", len(p.split), len(p.cols))
+	kind := p.kind(p.path)
+	want := wanted(kind)
+	r := &p.rec
+	r.reset()
+	// One pass over the line: only the columns we map are kept, and no
+	// slice of all fields is built.
+	n, rest := 0, line
+	for {
+		f, more := rest, false
+		if len(p.sep) == 1 {
+			if j := bytes.IndexByte(rest, p.sep[0]); j >= 0 {
+				f, rest, more = rest[:j], rest[j+1:], true
+			}
+		} else if j := bytes.Index(rest, p.sep); j >= 0 {
+			f, rest, more = rest[:j], rest[j+len(p.sep):], true
+		}
+		if want && n < len(p.cols) {
+			if id := p.cols[n]; id >= 0 {
+				p.value(r, id, f)
+			}
+		}
+		n++
+		if !more {
+			break
+		}
+	}
+	if n != len(p.cols) {
+		return fmt.Errorf("%d fields where the #fields header has %d", n, len(p.cols))
 	}
 	p.Stats.Records++
-	kind := p.kind(p.path)
-	if !wanted(kind) {
+	if !want {
 		p.ignore(kind)
 		return nil
 	}
-	r := &p.rec
-	r.reset()
-	for i, id := range p.cols {
-		if id < 0 {
-			continue
-		}
-		v := p.split[i]
-		if bytes.Equal(v, p.unset) {
-			continue
-		}
-		if isList(id) {
-			r.set(id, nil)
-			r.list[id] = r.list[id][:0]
-			if !bytes.Equal(v, p.empty) {
-				for len(v) > 0 {
-					var el []byte
-					el, v, _ = cut(v, p.setSep)
-					r.list[id] = append(r.list[id], el)
-				}
-				if len(r.list[id]) == 0 { // a one-element list holding ""
-					r.list[id] = append(r.list[id], nil)
-				}
-			}
-			continue
-		}
-		if bytes.Equal(v, p.empty) {
+	return p.build(kind, r, emit)
+}
+
+// value stores one TSV column: unset is absent, (empty) an empty value or
+// list, and list columns are split at the set separator.
+func (p *Parser) value(r *record, id int, v []byte) {
+	if len(v) == len(p.unset) && string(v) == string(p.unset) {
+		return
+	}
+	if !isList(id) {
+		if len(v) == len(p.empty) && string(v) == string(p.empty) {
 			v = v[:0]
 		}
 		r.set(id, v)
+		return
 	}
-	return p.build(kind, r, emit)
+	r.set(id, nil)
+	l := r.list[id][:0]
+	if !bytes.Equal(v, p.empty) {
+		for len(v) > 0 {
+			var el []byte
+			el, v, _ = cut(v, p.setSep)
+			l = append(l, el)
+		}
+		if len(l) == 0 { // a one-element list holding ""
+			l = append(l, nil)
+		}
+	}
+	r.list[id] = l
 }
 
 func (p *Parser) ignore(kind string) {
