@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nfr-project/nfr/internal/testenv"
+)
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func runBin(t *testing.T, stdin []byte, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(testenv.Bin(t, "nfr-parse-suricata"), args...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+func TestCLI(t *testing.T) {
+	if r := runBin(t, nil, "-h"); r.code != 0 || !strings.Contains(r.stdout, "--state") {
+		t.Errorf("-h: %+v", r)
+	}
+	if r := runBin(t, nil, "--version"); r.code != 0 || !strings.HasPrefix(r.stdout, "nfr-parse-suricata ") {
+		t.Errorf("--version: %+v", r)
+	}
+	if r := runBin(t, nil, "-x"); r.code != 2 || !strings.Contains(r.stderr, "hint:") {
+		t.Errorf("bad flag: %+v", r)
+	}
+}
+
+// TestBrokenFile: the deliberately broken eve file gives warnings, the
+// first few and a summary, and exit 0; --strict stops at the first.
+func TestBrokenFile(t *testing.T) {
+	f := testenv.SharedPath(t, "eve", "rhaist-surevego", "eve_broken.json")
+	r := runBin(t, nil, "--stats", f)
+	if r.code != 0 || !strings.Contains(r.stderr, "nfr-parse-suricata: warning: "+f+":1: not a JSON object") ||
+		!strings.Contains(r.stderr, "7 skipped") || strings.Count(r.stdout, "\n") != 92 {
+		t.Errorf("broken: code %d, %d events\n%s", r.code, strings.Count(r.stdout, "\n"), r.stderr)
+	}
+	r = runBin(t, nil, "--strict", f)
+	if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "error: "+f+":1: not a JSON object") {
+		t.Errorf("--strict: %+v", r)
+	}
+}
+
+// TestCronGzip reads an eve file, then its gzipped rotation and the new
+// file: every record once.
+func TestCronGzip(t *testing.T) {
+	src, err := os.ReadFile(testenv.SharedPath(t, "eve", "stamus-suricata-analytics-training-02", "eve.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(src, []byte("\n"))
+	all := runBin(t, src)
+	want := strings.Count(all.stdout, "\n")
+
+	dir := t.TempDir()
+	eve := filepath.Join(dir, "eve.json")
+	state := filepath.Join(dir, "state.json")
+	os.WriteFile(eve, bytes.Join(lines[:100], nil), 0o644)
+	r1 := runBin(t, nil, "--state", state, eve)
+	f, _ := os.OpenFile(eve, os.O_APPEND|os.O_WRONLY, 0)
+	f.Write(bytes.Join(lines[100:200], nil))
+	f.Close()
+	b, _ := os.ReadFile(eve)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(b)
+	zw.Close()
+	os.WriteFile(eve+".1.gz", gz.Bytes(), 0o644)
+	os.WriteFile(eve, bytes.Join(lines[200:], nil), 0o644)
+	r2 := runBin(t, nil, "--state", state, eve+".1.gz", eve)
+	got := strings.Count(r1.stdout, "\n") + strings.Count(r2.stdout, "\n")
+	// A query at the end of one run and its answer at the start of the
+	// next become two events (the query is flushed unanswered at the end of
+	// a run); no such pair is cut at lines 100 and 200 of this file.
+	if got != want || r1.code != 0 || r2.code != 0 {
+		t.Errorf("%d events over two runs, %d in one; %s %s", got, want, r1.stderr, r2.stderr)
+	}
+}
