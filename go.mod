@@ -3,6 +3,7 @@ module github.com/nfr-project/nfr
 go 1.26.8
 
 require (
+	github.com/google/gopacket v1.1.19
 	github.com/jessevdk/go-flags v1.6.1
 	github.com/json-iterator/go v1.1.12
 	golang.org/x/net v0.62.0

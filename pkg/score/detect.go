@@ -17,7 +17,6 @@ import (
 type srcState struct {
 	Start time.Time // DGA and NXDOMAIN window
 	DGA   []uint64  // distinct generated-looking registered domains
-	DGAEx string    // one of them, for the reason
 	NX    []uint64  // distinct registered domains answered NXDOMAIN
 
 	ScanStart   time.Time
@@ -126,6 +125,8 @@ func (e *Engine) matchName(name, what string) {
 		case "doh":
 			if what == "query" {
 				e.flag("doh_domain")
+			} else if e.port == 853 {
+				e.add("dot", m, "%s %s on tcp/853 is the public resolver %s (DNS over TLS)", what, name, m)
 			} else {
 				e.add("doh", m, "%s %s is the public DNS-over-HTTPS endpoint %s", what, name, m)
 			}
@@ -231,24 +232,19 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 	if s >= 0.6 || nx {
 		src := e.sources.get(ev.SrcIP, e.now)
 		if roll(&src.Start, e.now, e.th.Window) {
-			src.DGA, src.NX, src.DGAEx = src.DGA[:0], src.NX[:0], ""
+			src.DGA, src.NX = src.DGA[:0], src.NX[:0]
 		}
 		h := e.hash(reg)
 		if s >= 0.6 {
 			e.flag("dga_like")
+		}
+		// A name that resolves counts only when its statistics leave
+		// little doubt: ad-tech and CDN names (crwdcntrl.net) look odd too.
+		if s >= 0.6 && (st.Digits > 0 || nx || s >= 0.8) {
 			src.DGA, _ = addDistinct(src.DGA, h, 64)
-			if src.DGAEx == "" || src.DGAEx == reg {
-				src.DGAEx = reg
-			}
 			if n := len(src.DGA); n >= e.th.DGANames {
-				ex := src.DGAEx
-				if ex == reg {
-					ex = ""
-				} else {
-					ex = ", and " + ex
-				}
-				e.add("dga", reg, "%d generated-looking domains from %s in %s, such as %s (bigram log-likelihood %.1f, entropy %.1f)%s",
-					n, ev.SrcIP, dur(e.th.Window), reg, st.LogLik, st.Entropy, ex)
+				e.add("dga", reg, "%d generated-looking domains from %s in %s, among them %s (bigram log-likelihood %.1f, entropy %.1f, %d digits)",
+					n, ev.SrcIP, dur(e.th.Window), reg, st.LogLik, st.Entropy, st.Digits)
 			}
 		}
 		if nx {
@@ -380,14 +376,15 @@ func (e *Engine) scoreIP(ev *event.Event) {
 	}
 	port := ev.DestPort
 	if failed(ev) {
+		// Unanswered SMTP attempts are not counted as spam: scanners make
+		// them too.
 		e.scan(ev)
-		if port == 25 && ext && e.isInternal(src) {
-			e.spam(ev)
-		}
 		return
 	}
 	est := established(ev)
-	if name, ok := cleartextPorts[port]; ok && est && ev.BytesOut > 0 {
+	// Clear text matters when a monitored host logs in somewhere; inbound
+	// attempts from the Internet are the scanners' business.
+	if name, ok := cleartextPorts[port]; ok && est && ev.BytesOut > 0 && e.isInternal(src) {
 		e.add("cleartext", fmt.Sprint(dst, ":", port), "%s (tcp/%d) session to %s, %d bytes sent in clear text", name, port, dst, ev.BytesOut)
 	}
 	if ext && est {
@@ -613,6 +610,8 @@ func (e *Engine) scoreHTTP(ev *event.Event) {
 }
 
 func (e *Engine) scoreTLS(ev *event.Event) {
+	e.port = ev.DestPort
+	defer func() { e.port = 0 }()
 	sni := strings.ToLower(strings.TrimSuffix(ev.SNI, "."))
 	if sni != "" {
 		e.matchName(sni, "SNI")

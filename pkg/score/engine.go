@@ -143,6 +143,7 @@ type Engine struct {
 	// scratch for one Process call
 	hits  []hit
 	flags []string
+	port  uint16 // destination port of the TLS event being scored
 }
 
 type hit struct {

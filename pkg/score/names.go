@@ -177,7 +177,7 @@ func dgaScore(label string) (float64, labelStats) {
 	if st.Entropy >= 3.0 && st.Len <= 12 || st.Entropy >= 3.5 {
 		s += 0.1
 	}
-	if st.Len >= 16 && st.LogLik < -3.0 {
+	if st.Len >= 16 && st.LogLik < -3.3 {
 		s += 0.2
 	}
 	return math.Min(s, 1), st
