@@ -3,11 +3,14 @@ package intel
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -338,4 +341,31 @@ func clip(s string) string {
 		return s[:60] + "..."
 	}
 	return s
+}
+
+// LoadFile loads the feed file path into s; a name ending in .gz is read
+// through gzip. f.Name defaults to the file's base name.
+func (s *Set) LoadFile(path string, f Feed) (LoadStats, error) {
+	if f.Name == "" {
+		f.Name = filepath.Base(path)
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return LoadStats{}, err
+	}
+	defer fh.Close()
+	var r io.Reader = fh
+	if strings.HasSuffix(path, ".gz") {
+		zr, err := gzip.NewReader(fh)
+		if err != nil {
+			return LoadStats{}, fmt.Errorf("%s: %v", path, err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	st, err := s.Load(bufio.NewReaderSize(r, 1<<20), f)
+	if err != nil {
+		return st, fmt.Errorf("%s: %v", path, err)
+	}
+	return st, nil
 }

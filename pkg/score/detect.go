@@ -243,7 +243,7 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 		if s >= 0.6 && (st.Digits > 0 || nx || s >= 0.8) {
 			src.DGA, _ = addDistinct(src.DGA, h, 64)
 			if n := len(src.DGA); n >= e.th.DGANames {
-				e.add("dga", reg, "%d generated-looking domains from %s in %s, among them %s (bigram log-likelihood %.1f, entropy %.1f, %d digits)",
+				e.add("dga", reg, "%d generated-looking domains from %s in %s, among them %s (bigram log-likelihood %.1f, entropy %.1f, digits %d)",
 					n, ev.SrcIP, dur(e.th.Window), reg, st.LogLik, st.Entropy, st.Digits)
 			}
 		}

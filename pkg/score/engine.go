@@ -422,3 +422,24 @@ func (e *Engine) isExternal(a netip.Addr) bool {
 	}
 	return !e.isInternal(a)
 }
+
+// FormatStats renders the counters as one line for --stats.
+func FormatStats(st Stats, lines, written int64) string {
+	ids := make([]string, 0, len(st.ByThreat))
+	for id := range st.ByThreat {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var by strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			by.WriteString(", ")
+		}
+		fmt.Fprintf(&by, "%s %d", id, st.ByThreat[id])
+	}
+	if by.Len() == 0 {
+		by.WriteString("none")
+	}
+	return fmt.Sprintf("%d events, %d alerts written (%s), %d suppressed; state: %d sources, %d domains, %d pairs, %d evicted; %d indicators",
+		lines, written, by.String(), st.Suppressed, st.Sources, st.Domains, st.Pairs, st.Evicted, st.Indicators)
+}
