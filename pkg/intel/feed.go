@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // Formats Load understands.
@@ -105,6 +106,14 @@ func (s *Set) loadLines(r io.Reader, f Feed, st *LoadStats, add func(int, string
 		if line[0] == '#' || line[0] == ';' || bytes.HasPrefix(line, []byte("//")) {
 			continue
 		}
+		if f.Format == "plain" || f.Format == "" {
+			// The common case of millions of lines: no copies but the key.
+			v := firstField(unsafeString(line))
+			if v != "" {
+				add(n, strings.Clone(v), "")
+			}
+			continue
+		}
 		text := string(line)
 		switch f.Format {
 		case "hosts":
@@ -177,11 +186,11 @@ func (s *Set) loadLines(r io.Reader, f Feed, st *LoadStats, add func(int, string
 			}
 			add(n, fields[ic], kind)
 		default:
-			f := strings.Fields(stripComment(text))
-			if len(f) == 0 {
+			v := firstField(text)
+			if v == "" {
 				continue
 			}
-			add(n, f[0], "")
+			add(n, v, "")
 		}
 	}
 	return sc.Err()
@@ -281,6 +290,33 @@ func (s *Set) addTyped(v, kind string, t Tag) bool {
 	return false
 }
 
+// firstField returns the first blank-separated field of s before any '#'.
+func firstField(s string) string {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	j := i
+	for j < len(s) && s[j] != ' ' && s[j] != '\t' && s[j] != '#' {
+		j++
+	}
+	return s[i:j]
+}
+
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// looksNumeric reports whether v could be an address (digits, hex, dots,
+// colons), so names skip the costly failing parse.
+func looksNumeric(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i] | 0x20
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c == '.' || c == ':' || c == '[' || c == ']' || c == '%') {
+			return false
+		}
+	}
+	return true
+}
+
 func guessKind(v string) string {
 	switch {
 	case strings.Contains(v, "://"):
@@ -292,6 +328,9 @@ func guessKind(v string) string {
 			return "ip"
 		}
 		return "url"
+	}
+	if !looksNumeric(v) {
+		return "domain"
 	}
 	if _, err := netip.ParseAddr(v); err == nil {
 		return "ip"
@@ -317,6 +356,9 @@ func isHex(s string, n int) bool {
 
 // isJA4 recognises t13d1516h2_8daaf6152771_02713d6af862 (TCP, QUIC or DTLS).
 func isJA4(s string) bool {
+	if len(s) != 36 || s[10] != '_' || s[23] != '_' {
+		return false
+	}
 	p := strings.Split(s, "_")
 	if len(p) != 3 || len(p[0]) != 10 || !isHex(p[1], 12) || !isHex(p[2], 12) {
 		return false
