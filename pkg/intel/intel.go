@@ -1,7 +1,7 @@
 // Package intel holds threat-intelligence indicators (domains, IP addresses,
 // CIDR blocks, URLs, JA3 and JA4 fingerprints) and matches events against
-// them in constant time: hash maps for exact values and a binary trie for
-// CIDR blocks. Indicators come from the lists built into the binary (see
+// them in constant time: hash maps for exact values and one map per prefix
+// length for CIDR blocks. Indicators come from the lists built into the binary (see
 // Builtin) and from user feeds in the formats people have (see Load).
 //
 // Every indicator carries a tag: the threat it implies (a threat id of
@@ -11,6 +11,7 @@ package intel
 
 import (
 	"net/netip"
+	"sort"
 	"strings"
 )
 
@@ -41,21 +42,25 @@ type Set struct {
 	urls    map[string]tagRef
 	ja3     map[string]tagRef
 	ja4     map[string]tagRef
-	v4, v6  *trieNode
-	cidrs   int
+	// CIDR blocks, one map per prefix length (IPv4 lengths + 96), so a
+	// lookup costs one hash per length in use, longest first.
+	prefixes map[int]map[netip.Addr]tagRef
+	lengths  []int
+	cidrs    int
 }
 
 // NewSet returns an empty set.
 func NewSet() *Set {
 	return &Set{
-		tags:    make([]tagEntry, 1),
-		base:    map[Tag]tagRef{},
-		domains: map[string]tagRef{},
-		ips:     map[netip.Addr]tagRef{},
-		ports:   map[netip.AddrPort]tagRef{},
-		urls:    map[string]tagRef{},
-		ja3:     map[string]tagRef{},
-		ja4:     map[string]tagRef{},
+		tags:     make([]tagEntry, 1),
+		base:     map[Tag]tagRef{},
+		domains:  map[string]tagRef{},
+		ips:      map[netip.Addr]tagRef{},
+		ports:    map[netip.AddrPort]tagRef{},
+		urls:     map[string]tagRef{},
+		ja3:      map[string]tagRef{},
+		ja4:      map[string]tagRef{},
+		prefixes: map[int]map[netip.Addr]tagRef{},
 	}
 }
 
@@ -122,32 +127,36 @@ func (s *Set) AddAddrPort(ap netip.AddrPort, t Tag) {
 
 // AddPrefix adds a CIDR block; a single-address block is stored as an IP.
 func (s *Set) AddPrefix(p netip.Prefix, t Tag) {
-	p = p.Masked()
+	a, bits := p.Addr(), p.Bits()
+	if a.Is4In6() {
+		a, bits = a.Unmap(), bits-96
+	}
+	if bits < 0 {
+		return
+	}
+	p = netip.PrefixFrom(a, bits).Masked()
+	if !p.IsValid() {
+		return
+	}
 	if p.IsSingleIP() {
 		s.AddIP(p.Addr(), t)
 		return
 	}
-	root := &s.v4
-	if p.Addr().Is6() && !p.Addr().Is4In6() {
-		root = &s.v6
+	bits = p.Bits()
+	if p.Addr().Is4() {
+		bits += 96 // one table for both families, indexed by IPv6 prefix length
 	}
-	if *root == nil {
-		*root = &trieNode{}
+	m := s.prefixes[bits]
+	if m == nil {
+		m = map[netip.Addr]tagRef{}
+		s.prefixes[bits] = m
+		s.lengths = append(s.lengths, bits)
+		sort.Sort(sort.Reverse(sort.IntSlice(s.lengths)))
 	}
-	n := *root
-	b := p.Addr().Unmap().AsSlice()
-	for i := 0; i < p.Bits(); i++ {
-		bit := (b[i/8] >> (7 - uint(i%8))) & 1
-		if n.child[bit] == nil {
-			n.child[bit] = &trieNode{}
-		}
-		n = n.child[bit]
-	}
-	if n.tag == 0 {
+	if _, ok := m[p.Addr()]; !ok {
 		s.cidrs++
-		n.prefix = p
 	}
-	n.tag = s.merge(n.tag, t)
+	m[p.Addr()] = s.merge(m[p.Addr()], t)
 }
 
 // AddURL adds a URL; it matches requests for the same host and path (and
@@ -176,68 +185,34 @@ func (s *Set) AddJA4(h string, t Tag) {
 // (a.b.example.com matches example.com and com); matched is the indicator.
 // It reports whether anything matched. It allocates nothing.
 func (s *Set) MatchDomain(name string, fn func(matched string, t Tag)) bool {
-	if len(s.domains) == 0 {
-		return false
+	var buf [8]Match
+	ms := s.AppendDomain(buf[:0], name)
+	for _, m := range ms {
+		fn(m.Indicator, m.Tag)
 	}
-	name = strings.TrimSuffix(name, ".")
-	hit := false
-	for {
-		if r, ok := s.domains[name]; ok {
-			m := name
-			s.each(r, func(t Tag) { fn(m, t) })
-			hit = true
-		}
-		i := strings.IndexByte(name, '.')
-		if i < 0 {
-			return hit
-		}
-		name = name[i+1:]
-	}
+	return len(ms) > 0
 }
 
 // HasDomain reports whether name or a domain above it is listed with threat.
 func (s *Set) HasDomain(name, threat string) (matched string, ok bool) {
-	s.MatchDomain(name, func(m string, t Tag) {
-		if t.Threat == threat && !ok {
-			matched, ok = m, true
+	var buf [8]Match
+	for _, m := range s.AppendDomain(buf[:0], name) {
+		if m.Threat == threat {
+			return m.Indicator, true
 		}
-	})
-	return matched, ok
+	}
+	return "", false
 }
 
 // MatchIP calls fn for every tag of a, exact or by CIDR block; matched is
 // the indicator as text. It reports whether anything matched.
 func (s *Set) MatchIP(a netip.Addr, fn func(matched string, t Tag)) bool {
-	if !a.IsValid() {
-		return false
+	var buf [8]Match
+	ms := s.AppendIP(buf[:0], a)
+	for _, m := range ms {
+		fn(m.Indicator, m.Tag)
 	}
-	a = a.Unmap()
-	hit := false
-	if r, ok := s.ips[a]; ok {
-		s.each(r, func(t Tag) { fn(a.String(), t) })
-		hit = true
-	}
-	root := s.v4
-	if a.Is6() {
-		root = s.v6
-	}
-	if root == nil {
-		return hit
-	}
-	b := a.AsSlice()
-	n := root
-	for i := 0; n != nil; i++ {
-		if n.tag != 0 {
-			p := n.prefix
-			s.each(n.tag, func(t Tag) { fn(p.String(), t) })
-			hit = true
-		}
-		if i == len(b)*8 {
-			break
-		}
-		n = n.child[(b[i/8]>>(7-uint(i%8)))&1]
-	}
-	return hit
+	return len(ms) > 0
 }
 
 // MatchAddrPort calls fn for every tag of the address on that port.
@@ -292,12 +267,6 @@ func (s *Set) MatchJA4(h string, fn func(matched string, t Tag)) bool {
 	return ok
 }
 
-type trieNode struct {
-	child  [2]*trieNode
-	tag    tagRef
-	prefix netip.Prefix
-}
-
 // NormalizeDomain lower-cases d and strips a trailing dot and a leading
 // "*." or "." ; it returns "" for something that is not a host name.
 func NormalizeDomain(d string) string {
@@ -344,4 +313,66 @@ func NormalizeURL(u string) string {
 		return ""
 	}
 	return host + path
+}
+
+// Match is one indicator that matched and its tag.
+type Match struct {
+	Indicator string
+	Tag
+}
+
+func (s *Set) appendTags(dst []Match, r tagRef, ind string) []Match {
+	for ; r != 0; r = s.tags[r].next {
+		dst = append(dst, Match{Indicator: ind, Tag: s.tags[r].Tag})
+	}
+	return dst
+}
+
+// AppendDomain appends the matches of name and the domains above it to
+// dst: the allocation-free form of MatchDomain for hot paths.
+func (s *Set) AppendDomain(dst []Match, name string) []Match {
+	if len(s.domains) == 0 {
+		return dst
+	}
+	name = strings.TrimSuffix(name, ".")
+	for {
+		if r, ok := s.domains[name]; ok {
+			dst = s.appendTags(dst, r, name)
+		}
+		i := strings.IndexByte(name, '.')
+		if i < 0 {
+			return dst
+		}
+		name = name[i+1:]
+	}
+}
+
+// AppendIP appends the matches of a, exact or by CIDR block, to dst. It
+// allocates only to name the indicator of a match.
+func (s *Set) AppendIP(dst []Match, a netip.Addr) []Match {
+	if !a.IsValid() {
+		return dst
+	}
+	a = a.Unmap()
+	if r, ok := s.ips[a]; ok {
+		dst = s.appendTags(dst, r, a.String())
+	}
+	is4 := a.Is4()
+	for _, bits := range s.lengths {
+		if is4 != (bits > 96) {
+			continue
+		}
+		b := bits
+		if is4 {
+			b -= 96
+		}
+		p, err := a.Prefix(b)
+		if err != nil {
+			continue
+		}
+		if r, ok := s.prefixes[bits][p.Addr()]; ok {
+			dst = s.appendTags(dst, r, p.String())
+		}
+	}
+	return dst
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -118,30 +118,32 @@ func dur(d time.Duration) string {
 // matchName checks a host name (a DNS query, SNI or HTTP host) against the
 // built-in lists and the feeds; what names it in reasons.
 func (e *Engine) matchName(name, what string) {
-	e.builtin.MatchDomain(name, func(m string, t intel.Tag) {
-		switch t.Threat {
+	e.ms = e.builtin.AppendDomain(e.ms[:0], name)
+	for _, m := range e.ms {
+		switch m.Threat {
 		case "dynamic_dns", "suspicious_tld", "ip_lookup":
-			e.flag(t.Threat)
+			e.flag(m.Threat)
 		case "doh":
 			if what == "query" {
 				e.flag("doh_domain")
 			} else if e.port == 853 {
-				e.add("dot", m, "%s %s on tcp/853 is the public resolver %s (DNS over TLS)", what, name, m)
+				e.add("dot", m.Indicator, "%s %s on tcp/853 is the public resolver %s (DNS over TLS)", what, name, m.Indicator)
 			} else {
-				e.add("doh", m, "%s %s is the public DNS-over-HTTPS endpoint %s", what, name, m)
+				e.add("doh", m.Indicator, "%s %s is the public DNS-over-HTTPS endpoint %s", what, name, m.Indicator)
 			}
 		case "allow_tunnel", "public_resolver":
 		case "sinkhole":
-			e.add("sinkhole", m, "%s %s is the sinkhole %s (built-in list %s)", what, name, m, t.Source)
+			e.add("sinkhole", m.Indicator, "%s %s is the sinkhole %s (built-in list %s)", what, name, m.Indicator, m.Source)
 		default:
-			e.add(t.Threat, m, "%s %s matches %s on the built-in %s list", what, name, m, t.Source)
+			e.add(m.Threat, m.Indicator, "%s %s matches %s on the built-in %s list", what, name, m.Indicator, m.Source)
 		}
-	})
+	}
 	if e.feeds != nil {
-		e.feeds.MatchDomain(name, func(m string, t intel.Tag) {
+		e.ms = e.feeds.AppendDomain(e.ms[:0], name)
+		for _, m := range e.ms {
 			e.flag("feed")
-			e.add(t.Threat, m, "%s %s matches %s on feed %s", what, name, m, t.Source)
-		})
+			e.add(m.Threat, m.Indicator, "%s %s matches %s on feed %s", what, name, m.Indicator, m.Source)
+		}
 	}
 	if strings.HasSuffix(name, ".onion") {
 		e.add("tor", name, "%s %s is a Tor onion service", what, name)
@@ -151,26 +153,28 @@ func (e *Engine) matchName(name, what string) {
 // matchAddr checks an address against the lists, the feeds and the
 // addresses listed names resolved to.
 func (e *Engine) matchAddr(a netip.Addr, port uint16, what string) {
-	e.builtin.MatchIP(a, func(m string, t intel.Tag) {
-		switch t.Threat {
+	e.ms = e.builtin.AppendIP(e.ms[:0], a)
+	for _, m := range e.ms {
+		switch m.Threat {
 		case "public_resolver":
 			switch port {
 			case 853:
-				e.add("dot", a.String(), "%s %s:853 is the public resolver %s (DNS over TLS)", what, a, m)
+				e.add("dot", m.Indicator, "%s %s:853 is the public resolver %s (DNS over TLS)", what, a, m.Indicator)
 			case 443:
-				e.add("doh", a.String(), "%s %s:443 is the public resolver %s (DNS over HTTPS)", what, a, m)
+				e.add("doh", m.Indicator, "%s %s:443 is the public resolver %s (DNS over HTTPS)", what, a, m.Indicator)
 			}
 		case "tor":
-			e.add("tor", a.String(), "%s %s is a Tor directory authority (built-in list %s)", what, a, t.Source)
+			e.add("tor", m.Indicator, "%s %s is a Tor directory authority (built-in list %s)", what, a, m.Source)
 		default:
-			e.add(t.Threat, a.String(), "%s %s matches %s on the built-in %s list", what, a, m, t.Source)
+			e.add(m.Threat, m.Indicator, "%s %s matches %s on the built-in %s list", what, a, m.Indicator, m.Source)
 		}
-	})
+	}
 	if e.feeds != nil {
-		e.feeds.MatchIP(a, func(m string, t intel.Tag) {
+		e.ms = e.feeds.AppendIP(e.ms[:0], a)
+		for _, m := range e.ms {
 			e.flag("feed")
-			e.add(t.Threat, a.String(), "%s %s matches %s on feed %s", what, a, m, t.Source)
-		})
+			e.add(m.Threat, m.Indicator, "%s %s matches %s on feed %s", what, a, m.Indicator, m.Source)
+		}
 		if port != 0 {
 			e.feeds.MatchAddrPort(netip.AddrPortFrom(a, port), func(m string, t intel.Tag) {
 				e.flag("feed")
@@ -178,8 +182,10 @@ func (e *Engine) matchAddr(a netip.Addr, port uint16, what string) {
 			})
 		}
 	}
-	if r, ok := e.resolved.peek(a); ok {
-		e.add(r.Threat, a.String(), "%s %s is an address of %s", what, a, r.Name)
+	if e.resolved.len() > 0 {
+		if r, ok := e.resolved.peek(a); ok {
+			e.add(r.Threat, a.String(), "%s %s is an address of %s", what, a, r.Name)
+		}
 	}
 }
 
@@ -200,16 +206,18 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 			}
 			continue
 		}
-		e.builtin.MatchIP(a, func(m string, t intel.Tag) {
-			if t.Threat == "sinkhole" {
-				e.add("sinkhole", q, "%s resolves to the sinkhole address %s (built-in list %s)", q, a, t.Source)
+		e.ms = e.builtin.AppendIP(e.ms[:0], a)
+		for _, m := range e.ms {
+			if m.Threat == "sinkhole" {
+				e.add("sinkhole", q, "%s resolves to the sinkhole address %s (built-in list %s)", q, a, m.Source)
 			}
-		})
+		}
 		if e.feeds != nil {
-			e.feeds.MatchIP(a, func(m string, t intel.Tag) {
+			e.ms = e.feeds.AppendIP(e.ms[:0], a)
+			for _, m := range e.ms {
 				e.flag("feed")
-				e.add(t.Threat, q, "%s resolves to %s, listed as %s on feed %s", q, a, m, t.Source)
-			})
+				e.add(m.Threat, q, "%s resolves to %s, listed as %s on feed %s", q, a, m.Indicator, m.Source)
+			}
 		}
 		// Remember the addresses of listed names, so the connections
 		// that follow the lookup are recognised too.
@@ -227,7 +235,8 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 	label := mainLabel(reg)
 	e.imposter(q, reg, label, "query")
 
-	s, st := dgaScore(label)
+	ni := e.nameInfo(reg, label)
+	s, st := ni.dga, ni.st
 	nx := ev.RCode == "NXDOMAIN"
 	if s >= 0.6 || nx {
 		src := e.sources.get(ev.SrcIP, e.now)
@@ -264,6 +273,16 @@ func (e *Engine) tunnel(ev *event.Event, q, reg string) {
 	if ev.QType == "PTR" {
 		return
 	}
+	txt := ev.QType == "TXT" || ev.QType == "NULL"
+	sub := ""
+	if len(q) > len(reg)+1 {
+		sub = q[:len(q)-len(reg)-1]
+	}
+	// Short names are what every site looks up; only long names and
+	// TXT/NULL lookups are worth remembering.
+	if len(sub) < 8 && !txt {
+		return
+	}
 	if _, ok := e.builtin.HasDomain(reg, "allow_tunnel"); ok {
 		return
 	}
@@ -273,13 +292,9 @@ func (e *Engine) tunnel(ev *event.Event, q, reg string) {
 		clear(d.Names)
 	}
 	d.Queries++
-	if ev.QType == "TXT" || ev.QType == "NULL" {
+	if txt {
 		d.TXT++
 	}
-	if len(q) <= len(reg)+1 {
-		return
-	}
-	sub := q[:len(q)-len(reg)-1]
 	if len(sub) < 8 {
 		return
 	}
@@ -520,31 +535,34 @@ func (e *Engine) beacon(ev *event.Event) {
 		p.Sizes[p.N%beaconRing] = ev.BytesOut
 	}
 	p.N++
-	if p.N < e.th.BeaconMin || p.N%2 != 0 {
+	if p.N < e.th.BeaconMin || (p.N > 2*e.th.BeaconMin && p.N%4 != 0) {
 		return
 	}
-	times := append([]int64(nil), p.TS...)
-	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	times := append(e.times[:0], p.TS...)
+	e.times = times
+	slices.Sort(times)
 	span := time.Duration(times[len(times)-1]-times[0]) * time.Millisecond
 	if span < e.th.BeaconMinSpan {
 		return
 	}
-	deltas := make([]float64, 0, len(times)-1)
+	deltas := e.deltas[:0]
 	for i := 1; i < len(times); i++ {
 		deltas = append(deltas, float64(times[i]-times[i-1]))
 	}
-	sort.Float64s(deltas)
+	e.deltas = deltas
+	slices.Sort(deltas)
 	med := quantile(deltas, 0.5)
 	if time.Duration(med)*time.Millisecond < e.th.BeaconInterval {
 		return
 	}
-	tsScore := regularity(deltas)
-	sizes := make([]float64, len(p.Sizes))
-	for i, s := range p.Sizes {
-		sizes[i] = float64(s)
+	tsScore := e.regularity(deltas)
+	sizes := e.sizes[:0]
+	for _, s := range p.Sizes {
+		sizes = append(sizes, float64(s))
 	}
-	sort.Float64s(sizes)
-	dsScore := regularity(sizes)
+	e.sizes = sizes
+	slices.Sort(sizes)
+	dsScore := e.regularity(sizes)
 	score := (2*tsScore + dsScore) / 3
 	if score >= e.th.BeaconScore {
 		e.add("beacon", fmt.Sprint(ev.DestIP, ":", ev.DestPort), "%d connections from %s to %s:%d every %.0f s (median), beacon score %.2f (interval %.2f, size %.2f)",
@@ -554,17 +572,18 @@ func (e *Engine) beacon(ev *event.Event) {
 
 // regularity scores sorted values from 0 (irregular) to 1 (constant): the
 // mean of 1-|Bowley skew| and 1-MAD/median.
-func regularity(v []float64) float64 {
+func (e *Engine) regularity(v []float64) float64 {
 	q1, q2, q3 := quantile(v, 0.25), quantile(v, 0.5), quantile(v, 0.75)
 	skew := 0.0
 	if q3 != q1 && q2 != q1 && q2 != q3 {
 		skew = (q3 + q1 - 2*q2) / (q3 - q1)
 	}
-	dev := make([]float64, len(v))
-	for i, x := range v {
-		dev[i] = math.Abs(x - q2)
+	dev := e.dev[:0]
+	for _, x := range v {
+		dev = append(dev, math.Abs(x-q2))
 	}
-	sort.Float64s(dev)
+	e.dev = dev
+	slices.Sort(dev)
 	mad := quantile(dev, 0.5)
 	madScore := 1.0
 	if q2 > 0 {

@@ -144,6 +144,11 @@ type Engine struct {
 	hits  []hit
 	flags []string
 	port  uint16 // destination port of the TLS event being scored
+	ms    []intel.Match
+	names map[string]nameInfo // per registered domain: name statistics, cleared when full
+
+	times              []int64
+	deltas, sizes, dev []float64
 }
 
 type hit struct {
@@ -195,6 +200,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.builtin = b
 	e.stats.ByThreat = map[string]int64{}
+	e.names = map[string]nameInfo{}
 	return e, nil
 }
 

@@ -1,6 +1,9 @@
 package score
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // brands are names phishing and imposter domains imitate. A registered
 // domain whose main label is exactly the brand (paypal.de, google.co.uk)
@@ -54,28 +57,13 @@ func (e *Engine) imposter(name, reg, label, what string) {
 	if cdnDomains[reg] || owned[label] || len(label) < 4 {
 		return
 	}
-	norm := homoglyph.Replace(label)
-	for _, b := range brands {
-		if label == b {
-			return
-		}
-	}
-	for _, b := range brands {
-		switch {
-		case norm == b:
-			e.add("imposter", reg, "%s %s imitates %s with lookalike characters (%s)", what, name, b, label)
-			return
-		case len(b) >= 6 && len(label) >= 6 && editDistance1(label, b):
-			e.add("imposter", reg, "%s %s is one character away from the brand %s", what, name, b)
-			return
-		case strings.Contains(norm, b) && hasPhishWord(norm, b):
-			e.add("imposter", reg, "%s %s combines the brand %s with a phishing word", what, name, b)
-			return
-		}
+	if r := e.nameInfo(reg, label).imposter; r != "" {
+		e.add("imposter", reg, "%s %s %s", what, name, r)
+		return
 	}
 	// A brand's full domain in the subdomain of another registered domain:
 	// paypal.com.account-verify.net.
-	if sub := strings.TrimSuffix(name, "."+reg); sub != name {
+	if sub := strings.TrimSuffix(name, "."+reg); sub != name && strings.Contains(sub, ".com") {
 		for _, b := range brands {
 			if strings.Contains(sub, b+".com.") || strings.HasSuffix(sub, b+".com") {
 				e.add("imposter", reg, "%s %s puts the brand domain %s.com in front of %s", what, name, b, reg)
@@ -83,6 +71,31 @@ func (e *Engine) imposter(name, reg, label, what string) {
 			}
 		}
 	}
+}
+
+// imposterReason returns why label (of registered domain reg) imitates a
+// brand, or "".
+func imposterReason(reg, label string) string {
+	if cdnDomains[reg] || owned[label] || len(label) < 4 {
+		return ""
+	}
+	norm := homoglyph.Replace(label)
+	for _, b := range brands {
+		if label == b {
+			return ""
+		}
+	}
+	for _, b := range brands {
+		switch {
+		case norm == b:
+			return fmt.Sprintf("imitates %s with lookalike characters (%s)", b, label)
+		case len(b) >= 6 && len(label) >= 6 && editDistance1(label, b):
+			return fmt.Sprintf("is one character away from the brand %s", b)
+		case strings.Contains(norm, b) && hasPhishWord(norm, b):
+			return fmt.Sprintf("combines the brand %s with a phishing word", b)
+		}
+	}
+	return ""
 }
 
 func hasPhishWord(norm, brand string) bool {
@@ -120,4 +133,28 @@ func editDistance1(a, b string) bool {
 	default:
 		return a[i:] == b[i+1:]
 	}
+}
+
+// nameInfo is what the engine works out once per registered domain.
+type nameInfo struct {
+	dga      float64
+	st       labelStats
+	imposter string
+}
+
+const maxNameCache = 100000
+
+// nameInfo returns the cached statistics of a registered domain.
+func (e *Engine) nameInfo(reg, label string) nameInfo {
+	if ni, ok := e.names[reg]; ok {
+		return ni
+	}
+	var ni nameInfo
+	ni.dga, ni.st = dgaScore(label)
+	ni.imposter = imposterReason(reg, label)
+	if len(e.names) >= maxNameCache {
+		clear(e.names)
+	}
+	e.names[reg] = ni
+	return ni
 }
