@@ -4,6 +4,7 @@
 //	go run ./scripts/genthreats -scenario dga -o dga.pcap
 //	go run ./scripts/genthreats -scenario all -events -o all.json
 //	go run ./scripts/genthreats -list
+//	go run ./scripts/genthreats -scenario demo -o testdata/demo.pcap
 package main
 
 import (
@@ -17,7 +18,7 @@ import (
 )
 
 func main() {
-	scenario := flag.String("scenario", "all", "scenario name, comma-separated names, or all (see -list)")
+	scenario := flag.String("scenario", "all", "scenario name, comma-separated names, all, or demo (see -list)")
 	out := flag.String("o", "-", "output file (- for stdout)")
 	events := flag.Bool("events", false, "write the events nfr-capture would emit instead of packets")
 	seed := flag.Int64("seed", 1, "random seed")
@@ -34,10 +35,14 @@ func main() {
 		return
 	}
 	var ss []traffic.Scenario
+	names := strings.Split(*scenario, ",")
+	if *scenario == "demo" {
+		names = traffic.Demo
+	}
 	if *scenario == "all" {
 		ss = traffic.Scenarios
 	} else {
-		for _, n := range strings.Split(*scenario, ",") {
+		for _, n := range names {
 			s, ok := traffic.Find(n)
 			if !ok {
 				fmt.Fprintf(os.Stderr, "genthreats: error: unknown scenario %q (one of %s)\n", n, traffic.Names())

@@ -45,7 +45,7 @@ const (
 // lookupAndTLS resolves name to a and opens a TLS connection naming it.
 func (g *Gen) lookupAndTLS(t time.Time, host netip.Addr, name, a string, port uint16) time.Time {
 	g.DNS(t, host, name, layers.DNSTypeA, layers.DNSResponseCodeNoErr, a)
-	return g.TLS(t.Add(50*time.Millisecond), host, addr(a), port, name, 400+g.Rand.Intn(600), 2000+g.Rand.Intn(20000))
+	return g.TLS(t.Add(50*time.Millisecond), host, addr(a), port, name, 400+g.Rand.Intn(600), 1500+g.Rand.Intn(3000))
 }
 
 // Scenarios lists every behaviour, benign traffic first.
@@ -57,7 +57,7 @@ var Scenarios = []Scenario{
 			{"fonts.gstatic.com", "142.250.74.99"}, {"www.bbc.co.uk", "151.101.0.81"}, {"stackoverflow.com", "104.18.32.7"},
 			{"cdn.jsdelivr.net", "151.101.1.229"}, {"login.microsoftonline.com", "20.190.160.20"}, {"www.paypal.com", "151.101.65.21"},
 		}
-		for i := 0; i < 3; i++ {
+		for i := 0; i < 2; i++ {
 			for _, s := range sites {
 				t = g.lookupAndTLS(t.Add(time.Duration(g.Rand.Intn(4000))*time.Millisecond), h, s.name, s.a, 443)
 			}
@@ -190,6 +190,10 @@ var Scenarios = []Scenario{
 		return g.TCP(t.Add(50*time.Millisecond), Conn{Src: h, Dst: addr("198.51.100.210"), Port: 6667, Out: []byte("NICK bot1234\r\nUSER bot 0 * :bot\r\nJOIN #cmd\r\n"), In: []byte(":server 001 bot1234 :Welcome\r\n")})
 	}},
 }
+
+// Demo lists the scenarios of testdata/demo.pcap: benign browsing mixed
+// with behaviours that show in a capture of a few hundred kilobytes.
+var Demo = []string{"benign", "dga", "dns-tunnel", "miner", "telegram-bot", "doh", "scan", "imposter", "cleartext", "beacon", "oast"}
 
 // Find returns the scenario called name.
 func Find(name string) (Scenario, bool) {

@@ -198,7 +198,13 @@ func (g *Gen) TCP(ts time.Time, c Conn) time.Time {
 	out(t, func(t *layers.TCP) { t.ACK = true }, nil)
 	pktsOut, pktsIn := int64(2), int64(1)
 	send := func(payload []byte, size int64, dir bool) {
-		const seg = 65000
+		// Ordinary transfers go in MSS-sized segments; bulk ones in 64 KB
+		// segments (as captured with segmentation offload) whose payload
+		// write() truncates, so megabytes stay small on disk.
+		seg := int64(1448)
+		if size > 256<<10 {
+			seg = 65000
+		}
 		for size > 0 {
 			n := size
 			if n > seg {
