@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/nfr-project/nfr/pkg/event"
 	"github.com/nfr-project/nfr/scripts/genthreats/traffic"
 )
 
@@ -23,6 +24,7 @@ func main() {
 	events := flag.Bool("events", false, "write the events nfr-capture would emit instead of packets")
 	seed := flag.Int64("seed", 1, "random seed")
 	list := flag.Bool("list", false, "list the scenarios and exit")
+	mixed := flag.Int("mixed", 0, "add N events of a busy ordinary network (with -events; for benchmarks)")
 	flag.Parse()
 	if *list {
 		for _, s := range traffic.Scenarios {
@@ -53,6 +55,10 @@ func main() {
 	}
 	g := traffic.New(*seed)
 	g.Play(ss)
+	if *mixed > 0 && !*events {
+		fmt.Fprintln(os.Stderr, "genthreats: error: -mixed makes events only; add -events")
+		os.Exit(2)
+	}
 	w := os.Stdout
 	if *out != "-" {
 		f, err := os.Create(*out)
@@ -67,6 +73,14 @@ func main() {
 	var err error
 	if *events {
 		err = g.WriteEvents(bw)
+		if err == nil && *mixed > 0 {
+			var b []byte
+			g.Mixed(*mixed, g.End(), func(e *event.Event) {
+				b = e.AppendJSON(b[:0])
+				b = append(b, '\n')
+				bw.Write(b)
+			})
+		}
 	} else {
 		err = g.WritePcap(bw)
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/gopacket/layers"
+
+	"github.com/nfr-project/nfr/pkg/event"
 )
 
 // Scenario is one behaviour the generator can play.
@@ -225,5 +227,40 @@ func (g *Gen) Play(ss []Scenario) {
 		host := addr(fmt.Sprintf("10.0.1.%d", 10+i))
 		end := s.Run(g, host, t)
 		t = end.Add(time.Minute)
+	}
+}
+
+// Mixed makes n events of a busy, ordinary network (no packets), from
+// time t on, and passes each to emit (which must not keep it): 500 hosts
+// looking up 50,000 names of 5 suffixes and talking to 50,000 addresses
+// over DNS, TLS, HTTP and plain flows. Benchmarks feed it to nfr-score.
+func (g *Gen) Mixed(n int, t time.Time, emit func(*event.Event)) {
+	words := []string{"mail", "www", "api", "cdn", "static", "img", "login", "app", "news", "shop", "docs", "video"}
+	tlds := []string{"com", "net", "org", "co.uk", "de"}
+	resolver := Resolver
+	for i := 0; i < n; i++ {
+		t = t.Add(time.Duration(g.Rand.Intn(2000)) * time.Microsecond)
+		src := netip.AddrFrom4([4]byte{10, 0, byte(g.Rand.Intn(2)), byte(g.Rand.Intn(250))})
+		d := g.Rand.Intn(50000)
+		name := fmt.Sprintf("%s.site%d.%s", words[d%len(words)], d, tlds[d%len(tlds)])
+		dst := netip.AddrFrom4([4]byte{93, byte(d >> 16), byte(d >> 8), byte(d)})
+		e := event.Event{V: 1, TS: t, SrcIP: src, SrcPort: uint16(40000 + g.Rand.Intn(20000))}
+		switch k := g.Rand.Intn(10); {
+		case k < 5:
+			e.Type, e.DestIP, e.DestPort, e.Proto = event.TypeDNS, resolver, 53, "udp"
+			e.Query, e.QType, e.RCode = name, "A", "NOERROR"
+			e.Answers, e.TTLs = []string{dst.String()}, []uint32{300}
+		case k < 8:
+			e.Type, e.DestIP, e.DestPort, e.Proto = event.TypeIP, dst, 443, "tcp"
+			e.BytesOut, e.BytesIn, e.PktsOut, e.PktsIn, e.ConnState = int64(500+g.Rand.Intn(2000)), int64(g.Rand.Intn(100000)), 10, 12, "SF"
+			e.Duration = float64(g.Rand.Intn(5000)) / 1000
+		case k < 9:
+			e.Type, e.DestIP, e.DestPort, e.Proto = event.TypeTLS, dst, 443, "tcp"
+			e.SNI, e.TLSVersion, e.JA3 = name, "TLSv13", "771c93a02bc2b9be2c7a1d8d2f4a0f7e"
+		default:
+			e.Type, e.DestIP, e.DestPort, e.Proto = event.TypeHTTP, dst, 80, "tcp"
+			e.Host, e.URL, e.Method, e.Status, e.UserAgent = name, "/index.html", "GET", 200, ua
+		}
+		emit(&e)
 	}
 }

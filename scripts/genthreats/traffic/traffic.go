@@ -370,3 +370,14 @@ func (g *Gen) WritePcap(w io.Writer) error {
 
 // Packets returns how many packets were generated.
 func (g *Gen) Packets() int { return len(g.pkts) }
+
+// End returns the time of the last event, or Start when there is none.
+func (g *Gen) End() time.Time {
+	t := Start
+	for i := range g.events {
+		if g.events[i].TS.After(t) {
+			t = g.events[i].TS
+		}
+	}
+	return t
+}
