@@ -1,0 +1,213 @@
+// Command nfr-score is NFR's built-in analytics engine as a filter: events
+// in, alerts out. See nfr-score(1).
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/nfr-project/nfr/pkg/cli"
+	"github.com/nfr-project/nfr/pkg/config"
+	"github.com/nfr-project/nfr/pkg/event"
+	"github.com/nfr-project/nfr/pkg/intel"
+	"github.com/nfr-project/nfr/pkg/score"
+)
+
+type options struct {
+	cli.Common
+	Config       string   `short:"c" long:"config" value-name:"FILE" description:"config.yml (default $NFR_CONFIG, else /etc/nfr/config.yml if it exists)"`
+	State        string   `long:"state" value-name:"FILE" description:"keep behavioural state in FILE between runs (overrides score.state)"`
+	Feeds        []string `short:"f" long:"feed" value-name:"FILE" description:"extra feed: a plain list of domains, IPs, CIDRs, URLs (threat c2); repeatable"`
+	MinSeverity  int      `short:"s" long:"min-severity" value-name:"N" description:"drop alerts below severity N (1-5)"`
+	LineBuffered bool     `long:"line-buffered" description:"flush every alert (the default on a terminal)"`
+	Stats        bool     `long:"stats" description:"print counters and state sizes on stderr at the end"`
+	ListThreats  bool     `long:"list-threats" description:"print the threat catalog and exit"`
+}
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	ui := cli.New("nfr-score", os.Stderr)
+	var o options
+	files, done, code := ui.Parse(&o, "[OPTIONS] [FILE...]", os.Args[1:], os.Stdout)
+	if done {
+		return code
+	}
+	if o.ListThreats {
+		for _, t := range score.Catalog {
+			kind := "threat"
+			if t.Policy {
+				kind = "policy"
+			}
+			fmt.Printf("%-14s %d %-6s %s\n", t.ID, t.Severity, kind, t.Title)
+		}
+		return cli.ExitOK
+	}
+	conf, err := loadConfig(o.Config)
+	if err != nil {
+		ui.Errorf("%v", err)
+		return cli.ExitUsage
+	}
+	sc := &conf.Score
+	cfg, err := score.ConfigFrom(sc)
+	if err != nil {
+		ui.Errorf("%s: %v", conf.Path, err)
+		return cli.ExitUsage
+	}
+	info := func(s string) {}
+	cfg.Feeds, err = score.LoadFeeds(sc, o.Feeds, info, func(s string) { ui.Warnf("%s", s) })
+	if err != nil {
+		ui.Errorf("%v", err)
+		return cli.ExitFailure
+	}
+	eng, err := score.New(cfg)
+	if err != nil {
+		ui.Errorf("%v", err)
+		return cli.ExitUsage
+	}
+	state := sc.State
+	if o.State != "" {
+		state = o.State
+	}
+	if state != "" {
+		if err := loadState(eng, state); err != nil {
+			ui.Errorf("%v", err)
+			return cli.ExitFailure
+		}
+	}
+	minSev := max(o.MinSeverity, sc.MinSeverity)
+	out := event.NewWriter(os.Stdout, o.LineBuffered || cli.IsTerminal(os.Stdout))
+	reload := make(chan *intel.Set, 1)
+	f := &score.Filter{Engine: eng, Out: out, MinSeverity: minSev, Reload: reload,
+		Warn:     func(m string) { ui.Warnf("%s", m) },
+		Reloaded: func(s *intel.Set) { ui.Infof("feeds reloaded: %d indicators", s.Len()) }}
+	watchSignals(ui, out, func() {
+		s, err := score.LoadFeeds(sc, o.Feeds, info, func(s string) { ui.Warnf("%s", s) })
+		if err != nil {
+			ui.Errorf("reload: %v (keeping the old feeds)", err)
+			return
+		}
+		if s == nil {
+			s = intel.NewSet()
+		}
+		reload <- s
+	})
+	if len(files) == 0 {
+		files = []string{"-"}
+	}
+	code = cli.ExitOK
+	for _, name := range files {
+		in := os.Stdin
+		if name != "-" {
+			if in, err = os.Open(name); err != nil {
+				ui.Errorf("%v", err)
+				code = cli.ExitFailure
+				continue
+			}
+		}
+		err = f.Run(in, name)
+		in.Close()
+		if err != nil {
+			ui.Errorf("%s: %v", name, err)
+			code = cli.ExitFailure
+			break
+		}
+	}
+	eng.Flush(func(a *event.Event) {})
+	if err := out.Close(); err != nil {
+		ui.Errorf("writing alerts: %v", err)
+		code = cli.ExitFailure
+	}
+	if state != "" {
+		if err := saveState(eng, state); err != nil {
+			ui.Errorf("%v", err)
+			code = cli.ExitFailure
+		}
+	}
+	if f.Skipped > 0 {
+		ui.Summary()
+		ui.Warnf("%d bad lines skipped", f.Skipped)
+	}
+	if o.Stats {
+		ui.Infof("%s", score.FormatStats(eng.Stats(), f.Lines, f.Alerts))
+	}
+	return code
+}
+
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		path = os.Getenv("NFR_CONFIG")
+	}
+	if path == "" {
+		if _, err := os.Stat(config.DefaultPath); errors.Is(err, fs.ErrNotExist) {
+			return config.Default(), nil
+		}
+		path = config.DefaultPath
+	}
+	return config.Load(path)
+}
+
+func loadState(eng *score.Engine, path string) error {
+	fh, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // the first run
+	}
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	if err := eng.LoadState(fh); err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	return nil
+}
+
+// saveState writes the state next to path and renames it into place, so a
+// crash never leaves half a file.
+func saveState(eng *score.Engine, path string) error {
+	tmp := path + ".tmp"
+	fh, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	err = eng.SaveState(fh)
+	if err == nil {
+		err = fh.Sync()
+	}
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("saving state to %s: %v", path, err)
+	}
+	return nil
+}
+
+// watchSignals reloads feeds on SIGHUP. On the first SIGINT or SIGTERM it
+// keeps draining its input (the source upstream is stopping and flushing);
+// on the second it flushes what it has and exits.
+func watchSignals(ui *cli.UI, out *event.Writer, reload func()) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		stops := 0
+		for s := range ch {
+			if s == syscall.SIGHUP {
+				reload()
+				continue
+			}
+			if stops++; stops == 2 {
+				out.Close()
+				os.Exit(130)
+			}
+		}
+	}()
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nfr-project/nfr/internal/testenv"
+	"github.com/nfr-project/nfr/scripts/genthreats/traffic"
+)
+
+func events(t *testing.T, names ...string) []byte {
+	var ss []traffic.Scenario
+	for _, n := range names {
+		s, ok := traffic.Find(n)
+		if !ok {
+			t.Fatalf("no scenario %s", n)
+		}
+		ss = append(ss, s)
+	}
+	g := traffic.New(1)
+	g.Play(ss)
+	var b bytes.Buffer
+	if err := g.WriteEvents(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func runBin(t *testing.T, stdin []byte, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(testenv.Bin(t, "nfr-score"), args...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	cmd.Env = append(os.Environ(), "NFR_CONFIG="+filepath.Join(testenv.Root(t), "config.yml"))
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code = 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+func TestAlertsFromGeneratedEvents(t *testing.T) {
+	in := events(t, "benign", "dga", "miner", "scan")
+	out, errs, code := runBin(t, in, "--stats")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var a struct {
+			Type      string                    `json:"type"`
+			EventType string                    `json:"eventType"`
+			Severity  int                       `json:"severity"`
+			Threats   map[string]map[string]any `json:"threats"`
+			Reason    string                    `json:"reason"`
+		}
+		if err := json.Unmarshal([]byte(line), &a); err != nil {
+			t.Fatalf("bad alert line %q: %v", line, err)
+		}
+		if a.Type != "alert" || a.EventType == "" || a.Severity < 1 || a.Reason == "" {
+			t.Errorf("incomplete alert: %s", line)
+		}
+		for id := range a.Threats {
+			seen[id] = true
+		}
+	}
+	for _, id := range []string{"dga", "cryptomining", "scan_port"} {
+		if !seen[id] {
+			t.Errorf("no %s alert in:\n%s", id, out)
+		}
+	}
+	if !strings.Contains(errs, "nfr-score: ") || !strings.Contains(errs, "events") {
+		t.Errorf("--stats printed %q", errs)
+	}
+}
+
+func TestBadLinesAreCounted(t *testing.T) {
+	in := append([]byte("not json\n{\"type\":\"dns\",\"ts\":\"yesterday\"}\n"), events(t, "vpn")...)
+	out, errs, code := runBin(t, in)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(errs, "nfr-score: warning: -:1: ") || !strings.Contains(errs, "-:2: ") || !strings.Contains(errs, "2 bad lines skipped") {
+		t.Errorf("stderr %q", errs)
+	}
+	if !strings.Contains(out, `"vpn"`) {
+		t.Errorf("no vpn alert after bad lines: %s", out)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"--help"}, 0, "Usage:"},
+		{[]string{"--version"}, 0, "nfr-score "},
+		{[]string{"--list-threats"}, 0, "dns_tunnel"},
+		{[]string{"--no-such-flag"}, 2, ""},
+		{[]string{"/no/such/file"}, 1, ""},
+	} {
+		out, errs, code := runBin(t, nil, c.args...)
+		if code != c.code || !strings.Contains(out, c.out) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", c.args, code, out, errs)
+		}
+	}
+}
+
+func TestConfigErrorsExit2(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "config.yml")
+	os.WriteFile(conf, []byte("score:\n  disable: [no_such_threat]\n"), 0o600)
+	_, errs, code := runBin(t, nil, "-c", conf)
+	if code != 2 || !strings.Contains(errs, "no_such_threat") {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+	os.WriteFile(conf, []byte("score:\n  suppres: 1h\n"), 0o600)
+	_, errs, code = runBin(t, nil, "-c", conf)
+	if code != 2 || !strings.Contains(errs, "config.yml:2") {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestFeedAndState runs the binary with a feed file and a state file, twice.
+func TestFeedAndState(t *testing.T) {
+	dir := t.TempDir()
+	feed := filepath.Join(dir, "c2.txt")
+	os.WriteFile(feed, []byte("# test feed\n"+traffic.C2Domain+"\n"+traffic.C2Addr+"\n"), 0o644)
+	state := filepath.Join(dir, "state")
+	out, errs, code := runBin(t, events(t, "c2"), "--feed", feed, "--state", state)
+	if code != 0 || !strings.Contains(out, `"c2"`) {
+		t.Fatalf("exit %d, no c2 alert: %s %s", code, out, errs)
+	}
+	if _, err := os.Stat(state); err != nil {
+		t.Fatalf("state not written: %v", err)
+	}
+	// The second run loads the state; the same traffic is suppressed.
+	out, errs, code = runBin(t, events(t, "c2"), "--feed", feed, "--state", state)
+	if code != 0 || out != "" {
+		t.Errorf("second run: exit %d, %q %s", code, out, errs)
+	}
+	os.WriteFile(state, []byte("garbage"), 0o644)
+	_, errs, code = runBin(t, nil, "--state", state)
+	if code != 1 || !strings.Contains(errs, "state") {
+		t.Errorf("garbage state: exit %d, %s", code, errs)
+	}
+}

@@ -1,0 +1,77 @@
+package score
+
+import "sort"
+
+// ThreatInfo describes one threat of the catalog.
+type ThreatInfo struct {
+	ID       string
+	Title    string
+	Severity int  // 1-5
+	Policy   bool // a policy violation rather than a threat
+}
+
+// Catalog lists every threat nfr-score raises, as documented in
+// nfr-score(1). Feeds may name any of these ids.
+var Catalog = []ThreatInfo{
+	{"c2", "Communication with known C2 or malware infrastructure", 5, false},
+	{"malware", "Access to a known malware distribution URL or domain", 4, false},
+	{"dga", "Algorithmically generated domain names (DGA)", 4, false},
+	{"dns_tunnel", "DNS tunnelling", 4, false},
+	{"icmp_tunnel", "ICMP tunnelling", 4, false},
+	{"tor", "Tor network use", 3, true},
+	{"cryptomining", "Cryptocurrency mining", 4, false},
+	{"vpn", "Third-party VPN, proxy or tunnel service", 2, true},
+	{"doh", "DNS over HTTPS to a public resolver", 2, true},
+	{"dot", "DNS over TLS to a public resolver", 2, true},
+	{"oast", "Out-of-band testing or exfiltration domain (OAST)", 4, false},
+	{"c2_public_api", "Bot or C2 use of a public API", 3, false},
+	{"scan_port", "Port scan", 3, false},
+	{"scan_host", "Host scan (address sweep)", 3, false},
+	{"spam", "Spam bot: SMTP to many mail servers", 4, false},
+	{"exfil_ssh", "Large SSH upload to an external host", 4, false},
+	{"exfil_upload", "Large upload to an external host", 3, false},
+	{"cleartext", "Clear-text protocol that carries credentials", 2, true},
+	{"irc", "IRC connection to an external server", 3, false},
+	{"beacon", "Beaconing: periodic connections to one destination", 3, false},
+	{"imposter", "Lookalike (imposter) domain of a popular brand", 4, false},
+	{"sinkhole", "Traffic to a sinkholed destination (infected host)", 4, false},
+}
+
+// Flags are the weaker signals an alert may carry besides its threats.
+var Flags = map[string]string{
+	"dynamic_dns":    "the domain belongs to a free dynamic-DNS provider",
+	"suspicious_tld": "the domain is under a top-level domain with many abusive registrations",
+	"dga_like":       "the name looks generated (letter statistics)",
+	"nxdomain":       "the lookup failed with NXDOMAIN",
+	"ip_lookup":      "a public what-is-my-IP service",
+	"stratum_port":   "a port that mining pools use for stratum",
+	"doh_domain":     "a public DNS-over-HTTPS endpoint name",
+	"feed":           "an indicator from a user feed",
+}
+
+var catalogByID = func() map[string]*ThreatInfo {
+	m := map[string]*ThreatInfo{}
+	for i := range Catalog {
+		m[Catalog[i].ID] = &Catalog[i]
+	}
+	return m
+}()
+
+// Lookup returns the catalog entry for id.
+func Lookup(id string) (ThreatInfo, bool) {
+	t, ok := catalogByID[id]
+	if !ok {
+		return ThreatInfo{}, false
+	}
+	return *t, true
+}
+
+// ThreatIDs returns the catalog ids, sorted.
+func ThreatIDs() []string {
+	ids := make([]string, 0, len(Catalog))
+	for _, t := range Catalog {
+		ids = append(ids, t.ID)
+	}
+	sort.Strings(ids)
+	return ids
+}

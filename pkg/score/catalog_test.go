@@ -1,0 +1,41 @@
+package score
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nfr-project/nfr/internal/testenv"
+)
+
+// TestManPageCatalog keeps the threat table of nfr-score(1) equal to the
+// catalog.
+func TestManPageCatalog(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testenv.Root(t), "man", "nfr-score.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) == 4 && f[0] != "id" {
+			rows[f[0]] = line
+		}
+	}
+	for _, th := range Catalog {
+		kind := "threat"
+		if th.Policy {
+			kind = "policy"
+		}
+		want := fmt.Sprintf("%s\t%d\t%s\t%s", th.ID, th.Severity, kind, th.Title)
+		if rows[th.ID] != want {
+			t.Errorf("man page row for %s is %q, want %q", th.ID, rows[th.ID], want)
+		}
+		delete(rows, th.ID)
+	}
+	for id := range rows {
+		t.Errorf("man page lists %s, which is not in the catalog", id)
+	}
+}

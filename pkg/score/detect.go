@@ -1,0 +1,676 @@
+package score
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nfr-project/nfr/pkg/event"
+	"github.com/nfr-project/nfr/pkg/intel"
+)
+
+// srcState is what the engine remembers about one source address. Each
+// part is a tumbling window that restarts when its time is up.
+type srcState struct {
+	Start time.Time // DGA and NXDOMAIN window
+	DGA   []uint64  // distinct generated-looking registered domains
+	NX    []uint64  // distinct registered domains answered NXDOMAIN
+
+	ScanStart   time.Time
+	Targets     map[netip.AddrPort]bool // unanswered (address, port) pairs
+	PortsByHost map[netip.Addr]int
+	HostsByPort map[uint16]int
+
+	SpamStart time.Time
+	Spam      []netip.Addr
+}
+
+// domState is what the engine remembers about one registered domain.
+type domState struct {
+	Start   time.Time
+	Queries int
+	TXT     int
+	Names   map[uint64]struct{} // distinct long names under the domain
+	LenSum  float64
+	EntSum  float64
+}
+
+type pairKey struct {
+	Src, Dst netip.Addr
+	Port     uint16
+	Proto    uint8 // 1 icmp, 6 tcp, 17 udp
+}
+
+// pairState is what the engine remembers about one source and destination.
+type pairState struct {
+	// beaconing: the last connection times (Unix ms) and sizes, a ring
+	TS    []int64
+	Sizes []int64
+	N     int
+
+	UpStart time.Time
+	Out, In int64
+
+	ICMPStart time.Time
+	Pkts      int64
+	Bytes     int64
+}
+
+// resolvedInfo remembers that an address was the answer for a listed name.
+type resolvedInfo struct {
+	Name   string
+	Threat string
+}
+
+const (
+	maxNames   = 1024
+	maxTargets = 4096
+	beaconRing = 32
+)
+
+// roll restarts a tumbling window when it is over.
+func roll(start *time.Time, now time.Time, w time.Duration) bool {
+	if start.IsZero() || now.Sub(*start) >= w || now.Before(*start) {
+		*start = now
+		return true
+	}
+	return false
+}
+
+func addDistinct(s []uint64, h uint64, max int) ([]uint64, bool) {
+	for _, x := range s {
+		if x == h {
+			return s, false
+		}
+	}
+	if len(s) >= max {
+		return s, false
+	}
+	return append(s, h), true
+}
+
+// hash is FNV-1a: stable across runs, so saved state keeps its meaning.
+func (e *Engine) hash(s string) uint64 { return fnv(fnvOffset, s) }
+
+const fnvOffset = 14695981039346656037
+
+func fnv(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+func dur(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%d h", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d min", d/time.Minute)
+	}
+	return fmt.Sprintf("%.0f s", d.Seconds())
+}
+
+// matchName checks a host name (a DNS query, SNI or HTTP host) against the
+// built-in lists and the feeds; what names it in reasons.
+func (e *Engine) matchName(name, what string) {
+	e.ms = e.builtin.AppendDomain(e.ms[:0], name)
+	for _, m := range e.ms {
+		switch m.Threat {
+		case "dynamic_dns", "suspicious_tld", "ip_lookup":
+			e.flag(m.Threat)
+		case "doh":
+			if what == "query" {
+				e.flag("doh_domain")
+			} else if e.port == 853 {
+				e.add("dot", m.Indicator, "%s %s on tcp/853 is the public resolver %s (DNS over TLS)", what, name, m.Indicator)
+			} else {
+				e.add("doh", m.Indicator, "%s %s is the public DNS-over-HTTPS endpoint %s", what, name, m.Indicator)
+			}
+		case "allow_tunnel", "public_resolver":
+		case "sinkhole":
+			e.add("sinkhole", m.Indicator, "%s %s is the sinkhole %s (built-in list %s)", what, name, m.Indicator, m.Source)
+		default:
+			e.add(m.Threat, m.Indicator, "%s %s matches %s on the built-in %s list", what, name, m.Indicator, m.Source)
+		}
+	}
+	if e.feeds != nil {
+		e.ms = e.feeds.AppendDomain(e.ms[:0], name)
+		for _, m := range e.ms {
+			e.flag("feed")
+			e.add(m.Threat, m.Indicator, "%s %s matches %s on feed %s", what, name, m.Indicator, m.Source)
+		}
+	}
+	if strings.HasSuffix(name, ".onion") {
+		e.add("tor", name, "%s %s is a Tor onion service", what, name)
+	}
+}
+
+// matchAddr checks an address against the lists, the feeds and the
+// addresses listed names resolved to.
+func (e *Engine) matchAddr(a netip.Addr, port uint16, what string) {
+	e.ms = e.builtin.AppendIP(e.ms[:0], a)
+	for _, m := range e.ms {
+		switch m.Threat {
+		case "public_resolver":
+			switch port {
+			case 853:
+				e.add("dot", m.Indicator, "%s %s:853 is the public resolver %s (DNS over TLS)", what, a, m.Indicator)
+			case 443:
+				e.add("doh", m.Indicator, "%s %s:443 is the public resolver %s (DNS over HTTPS)", what, a, m.Indicator)
+			}
+		case "tor":
+			e.add("tor", m.Indicator, "%s %s is a Tor directory authority (built-in list %s)", what, a, m.Source)
+		default:
+			e.add(m.Threat, m.Indicator, "%s %s matches %s on the built-in %s list", what, a, m.Indicator, m.Source)
+		}
+	}
+	if e.feeds != nil {
+		e.ms = e.feeds.AppendIP(e.ms[:0], a)
+		for _, m := range e.ms {
+			e.flag("feed")
+			e.add(m.Threat, m.Indicator, "%s %s matches %s on feed %s", what, a, m.Indicator, m.Source)
+		}
+		if port != 0 {
+			e.feeds.MatchAddrPort(netip.AddrPortFrom(a, port), func(m string, t intel.Tag) {
+				e.flag("feed")
+				e.add(t.Threat, m, "%s %s matches %s on feed %s", what, m, m, t.Source)
+			})
+		}
+	}
+	if e.resolved.len() > 0 {
+		if r, ok := e.resolved.peek(a); ok {
+			e.add(r.Threat, a.String(), "%s %s is an address of %s", what, a, r.Name)
+		}
+	}
+}
+
+func (e *Engine) scoreDNS(ev *event.Event) {
+	q := strings.TrimSuffix(ev.Query, ".")
+	if q == "" {
+		return
+	}
+	e.matchName(q, "query")
+	nameHits := len(e.hits)
+	for _, ans := range ev.Answers {
+		a, err := netip.ParseAddr(ans)
+		if err != nil {
+			if n := intel.NormalizeDomain(ans); n != "" {
+				if m, ok := e.builtin.HasDomain(n, "sinkhole"); ok {
+					e.add("sinkhole", m, "%s is answered by the sinkhole name %s", q, n)
+				}
+			}
+			continue
+		}
+		e.ms = e.builtin.AppendIP(e.ms[:0], a)
+		for _, m := range e.ms {
+			if m.Threat == "sinkhole" {
+				e.add("sinkhole", q, "%s resolves to the sinkhole address %s (built-in list %s)", q, a, m.Source)
+			}
+		}
+		if e.feeds != nil {
+			e.ms = e.feeds.AppendIP(e.ms[:0], a)
+			for _, m := range e.ms {
+				e.flag("feed")
+				e.add(m.Threat, q, "%s resolves to %s, listed as %s on feed %s", q, a, m.Indicator, m.Source)
+			}
+		}
+		// Remember the addresses of listed names, so the connections
+		// that follow the lookup are recognised too.
+		if nameHits > 0 {
+			h := e.hits[0]
+			if h.id == "cryptomining" || h.id == "c2" || h.id == "malware" || h.id == "sinkhole" || h.id == "c2_public_api" {
+				*e.resolved.get(a, e.now) = resolvedInfo{Name: q, Threat: h.id}
+			}
+		}
+	}
+	reg, ok := Registered(q)
+	if !ok || strings.HasSuffix(reg, ".arpa") {
+		return
+	}
+	label := mainLabel(reg)
+	e.imposter(q, reg, label, "query")
+
+	ni := e.nameInfo(reg, label)
+	s, st := ni.dga, ni.st
+	nx := ev.RCode == "NXDOMAIN"
+	if s >= 0.6 || nx {
+		src := e.sources.get(ev.SrcIP, e.now)
+		if roll(&src.Start, e.now, e.th.Window) {
+			src.DGA, src.NX = src.DGA[:0], src.NX[:0]
+		}
+		h := e.hash(reg)
+		if s >= 0.6 {
+			e.flag("dga_like")
+		}
+		// A name that resolves counts only when its statistics leave
+		// little doubt: ad-tech and CDN names (crwdcntrl.net) look odd too.
+		if s >= 0.6 && (st.Digits > 0 || nx || s >= 0.8) {
+			src.DGA, _ = addDistinct(src.DGA, h, 64)
+			if n := len(src.DGA); n >= e.th.DGANames {
+				e.add("dga", reg, "%d generated-looking domains from %s in %s, among them %s (bigram log-likelihood %.1f, entropy %.1f, digits %d)",
+					n, ev.SrcIP, dur(e.th.Window), reg, st.LogLik, st.Entropy, st.Digits)
+			}
+		}
+		if nx {
+			e.flag("nxdomain")
+			src.NX, _ = addDistinct(src.NX, h, 64)
+			if n := len(src.NX); n >= e.th.NXDomains && s >= 0.4 {
+				e.add("dga", reg, "%d distinct domains answered NXDOMAIN for %s in %s, %s among them",
+					n, ev.SrcIP, dur(e.th.Window), reg)
+			}
+		}
+	}
+	e.tunnel(ev, q, reg)
+}
+
+// tunnel keeps per-domain statistics of the names looked up under it.
+func (e *Engine) tunnel(ev *event.Event, q, reg string) {
+	if ev.QType == "PTR" {
+		return
+	}
+	txt := ev.QType == "TXT" || ev.QType == "NULL"
+	sub := ""
+	if len(q) > len(reg)+1 {
+		sub = q[:len(q)-len(reg)-1]
+	}
+	// Short names are what every site looks up; only long names and
+	// TXT/NULL lookups are worth remembering.
+	if len(sub) < 8 && !txt {
+		return
+	}
+	if _, ok := e.builtin.HasDomain(reg, "allow_tunnel"); ok {
+		return
+	}
+	d := e.domains.get(reg, e.now)
+	if roll(&d.Start, e.now, e.th.Window) {
+		*d = domState{Start: d.Start, Names: d.Names}
+		clear(d.Names)
+	}
+	d.Queries++
+	if txt {
+		d.TXT++
+	}
+	if len(sub) < 8 {
+		return
+	}
+	if d.Names == nil {
+		d.Names = make(map[uint64]struct{})
+	}
+	h := e.hash(q)
+	if _, dup := d.Names[h]; dup || len(d.Names) >= maxNames {
+		return
+	}
+	d.Names[h] = struct{}{}
+	letters := strings.ReplaceAll(sub, ".", "")
+	d.LenSum += float64(len(letters))
+	d.EntSum += shannon(letters)
+	u := len(d.Names)
+	meanLen, meanEnt := d.LenSum/float64(u), d.EntSum/float64(u)
+	switch {
+	case u >= e.th.TunnelNames && meanLen >= e.th.TunnelLen && meanEnt >= e.th.TunnelEntropy:
+		e.add("dns_tunnel", reg, "%d unique subdomains of %s in %s, mean length %.0f, mean label entropy %.1f",
+			u, reg, dur(e.th.Window), meanLen, meanEnt)
+	case d.TXT >= e.th.TunnelNames && u >= e.th.TunnelNames/2 && meanEnt >= e.th.TunnelEntropy-0.5:
+		e.add("dns_tunnel", reg, "%d TXT/NULL lookups under %s in %s, %d of them unique names with mean entropy %.1f",
+			d.TXT, reg, dur(e.th.Window), u, meanEnt)
+	case u >= 50*e.th.TunnelNames && meanEnt >= e.th.TunnelEntropy-0.5:
+		e.add("dns_tunnel", reg, "unusual volume: %d unique subdomains of %s in %s", u, reg, dur(e.th.Window))
+	}
+}
+
+func protoNum(p string) uint8 {
+	switch p {
+	case "tcp":
+		return 6
+	case "udp":
+		return 17
+	case "icmp", "icmp6":
+		return 1
+	}
+	return 0
+}
+
+// failed reports a connection attempt that got no answer or a reset.
+func failed(ev *event.Event) bool {
+	switch ev.ConnState {
+	case "S0", "REJ", "RSTOS0", "RSTRH", "SH", "SHR":
+		return true
+	case "":
+		return ev.PktsIn == 0 && ev.BytesIn == 0 && ev.BytesOut == 0
+	}
+	return false
+}
+
+// established reports a connection that carried data both ways or was
+// completed.
+func established(ev *event.Event) bool {
+	switch ev.ConnState {
+	case "SF", "S1", "S2", "S3", "RSTO", "RSTR":
+		return true
+	case "":
+		return ev.PktsIn > 0 && (ev.BytesOut > 0 || ev.BytesIn > 0)
+	}
+	return ev.BytesOut > 0 && ev.BytesIn > 0
+}
+
+var cleartextPorts = map[uint16]string{21: "FTP", 23: "Telnet", 110: "POP3", 143: "IMAP", 873: "rsync", 512: "rexec", 513: "rlogin", 514: "rsh", 109: "POP2"}
+
+var stratumPorts = map[uint16]bool{3333: true, 4444: true, 5555: true, 7777: true, 14444: true, 14433: true, 45700: true, 45560: true, 9999: true, 3334: true, 8008: true, 20535: true}
+
+var torPorts = map[uint16]bool{9001: true, 9030: true, 9050: true, 9051: true, 9150: true}
+
+// beaconSkipPorts are services that are periodic by design.
+var beaconSkipPorts = map[uint16]bool{53: true, 123: true, 137: true, 138: true, 67: true, 68: true, 1900: true, 5353: true, 5355: true}
+
+func (e *Engine) scoreIP(ev *event.Event) {
+	src, dst := ev.SrcIP, ev.DestIP
+	if !dst.IsValid() {
+		return
+	}
+	ext := e.isExternal(dst)
+	e.matchAddr(dst, ev.DestPort, "destination")
+	if e.isExternal(src) {
+		e.matchAddr(src, 0, "source")
+	}
+	proto := protoNum(ev.Proto)
+	switch proto {
+	case 1:
+		e.icmp(ev)
+		return
+	case 6:
+	default:
+		if proto == 17 && ev.DestPort == 853 && ext {
+			e.add("dot", dst.String(), "DNS over QUIC/DTLS (udp/853) to %s", dst)
+		}
+		return
+	}
+	port := ev.DestPort
+	if failed(ev) {
+		// Unanswered SMTP attempts are not counted as spam: scanners make
+		// them too.
+		e.scan(ev)
+		return
+	}
+	est := established(ev)
+	// Clear text matters when a monitored host logs in somewhere; inbound
+	// attempts from the Internet are the scanners' business.
+	if name, ok := cleartextPorts[port]; ok && est && ev.BytesOut > 0 && e.isInternal(src) {
+		e.add("cleartext", fmt.Sprint(dst, ":", port), "%s (tcp/%d) session to %s, %d bytes sent in clear text", name, port, dst, ev.BytesOut)
+	}
+	if ext && est {
+		switch {
+		case port >= 6660 && port <= 6669 || port == 6697 || port == 7000:
+			e.add("irc", dst.String(), "IRC (tcp/%d) connection to %s", port, dst)
+		case torPorts[port]:
+			e.add("tor", dst.String(), "connection to %s on tcp/%d, a well-known Tor relay port", dst, port)
+		case port == 853:
+			e.add("dot", dst.String(), "DNS over TLS (tcp/853) to %s", dst)
+		case stratumPorts[port]:
+			e.flag("stratum_port")
+		}
+	}
+	if port == 25 && ext && e.isInternal(src) {
+		e.spam(ev)
+	}
+	if ext && ev.BytesOut > 0 {
+		e.upload(ev)
+	}
+	if ext && !beaconSkipPorts[port] {
+		e.beacon(ev)
+	}
+}
+
+func (e *Engine) icmp(ev *event.Event) {
+	typ := -1
+	if ev.ICMPType != nil {
+		typ = int(*ev.ICMPType)
+	} else {
+		typ = int(ev.SrcPort) // Zeek puts the ICMP type in orig_p
+	}
+	if typ != 8 && typ != 0 && typ != 128 && typ != 129 {
+		return
+	}
+	p := e.pairs.get(pairKey{Src: ev.SrcIP, Dst: ev.DestIP, Proto: 1}, e.now)
+	if roll(&p.ICMPStart, e.now, e.th.Window) {
+		p.Pkts, p.Bytes = 0, 0
+	}
+	pkts := ev.PktsOut + ev.PktsIn
+	if pkts == 0 {
+		pkts = 1
+	}
+	p.Pkts += pkts
+	p.Bytes += ev.BytesOut + ev.BytesIn
+	if p.Pkts >= int64(e.th.ICMPPackets) && p.Bytes/p.Pkts >= e.th.ICMPPayload {
+		e.add("icmp_tunnel", ev.DestIP.String(), "%d ICMP echo packets between %s and %s in %s, mean size %d bytes (ping sends 32 to 64)",
+			p.Pkts, ev.SrcIP, ev.DestIP, dur(e.th.Window), p.Bytes/p.Pkts)
+	}
+}
+
+func (e *Engine) scan(ev *event.Event) {
+	s := e.sources.get(ev.SrcIP, e.now)
+	if roll(&s.ScanStart, e.now, e.th.Window) || s.Targets == nil {
+		s.Targets = map[netip.AddrPort]bool{}
+		s.PortsByHost = map[netip.Addr]int{}
+		s.HostsByPort = map[uint16]int{}
+	}
+	ap := netip.AddrPortFrom(ev.DestIP, ev.DestPort)
+	if _, seen := s.Targets[ap]; seen || len(s.Targets) >= maxTargets {
+		return
+	}
+	s.Targets[ap] = true
+	s.PortsByHost[ev.DestIP]++
+	s.HostsByPort[ev.DestPort]++
+	if n := s.PortsByHost[ev.DestIP]; n >= e.th.ScanPorts {
+		e.add("scan_port", ev.DestIP.String(), "%d ports of %s probed by %s without an answer in %s", n, ev.DestIP, ev.SrcIP, dur(e.th.Window))
+	}
+	if n := s.HostsByPort[ev.DestPort]; n >= e.th.ScanHosts {
+		e.add("scan_host", fmt.Sprint(ev.DestPort), "%d hosts probed on tcp/%d by %s without an answer in %s", n, ev.DestPort, ev.SrcIP, dur(e.th.Window))
+	}
+}
+
+func (e *Engine) spam(ev *event.Event) {
+	s := e.sources.get(ev.SrcIP, e.now)
+	if roll(&s.SpamStart, e.now, e.th.SpamWindow) {
+		s.Spam = s.Spam[:0]
+	}
+	for _, a := range s.Spam {
+		if a == ev.DestIP {
+			return
+		}
+	}
+	if len(s.Spam) < 256 {
+		s.Spam = append(s.Spam, ev.DestIP)
+	}
+	if n := len(s.Spam); n >= e.th.SpamServers {
+		e.add("spam", "", "%s connected to %d external SMTP servers (tcp/25) in %s", ev.SrcIP, n, dur(e.th.SpamWindow))
+	}
+}
+
+func (e *Engine) upload(ev *event.Event) {
+	p := e.pairs.get(pairKey{Src: ev.SrcIP, Dst: ev.DestIP, Port: ev.DestPort, Proto: 6}, e.now)
+	if roll(&p.UpStart, e.now, e.th.UploadWindow) {
+		p.Out, p.In = 0, 0
+	}
+	p.Out += ev.BytesOut
+	p.In += ev.BytesIn
+	if p.Out < e.th.UploadBytes || p.Out < 4*p.In {
+		return
+	}
+	id, what := "exfil_upload", "tcp"
+	if ev.DestPort == 22 || ev.DestPort == 2222 {
+		id, what = "exfil_ssh", "SSH"
+	}
+	e.add(id, fmt.Sprint(ev.DestIP, ":", ev.DestPort), "%s sent %s to %s over %s/%d in %s and received %s",
+		ev.SrcIP, size(p.Out), ev.DestIP, what, ev.DestPort, dur(e.th.UploadWindow), size(p.In))
+}
+
+func size(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// beacon records a connection of a pair and scores the pair's regularity
+// as RITA does: Bowley skew and median absolute deviation of the intervals
+// and of the sizes.
+func (e *Engine) beacon(ev *event.Event) {
+	p := e.pairs.get(pairKey{Src: ev.SrcIP, Dst: ev.DestIP, Port: ev.DestPort, Proto: 6}, e.now)
+	ts := ev.TS.UnixMilli()
+	if len(p.TS) < beaconRing {
+		p.TS = append(p.TS, ts)
+		p.Sizes = append(p.Sizes, ev.BytesOut)
+	} else {
+		p.TS[p.N%beaconRing] = ts
+		p.Sizes[p.N%beaconRing] = ev.BytesOut
+	}
+	p.N++
+	if p.N < e.th.BeaconMin || (p.N > 2*e.th.BeaconMin && p.N%4 != 0) {
+		return
+	}
+	times := append(e.times[:0], p.TS...)
+	e.times = times
+	slices.Sort(times)
+	span := time.Duration(times[len(times)-1]-times[0]) * time.Millisecond
+	if span < e.th.BeaconMinSpan {
+		return
+	}
+	deltas := e.deltas[:0]
+	for i := 1; i < len(times); i++ {
+		deltas = append(deltas, float64(times[i]-times[i-1]))
+	}
+	e.deltas = deltas
+	slices.Sort(deltas)
+	med := quantile(deltas, 0.5)
+	if time.Duration(med)*time.Millisecond < e.th.BeaconInterval {
+		return
+	}
+	tsScore := e.regularity(deltas)
+	sizes := e.sizes[:0]
+	for _, s := range p.Sizes {
+		sizes = append(sizes, float64(s))
+	}
+	e.sizes = sizes
+	slices.Sort(sizes)
+	dsScore := e.regularity(sizes)
+	score := (2*tsScore + dsScore) / 3
+	if score >= e.th.BeaconScore {
+		e.add("beacon", fmt.Sprint(ev.DestIP, ":", ev.DestPort), "%d connections from %s to %s:%d every %.0f s (median), beacon score %.2f (interval %.2f, size %.2f)",
+			p.N, ev.SrcIP, ev.DestIP, ev.DestPort, med/1000, score, tsScore, dsScore)
+	}
+}
+
+// regularity scores sorted values from 0 (irregular) to 1 (constant): the
+// mean of 1-|Bowley skew| and 1-MAD/median.
+func (e *Engine) regularity(v []float64) float64 {
+	q1, q2, q3 := quantile(v, 0.25), quantile(v, 0.5), quantile(v, 0.75)
+	skew := 0.0
+	if q3 != q1 && q2 != q1 && q2 != q3 {
+		skew = (q3 + q1 - 2*q2) / (q3 - q1)
+	}
+	dev := e.dev[:0]
+	for _, x := range v {
+		dev = append(dev, math.Abs(x-q2))
+	}
+	e.dev = dev
+	slices.Sort(dev)
+	mad := quantile(dev, 0.5)
+	madScore := 1.0
+	if q2 > 0 {
+		madScore = math.Max(0, 1-mad/q2)
+	} else if mad > 0 {
+		madScore = 0
+	}
+	return ((1 - math.Abs(skew)) + madScore) / 2
+}
+
+func quantile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	pos := q * float64(len(sorted)-1)
+	i := int(pos)
+	if i+1 >= len(sorted) {
+		return sorted[i]
+	}
+	f := pos - float64(i)
+	return sorted[i]*(1-f) + sorted[i+1]*f
+}
+
+func (e *Engine) scoreHTTP(ev *event.Event) {
+	host := hostOnly(ev.Host)
+	if host != "" {
+		if _, err := netip.ParseAddr(host); err != nil {
+			e.matchName(host, "HTTP host")
+			if reg, ok := Registered(host); ok {
+				e.imposter(host, reg, mainLabel(reg), "HTTP host")
+			}
+		}
+	}
+	if e.feeds != nil && host != "" {
+		e.feeds.MatchURL(host, ev.URL, func(m string, t intel.Tag) {
+			e.flag("feed")
+			e.add(t.Threat, m, "URL %s%s matches %s on feed %s", host, ev.URL, m, t.Source)
+		})
+	}
+	if ev.DestIP.IsValid() {
+		e.matchAddr(ev.DestIP, ev.DestPort, "destination")
+	}
+}
+
+func (e *Engine) scoreTLS(ev *event.Event) {
+	e.port = ev.DestPort
+	defer func() { e.port = 0 }()
+	sni := strings.ToLower(strings.TrimSuffix(ev.SNI, "."))
+	if sni != "" {
+		e.matchName(sni, "SNI")
+		if reg, ok := Registered(sni); ok {
+			e.imposter(sni, reg, mainLabel(reg), "SNI")
+		}
+	}
+	if e.feeds != nil {
+		for _, h := range [...]string{ev.JA3, ev.JA3S} {
+			if h != "" {
+				e.feeds.MatchJA3(h, func(m string, t intel.Tag) {
+					e.flag("feed")
+					e.add(t.Threat, m, "TLS fingerprint JA3 %s is on feed %s", m, t.Source)
+				})
+			}
+		}
+		if ev.JA4 != "" {
+			e.feeds.MatchJA4(ev.JA4, func(m string, t intel.Tag) {
+				e.flag("feed")
+				e.add(t.Threat, m, "TLS fingerprint JA4 %s is on feed %s", m, t.Source)
+			})
+		}
+	}
+	if ev.DestIP.IsValid() {
+		e.matchAddr(ev.DestIP, ev.DestPort, "destination")
+		if ev.DestPort == 853 && e.isExternal(ev.DestIP) {
+			e.add("dot", ev.DestIP.String(), "DNS over TLS (tcp/853) to %s, SNI %q", ev.DestIP, sni)
+		}
+	}
+}
+
+func hostOnly(h string) string {
+	h = strings.ToLower(strings.TrimSuffix(h, "."))
+	if strings.HasPrefix(h, "[") {
+		if i := strings.IndexByte(h, ']'); i > 0 {
+			return h[1:i]
+		}
+	}
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.Count(h, ":") == 1 {
+		return h[:i]
+	}
+	return h
+}

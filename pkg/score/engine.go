@@ -1,0 +1,451 @@
+// Package score is NFR's built-in analytics engine. It scores dns, ip, http
+// and tls events for threats and turns the ones that carry evidence into
+// alerts: threat-intelligence matches (built-in lists and user feeds),
+// name statistics (DGA, lookalike brands), and behaviour over time kept in
+// bounded per-source, per-domain and per-pair windows (DNS and ICMP
+// tunnelling, scanning, spam, large uploads, beaconing).
+//
+// The engine is driven by event time (the events' ts), not the clock, so
+// logs replayed hours later give the same alerts as the live stream did.
+// An Engine is not safe for concurrent use; nfr-engine serialises calls.
+package score
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nfr-project/nfr/pkg/event"
+	"github.com/nfr-project/nfr/pkg/intel"
+)
+
+// Config configures an Engine. Zero fields take the defaults of
+// DefaultConfig.
+type Config struct {
+	// Feeds holds the user feeds' indicators; nil means none. The
+	// built-in lists are always used.
+	Feeds *intel.Set
+	// Internal lists the networks of the monitored hosts; default the
+	// private and special-purpose ranges.
+	Internal []netip.Prefix
+	// Suppress is how long the same threat on the same subject (source and
+	// destination or domain) stays quiet after an alert.
+	Suppress time.Duration
+	// Disabled lists threat ids never raised.
+	Disabled []string
+
+	// Caps of the behavioural state; eviction beyond them is counted.
+	MaxSources int
+	MaxDomains int
+	MaxPairs   int
+
+	Thresholds Thresholds
+}
+
+// Thresholds tune the behavioural detectors.
+type Thresholds struct {
+	Window         time.Duration // window of the burst detectors (DGA, tunnel, scan, ICMP)
+	DGANames       int           // DGA-looking names from one source in Window
+	NXDomains      int           // NXDOMAIN answers for distinct domains from one source in Window
+	TunnelNames    int           // unique names under one domain in Window
+	TunnelLen      float64       // their mean length (characters before the domain)
+	TunnelEntropy  float64       // their mean entropy, bits per character
+	ScanPorts      int           // unanswered ports of one host from one source in Window
+	ScanHosts      int           // unanswered hosts on one port from one source in Window
+	ICMPPackets    int           // echo packets to one host in Window
+	ICMPPayload    int64         // their mean size, bytes
+	SpamServers    int           // external SMTP servers from one source in SpamWindow
+	SpamWindow     time.Duration //
+	UploadBytes    int64         // bytes sent to one external host and port in UploadWindow
+	UploadWindow   time.Duration //
+	BeaconMin      int           // connections before a pair is scored
+	BeaconScore    float64       // RITA-style score from 0 to 1 that raises an alert
+	BeaconMinSpan  time.Duration // beacons must span at least this
+	BeaconInterval time.Duration // and repeat no faster than this on average
+}
+
+// DefaultConfig returns the defaults config.yml documents.
+func DefaultConfig() Config {
+	return Config{
+		Internal:   DefaultInternal(),
+		Suppress:   time.Hour,
+		MaxSources: 100000,
+		MaxDomains: 100000,
+		MaxPairs:   200000,
+		Thresholds: Thresholds{
+			Window:         5 * time.Minute,
+			DGANames:       3,
+			NXDomains:      10,
+			TunnelNames:    20,
+			TunnelLen:      16,
+			TunnelEntropy:  3.2,
+			ScanPorts:      15,
+			ScanHosts:      30,
+			ICMPPackets:    10,
+			ICMPPayload:    200,
+			SpamServers:    5,
+			SpamWindow:     time.Hour,
+			UploadBytes:    50 << 20,
+			UploadWindow:   time.Hour,
+			BeaconMin:      10,
+			BeaconScore:    0.85,
+			BeaconMinSpan:  5 * time.Minute,
+			BeaconInterval: 10 * time.Second,
+		},
+	}
+}
+
+// DefaultInternal returns the private and special-purpose networks.
+func DefaultInternal() []netip.Prefix {
+	var ps []netip.Prefix
+	for _, s := range []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+		"127.0.0.0/8", "169.254.0.0/16", "fc00::/7", "fe80::/10", "::1/128"} {
+		ps = append(ps, netip.MustParsePrefix(s))
+	}
+	return ps
+}
+
+// Stats counts what the engine did and holds.
+type Stats struct {
+	Events     int64
+	Alerts     int64
+	Suppressed int64            // alerts not raised again within the suppression window
+	ByThreat   map[string]int64 // alerts per threat id
+	Sources    int              // per-source windows held
+	Domains    int              // per-domain windows held
+	Pairs      int              // per-pair windows held
+	Evicted    int64            // windows dropped at a cap
+	Indicators int              // feed and built-in indicators loaded
+}
+
+// Engine scores events.
+type Engine struct {
+	cfg      Config
+	th       Thresholds
+	builtin  *intel.Set
+	feeds    *intel.Set
+	disabled map[string]bool
+	internal []netip.Prefix
+
+	now       time.Time
+	lastSweep time.Time
+
+	sources  *table[netip.Addr, srcState]
+	domains  *table[string, domState]
+	pairs    *table[pairKey, pairState]
+	resolved *table[netip.Addr, resolvedInfo]
+	suppress *table[uint64, time.Time]
+
+	stats Stats
+
+	// scratch for one Process call
+	hits  []hit
+	flags []string
+	port  uint16 // destination port of the TLS event being scored
+	ms    []intel.Match
+	names map[string]nameInfo // per registered domain: name statistics, cleared when full
+
+	times              []int64
+	deltas, sizes, dev []float64
+}
+
+type hit struct {
+	id      string
+	reason  string
+	subject string // what suppression is keyed on besides the threat
+}
+
+// New returns an Engine for cfg.
+func New(cfg Config) (*Engine, error) {
+	def := DefaultConfig()
+	if cfg.Internal == nil {
+		cfg.Internal = def.Internal
+	}
+	if cfg.Suppress == 0 {
+		cfg.Suppress = def.Suppress
+	}
+	if cfg.MaxSources <= 0 {
+		cfg.MaxSources = def.MaxSources
+	}
+	if cfg.MaxDomains <= 0 {
+		cfg.MaxDomains = def.MaxDomains
+	}
+	if cfg.MaxPairs <= 0 {
+		cfg.MaxPairs = def.MaxPairs
+	}
+	fillThresholds(&cfg.Thresholds, def.Thresholds)
+	e := &Engine{
+		cfg:      cfg,
+		th:       cfg.Thresholds,
+		feeds:    cfg.Feeds,
+		disabled: map[string]bool{},
+		internal: cfg.Internal,
+		sources:  newTable[netip.Addr, srcState](cfg.MaxSources),
+		domains:  newTable[string, domState](cfg.MaxDomains),
+		pairs:    newTable[pairKey, pairState](cfg.MaxPairs),
+		resolved: newTable[netip.Addr, resolvedInfo](cfg.MaxDomains),
+		suppress: newTable[uint64, time.Time](cfg.MaxPairs),
+	}
+	for _, id := range cfg.Disabled {
+		if _, ok := Lookup(id); !ok {
+			return nil, fmt.Errorf("unknown threat %q", id)
+		}
+		e.disabled[id] = true
+	}
+	b, _, err := intel.Builtin()
+	if err != nil {
+		return nil, fmt.Errorf("built-in lists: %v", err)
+	}
+	e.builtin = b
+	e.stats.ByThreat = map[string]int64{}
+	e.names = map[string]nameInfo{}
+	return e, nil
+}
+
+func fillThresholds(t *Thresholds, d Thresholds) {
+	set := func(p *int, v int) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	setD := func(p *time.Duration, v time.Duration) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	setF := func(p *float64, v float64) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	setI := func(p *int64, v int64) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	setD(&t.Window, d.Window)
+	set(&t.DGANames, d.DGANames)
+	set(&t.NXDomains, d.NXDomains)
+	set(&t.TunnelNames, d.TunnelNames)
+	setF(&t.TunnelLen, d.TunnelLen)
+	setF(&t.TunnelEntropy, d.TunnelEntropy)
+	set(&t.ScanPorts, d.ScanPorts)
+	set(&t.ScanHosts, d.ScanHosts)
+	set(&t.ICMPPackets, d.ICMPPackets)
+	setI(&t.ICMPPayload, d.ICMPPayload)
+	set(&t.SpamServers, d.SpamServers)
+	setD(&t.SpamWindow, d.SpamWindow)
+	setI(&t.UploadBytes, d.UploadBytes)
+	setD(&t.UploadWindow, d.UploadWindow)
+	set(&t.BeaconMin, d.BeaconMin)
+	setF(&t.BeaconScore, d.BeaconScore)
+	setD(&t.BeaconMinSpan, d.BeaconMinSpan)
+	setD(&t.BeaconInterval, d.BeaconInterval)
+}
+
+// SetFeeds replaces the user feeds (after a reload).
+func (e *Engine) SetFeeds(s *intel.Set) { e.feeds = s }
+
+// Stats returns the counters and state sizes.
+func (e *Engine) Stats() Stats {
+	st := e.stats
+	st.ByThreat = make(map[string]int64, len(e.stats.ByThreat))
+	for k, v := range e.stats.ByThreat {
+		st.ByThreat[k] = v
+	}
+	st.Sources, st.Domains, st.Pairs = e.sources.len(), e.domains.len(), e.pairs.len()
+	st.Evicted = e.sources.evicted + e.domains.evicted + e.pairs.evicted + e.resolved.evicted + e.suppress.evicted
+	st.Indicators = e.builtin.Len()
+	if e.feeds != nil {
+		st.Indicators += e.feeds.Len()
+	}
+	return st
+}
+
+// Process scores one event and calls emit for every alert it raises
+// (behavioural detections may fire on a later event's Process or on
+// Advance/Flush). The alert is a fresh Event that emit may keep.
+func (e *Engine) Process(ev *event.Event, emit func(alert *event.Event)) {
+	e.stats.Events++
+	if ev.TS.After(e.now) {
+		e.Advance(ev.TS, emit)
+	}
+	e.hits, e.flags = e.hits[:0], e.flags[:0]
+	switch ev.Type {
+	case event.TypeDNS:
+		e.scoreDNS(ev)
+	case event.TypeIP:
+		e.scoreIP(ev)
+	case event.TypeHTTP:
+		e.scoreHTTP(ev)
+	case event.TypeTLS:
+		e.scoreTLS(ev)
+	default:
+		return
+	}
+	if len(e.hits) > 0 {
+		e.raise(ev, emit)
+	}
+}
+
+// Advance moves the engine's clock to now (event time) and expires old
+// state. Live callers call it on a timer so quiet periods still expire.
+func (e *Engine) Advance(now time.Time, emit func(alert *event.Event)) {
+	if !now.After(e.now) {
+		return
+	}
+	e.now = now
+	if e.lastSweep.IsZero() {
+		e.lastSweep = now
+	}
+	if now.Sub(e.lastSweep) < time.Minute {
+		return
+	}
+	e.lastSweep = now
+	keep := e.th.Window
+	for _, d := range []time.Duration{e.th.SpamWindow, e.th.UploadWindow, e.cfg.Suppress} {
+		if d > keep {
+			keep = d
+		}
+	}
+	e.sources.expire(now.Add(-keep))
+	e.domains.expire(now.Add(-e.th.Window))
+	// Pairs carry beacons, which span hours: keep them a day.
+	e.pairs.expire(now.Add(-24 * time.Hour))
+	e.resolved.expire(now.Add(-24 * time.Hour))
+	e.suppress.expire(now.Add(-e.cfg.Suppress))
+}
+
+// Flush is called at the end of input. Every detector of this engine
+// decides on the event that completes its evidence, so nothing is pending;
+// Flush exists so callers need not know that.
+func (e *Engine) Flush(emit func(alert *event.Event)) {}
+
+func (e *Engine) add(id, subject, format string, args ...any) {
+	if e.disabled[id] {
+		return
+	}
+	for _, h := range e.hits {
+		if h.id == id {
+			return
+		}
+	}
+	e.hits = append(e.hits, hit{id: id, subject: subject, reason: fmt.Sprintf(format, args...)})
+}
+
+func (e *Engine) flag(f string) {
+	for _, x := range e.flags {
+		if x == f {
+			return
+		}
+	}
+	e.flags = append(e.flags, f)
+}
+
+func (e *Engine) raise(ev *event.Event, emit func(*event.Event)) {
+	var threats map[string]event.Threat
+	var reasons []string
+	sev := 0
+	for _, h := range e.hits {
+		b := ev.SrcIP.As16()
+		k := fnv(fnv(fnv(fnvOffset, h.id), string(b[:])), h.subject)
+		if last, ok := e.suppress.peek(k); ok && e.now.Sub(*last) < e.cfg.Suppress {
+			e.stats.Suppressed++
+			continue
+		}
+		*e.suppress.get(k, e.now) = e.now
+		t, _ := Lookup(h.id)
+		if threats == nil {
+			threats = map[string]event.Threat{}
+		}
+		threats[h.id] = event.Threat{Title: t.Title, Severity: t.Severity, Policy: t.Policy}
+		if t.Severity > sev {
+			sev = t.Severity
+		}
+		reasons = append(reasons, h.reason)
+		e.stats.ByThreat[h.id]++
+	}
+	if threats == nil {
+		return
+	}
+	a := copyEvent(ev)
+	a.Type = event.TypeAlert
+	a.EventType = ev.Type
+	a.Severity = sev
+	a.Threats = threats
+	if len(e.flags) > 0 {
+		a.Flags = append([]string(nil), e.flags...)
+		sort.Strings(a.Flags)
+	}
+	a.Reason = strings.Join(reasons, "; ")
+	e.stats.Alerts++
+	emit(a)
+}
+
+func copyEvent(ev *event.Event) *event.Event {
+	a := *ev
+	a.Answers = append([]string(nil), ev.Answers...)
+	a.TTLs = append([]uint32(nil), ev.TTLs...)
+	a.ALPN = append([]string(nil), ev.ALPN...)
+	a.Groups = append([]string(nil), ev.Groups...)
+	if len(ev.Answers) == 0 {
+		a.Answers = nil
+	}
+	if len(ev.TTLs) == 0 {
+		a.TTLs = nil
+	}
+	if len(ev.ALPN) == 0 {
+		a.ALPN = nil
+	}
+	if len(ev.Groups) == 0 {
+		a.Groups = nil
+	}
+	a.Flags, a.Threats, a.Reason, a.Severity = nil, nil, "", 0
+	return &a
+}
+
+// isInternal reports whether a belongs to the monitored networks.
+func (e *Engine) isInternal(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range e.internal {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// isExternal reports whether a is a routable host outside the monitored
+// networks (not multicast, broadcast or unspecified).
+func (e *Engine) isExternal(a netip.Addr) bool {
+	if !a.IsValid() || a.IsMulticast() || a.IsUnspecified() || a.IsLoopback() || a.IsLinkLocalUnicast() {
+		return false
+	}
+	if a.Is4() && a.As4()[3] == 255 {
+		return false
+	}
+	return !e.isInternal(a)
+}
+
+// FormatStats renders the counters as one line for --stats.
+func FormatStats(st Stats, lines, written int64) string {
+	ids := make([]string, 0, len(st.ByThreat))
+	for id := range st.ByThreat {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var by strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			by.WriteString(", ")
+		}
+		fmt.Fprintf(&by, "%s %d", id, st.ByThreat[id])
+	}
+	if by.Len() == 0 {
+		by.WriteString("none")
+	}
+	return fmt.Sprintf("%d events, %d alerts written (%s), %d suppressed; state: %d sources, %d domains, %d pairs, %d evicted; %d indicators",
+		lines, written, by.String(), st.Suppressed, st.Sources, st.Domains, st.Pairs, st.Evicted, st.Indicators)
+}

@@ -1,0 +1,100 @@
+package score
+
+import "time"
+
+// table is a map with a size cap. When full, inserting evicts the least
+// recently used of a sample of entries (as Redis does), which keeps memory
+// bounded without the cost of an exact LRU list.
+type table[K comparable, V any] struct {
+	m       map[K]*slot[V]
+	max     int
+	evicted int64
+}
+
+type slot[V any] struct {
+	v    V
+	last time.Time
+}
+
+func newTable[K comparable, V any](max int) *table[K, V] {
+	return &table[K, V]{m: make(map[K]*slot[V]), max: max}
+}
+
+// get returns the entry for k, creating it (and evicting another) if needed.
+func (t *table[K, V]) get(k K, now time.Time) *V {
+	if s, ok := t.m[k]; ok {
+		if now.After(s.last) {
+			s.last = now
+		}
+		return &s.v
+	}
+	if len(t.m) >= t.max {
+		t.evictOne()
+	}
+	s := &slot[V]{last: now}
+	t.m[k] = s
+	return &s.v
+}
+
+// peek returns the entry for k without creating it.
+func (t *table[K, V]) peek(k K) (*V, bool) {
+	s, ok := t.m[k]
+	if !ok {
+		return nil, false
+	}
+	return &s.v, true
+}
+
+func (t *table[K, V]) evictOne() {
+	var oldK K
+	var oldT time.Time
+	n := 0
+	for k, s := range t.m {
+		if n == 0 || s.last.Before(oldT) {
+			oldK, oldT = k, s.last
+		}
+		n++
+		if n == 16 {
+			break
+		}
+	}
+	if n > 0 {
+		delete(t.m, oldK)
+		t.evicted++
+	}
+}
+
+// expire drops entries not touched since before cutoff.
+func (t *table[K, V]) expire(cutoff time.Time) {
+	for k, s := range t.m {
+		if s.last.Before(cutoff) {
+			delete(t.m, k)
+		}
+	}
+}
+
+func (t *table[K, V]) len() int { return len(t.m) }
+
+// entries returns a copy of the table for saving.
+func (t *table[K, V]) entries() []entry[K, V] {
+	out := make([]entry[K, V], 0, len(t.m))
+	for k, s := range t.m {
+		out = append(out, entry[K, V]{K: k, V: s.v, Last: s.last})
+	}
+	return out
+}
+
+func (t *table[K, V]) load(es []entry[K, V]) {
+	for _, e := range es {
+		if len(t.m) >= t.max {
+			break
+		}
+		t.m[e.K] = &slot[V]{v: e.V, last: e.Last}
+	}
+}
+
+type entry[K comparable, V any] struct {
+	K    K
+	V    V
+	Last time.Time
+}
