@@ -1,0 +1,181 @@
+package submit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/nfr-project/nfr/pkg/api"
+	"github.com/nfr-project/nfr/pkg/event"
+	"github.com/nfr-project/nfr/pkg/spool"
+)
+
+// Poller fetches alerts and writes them as alert events. The cursor is
+// saved only after the alerts before it are written and flushed (and
+// fsynced, when Sync is set for an output file), so a restart neither
+// repeats nor skips an alert.
+type Poller struct {
+	Client     *api.Client
+	Out        *event.Writer
+	Sync       func() error // makes Out durable after a flush; nil for pipes
+	CursorPath string
+	Interval   time.Duration
+	RetryMin   time.Duration
+	RetryMax   time.Duration
+	Log        Log
+
+	cursor  string
+	loaded  bool
+	alerts  int64
+	skipped int64
+	line    []byte
+}
+
+// Alerts returns how many alerts were written, and skipped as unreadable.
+func (p *Poller) Alerts() (written, skipped int64) { return p.alerts, p.skipped }
+
+func (p *Poller) load() error {
+	if p.loaded {
+		return nil
+	}
+	b, err := os.ReadFile(p.CursorPath)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	p.cursor = strings.TrimSpace(string(b))
+	p.loaded = true
+	return nil
+}
+
+// Once fetches every alert ready now (following "more" at once) and
+// returns how many it wrote.
+func (p *Poller) Once(ctx context.Context) (int, error) {
+	if err := p.load(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for {
+		r, err := p.Client.Alerts(ctx, p.cursor)
+		if err != nil {
+			return n, err
+		}
+		for i := range r.Alerts {
+			p.line, err = AlertLine(p.line[:0], &r.Alerts[i], r.Threats)
+			if err != nil {
+				p.skipped++
+				p.Log.Warnf("alert %d after cursor %q: %v; skipped", i+1, p.cursor, err)
+				continue
+			}
+			if err := p.Out.WriteLine(p.line); err != nil {
+				return n, fmt.Errorf("writing alerts: %w", err)
+			}
+			n++
+			p.alerts++
+		}
+		if err := p.Out.Flush(); err != nil {
+			return n, fmt.Errorf("writing alerts: %w", err)
+		}
+		if p.Sync != nil {
+			if err := p.Sync(); err != nil {
+				return n, fmt.Errorf("writing alerts: %w", err)
+			}
+		}
+		if r.Follow != "" && r.Follow != p.cursor {
+			if err := WriteFileAtomic(p.CursorPath, []byte(r.Follow+"\n")); err != nil {
+				return n, fmt.Errorf("saving the alert cursor: %w", err)
+			}
+			p.cursor = r.Follow
+		}
+		if !r.More || len(r.Alerts) == 0 && r.Follow == "" {
+			return n, nil
+		}
+	}
+}
+
+// Run polls every Interval until ctx ends. With quiet > 0 it returns once
+// no new alert has come for that long. Temporary failures are retried with
+// backoff; a refused key ends it with a *KeyError.
+func (p *Poller) Run(ctx context.Context, quiet time.Duration) error {
+	every := p.Interval
+	if quiet > 0 {
+		every = min(every, max(quiet/5, 50*time.Millisecond))
+	}
+	bo := api.Backoff{Min: p.RetryMin, Max: p.RetryMax}
+	last := time.Now()
+	failing := 0
+	for {
+		n, err := p.Once(ctx)
+		wait := every
+		switch {
+		case err == nil:
+			if failing > 0 {
+				p.Log.Infof("polling alerts again after %d failed attempts", failing)
+			}
+			failing = 0
+			bo.Reset()
+		case ctx.Err() != nil:
+			return nil
+		case api.IsKeyRejected(err):
+			return &KeyError{Err: err}
+		case api.IsTemporary(err):
+			failing++
+			wait = bo.Next(err)
+			if failing == 1 || failing%10 == 0 {
+				p.Log.Warnf("%v; retrying in %s", err, wait.Round(time.Millisecond))
+			}
+		default:
+			return err
+		}
+		if n > 0 {
+			last = time.Now()
+		}
+		if quiet > 0 && time.Since(last) >= quiet {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// WriteFileAtomic replaces path with b: a temporary file in the same
+// directory, fsynced, renamed over path, then the directory fsynced. A
+// crash leaves either the old content or the new, never a mix.
+func WriteFileAtomic(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(0o600); err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	ok = true
+	return spool.SyncDir(dir)
+}
