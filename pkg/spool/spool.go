@@ -246,6 +246,13 @@ func (s *Spool) Append(typ string, line []byte) error {
 		}
 	}
 	seg := s.open[typ]
+	if seg != nil && seg.body+int64(len(line))+1 > s.o.MaxBytes {
+		// Keep batches within MaxBytes: close this one first.
+		if err := deferWrite(s.sealLocked(seg)); err != nil {
+			return err
+		}
+		seg = s.open[typ] // nil, or one holding what could not be written
+	}
 	if seg == nil {
 		seg = &segment{typ: typ, id: newID(typ), first: time.Now()}
 		s.open[typ] = seg
@@ -259,11 +266,11 @@ func (s *Spool) Append(typ string, line []byte) error {
 	seg.body += int64(len(line)) + 1
 	s.size += int64(len(seg.pending) - n)
 	s.events++
-	if seg.events+seg.pendEv >= s.o.MaxEvents || seg.body >= s.o.MaxBytes {
-		return s.sealLocked(seg)
+	if seg.events+seg.pendEv >= s.o.MaxEvents {
+		return deferWrite(s.sealLocked(seg))
 	}
 	if len(seg.pending) >= 256<<10 {
-		return s.writeLocked(seg)
+		return deferWrite(s.writeLocked(seg))
 	}
 	return nil
 }
@@ -271,8 +278,8 @@ func (s *Spool) Append(typ string, line []byte) error {
 // waitRoom closes every open segment so it can be sent, then waits for Done
 // to free space.
 func (s *Spool) waitRoom() error {
-	for _, seg := range s.open {
-		if err := s.sealLocked(seg); err != nil {
+	for _, typ := range sortedKeys(s.open) {
+		if err := deferWrite(s.sealLocked(s.open[typ])); err != nil {
 			return err
 		}
 	}
@@ -309,7 +316,7 @@ func (s *Spool) Flush() error {
 			failedAt = time.Now()
 			ev, by := s.pendingLocked()
 			s.o.Warn(fmt.Sprintf("spool %s: cannot store %d events (%d bytes): %v; input paused until there is room",
-				s.o.Dir, ev, by, errors.Unwrap(err)))
+				s.o.Dir, ev, by, cause(err)))
 		}
 		t := time.AfterFunc(time.Second, s.cond.Broadcast)
 		s.cond.Wait()
@@ -384,7 +391,23 @@ func (s *Spool) writeLocked(seg *segment) error {
 			seg.f, seg.disk = nil, 0
 		}
 	}
-	return fmt.Errorf("spool %s: %w", s.o.Dir, err)
+	return &writeError{fmt.Errorf("spool %s: %w", s.o.Dir, err)}
+}
+
+// writeError is a failed write of pending records, which stay in memory
+// for Flush to retry.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// deferWrite drops a write error, which Flush reports and retries.
+func deferWrite(err error) error {
+	var we *writeError
+	if errors.As(err, &we) {
+		return nil
+	}
+	return err
 }
 
 func (s *Spool) path(seg *segment, suffix string) string {
@@ -465,7 +488,7 @@ func (s *Spool) SealOlder(age time.Duration) error {
 	for _, typ := range sortedKeys(s.open) {
 		seg := s.open[typ]
 		if time.Since(seg.first) >= age {
-			if err := s.sealLocked(seg); err != nil && first == nil {
+			if err := deferWrite(s.sealLocked(seg)); err != nil && first == nil {
 				first = err
 			}
 		}
@@ -630,4 +653,14 @@ func (s *Spool) wakeOnDone(ctx context.Context) func() bool {
 		s.cond.Broadcast()
 		s.mu.Unlock()
 	})
+}
+
+// cause returns the system's reason for a failed file operation ("no space
+// left on device"), without the path said elsewhere.
+func cause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
