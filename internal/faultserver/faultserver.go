@@ -270,6 +270,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, `{"received":1,"accepted":`) // cut short
 			return
 		case Hold:
+			// Take the whole request first, so that once released the
+			// server does the work even if the client died meanwhile.
+			b, err := io.ReadAll(r.Body)
+			if err != nil {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(b))
 			if f.Held != nil {
 				f.Held <- r.URL.Path
 			}

@@ -29,6 +29,8 @@ type Poller struct {
 	Log        Log
 
 	cursor  string
+	unsaved bool // cursor not yet on disk
+	saveErr bool // the last save failed and was reported
 	loaded  bool
 	alerts  int64
 	skipped int64
@@ -85,15 +87,33 @@ func (p *Poller) Once(ctx context.Context) (int, error) {
 			}
 		}
 		if r.Follow != "" && r.Follow != p.cursor {
-			if err := WriteFileAtomic(p.CursorPath, []byte(r.Follow+"\n")); err != nil {
-				return n, fmt.Errorf("saving the alert cursor: %w", err)
-			}
-			p.cursor = r.Follow
+			p.cursor, p.unsaved = r.Follow, true
 		}
+		p.save()
 		if !r.More || len(r.Alerts) == 0 && r.Follow == "" {
 			return n, nil
 		}
 	}
+}
+
+// save writes the cursor. A failure (a full disk) is reported once and
+// retried at every poll: polling goes on, and only a restart before the
+// cursor could be saved would print those alerts again.
+func (p *Poller) save() {
+	if !p.unsaved {
+		return
+	}
+	if err := WriteFileAtomic(p.CursorPath, []byte(p.cursor+"\n")); err != nil {
+		if !p.saveErr {
+			p.Log.Warnf("cannot save the alert cursor: %v; alerts already written would be written again after a restart, until it can be saved", err)
+			p.saveErr = true
+		}
+		return
+	}
+	if p.saveErr {
+		p.Log.Infof("alert cursor saved again in %s", p.CursorPath)
+	}
+	p.unsaved, p.saveErr = false, false
 }
 
 // Run polls every Interval until ctx ends. With quiet > 0 it returns once
