@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -103,7 +102,7 @@ func (p *Poller) save() {
 	if !p.unsaved {
 		return
 	}
-	if err := WriteFileAtomic(p.CursorPath, []byte(p.cursor+"\n")); err != nil {
+	if err := spool.ReplaceFile(p.CursorPath, []byte(p.cursor+"\n"), 0o600); err != nil {
 		if !p.saveErr {
 			p.Log.Warnf("cannot save the alert cursor: %v; alerts already written would be written again after a restart, until it can be saved", err)
 			p.saveErr = true
@@ -162,40 +161,4 @@ func (p *Poller) Run(ctx context.Context, quiet time.Duration) error {
 		case <-time.After(wait):
 		}
 	}
-}
-
-// WriteFileAtomic replaces path with b: a temporary file in the same
-// directory, fsynced, renamed over path, then the directory fsynced. A
-// crash leaves either the old content or the new, never a mix.
-func WriteFileAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	ok = true
-	return spool.SyncDir(dir)
 }
