@@ -29,7 +29,7 @@ func main() { os.Exit(run()) }
 func run() int {
 	ui := cli.New("nfr-account", os.Stderr)
 	var o options
-	args, done, code := ui.Parse(&o, "[OPTION]... register | status | reset EMAIL", os.Args[1:], os.Stdout)
+	args, done, code := ui.Parse(&o, "[OPTION]... register | status | reset [EMAIL]", os.Args[1:], os.Stdout)
 	if done {
 		return code
 	}
@@ -39,14 +39,14 @@ func run() int {
 		return cli.ExitUsage
 	}
 	if len(args) == 0 {
-		return usage("a command is needed: register, status or reset EMAIL")
+		return usage("a command is needed: register, status or reset [EMAIL]")
 	}
-	want := map[string]int{"register": 1, "status": 1, "reset": 2}[args[0]]
-	if want == 0 {
-		return usage("unknown command %q: register, status or reset EMAIL", args[0])
+	most, ok := map[string]int{"register": 1, "status": 1, "reset": 2}[args[0]]
+	if !ok {
+		return usage("unknown command %q: register, status or reset [EMAIL]", args[0])
 	}
-	if len(args) != want {
-		return usage("%s takes %d argument(s)", args[0], want-1)
+	if len(args) > most {
+		return usage("too many arguments for %s", args[0])
 	}
 	cfg, err := account.LoadConfig(o.Config)
 	if err != nil {
@@ -129,13 +129,25 @@ func run() int {
 			return cli.ExitFailure
 		}
 	case "reset":
-		if err := account.ValidEmail(args[1]); err != nil {
+		email := o.Email
+		if len(args) == 2 {
+			email = args[1]
+		}
+		if email == "" {
+			if !account.IsTTY(os.Stdin) {
+				return usage("reset needs an e-mail address when input is not a terminal")
+			}
+			if email, err = account.Prompt(bufio.NewReader(os.Stdin), os.Stderr, "E-mail", account.ValidEmail); err != nil {
+				return fail(err)
+			}
+		}
+		if err := account.ValidEmail(email); err != nil {
 			return usage("%v", err)
 		}
-		if err := account.Reset(ctx, host, cli.Version, args[1]); err != nil {
+		if err := account.Reset(ctx, host, cli.Version, email); err != nil {
 			return fail(err)
 		}
-		ui.Infof("asked %s to mail a new key to %s", host, args[1])
+		ui.Infof("asked %s to mail a new key to %s", host, email)
 	}
 	return cli.ExitOK
 }

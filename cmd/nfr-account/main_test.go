@@ -124,7 +124,9 @@ func TestUsage(t *testing.T) {
 	}{
 		{nil, 2, "a command is needed"},
 		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
-		{[]string{"reset"}, 2, "reset takes 1 argument"},
+		{[]string{"reset"}, 2, "reset needs an e-mail address when input is not a terminal"},
+		{[]string{"reset", "a@example.com", "b@example.com"}, 2, "too many arguments for reset"},
+		{[]string{"status", "x"}, 2, "too many arguments for status"},
 		{[]string{"reset", "not-an-address"}, 2, "is not an e-mail address"},
 		{[]string{"register", "--name", "A", "--email", "a@localhost"}, 2, "domain needs a dot"},
 		{[]string{"register"}, 2, "--name and --email are needed when input is not a terminal"},
