@@ -25,6 +25,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -520,30 +521,45 @@ func (s *Spool) Next(ctx context.Context) (*Batch, error) {
 	return b, nil
 }
 
-// Body returns the batch's events as an NDJSON body appended to dst.
+// Body returns the batch's events as an NDJSON body appended to dst. The
+// segment is read into dst and turned into NDJSON in place (a record's
+// 8-byte header becomes a 1-byte newline, so writing never overtakes
+// reading): no allocation once dst is large enough.
 func (s *Spool) Body(b *Batch, dst []byte) ([]byte, error) {
-	raw, err := os.ReadFile(b.path)
+	f, err := os.Open(b.path)
 	if err != nil {
 		return dst, err
 	}
-	dst = grow(dst, int(b.Bytes))
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return dst, err
+	}
+	start := len(dst)
+	dst = grow(dst, int(fi.Size()))
+	raw := dst[start : start+int(fi.Size())]
+	if _, err := io.ReadFull(f, raw); err != nil {
+		return dst[:start], fmt.Errorf("%s: %w", b.path, err)
+	}
+	w := 0
 	err = Records(raw, func(p []byte) {
-		dst = append(dst, p...)
-		dst = append(dst, '\n')
+		w += copy(raw[w:], p)
+		raw[w] = '\n'
+		w++
 	})
 	if err != nil {
-		return dst, fmt.Errorf("%s: %w", b.path, err)
+		return dst[:start], fmt.Errorf("%s: %w", b.path, err)
 	}
-	return dst, nil
+	return dst[:start+w], nil
 }
 
 func grow(b []byte, n int) []byte {
 	if cap(b)-len(b) < n {
 		nb := make([]byte, len(b), len(b)+n)
 		copy(nb, b)
-		return nb
+		b = nb
 	}
-	return b
+	return b[:len(b)+n]
 }
 
 // Done removes a batch the server accepted.
