@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -132,26 +131,18 @@ func run() int {
 		defer sp.Close()
 		r.Sender = &submit.Sender{Client: client, Spool: sp, Log: ui, Connections: sc.Connections, Gzip: sc.Gzip,
 			BatchAge: sc.BatchAge, RetryMin: sc.RetryMin, RetryMax: sc.RetryMax}
-		if len(args) == 0 {
-			args = []string{"-"}
+		inputs, closeInputs, err := submit.OpenInputs(args, os.Stdin)
+		if err != nil {
+			ui.Errorf("%v", err)
+			return cli.ExitFailure
 		}
-		for _, name := range args {
-			in := submit.Input{Name: name, R: os.Stdin}
-			if name != "-" {
-				f, err := os.Open(name)
-				if err != nil {
-					ui.Errorf("%v", err)
-					return cli.ExitFailure
-				}
-				defer f.Close()
-				in.R = f
-			}
-			r.Inputs = append(r.Inputs, in)
-		}
+		defer closeInputs()
+		r.Inputs = inputs
 	}
 
 	err = r.Run(ctx)
-	code = report(ui, r, o.Verbose)
+	r.Report(ui, o.Verbose)
+	ui.Summary()
 	var ke *submit.KeyError
 	var se *submit.StoppedError
 	switch {
@@ -166,25 +157,5 @@ func run() int {
 		ui.Errorf("%v", err)
 		return cli.ExitFailure
 	}
-	return code
-}
-
-// report prints the end-of-run summary: rejected and unsent events always,
-// the rest with --verbose.
-func report(ui *cli.UI, r *submit.Runner, verbose bool) int {
-	if r.Sender != nil {
-		info, warns := r.Sender.Stats().Summary()
-		for _, w := range warns {
-			ui.Warnf("%s", w)
-		}
-		if verbose {
-			ui.Infof("%s", info)
-		}
-	}
-	if r.Poller != nil && verbose {
-		n, bad := r.Poller.Alerts()
-		ui.Infof("wrote %d alerts%s", n, map[bool]string{true: fmt.Sprintf(" (%d unreadable ones skipped)", bad)}[bad > 0])
-	}
-	ui.Summary()
 	return cli.ExitOK
 }

@@ -80,7 +80,7 @@ func (p *Poller) Once(ctx context.Context) (int, error) {
 		if err := p.Out.Flush(); err != nil {
 			return n, fmt.Errorf("writing alerts: %w", err)
 		}
-		if p.Sync != nil {
+		if p.Sync != nil && len(r.Alerts) > 0 {
 			if err := p.Sync(); err != nil {
 				return n, fmt.Errorf("writing alerts: %w", err)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 )
 
@@ -162,5 +163,56 @@ func closed(c <-chan struct{}) bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// OpenInputs opens the named files in order; none or "-" is stdin. The
+// returned func closes them.
+func OpenInputs(names []string, stdin io.Reader) ([]Input, func(), error) {
+	if len(names) == 0 {
+		names = []string{"-"}
+	}
+	var ins []Input
+	var files []*os.File
+	closeAll := func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	for _, name := range names {
+		if name == "-" {
+			ins = append(ins, Input{Name: "-", R: stdin})
+			continue
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		files = append(files, f)
+		ins = append(ins, Input{Name: name, R: f})
+	}
+	return ins, closeAll, nil
+}
+
+// Report tells log what happened: events the server rejected and events
+// not sent always (as warnings), the rest when verbose.
+func (r *Runner) Report(log Log, verbose bool) {
+	if r.Sender != nil {
+		info, warns := r.Sender.Stats().Summary()
+		for _, w := range warns {
+			log.Warnf("%s", w)
+		}
+		if verbose {
+			log.Infof("%s", info)
+		}
+	}
+	if r.Poller != nil && verbose {
+		n, bad := r.Poller.Alerts()
+		if bad > 0 {
+			log.Infof("wrote %d alerts; skipped %d unreadable ones", n, bad)
+		} else {
+			log.Infof("wrote %d alerts", n)
+		}
 	}
 }
