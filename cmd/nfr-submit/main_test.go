@@ -71,24 +71,32 @@ submit:
 	return e
 }
 
-func (e *env) cmd(stdin io.Reader, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+func (e *env) cmd(stdin io.Reader, args ...string) (*exec.Cmd, *bytes.Buffer, *syncBuffer) {
 	cmd := exec.Command(e.bin, append([]string{"-c", e.config}, args...)...)
 	cmd.Env = append(os.Environ(), "NFR_API_KEY=")
 	cmd.Stdin = stdin
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &syncBuffer{b: &errb}
-	return cmd, &out, &errb
+	var out bytes.Buffer
+	errb := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = &out, errb
+	return cmd, &out, errb
 }
 
+// syncBuffer is stderr, read by the test while the process writes it.
 type syncBuffer struct {
 	mu sync.Mutex
-	b  *bytes.Buffer
+	b  bytes.Buffer
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func (e *env) run(stdin io.Reader, args ...string) (code int, stdout, stderr string) {
@@ -387,7 +395,6 @@ func TestFullDisk(t *testing.T) {
 	e.srv.Stop()
 	pr, pw := io.Pipe()
 	cmd, out, errb := e.cmd(pr, "--wait", "300ms")
-	stderr := cmd.Stderr.(*syncBuffer)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -396,11 +403,7 @@ func TestFullDisk(t *testing.T) {
 		_, err := io.WriteString(pw, events(0, 3000)) // ~330 KB, five times the disk
 		written <- err
 	}()
-	waitFor(t, func() bool {
-		stderr.mu.Lock()
-		defer stderr.mu.Unlock()
-		return strings.Contains(errb.String(), "no space left on device")
-	})
+	waitFor(t, func() bool { return strings.Contains(errb.String(), "no space left on device") })
 	select {
 	case <-written:
 		t.Fatal("nfr-submit read all its input into a full spool")
@@ -458,4 +461,81 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestTLS: an https server with a certificate nobody vouches for is
+// refused; trusted through SSL_CERT_FILE, it works.
+func TestTLS(t *testing.T) {
+	cfg, pemBytes, err := faultserver.SelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, "")
+	e.srv.Stop()
+	e.srv.TLS = cfg
+	if err := e.srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ca := filepath.Join(e.dir, "ca.pem")
+	os.WriteFile(ca, pemBytes, 0o644)
+
+	cmd, _, errb := e.cmd(strings.NewReader(events(0, 50)), "--host", e.srv.URL(), "--no-alerts")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		return strings.Contains(errb.String(), "certificate")
+	})
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if e.srv.Count("dns") != 0 {
+		t.Fatal("events went to an untrusted server")
+	}
+	cmd, _, errb = e.cmd(strings.NewReader(""), "--host", e.srv.URL(), "--no-alerts")
+	cmd.Env = append(cmd.Env, "SSL_CERT_FILE="+ca)
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\n%s", err, errb)
+	}
+	e.exactlyOnce(50)
+}
+
+// TestSignals: the first SIGINT does not stop reading (the rest of the
+// pipeline is stopping and its last events are on the way); at the end of
+// input, sending gets a grace period, and what is left stays in the spool.
+func TestSignals(t *testing.T) {
+	e := newEnv(t, "")
+	pr, pw := io.Pipe()
+	cmd, _, errb := e.cmd(pr, "--no-alerts")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(pw, events(0, 100))
+	waitFor(t, func() bool { return e.srv.Count("dns") > 0 })
+	cmd.Process.Signal(os.Interrupt)
+	if _, err := io.WriteString(pw, events(100, 200)); err != nil {
+		t.Fatalf("input not read after the first SIGINT: %v", err)
+	}
+	pw.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%v\n%s", err, errb)
+	}
+	e.exactlyOnce(200)
+
+	// Server down: the grace period (timeout, 500ms) ends, the events stay.
+	e.srv.Stop()
+	cmd, _, errb = e.cmd(strings.NewReader(events(200, 300)), "--no-alerts")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return strings.Contains(errb.String(), "retrying in") })
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(errb.String(), "110 events not yet accepted; they stay in the spool") {
+		t.Fatalf("stopped with the server down: %v\n%s", err, errb)
+	}
+	e.srv.Start()
+	if code, _, errs := e.run(strings.NewReader(events(300, 400)), "--no-alerts"); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errs)
+	}
+	e.exactlyOnce(400)
 }

@@ -10,9 +10,11 @@ package faultserver
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"strconv"
@@ -66,6 +68,8 @@ type Server struct {
 	PageSize int
 	// Discard counts events without keeping them (for benchmarks).
 	Discard bool
+	// TLS, if set, makes the server speak https.
+	TLS *tls.Config
 
 	mu         sync.Mutex
 	faults     []*pending
@@ -121,7 +125,11 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	if s.TLS != nil {
+		ln = tls.NewListener(ln, s.TLS)
+	}
+	// Handshake failures are what some tests are about; keep them quiet.
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
 	done := make(chan struct{})
 	s.mu.Lock()
 	s.addr, s.ln, s.srv, s.srvDone = ln.Addr().String(), ln, srv, done
@@ -143,10 +151,13 @@ func (s *Server) Stop() {
 	}
 }
 
-// URL is the base URL, http://127.0.0.1:PORT.
+// URL is the base URL, http://127.0.0.1:PORT (https with TLS).
 func (s *Server) URL() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.TLS != nil {
+		return "https://" + s.addr
+	}
 	return "http://" + s.addr
 }
 
