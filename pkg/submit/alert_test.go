@@ -1,6 +1,7 @@
 package submit
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 
@@ -77,4 +78,31 @@ func BenchmarkLineType(b *testing.B) {
 	for b.Loop() {
 		lineType(l)
 	}
+}
+
+// FuzzAlertLine: whatever the server sends as an alert's event, the line
+// written is one valid JSON object of type alert, or an error.
+func FuzzAlertLine(f *testing.F) {
+	f.Add([]byte(`{"ts":"2026-11-27T07:00:00Z","query":"a.example"}`), "dns", "c2")
+	f.Add([]byte("{\n \"type\": \"ip\", \"x\": [1, {\"y\": null}]\n}"), "", "")
+	f.Add([]byte(`{"type":"alert","v":7,"threats":{"a":1},"flags":"x"}`), "tls", "a")
+	f.Add([]byte(`[1,2]`), "dns", "")
+	f.Add([]byte(`{"a":"\u0000\xff"}`), "dns\x00", "\xff")
+	f.Fuzz(func(t *testing.T, ev []byte, typ, threat string) {
+		a := api.Alert{EventType: typ, Event: ev, Threats: []string{threat}, Wisdom: api.Wisdom{Flags: []string{threat}}}
+		line, err := AlertLine(nil, &a, map[string]api.ThreatInfo{threat: {Title: threat, Severity: 3}})
+		if err != nil {
+			return
+		}
+		if bytes.IndexByte(line, '\n') >= 0 {
+			t.Fatalf("line break in %q", line)
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatalf("invalid JSON %q: %v", line, err)
+		}
+		if string(m["type"]) != `"alert"` {
+			t.Fatalf("type %s in %q", m["type"], line)
+		}
+	})
 }

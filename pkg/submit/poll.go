@@ -60,6 +60,7 @@ func (p *Poller) Once(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for {
+		prev := p.cursor
 		r, err := p.Client.Alerts(ctx, p.cursor)
 		if err != nil {
 			return n, err
@@ -89,7 +90,9 @@ func (p *Poller) Once(ctx context.Context) (int, error) {
 			p.cursor, p.unsaved = r.Follow, true
 		}
 		p.save()
-		if !r.More || len(r.Alerts) == 0 && r.Follow == "" {
+		// Follow "more" at once, unless the cursor did not move: asking
+		// again would only get the same answer.
+		if !r.More || p.cursor == prev {
 			return n, nil
 		}
 	}
