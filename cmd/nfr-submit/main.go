@@ -119,6 +119,7 @@ func run() int {
 		defer w.Close()
 		r.Poller = &submit.Poller{Client: client, Out: w, Sync: sync, CursorPath: sc.Cursor, Interval: sc.PollInterval,
 			RetryMin: sc.RetryMin, RetryMax: sc.RetryMax, Log: ui}
+		defer r.Poller.Close()
 	}
 	if !o.AlertsOnly {
 		sp, err := spool.Open(spool.Options{Dir: sc.Spool, Limit: sc.SpoolLimitMB << 20, Fsync: sc.Fsync,
@@ -128,7 +129,11 @@ func run() int {
 			ui.Errorf("%v", err)
 			return cli.ExitFailure
 		}
-		defer sp.Close()
+		defer func() {
+			if err := sp.Close(); err != nil {
+				ui.Errorf("%v", err)
+			}
+		}()
 		r.Sender = &submit.Sender{Client: client, Spool: sp, Log: ui, Connections: sc.Connections, Gzip: sc.Gzip,
 			BatchAge: sc.BatchAge, RetryMin: sc.RetryMin, RetryMax: sc.RetryMax}
 		inputs, closeInputs, err := submit.OpenInputs(args, os.Stdin)

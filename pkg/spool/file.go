@@ -1,8 +1,11 @@
 package spool
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // ReplaceFile replaces path with b (mode perm): a temporary file in the same
@@ -39,4 +42,25 @@ func ReplaceFile(path string, b []byte, perm os.FileMode) error {
 	}
 	ok = true
 	return SyncDir(dir)
+}
+
+// ErrLocked means another process holds the lock.
+var ErrLocked = errors.New("locked by another process")
+
+// Lock takes an exclusive lock on the file path (created mode 0600),
+// without waiting. The lock lasts until the returned file is closed or the
+// process ends, however it ends.
+func Lock(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, ErrLocked
+		}
+		return nil, fmt.Errorf("locking %s: %v", path, err)
+	}
+	return f, nil
 }

@@ -33,7 +33,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -116,16 +115,12 @@ func Open(o Options) (*Spool, error) {
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	lock, err := os.OpenFile(filepath.Join(o.Dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	lock, err := Lock(filepath.Join(o.Dir, "lock"))
 	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lock.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, ErrLocked) {
 			return nil, fmt.Errorf("spool %s is in use by another process", o.Dir)
 		}
-		return nil, fmt.Errorf("locking spool %s: %v", o.Dir, err)
+		return nil, err
 	}
 	s := &Spool{o: o, lock: lock, open: map[string]*segment{}}
 	s.cond = sync.NewCond(&s.mu)
@@ -642,6 +637,10 @@ func (s *Spool) Close() error {
 	}
 	s.closed = true
 	err := s.flushLocked()
+	if err != nil {
+		ev, by := s.pendingLocked()
+		err = fmt.Errorf("%d events (%d bytes) read but not stored are lost: %w", ev, by, err)
+	}
 	for _, seg := range s.open {
 		if seg.f != nil {
 			if s.o.Fsync != "never" {

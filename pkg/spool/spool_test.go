@@ -373,3 +373,20 @@ func BenchmarkBody(b *testing.B) {
 		}
 	}
 }
+
+func TestLockFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "x.lock")
+	l, err := Lock(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lock(p); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second lock: %v", err)
+	}
+	l.Close()
+	l2, err := Lock(p)
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	l2.Close()
+}

@@ -27,6 +27,7 @@ type Poller struct {
 	RetryMax   time.Duration
 	Log        Log
 
+	lock    *os.File // held while polling, so two pollers never share a cursor
 	cursor  string
 	unsaved bool // cursor not yet on disk
 	saveErr bool // the last save failed and was reported
@@ -36,6 +37,14 @@ type Poller struct {
 	line    []byte
 }
 
+// Close releases the cursor.
+func (p *Poller) Close() error {
+	if p.lock == nil {
+		return nil
+	}
+	return p.lock.Close()
+}
+
 // Alerts returns how many alerts were written, and skipped as unreadable.
 func (p *Poller) Alerts() (written, skipped int64) { return p.alerts, p.skipped }
 
@@ -43,6 +52,14 @@ func (p *Poller) load() error {
 	if p.loaded {
 		return nil
 	}
+	lock, err := spool.Lock(p.CursorPath + ".lock")
+	if errors.Is(err, spool.ErrLocked) {
+		return fmt.Errorf("alert cursor %s is in use by another nfr-submit", p.CursorPath)
+	}
+	if err != nil {
+		return err
+	}
+	p.lock = lock
 	b, err := os.ReadFile(p.CursorPath)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
