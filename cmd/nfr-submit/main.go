@@ -80,6 +80,10 @@ func run() int {
 		ui.Hintf("run: nfr account register")
 		return cli.ExitUsage
 	}
+	if msg := account.ExposedConfig(cfg.Path); msg != "" && cfg.AlphaSOC.APIKey != "" {
+		ui.Warnf("%s", msg)
+		ui.Hintf("run: chmod 600 %s", cfg.Path)
+	}
 	client, err := api.NewClient(host, api.ClientOptions{Key: key, Version: cli.Version, Timeout: sc.Timeout, MaxConns: sc.Connections})
 	if err != nil {
 		return usage("--host: %v", err)
