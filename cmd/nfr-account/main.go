@@ -48,7 +48,7 @@ func run() int {
 	if len(args) > most {
 		return usage("too many arguments for %s", args[0])
 	}
-	cfg, err := account.LoadConfig(o.Config)
+	cfg, err := account.LoadConfig(o.Config, args[0] == "register")
 	if err != nil {
 		ui.Errorf("%v", err)
 		return cli.ExitUsage

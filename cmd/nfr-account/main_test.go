@@ -138,3 +138,39 @@ func TestUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestRegisterUnwritable: a config that cannot be written (here in /proc,
+// which stops root too) is found out before a key is requested, so no key
+// is handed out and lost.
+func TestRegisterUnwritable(t *testing.T) {
+	srv := faultserver.New()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	code, _, errs := runAccount(t, nil, "-c", "/proc/self/nfr-config.yml", "--host", srv.URL(), "register", "--name", "A", "--email", "a@example.com")
+	if code != 1 || !strings.Contains(errs, "cannot save a key") || srv.Requests("/v1/key/request") != 0 {
+		t.Fatalf("exit %d, %d key requests\n%s", code, srv.Requests("/v1/key/request"), errs)
+	}
+}
+
+// TestRegisterCreates: register with -c naming a file that does not exist
+// yet creates it, mode 0600, with the key and the host.
+func TestRegisterCreates(t *testing.T) {
+	srv := faultserver.New()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	p := filepath.Join(t.TempDir(), "etc", "nfr", "config.yml")
+	if code, _, errs := runAccount(t, nil, "-c", p, "--host", srv.URL(), "register", "--name", "A", "--email", "a@example.com"); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errs)
+	}
+	c, err := config.Load(p)
+	if err != nil || c.AlphaSOC.APIKey == "" || c.AlphaSOC.Host != srv.URL() {
+		t.Fatalf("%v %+v", err, c)
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %04o", fi.Mode().Perm())
+	}
+}

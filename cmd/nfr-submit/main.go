@@ -55,7 +55,7 @@ func run() int {
 	if o.AlertsOnly && len(args) > 0 {
 		return usage("--alerts-only reads no input, but files were given")
 	}
-	cfg, err := account.LoadConfig(o.Config)
+	cfg, err := account.LoadConfig(o.Config, false)
 	if err != nil {
 		ui.Errorf("%v", err)
 		return cli.ExitUsage

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/mail"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -88,6 +89,11 @@ func Register(ctx context.Context, cfg *config.Config, host, version, name, emai
 		reg.KeyFrom = "$" + config.KeyEnv
 	}
 	if key == "" {
+		// Check first that the key can be saved: a key the server gave
+		// and nobody kept would be lost.
+		if err := canWrite(cfg.Path); err != nil {
+			return reg, fmt.Errorf("cannot save a key in %s: %w", cfg.Path, err)
+		}
 		anon, err := api.NewClient(host, api.ClientOptions{Version: version})
 		if err != nil {
 			return reg, err
@@ -194,4 +200,19 @@ func ExposedConfig(path string) string {
 func IsTTY(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// canWrite checks that path can be replaced: its directory exists (or can
+// be made) and takes a new file.
+func canWrite(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".nfr-account-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }

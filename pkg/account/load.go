@@ -25,12 +25,13 @@ func ConfigPath(flag string) (path string, explicit bool) {
 }
 
 // LoadConfig loads the config.yml ConfigPath names. A missing default file
-// gives the defaults (with Path set to where it would be); a missing named
-// file is an error.
-func LoadConfig(flag string) (*config.Config, error) {
+// gives the defaults (with Path set to where it would be); so does a
+// missing named file when create is set (nfr-account register creates it),
+// and otherwise it is an error.
+func LoadConfig(flag string, create bool) (*config.Config, error) {
 	path, explicit := ConfigPath(flag)
 	c, err := config.Load(path)
-	if errors.Is(err, fs.ErrNotExist) && !explicit {
+	if errors.Is(err, fs.ErrNotExist) && (!explicit || create) {
 		c = config.Default()
 		c.Path = path
 		return c, nil
