@@ -1,0 +1,170 @@
+// Command nfr-submit sends events to an AlphaSOC-compatible analytics API
+// through an on-disk spool and writes the alerts it polls back as alert
+// events. See nfr-submit(1).
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/nfr-project/nfr/pkg/account"
+	"github.com/nfr-project/nfr/pkg/api"
+	"github.com/nfr-project/nfr/pkg/cli"
+	"github.com/nfr-project/nfr/pkg/config"
+	"github.com/nfr-project/nfr/pkg/event"
+	"github.com/nfr-project/nfr/pkg/spool"
+	"github.com/nfr-project/nfr/pkg/submit"
+)
+
+type options struct {
+	cli.Common
+	Config       string        `short:"c" long:"config" value-name:"FILE" description:"config.yml (default $NFR_CONFIG, else /etc/nfr/config.yml)"`
+	Host         string        `long:"host" value-name:"URL" description:"API base URL (overrides alphasoc.host)"`
+	Spool        string        `long:"spool" value-name:"DIR" description:"spool directory (overrides submit.spool)"`
+	Output       string        `short:"o" long:"output" value-name:"FILE" description:"append alerts to FILE instead of stdout"`
+	NoAlerts     bool          `long:"no-alerts" description:"send events only; do not poll alerts"`
+	AlertsOnly   bool          `long:"alerts-only" description:"read no input; poll alerts until stopped"`
+	Wait         time.Duration `long:"wait" value-name:"DURATION" description:"after the input is sent, poll until no alert came for DURATION"`
+	PollInterval time.Duration `long:"poll-interval" value-name:"DURATION" description:"alert polling interval (overrides submit.poll_interval)"`
+	LineBuffered bool          `long:"line-buffered" description:"flush alerts after every line"`
+	Verbose      bool          `short:"v" long:"verbose" description:"report what was sent at the end"`
+}
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	ui := cli.New("nfr-submit", os.Stderr)
+	var o options
+	args, done, code := ui.Parse(&o, "[OPTION]... [FILE]...", os.Args[1:], os.Stdout)
+	if done {
+		return code
+	}
+	usage := func(format string, a ...any) int {
+		ui.Errorf(format, a...)
+		ui.Hintf("run: nfr-submit --help")
+		return cli.ExitUsage
+	}
+	if o.NoAlerts && o.AlertsOnly {
+		return usage("--no-alerts and --alerts-only exclude each other")
+	}
+	if o.AlertsOnly && len(args) > 0 {
+		return usage("--alerts-only reads no input, but files were given")
+	}
+	cfg, err := account.LoadConfig(o.Config, false)
+	if err != nil {
+		ui.Errorf("%v", err)
+		return cli.ExitUsage
+	}
+	sc := cfg.Submit
+	if o.Spool != "" {
+		sc.Spool = o.Spool
+	}
+	if o.PollInterval > 0 {
+		sc.PollInterval = o.PollInterval
+	}
+	if sc.Cursor == "" {
+		sc.Cursor = filepath.Join(sc.Spool, "alerts.follow")
+	}
+	host := cfg.AlphaSOC.Host
+	if o.Host != "" {
+		host = o.Host
+	}
+	key := cfg.AlphaSOC.Key()
+	if key == "" {
+		ui.Errorf("no API key: set alphasoc.api_key in %s or $%s", cfg.Path, config.KeyEnv)
+		ui.Hintf("run: nfr account register")
+		return cli.ExitUsage
+	}
+	if msg := account.ExposedConfig(cfg.Path); msg != "" && cfg.AlphaSOC.APIKey != "" {
+		ui.Warnf("%s", msg)
+		ui.Hintf("run: chmod 600 %s", cfg.Path)
+	}
+	client, err := api.NewClient(host, api.ClientOptions{Key: key, Version: cli.Version, Timeout: sc.Timeout, MaxConns: sc.Connections})
+	if err != nil {
+		return usage("--host: %v", err)
+	}
+	defer client.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	interrupt := make(chan struct{})
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		close(interrupt)
+		<-sigs
+		cancel()
+	}()
+
+	r := &submit.Runner{Wait: o.Wait, Interrupt: interrupt, Grace: min(sc.Timeout, 10*time.Second),
+		Warn: func(msg string) { ui.Warnf("%s", msg) }}
+	if err := os.MkdirAll(sc.Spool, 0o700); err != nil {
+		ui.Errorf("%v", err)
+		return cli.ExitFailure
+	}
+	if !o.NoAlerts {
+		out, sync := os.Stdout, func() error { return nil }
+		if o.Output != "" && o.Output != "-" {
+			f, err := os.OpenFile(o.Output, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+			if err != nil {
+				ui.Errorf("%v", err)
+				return cli.ExitFailure
+			}
+			defer f.Close()
+			out, sync = f, f.Sync
+		}
+		w := event.NewWriter(out, o.LineBuffered || cli.IsTerminal(out))
+		defer w.Close()
+		r.Poller = &submit.Poller{Client: client, Out: w, Sync: sync, CursorPath: sc.Cursor, Interval: sc.PollInterval,
+			RetryMin: sc.RetryMin, RetryMax: sc.RetryMax, Log: ui}
+		defer r.Poller.Close()
+	}
+	if !o.AlertsOnly {
+		sp, err := spool.Open(spool.Options{Dir: sc.Spool, Limit: sc.SpoolLimitMB << 20, Fsync: sc.Fsync,
+			MaxEvents: sc.BatchEvents, MaxBytes: sc.BatchBytes,
+			Warn: func(m string) { ui.Warnf("%s", m) }, Info: func(m string) { ui.Infof("%s", m) }})
+		if err != nil {
+			ui.Errorf("%v", err)
+			return cli.ExitFailure
+		}
+		defer func() {
+			if err := sp.Close(); err != nil {
+				ui.Errorf("%v", err)
+			}
+		}()
+		r.Sender = &submit.Sender{Client: client, Spool: sp, Log: ui, Connections: sc.Connections, Gzip: sc.Gzip,
+			BatchAge: sc.BatchAge, RetryMin: sc.RetryMin, RetryMax: sc.RetryMax}
+		inputs, closeInputs, err := submit.OpenInputs(args, os.Stdin)
+		if err != nil {
+			ui.Errorf("%v", err)
+			return cli.ExitFailure
+		}
+		defer closeInputs()
+		r.Inputs = inputs
+	}
+
+	err = r.Run(ctx)
+	r.Report(ui, o.Verbose)
+	ui.Summary()
+	var ke *submit.KeyError
+	var se *submit.StoppedError
+	switch {
+	case errors.As(err, &ke):
+		ui.Errorf("%v", ke)
+		ui.Hintf("run: nfr account status")
+		return cli.ExitFailure
+	case errors.As(err, &se):
+		ui.Warnf("%v", se)
+		return cli.ExitFailure
+	case err != nil:
+		ui.Errorf("%v", err)
+		return cli.ExitFailure
+	}
+	return cli.ExitOK
+}

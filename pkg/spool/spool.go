@@ -1,0 +1,681 @@
+// Package spool is nfr-submit's on-disk queue of event batches. An event
+// counts as taken once it is written to the spool; a batch leaves the spool
+// only when the caller says the server accepted it (Done). A process killed
+// at any moment loses nothing that was written: on the next Open, segments
+// that were still being filled are cut at their last whole record and
+// queued as batches.
+//
+// The spool is a directory holding one file per batch, named
+// TYPE-CREATED-RANDOM.open while it is being filled and .ready once closed.
+// The name without its suffix is the batch id sent to the server, the same
+// across retries and restarts so the server can drop a replay. Batches the
+// server refused outright are moved to rejected/ and kept for a person to
+// look at. A lock file keeps a second process out.
+//
+// Fsync policy (Options.Fsync): "always" syncs every write and the directory,
+// "batch" syncs a batch when it is closed (before it is sent), "never"
+// leaves it to the kernel. All three survive a killed process, since written
+// data is in the kernel; only "always" survives a power cut without losing
+// the batch being filled.
+package spool
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configures Open.
+type Options struct {
+	Dir       string
+	Limit     int64  // bytes of spooled data above which Append waits
+	Fsync     string // always, batch (default) or never
+	MaxEvents int    // events per batch
+	MaxBytes  int64  // NDJSON body bytes per batch
+	// Warn receives messages for people: recovered segments, a full disk.
+	Warn func(msg string)
+	// Info receives messages about recovering from a problem.
+	Info func(msg string)
+}
+
+// A Batch is one closed segment waiting to be sent.
+type Batch struct {
+	ID     string // TYPE-CREATED-RANDOM
+	Type   string
+	Events int
+	Bytes  int64 // NDJSON body size
+	path   string
+	size   int64 // on disk
+}
+
+type segment struct {
+	typ     string
+	id      string
+	f       *os.File // nil until the first write
+	first   time.Time
+	events  int   // on disk
+	body    int64 // NDJSON bytes of all events, written or not
+	disk    int64 // bytes written to f
+	pending []byte
+	pendEv  int
+}
+
+// Spool is safe for concurrent use: one goroutine appends, others take
+// batches and mark them done.
+type Spool struct {
+	o    Options
+	lock *os.File
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	open     map[string]*segment
+	ready    []*Batch
+	inflight int
+	size     int64 // bytes on disk plus bytes pending in memory
+	events   int64 // events not yet done
+	closed   bool
+	stuck    bool // last write failed; input is paused
+}
+
+// ErrClosed is returned by calls blocked when Close is called.
+var ErrClosed = errors.New("spool closed")
+
+// Open opens (creating it, mode 0700) the spool directory and recovers what
+// a previous process left.
+func Open(o Options) (*Spool, error) {
+	if o.Fsync == "" {
+		o.Fsync = "batch"
+	}
+	if o.MaxEvents <= 0 {
+		o.MaxEvents = 5000
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 1 << 20
+	}
+	if o.Limit <= 0 {
+		o.Limit = 1 << 30
+	}
+	if o.Warn == nil {
+		o.Warn = func(string) {}
+	}
+	if o.Info == nil {
+		o.Info = func(string) {}
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	lock, err := Lock(filepath.Join(o.Dir, "lock"))
+	if err != nil {
+		if errors.Is(err, ErrLocked) {
+			return nil, fmt.Errorf("spool %s is in use by another process", o.Dir)
+		}
+		return nil, err
+	}
+	s := &Spool{o: o, lock: lock, open: map[string]*segment{}}
+	s.cond = sync.NewCond(&s.mu)
+	if err := s.recover(); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// recover queues the .ready segments and closes the .open ones a killed
+// process left, cutting torn records off.
+func (s *Spool) recover() error {
+	ents, err := os.ReadDir(s.o.Dir)
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(ents))
+	for _, e := range ents {
+		if e.Type().IsRegular() && (strings.HasSuffix(e.Name(), ".open") || strings.HasSuffix(e.Name(), ".ready")) {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		path := filepath.Join(s.o.Dir, name)
+		id := strings.TrimSuffix(strings.TrimSuffix(name, ".open"), ".ready")
+		typ, _, ok := strings.Cut(id, "-")
+		if !ok || typ == "" {
+			s.o.Warn(fmt.Sprintf("%s: not a spool segment name, left alone", path))
+			continue
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		bt := &Batch{ID: id, Type: typ, path: path}
+		err = Records(b, func(p []byte) { bt.Events++; bt.Bytes += int64(len(p)) + 1 })
+		good := int64(len(b))
+		var ce *CorruptError
+		switch {
+		case errors.Is(err, ErrNoMagic):
+			s.o.Warn(fmt.Sprintf("%s: not a spool segment (bad magic), left alone", path))
+			continue
+		case errors.As(err, &ce):
+			good = ce.Offset
+			if strings.HasSuffix(name, ".ready") || int64(len(b))-good > 0 && ce.Reason == "checksum mismatch" {
+				s.o.Warn(fmt.Sprintf("%s: %v; %d bytes after it cannot be read and are dropped", path, ce, int64(len(b))-good))
+			}
+			if err := os.Truncate(path, good); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		}
+		if bt.Events == 0 {
+			os.Remove(path)
+			continue
+		}
+		if strings.HasSuffix(name, ".open") {
+			if err := s.syncFile(path); err != nil {
+				return err
+			}
+			rp := strings.TrimSuffix(path, ".open") + ".ready"
+			if err := os.Rename(path, rp); err != nil {
+				return err
+			}
+			bt.path = rp
+		}
+		bt.size = good
+		s.ready = append(s.ready, bt)
+		s.size += good
+		s.events += int64(bt.Events)
+	}
+	return s.syncDir()
+}
+
+func (s *Spool) syncFile(path string) error {
+	if s.o.Fsync == "never" {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+func (s *Spool) syncDir() error {
+	if s.o.Fsync == "never" {
+		return nil
+	}
+	return SyncDir(s.o.Dir)
+}
+
+// SyncDir fsyncs a directory so renames and removals in it are durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Append adds one event line of type typ. It waits while the spool is over
+// its limit (backpressure). The line is copied. It is in memory until the
+// next Flush, which the caller does before it blocks reading more input.
+func (s *Spool) Append(typ string, line []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if s.size >= s.o.Limit {
+		if err := s.waitRoom(); err != nil {
+			return err
+		}
+	}
+	seg := s.open[typ]
+	if seg != nil && seg.body+int64(len(line))+1 > s.o.MaxBytes {
+		// Keep batches within MaxBytes: close this one first.
+		if err := deferWrite(s.sealLocked(seg)); err != nil {
+			return err
+		}
+		seg = s.open[typ] // nil, or one holding what could not be written
+	}
+	if seg == nil {
+		seg = &segment{typ: typ, id: newID(typ), first: time.Now()}
+		s.open[typ] = seg
+	}
+	if seg.pending == nil {
+		seg.pending = make([]byte, 0, 64<<10)
+	}
+	n := len(seg.pending)
+	seg.pending = appendRecord(seg.pending, line)
+	seg.pendEv++
+	seg.body += int64(len(line)) + 1
+	s.size += int64(len(seg.pending) - n)
+	s.events++
+	if seg.events+seg.pendEv >= s.o.MaxEvents {
+		return deferWrite(s.sealLocked(seg))
+	}
+	if len(seg.pending) >= 256<<10 {
+		return deferWrite(s.writeLocked(seg))
+	}
+	return nil
+}
+
+// waitRoom closes every open segment so it can be sent, then waits for Done
+// to free space.
+func (s *Spool) waitRoom() error {
+	for _, typ := range sortedKeys(s.open) {
+		if err := deferWrite(s.sealLocked(s.open[typ])); err != nil {
+			return err
+		}
+	}
+	for s.size >= s.o.Limit && !s.closed {
+		s.cond.Wait()
+	}
+	if s.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Flush writes every event appended so far to disk. When the disk is full
+// it says so once, closes what is on disk so it can be sent, and waits,
+// retrying every second, until the write succeeds or the spool is closed.
+func (s *Spool) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var failedAt time.Time
+	for {
+		err := s.flushLocked()
+		if err == nil {
+			if s.stuck {
+				s.stuck = false
+				s.o.Info(fmt.Sprintf("spool %s: writing again after %s", s.o.Dir, time.Since(failedAt).Round(time.Second)))
+			}
+			return nil
+		}
+		if s.closed {
+			return err
+		}
+		if !s.stuck {
+			s.stuck = true
+			failedAt = time.Now()
+			ev, by := s.pendingLocked()
+			s.o.Warn(fmt.Sprintf("spool %s: cannot store %d events (%d bytes): %v; input paused until there is room",
+				s.o.Dir, ev, by, cause(err)))
+		}
+		t := time.AfterFunc(time.Second, s.cond.Broadcast)
+		s.cond.Wait()
+		t.Stop()
+	}
+}
+
+// Stuck reports whether writes are failing and input is paused.
+func (s *Spool) Stuck() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stuck
+}
+
+func (s *Spool) pendingLocked() (events int, bytes int) {
+	for _, seg := range s.open {
+		events += seg.pendEv
+		bytes += len(seg.pending)
+	}
+	return
+}
+
+func (s *Spool) flushLocked() error {
+	var first error
+	for _, typ := range sortedKeys(s.open) {
+		if err := s.writeLocked(s.open[typ]); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func sortedKeys(m map[string]*segment) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// writeLocked writes seg's pending records. On failure the file is cut back
+// to its last good record, the part on disk is closed as a batch (so sending
+// it frees space), and the pending records move to a new segment.
+func (s *Spool) writeLocked(seg *segment) error {
+	if len(seg.pending) == 0 {
+		return nil
+	}
+	err := s.writeSeg(seg)
+	if err == nil {
+		seg.events += seg.pendEv
+		seg.disk += int64(len(seg.pending))
+		seg.pending, seg.pendEv = seg.pending[:0], 0
+		return nil
+	}
+	if seg.f != nil {
+		seg.f.Truncate(seg.disk)
+		if seg.events > 0 {
+			pend, pendEv := seg.pending, seg.pendEv
+			seg.pending, seg.pendEv = nil, 0
+			seg.body = -1 // recomputed below
+			if serr := s.sealLocked(seg); serr != nil {
+				s.o.Warn(fmt.Sprintf("spool: closing %s: %v", seg.id, serr))
+			}
+			ns := &segment{typ: seg.typ, id: newID(seg.typ), first: time.Now(), pending: pend, pendEv: pendEv}
+			Records(append([]byte(magic), pend...), func(p []byte) { ns.body += int64(len(p)) + 1 })
+			s.open[seg.typ] = ns
+		} else {
+			seg.f.Close()
+			os.Remove(s.path(seg, ".open"))
+			s.size -= seg.disk
+			seg.f, seg.disk = nil, 0
+		}
+	}
+	return &writeError{fmt.Errorf("spool %s: %w", s.o.Dir, err)}
+}
+
+// writeError is a failed write of pending records, which stay in memory
+// for Flush to retry.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// deferWrite drops a write error, which Flush reports and retries.
+func deferWrite(err error) error {
+	var we *writeError
+	if errors.As(err, &we) {
+		return nil
+	}
+	return err
+}
+
+func (s *Spool) path(seg *segment, suffix string) string {
+	return filepath.Join(s.o.Dir, seg.id+suffix)
+}
+
+func (s *Spool) writeSeg(seg *segment) error {
+	if seg.f == nil {
+		f, err := os.OpenFile(s.path(seg, ".open"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write([]byte(magic)); err != nil {
+			f.Close()
+			os.Remove(s.path(seg, ".open"))
+			return err
+		}
+		seg.f, seg.disk = f, int64(len(magic))
+		s.size += int64(len(magic))
+		if s.o.Fsync == "always" {
+			if err := s.syncDir(); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := seg.f.Write(seg.pending); err != nil {
+		return err
+	}
+	if s.o.Fsync == "always" {
+		return seg.f.Sync()
+	}
+	return nil
+}
+
+// sealLocked writes seg out, closes it and queues it as a batch.
+func (s *Spool) sealLocked(seg *segment) error {
+	if err := s.writeLocked(seg); err != nil {
+		return err
+	}
+	if s.open[seg.typ] == seg {
+		delete(s.open, seg.typ)
+	}
+	if seg.f == nil {
+		return nil
+	}
+	if s.o.Fsync != "never" {
+		if err := seg.f.Sync(); err != nil {
+			return err
+		}
+	}
+	if err := seg.f.Close(); err != nil {
+		return err
+	}
+	rp := s.path(seg, ".ready")
+	if err := os.Rename(s.path(seg, ".open"), rp); err != nil {
+		return err
+	}
+	if err := s.syncDir(); err != nil {
+		return err
+	}
+	body := seg.body
+	if body < 0 {
+		body = 0
+		b, _ := os.ReadFile(rp)
+		Records(b, func(p []byte) { body += int64(len(p)) + 1 })
+	}
+	s.ready = append(s.ready, &Batch{ID: seg.id, Type: seg.typ, Events: seg.events, Bytes: body, path: rp, size: seg.disk})
+	s.cond.Broadcast()
+	return nil
+}
+
+// SealOlder closes the open segments whose first event is older than age,
+// so a slow stream's events still leave within age.
+func (s *Spool) SealOlder(age time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var first error
+	for _, typ := range sortedKeys(s.open) {
+		seg := s.open[typ]
+		if time.Since(seg.first) >= age {
+			if err := deferWrite(s.sealLocked(seg)); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+// SealAll closes every open segment, at the end of input.
+func (s *Spool) SealAll() error { return s.SealOlder(-1) }
+
+// Next waits for a batch to send and takes it; the caller must pass it to
+// Done, Reject or Release.
+func (s *Spool) Next(ctx context.Context) (*Batch, error) {
+	defer s.wakeOnDone(ctx)()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.ready) == 0 {
+		if s.closed {
+			return nil, ErrClosed
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		s.cond.Wait()
+	}
+	b := s.ready[0]
+	s.ready = s.ready[1:]
+	s.inflight++
+	return b, nil
+}
+
+// Body returns the batch's events as an NDJSON body appended to dst. The
+// segment is read into dst and turned into NDJSON in place (a record's
+// 8-byte header becomes a 1-byte newline, so writing never overtakes
+// reading): no allocation once dst is large enough.
+func (s *Spool) Body(b *Batch, dst []byte) ([]byte, error) {
+	f, err := os.Open(b.path)
+	if err != nil {
+		return dst, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return dst, err
+	}
+	start := len(dst)
+	dst = grow(dst, int(fi.Size()))
+	raw := dst[start : start+int(fi.Size())]
+	if _, err := io.ReadFull(f, raw); err != nil {
+		return dst[:start], fmt.Errorf("%s: %w", b.path, err)
+	}
+	w := 0
+	err = Records(raw, func(p []byte) {
+		w += copy(raw[w:], p)
+		raw[w] = '\n'
+		w++
+	})
+	if err != nil {
+		return dst[:start], fmt.Errorf("%s: %w", b.path, err)
+	}
+	return dst[:start+w], nil
+}
+
+func grow(b []byte, n int) []byte {
+	if cap(b)-len(b) < n {
+		nb := make([]byte, len(b), len(b)+n)
+		copy(nb, b)
+		b = nb
+	}
+	return b[:len(b)+n]
+}
+
+// Done removes a batch the server accepted.
+func (s *Spool) Done(b *Batch) error {
+	err := os.Remove(b.path)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		err = s.syncDir()
+	}
+	s.release(b, true)
+	return err
+}
+
+// Reject moves a batch the server refused for good to rejected/, where it
+// is kept for a person to look at rather than retried forever or dropped.
+func (s *Spool) Reject(b *Batch) (string, error) {
+	dir := filepath.Join(s.o.Dir, "rejected")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	dst := filepath.Join(dir, filepath.Base(b.path))
+	err := os.Rename(b.path, dst)
+	if err == nil {
+		err = s.syncDir()
+	}
+	s.release(b, true)
+	return dst, err
+}
+
+// Release puts a batch back at the head of the queue (when sending stops
+// before it was accepted).
+func (s *Spool) Release(b *Batch) { s.release(b, false) }
+
+func (s *Spool) release(b *Batch, gone bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight--
+	if gone {
+		s.size -= b.size
+		s.events -= int64(b.Events)
+	} else {
+		s.ready = append([]*Batch{b}, s.ready...)
+	}
+	s.cond.Broadcast()
+}
+
+// Stats says what the spool holds: events not yet accepted, and their bytes
+// on disk or in memory.
+func (s *Spool) Stats() (events, bytes int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.events, s.size
+}
+
+// WaitEmpty waits until every event appended has been accepted (or the
+// context ends). Call SealAll first, or open segments keep it waiting.
+func (s *Spool) WaitEmpty(ctx context.Context) error {
+	defer s.wakeOnDone(ctx)()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.events > 0 || s.inflight > 0 {
+		if s.closed {
+			return ErrClosed
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.cond.Wait()
+	}
+	return nil
+}
+
+// Close writes what it can, closes the open segments' files (they stay
+// .open and are recovered next time) and releases the lock. Calls blocked
+// in Append, Flush, Next or WaitEmpty return ErrClosed.
+func (s *Spool) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	err := s.flushLocked()
+	if err != nil {
+		ev, by := s.pendingLocked()
+		err = fmt.Errorf("%d events (%d bytes) read but not stored are lost: %w", ev, by, err)
+	}
+	for _, seg := range s.open {
+		if seg.f != nil {
+			if s.o.Fsync != "never" {
+				seg.f.Sync()
+			}
+			seg.f.Close()
+		}
+	}
+	s.cond.Broadcast()
+	s.lock.Close()
+	return err
+}
+
+func newID(typ string) string {
+	var r [8]byte
+	rand.Read(r[:])
+	return typ + "-" + strconv.FormatInt(time.Now().UnixNano(), 16) + "-" + fmt.Sprintf("%016x", binary.BigEndian.Uint64(r[:]))
+}
+
+// wakeOnDone wakes the waiters when ctx ends, so they can see it; the
+// returned func stops that.
+func (s *Spool) wakeOnDone(ctx context.Context) func() bool {
+	return context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	})
+}
+
+// cause returns the system's reason for a failed file operation ("no space
+// left on device"), without the path said elsewhere.
+func cause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
