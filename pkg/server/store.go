@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -81,6 +82,12 @@ func OpenStore(path, sync string) (*Store, error) {
 	}
 	if sync != SyncFull && sync != SyncNormal {
 		return nil, fmt.Errorf("sync must be full or normal, not %q", sync)
+	}
+	// The database holds key hashes and alerts: readable by its owner only.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err != nil {
+		return nil, err
+	} else {
+		f.Close()
 	}
 	dsn := func(extra string) string {
 		return "file:" + (&url.URL{Path: path}).EscapedPath() +
