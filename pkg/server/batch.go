@@ -29,6 +29,10 @@ const (
 // under a reason in the answer. A line without "type" takes typ.
 func DecodeBatch(body []byte, typ string, evs []event.Event) ([]event.Event, api.EventsResponse) {
 	var resp api.EventsResponse
+	if n := bytes.Count(body, []byte{'\n'}) + 1; cap(evs)-len(evs) < n {
+		// One allocation for the batch: events are large to copy on growth.
+		evs = append(make([]event.Event, 0, len(evs)+n), evs...)
+	}
 	reject := func(reason string) {
 		if resp.Rejected == nil {
 			resp.Rejected = map[string]int{}
