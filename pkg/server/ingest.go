@@ -60,12 +60,34 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, t Tenant) {
 			bufPool.Put(buf)
 		}
 	}()
+	if !s.acquireDecoder(w, r) {
+		return
+	}
 	if !s.readBody(w, r, buf) {
+		s.releaseDecoder()
 		return
 	}
 	evs, resp := DecodeBatch(buf.Bytes(), typ, nil)
+	s.releaseDecoder()
 	s.submit(w, r, &job{tenant: t, typ: typ, batchID: batchID, events: evs, resp: resp})
 }
+
+// acquireDecoder waits for a turn to read and decode a body, so at most
+// Decoders bodies are in memory before the queue.
+func (s *Server) acquireDecoder(w http.ResponseWriter, r *http.Request) bool {
+	select {
+	case s.decoders <- struct{}{}:
+		return true
+	case <-r.Context().Done():
+		return false
+	case <-s.stop:
+		s.retryAfter(w)
+		writeError(w, http.StatusServiceUnavailable, "server is shutting down, try again later")
+		return false
+	}
+}
+
+func (s *Server) releaseDecoder() { <-s.decoders }
 
 // readBody reads the request body into buf, gunzipping it if it says so,
 // and answers 413 when it is larger than MaxBody either way.
@@ -163,7 +185,7 @@ func (s *Server) Run() error {
 	s.running.Store(true)
 	defer close(s.done)
 	tenants := map[int64]*tenantState{}
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(s.cfg.Tick)
 	defer tick.Stop()
 	prune := time.NewTicker(time.Hour)
 	defer prune.Stop()
@@ -253,12 +275,9 @@ func (s *Server) process(g []*job, tenants map[int64]*tenantState) {
 					alertErr = err
 				}
 			}
-			for k := range j.events {
-				ev := &j.events[k]
-				ts.scorer.Process(ev, emit)
-				if ev.TS.After(ts.lastTS) {
-					ts.lastTS = ev.TS
-				}
+			if err := s.score(ts, j.events, emit); err != nil {
+				delete(tenants, j.tenant.ID) // its state is suspect: start afresh
+				return fmt.Errorf("tenant %s: %w", j.tenant.Name, err)
 			}
 			ts.lastWall = now
 			if alertErr != nil {
@@ -291,6 +310,24 @@ func (s *Server) process(g []*job, tenants map[int64]*tenantState) {
 	}
 }
 
+// score runs a batch through a tenant's scorer; a panic in the scorer
+// fails the batch (the client retries) rather than the whole engine.
+func (s *Server) score(ts *tenantState, evs []event.Event, emit func(*event.Event)) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("scorer panic: %v", p)
+		}
+	}()
+	for k := range evs {
+		ev := &evs[k]
+		ts.scorer.Process(ev, emit)
+		if ev.TS.After(ts.lastTS) {
+			ts.lastTS = ev.TS
+		}
+	}
+	return nil
+}
+
 func (s *Server) tenant(tenants map[int64]*tenantState, t Tenant) (*tenantState, error) {
 	if ts, ok := tenants[t.ID]; ok {
 		return ts, nil
@@ -318,6 +355,9 @@ func (s *Server) inTx(fn func(tx *sql.Tx) error) error {
 
 // advance lets every tenant's scorer close windows while it is idle.
 func (s *Server) advance(tenants map[int64]*tenantState) {
+	if len(tenants) == 0 {
+		return
+	}
 	now := s.cfg.Now()
 	err := s.inTx(func(tx *sql.Tx) error {
 		ins := tx.Stmt(s.store.insAlert)

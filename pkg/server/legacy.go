@@ -49,11 +49,17 @@ type legacyThreat struct {
 func (s *Server) postQueries(w http.ResponseWriter, r *http.Request, t Tenant) {
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer func() { buf.Reset(); bufPool.Put(buf) }()
+	if !s.acquireDecoder(w, r) {
+		return
+	}
 	if !s.readBody(w, r, buf) {
+		s.releaseDecoder()
 		return
 	}
 	var req legacyQueries
-	if err := json.Unmarshal(buf.Bytes(), &req); err != nil {
+	err := json.Unmarshal(buf.Bytes(), &req)
+	s.releaseDecoder()
+	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad JSON body: "+err.Error())
 		return
 	}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +49,10 @@ type Config struct {
 	KeyRequests    bool          // allow POST /v1/key/request without a key
 	BatchRetention time.Duration // how long batch ids are remembered; 30 days
 	RetryAfter     time.Duration // Retry-After on 429 and 503; 1s
+	Tick           time.Duration // how often idle tenants' scorers Advance; 1s
+	// Decoders bounds the request bodies read and decoded at once; more
+	// wait, unread, so TCP pushes back on the clients. 4 x GOMAXPROCS.
+	Decoders int
 	// Log, if set, gets one line per request (never a key).
 	Log func(format string, args ...any)
 	// Notice, if set, gets messages for the operator: errors, keys
@@ -73,6 +78,12 @@ func (c *Config) setDefaults() {
 	if c.RetryAfter <= 0 {
 		c.RetryAfter = time.Second
 	}
+	if c.Tick <= 0 {
+		c.Tick = time.Second
+	}
+	if c.Decoders <= 0 {
+		c.Decoders = 4 * runtime.GOMAXPROCS(0)
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -81,12 +92,13 @@ func (c *Config) setDefaults() {
 // Server serves the API. Start the worker with Run; ServeHTTP may be used
 // only while Run is running.
 type Server struct {
-	cfg     Config
-	store   *Store
-	factory ScorerFactory
-	mux     *http.ServeMux
-	queue   chan *job
-	metrics metrics
+	cfg      Config
+	store    *Store
+	factory  ScorerFactory
+	mux      *http.ServeMux
+	queue    chan *job
+	decoders chan struct{}
+	metrics  metrics
 
 	stopOnce sync.Once
 	stop     chan struct{} // closed by Close: the worker drains and returns
@@ -98,12 +110,13 @@ type Server struct {
 func New(store *Store, factory ScorerFactory, cfg Config) *Server {
 	cfg.setDefaults()
 	s := &Server{
-		cfg:     cfg,
-		store:   store,
-		factory: factory,
-		queue:   make(chan *job, cfg.Queue),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		cfg:      cfg,
+		store:    store,
+		factory:  factory,
+		queue:    make(chan *job, cfg.Queue),
+		decoders: make(chan struct{}, cfg.Decoders),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	s.metrics.init(cfg.Queue)
 	s.routes()

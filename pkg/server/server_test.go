@@ -735,3 +735,104 @@ func BenchmarkIngest(b *testing.B) {
 	})
 	b.ReportMetric(float64(batches)*1000/b.Elapsed().Seconds(), "events/s")
 }
+
+// windowScorer raises one alert per DNS query once event time has moved 5s
+// past it, as a windowed engine would; Advance must move event time on.
+type windowScorer struct {
+	pending []event.Event
+}
+
+func (w *windowScorer) Process(ev *event.Event, emit func(*event.Event)) {
+	w.pending = append(w.pending, *ev)
+}
+
+func (w *windowScorer) Advance(now time.Time, emit func(*event.Event)) {
+	keep := w.pending[:0]
+	for _, ev := range w.pending {
+		if now.Sub(ev.TS) >= 5*time.Second {
+			a := ev
+			a.Type, a.EventType, a.Threats = event.TypeAlert, ev.Type, testThreat
+			emit(&a)
+		} else {
+			keep = append(keep, ev)
+		}
+	}
+	w.pending = keep
+}
+
+func (w *windowScorer) Flush(emit func(*event.Event)) {}
+
+func TestAdvanceOnEventTime(t *testing.T) {
+	var mu sync.Mutex
+	wall := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return wall }
+	st, err := OpenStore(filepath.Join(t.TempDir(), "engine.db"), SyncNormal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := New(st, func(string) (Scorer, error) { return &windowScorer{}, nil }, Config{Tick: time.Millisecond, Now: now})
+	go srv.Run()
+	defer srv.Close(context.Background())
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	e := &testEnv{t: t, store: st, srv: srv, ts: ts, url: ts.URL}
+	key := e.key("acme")
+	// Events from a capture of 2026: far behind the wall clock of 2030.
+	e.post(key, "dns", []byte(dnsLine(0, "a.example")+"\n"+dnsLine(3, "b.example")), nil)
+	time.Sleep(20 * time.Millisecond) // ticks pass; event time stands still
+	if as, _ := e.allAlerts(key); len(as) != 0 {
+		t.Fatalf("%d alerts before event time moved", len(as))
+	}
+	mu.Lock()
+	wall = wall.Add(3 * time.Second) // idle for 3s: event time 07:00:06.5
+	mu.Unlock()
+	var as []api.Alert
+	for range 2000 {
+		if as, _ = e.allAlerts(key); len(as) > 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if len(as) != 1 || !strings.Contains(string(as[0].Event), "a.example") {
+		t.Errorf("after 3 idle seconds: %d alerts, want 1 (a.example)", len(as))
+	}
+}
+
+type panicScorer struct{ testScorer }
+
+func (p *panicScorer) Process(ev *event.Event, emit func(*event.Event)) {
+	if ev.Query == "boom.test" {
+		panic("boom")
+	}
+	p.testScorer.Process(ev, emit)
+}
+
+func TestScorerPanic(t *testing.T) {
+	st, err := OpenStore(filepath.Join(t.TempDir(), "engine.db"), SyncNormal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	made := 0
+	srv := New(st, func(string) (Scorer, error) { made++; return &panicScorer{}, nil }, Config{})
+	go srv.Run()
+	defer srv.Close(context.Background())
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	e := &testEnv{t: t, store: st, srv: srv, ts: ts, url: ts.URL}
+	key := e.key("acme")
+	resp, b := e.do("POST", "/v1/events/dns", key, []byte(dnsLine(1, "x.evil.test")+"\n"+dnsLine(2, "boom.test")), nil)
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("batch with a scorer panic: %s %s", resp.Status, b)
+	}
+	if as, _ := e.allAlerts(key); len(as) != 0 {
+		t.Errorf("a failed batch left %d alerts", len(as))
+	}
+	if r := e.post(key, "dns", []byte(dnsLine(1, "x.evil.test")), nil); r.Accepted != 1 {
+		t.Errorf("after the panic: %+v", r)
+	}
+	if as, _ := e.allAlerts(key); len(as) != 1 || made != 2 {
+		t.Errorf("%d alerts, %d scorers made; want 1 alert and a fresh scorer", len(as), made)
+	}
+}
