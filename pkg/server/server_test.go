@@ -68,20 +68,28 @@ type testEnv struct {
 
 func newEnv(t *testing.T, cfg Config, gated bool) *testEnv {
 	t.Helper()
+	var gate *testScorer
+	if gated {
+		gate = &testScorer{entered: make(chan struct{}, 1), gate: make(chan struct{})}
+	}
+	e := newEnvWith(t, cfg, func(string) (Scorer, error) {
+		if gate != nil {
+			return gate, nil
+		}
+		return &testScorer{}, nil
+	})
+	e.gate = gate
+	return e
+}
+
+// newEnvWith runs a server with the scorers factory makes.
+func newEnvWith(t *testing.T, cfg Config, factory ScorerFactory) *testEnv {
+	t.Helper()
 	st, err := OpenStore(filepath.Join(t.TempDir(), "engine.db"), SyncNormal)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := &testEnv{t: t, store: st}
-	if gated {
-		e.gate = &testScorer{entered: make(chan struct{}, 1), gate: make(chan struct{})}
-	}
-	factory := func(string) (Scorer, error) {
-		if e.gate != nil {
-			return e.gate, nil
-		}
-		return &testScorer{}, nil
-	}
 	e.srv = New(st, factory, cfg)
 	e.runWG.Add(1)
 	go func() { defer e.runWG.Done(); e.srv.Run() }()
@@ -766,17 +774,7 @@ func TestAdvanceOnEventTime(t *testing.T) {
 	var mu sync.Mutex
 	wall := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return wall }
-	st, err := OpenStore(filepath.Join(t.TempDir(), "engine.db"), SyncNormal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	srv := New(st, func(string) (Scorer, error) { return &windowScorer{}, nil }, Config{Tick: time.Millisecond, Now: now})
-	go srv.Run()
-	defer srv.Close(context.Background())
-	ts := httptest.NewServer(srv)
-	defer ts.Close()
-	e := &testEnv{t: t, store: st, srv: srv, ts: ts, url: ts.URL}
+	e := newEnvWith(t, Config{Tick: time.Millisecond, Now: now}, func(string) (Scorer, error) { return &windowScorer{}, nil })
 	key := e.key("acme")
 	// Events from a capture of 2026: far behind the wall clock of 2030.
 	e.post(key, "dns", []byte(dnsLine(0, "a.example")+"\n"+dnsLine(3, "b.example")), nil)
@@ -809,18 +807,8 @@ func (p *panicScorer) Process(ev *event.Event, emit func(*event.Event)) {
 }
 
 func TestScorerPanic(t *testing.T) {
-	st, err := OpenStore(filepath.Join(t.TempDir(), "engine.db"), SyncNormal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	made := 0
-	srv := New(st, func(string) (Scorer, error) { made++; return &panicScorer{}, nil }, Config{})
-	go srv.Run()
-	defer srv.Close(context.Background())
-	ts := httptest.NewServer(srv)
-	defer ts.Close()
-	e := &testEnv{t: t, store: st, srv: srv, ts: ts, url: ts.URL}
+	e := newEnvWith(t, Config{}, func(string) (Scorer, error) { made++; return &panicScorer{}, nil })
 	key := e.key("acme")
 	resp, b := e.do("POST", "/v1/events/dns", key, []byte(dnsLine(1, "x.evil.test")+"\n"+dnsLine(2, "boom.test")), nil)
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
