@@ -86,18 +86,23 @@ func run() int {
 		return cli.ExitOK
 	}
 
+	batchRet, alertRet := ec.Retention()
 	scfg := server.Config{
 		MaxBody:        int64(ec.MaxBodyMB) << 20,
 		Queue:          ec.Queue,
 		AlertsPage:     ec.AlertsPage,
 		KeyRequests:    ec.KeyRequests,
-		BatchRetention: ec.Retention(),
+		BatchRetention: batchRet,
+		AlertRetention: alertRet,
 		Notice:         ui.Infof,
 	}
 	if opts.Verbose {
 		scfg.Log = ui.Infof
 	}
 	srv := server.New(st, newScorer, scfg)
+	if n, err := st.ActiveKeys(); err == nil && n == 0 {
+		ui.Hintf("no API keys yet: run: nfr-engine --db %s keys add NAME", ec.DB)
+	}
 
 	ctx, stop := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)

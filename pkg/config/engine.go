@@ -18,6 +18,7 @@ type Engine struct {
 	AlertsPage     int    `yaml:"alerts_page"`     // alerts per /v1/alerts answer
 	KeyRequests    bool   `yaml:"key_requests"`    // POST /v1/key/request gives keys
 	BatchRetention string `yaml:"batch_retention"` // how long batch ids are kept for replays
+	AlertRetention string `yaml:"alert_retention"` // how long alerts are kept; 0 is for ever
 }
 
 func (e *Engine) setDefaults() {
@@ -30,6 +31,7 @@ func (e *Engine) setDefaults() {
 		AlertsPage:     100,
 		KeyRequests:    true,
 		BatchRetention: "720h",
+		AlertRetention: "0",
 	}
 }
 
@@ -61,13 +63,18 @@ func (e *Engine) validate() error {
 	if d, err := time.ParseDuration(e.BatchRetention); err != nil || d <= 0 {
 		return fmt.Errorf("engine.batch_retention: %q is not a positive duration such as 720h", e.BatchRetention)
 	}
+	if d, err := time.ParseDuration(e.AlertRetention); err != nil || d < 0 {
+		return fmt.Errorf("engine.alert_retention: %q is not a duration such as 2160h (0 keeps alerts for ever)", e.AlertRetention)
+	}
 	return nil
 }
 
-// Retention returns batch_retention parsed (validated already).
-func (e *Engine) Retention() time.Duration {
-	d, _ := time.ParseDuration(e.BatchRetention)
-	return d
+// Retention returns batch_retention and alert_retention parsed (validated
+// already).
+func (e *Engine) Retention() (batches, alerts time.Duration) {
+	batches, _ = time.ParseDuration(e.BatchRetention)
+	alerts, _ = time.ParseDuration(e.AlertRetention)
+	return batches, alerts
 }
 
 func (e *Engine) paths() []*string { return []*string{&e.DB, &e.TLSCert, &e.TLSKey} }

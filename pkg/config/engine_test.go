@@ -19,6 +19,8 @@ func TestEngine(t *testing.T) {
 		{"engine:\n  max_body_mb: 5000\n", "engine.max_body_mb"},
 		{"engine:\n  batch_retention: forever\n", "engine.batch_retention"},
 		{"engine:\n  alerts_page: -1\n", "engine.alerts_page"},
+		{"engine:\n  alert_retention: -1h\n", "engine.alert_retention"},
+		{"engine:\n  alert_retention: 2160h\n", ""},
 		{"engine:\n  listn: x\n", "c.yml:2: "},
 	} {
 		c, err := Parse([]byte(tc.yaml), "/etc/nfr/c.yml")
@@ -40,7 +42,8 @@ func TestEngine(t *testing.T) {
 	if c.Engine.DB != "/etc/nfr/engine.db" || c.Engine.TLSCert != "/etc/nfr/tls/c.pem" || c.Engine.TLSKey != "/k.pem" {
 		t.Errorf("paths not resolved: %+v", c.Engine)
 	}
-	if d := Default().Engine; d.Listen != "127.0.0.1:8080" || d.Retention() != 720*time.Hour || !d.KeyRequests {
+	d := Default().Engine
+	if b, a := d.Retention(); d.Listen != "127.0.0.1:8080" || b != 720*time.Hour || a != 0 || !d.KeyRequests {
 		t.Errorf("defaults %+v", d)
 	}
 }

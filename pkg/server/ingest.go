@@ -53,6 +53,24 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, t Tenant) {
 		writeError(w, http.StatusBadRequest, api.BatchIDHeader+" must be at most 128 printable ASCII characters")
 		return
 	}
+	if len(s.queue) == cap(s.queue) {
+		// Do not read a body that cannot be queued.
+		s.overloaded(w)
+		return
+	}
+	if batchID != "" {
+		// A replay after a lost answer: no need to read the body again.
+		prev, ok, err := s.store.batchAnswer(t.ID, batchID)
+		if err != nil {
+			s.internalError(w, err)
+			return
+		}
+		if ok {
+			s.metrics.replayed.Add(1)
+			writeJSON(w, http.StatusOK, prev)
+			return
+		}
+	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer func() {
 		if buf.Cap() <= 4<<20 {
@@ -145,9 +163,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, j *job) {
 	select {
 	case s.queue <- j:
 	default:
-		s.metrics.overloaded.Add(1)
-		s.retryAfter(w)
-		writeError(w, http.StatusTooManyRequests, "server busy, try again later")
+		s.overloaded(w)
 		return
 	}
 	var res result
@@ -168,6 +184,12 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, j *job) {
 		return
 	}
 	writeJSON(w, http.StatusOK, res.resp)
+}
+
+func (s *Server) overloaded(w http.ResponseWriter) {
+	s.metrics.overloaded.Add(1)
+	s.retryAfter(w)
+	writeError(w, http.StatusTooManyRequests, "server busy, try again later")
 }
 
 // tenantState is the worker's per-tenant state.
@@ -397,11 +419,21 @@ func (s *Server) flush(tenants map[int64]*tenantState) error {
 }
 
 func (s *Server) prune() {
-	n, err := s.store.pruneBatches(s.cfg.Now().Add(-s.cfg.BatchRetention))
+	now := s.cfg.Now()
+	n, err := s.store.pruneBatches(now.Add(-s.cfg.BatchRetention))
 	if err != nil {
 		s.notice("error: pruning old batch ids: %v", err)
 	} else if n > 0 {
 		s.notice("forgot %d batch ids older than %s", n, s.cfg.BatchRetention)
+	}
+	if s.cfg.AlertRetention <= 0 {
+		return
+	}
+	n, err = s.store.pruneAlerts(now.Add(-s.cfg.AlertRetention))
+	if err != nil {
+		s.notice("error: pruning old alerts: %v", err)
+	} else if n > 0 {
+		s.notice("deleted %d alerts older than %s", n, s.cfg.AlertRetention)
 	}
 }
 

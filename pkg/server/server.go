@@ -48,6 +48,7 @@ type Config struct {
 	AlertsPage     int           // alerts per GET /v1/alerts answer; 100
 	KeyRequests    bool          // allow POST /v1/key/request without a key
 	BatchRetention time.Duration // how long batch ids are remembered; 30 days
+	AlertRetention time.Duration // how long alerts are kept; 0 is for ever
 	RetryAfter     time.Duration // Retry-After on 429 and 503; 1s
 	Tick           time.Duration // how often idle tenants' scorers Advance; 1s
 	// Decoders bounds the request bodies read and decoded at once; more

@@ -824,3 +824,36 @@ func TestScorerPanic(t *testing.T) {
 		t.Errorf("%d alerts, %d scorers made; want 1 alert and a fresh scorer", len(as), made)
 	}
 }
+
+func TestRetention(t *testing.T) {
+	var mu sync.Mutex
+	wall := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return wall }
+	e := newEnv(t, Config{Now: now, AlertRetention: 24 * time.Hour, BatchRetention: 48 * time.Hour}, false)
+	key := e.key("acme")
+	hdr := map[string]string{api.BatchIDHeader: "old"}
+	e.post(key, "dns", dnsBatch(3, 3), hdr)
+	_, follow := e.allAlerts(key)
+	mu.Lock()
+	wall = wall.Add(25 * time.Hour)
+	mu.Unlock()
+	e.srv.prune()
+	if r := e.alerts(key, ""); len(r.Alerts) != 0 {
+		t.Errorf("%d alerts kept past alert_retention", len(r.Alerts))
+	}
+	// The batch id is still remembered (48h): a replay is not scored.
+	e.post(key, "dns", dnsBatch(3, 3), hdr)
+	if r := e.alerts(key, follow); len(r.Alerts) != 0 {
+		t.Errorf("replay within batch_retention scored again")
+	}
+	mu.Lock()
+	wall = wall.Add(24 * time.Hour)
+	mu.Unlock()
+	e.srv.prune()
+	// Forgotten now: the same id is a new batch, and its alerts come after
+	// the old cursor, which still works.
+	e.post(key, "dns", dnsBatch(3, 3), hdr)
+	if r := e.alerts(key, follow); len(r.Alerts) != 3 {
+		t.Errorf("after batch_retention: %d new alerts, want 3", len(r.Alerts))
+	}
+}

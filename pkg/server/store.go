@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nfr-project/nfr/pkg/api"
 	_ "modernc.org/sqlite" // pure Go SQLite, no cgo
 )
 
@@ -66,7 +68,7 @@ type Store struct {
 	// Prepared statements of the write path.
 	insAlert, insBatch, getBatch *sql.Stmt
 	// Prepared statements of the read path.
-	auth, alerts *sql.Stmt
+	auth, alerts, batchRead *sql.Stmt
 }
 
 // SyncFull and SyncNormal are the durability levels of OpenStore.
@@ -118,6 +120,7 @@ func OpenStore(path, sync string) (*Store, error) {
 		{w, &s.insBatch, `INSERT INTO batches(tenant, id, answer, created) VALUES (?, ?, ?, ?)`},
 		{w, &s.getBatch, `SELECT answer FROM batches WHERE tenant = ? AND id = ?`},
 		{s.r, &s.auth, `SELECT k.tenant, t.name FROM keys k JOIN tenants t ON t.id = k.tenant WHERE k.hash = ? AND k.revoked = 0`},
+		{s.r, &s.batchRead, `SELECT answer FROM batches WHERE tenant = ? AND id = ?`},
 		{s.r, &s.alerts, `SELECT id, event_type, event, threats, flags FROM alerts WHERE tenant = ? AND id > ? ORDER BY id LIMIT ?`},
 	} {
 		if *p.stmt, err = p.db.Prepare(p.q); err != nil {
@@ -326,6 +329,37 @@ func (s *Store) pruneBatches(before time.Time) (int64, error) {
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// pruneAlerts deletes alerts stored before before. Row ids are never
+// reused, so cursors stay valid.
+func (s *Store) pruneAlerts(before time.Time) (int64, error) {
+	res, err := s.w.Exec(`DELETE FROM alerts WHERE created < ?`, before.Unix())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// batchAnswer returns the answer given to a batch already taken.
+func (s *Store) batchAnswer(tenant int64, id string) (api.EventsResponse, bool, error) {
+	var answer string
+	var r api.EventsResponse
+	err := s.batchRead.QueryRow(tenant, id).Scan(&answer)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, false, nil
+	}
+	if err == nil {
+		err = json.Unmarshal([]byte(answer), &r)
+	}
+	return r, err == nil, err
+}
+
+// ActiveKeys counts keys not revoked.
+func (s *Store) ActiveKeys() (int, error) {
+	var n int
+	err := s.r.QueryRow(`SELECT count(*) FROM keys WHERE revoked = 0`).Scan(&n)
+	return n, err
 }
 
 // storedAlert is one row of the alerts table.
