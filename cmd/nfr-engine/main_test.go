@@ -193,6 +193,14 @@ func TestServe(t *testing.T) {
 	if code, body := request(t, c, "GET", e.url+"/v1/alerts", key, nil, nil); code != 200 || !strings.Contains(string(body), `"alerts":[]`) {
 		t.Errorf("alerts: %d %s", code, body)
 	}
+	// The 2017 protocol of old clients.
+	q := `{"data":[["2026-11-27T07:00:00Z","10.0.0.5","A","c2.example.net."]]}`
+	if code, body := request(t, c, "POST", e.url+"/v1/queries", key, strings.NewReader(q), nil); code != 200 || string(body) != `{"received":1,"accepted":1}`+"\n" {
+		t.Errorf("queries: %d %s", code, body)
+	}
+	if code, body := request(t, c, "GET", e.url+"/v1/events?follow=0", key, nil, nil); code != 200 || !strings.Contains(string(body), `"events":[]`) {
+		t.Errorf("events: %d %s", code, body)
+	}
 	// A key revoked by another process is refused at once.
 	if _, _, code := runCmd(t, "--db", db, "keys", "revoke", "acme"); code != 0 {
 		t.Fatal("revoke failed")
@@ -201,7 +209,7 @@ func TestServe(t *testing.T) {
 		t.Errorf("revoked key: %d", code)
 	}
 	_, metrics := request(t, c, "GET", e.url+"/metrics", "", nil, nil)
-	for _, want := range []string{`nfr_engine_events_accepted_total{type="dns"} 2`, `nfr_engine_batches_replayed_total 1`} {
+	for _, want := range []string{`nfr_engine_events_accepted_total{type="dns"} 3`, `nfr_engine_batches_replayed_total 1`} {
 		if !strings.Contains(string(metrics), want+"\n") {
 			t.Errorf("metrics lack %s", want)
 		}

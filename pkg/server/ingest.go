@@ -40,7 +40,10 @@ const (
 	maxGroupEvents = 200000
 )
 
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+var (
+	bufPool  = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	gzipPool sync.Pool // *gzip.Reader
+)
 
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, t Tenant) {
 	typ := r.PathValue("type")
@@ -119,16 +122,25 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buf
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(body)
+		zr, _ := gzipPool.Get().(*gzip.Reader)
+		var err error
+		if zr == nil {
+			zr, err = gzip.NewReader(body)
+		} else {
+			err = zr.Reset(body)
+		}
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "bad gzip body: "+err.Error())
 			return false
 		}
-		defer zr.Close()
+		defer gzipPool.Put(zr)
 		body = zr
 	default:
 		writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("unsupported Content-Encoding %q (gzip or none)", enc))
 		return false
+	}
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
 	}
 	_, err := buf.ReadFrom(io.LimitReader(body, s.cfg.MaxBody+1))
 	var mb *http.MaxBytesError

@@ -5,8 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -49,7 +51,9 @@ func (s *Server) Serve(ctx context.Context, l Listener) error {
 		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
+		// Connection-level errors (TLS handshakes, bad requests) are the
+		// clients' problems: logged with the requests, with --verbose.
+		ErrorLog: log.New(logWriter{s.cfg.Log}, "", 0),
 	}
 	runErr := make(chan error, 1)
 	go func() { runErr <- s.Run() }()
@@ -90,4 +94,13 @@ func (s *Server) Serve(ctx context.Context, l Listener) error {
 		err1 = fmt.Errorf("storing the scorers' last alerts: %w", err)
 	}
 	return err1
+}
+
+type logWriter struct{ log func(string, ...any) }
+
+func (w logWriter) Write(b []byte) (int, error) {
+	if w.log != nil {
+		w.log("%s", strings.TrimRight(string(b), "\n"))
+	}
+	return len(b), nil
 }

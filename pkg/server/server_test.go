@@ -699,8 +699,13 @@ func (nopScorer) Advance(time.Time, func(*event.Event))    {}
 func (nopScorer) Flush(func(*event.Event))                 {}
 
 // BenchmarkIngest posts 1000-event batches over loopback HTTP from 4
-// clients into a server with an on-disk database.
-func BenchmarkIngest(b *testing.B) {
+// clients into a server with an on-disk database (sync full).
+func BenchmarkIngest(b *testing.B) { benchIngest(b, false) }
+
+// BenchmarkIngestGzip is BenchmarkIngest with gzipped bodies.
+func BenchmarkIngestGzip(b *testing.B) { benchIngest(b, true) }
+
+func benchIngest(b *testing.B, gzipped bool) {
 	st, err := OpenStore(filepath.Join(b.TempDir(), "engine.db"), SyncFull)
 	if err != nil {
 		b.Fatal(err)
@@ -713,8 +718,11 @@ func BenchmarkIngest(b *testing.B) {
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	body := dnsBatch(1000, 0)
-	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
+	if gzipped {
+		body = gz(body)
+	}
+	b.ReportAllocs()
 	b.SetParallelism(2)
 	var n sync.Mutex
 	batches := 0
@@ -724,6 +732,9 @@ func BenchmarkIngest(b *testing.B) {
 			req, _ := http.NewRequest("POST", ts.URL+"/v1/events/dns", bytes.NewReader(body))
 			req.SetBasicAuth(key, "")
 			req.Header.Set(api.BatchIDHeader, fmt.Sprintf("%p-%d", pb, i))
+			if gzipped {
+				req.Header.Set("Content-Encoding", "gzip")
+			}
 			i++
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
