@@ -1,11 +1,80 @@
 package config
 
+import (
+	"fmt"
+	"net"
+	"time"
+)
+
 // Engine configures nfr-engine, the analytics API server.
 type Engine struct {
-	Listen string `yaml:"listen"` // default 127.0.0.1:8080
-	DB     string `yaml:"db"`     // SQLite database file
+	Listen         string `yaml:"listen"`          // default 127.0.0.1:8080
+	DB             string `yaml:"db"`              // SQLite database file
+	TLSCert        string `yaml:"tls_cert"`        // PEM certificate (chain); with tls_key: HTTPS
+	TLSKey         string `yaml:"tls_key"`         // PEM private key
+	Sync           string `yaml:"sync"`            // full or normal
+	MaxBodyMB      int    `yaml:"max_body_mb"`     // largest request body, decompressed
+	Queue          int    `yaml:"queue"`           // batches waiting before 429
+	AlertsPage     int    `yaml:"alerts_page"`     // alerts per /v1/alerts answer
+	KeyRequests    bool   `yaml:"key_requests"`    // POST /v1/key/request gives keys
+	BatchRetention string `yaml:"batch_retention"` // how long batch ids are kept for replays
+	AlertRetention string `yaml:"alert_retention"` // how long alerts are kept; 0 is for ever
 }
 
-func (e *Engine) setDefaults()     { e.Listen, e.DB = "127.0.0.1:8080", "/var/lib/nfr/engine.db" }
-func (e *Engine) validate() error  { return nil }
-func (e *Engine) paths() []*string { return []*string{&e.DB} }
+func (e *Engine) setDefaults() {
+	*e = Engine{
+		Listen:         "127.0.0.1:8080",
+		DB:             "/var/lib/nfr/engine.db",
+		Sync:           "full",
+		MaxBodyMB:      16,
+		Queue:          64,
+		AlertsPage:     100,
+		KeyRequests:    true,
+		BatchRetention: "720h",
+		AlertRetention: "0",
+	}
+}
+
+func (e *Engine) validate() error {
+	if _, _, err := net.SplitHostPort(e.Listen); err != nil {
+		return fmt.Errorf("engine.listen: %q is not HOST:PORT", e.Listen)
+	}
+	if e.DB == "" {
+		return fmt.Errorf("engine.db: empty")
+	}
+	if (e.TLSCert == "") != (e.TLSKey == "") {
+		return fmt.Errorf("engine.tls_cert and engine.tls_key go together")
+	}
+	if e.Sync != "full" && e.Sync != "normal" {
+		return fmt.Errorf("engine.sync: %q is neither full nor normal", e.Sync)
+	}
+	for _, v := range []struct {
+		name      string
+		n, lo, hi int
+	}{
+		{"max_body_mb", e.MaxBodyMB, 1, 1024},
+		{"queue", e.Queue, 1, 100000},
+		{"alerts_page", e.AlertsPage, 1, 10000},
+	} {
+		if v.n < v.lo || v.n > v.hi {
+			return fmt.Errorf("engine.%s: %d is not in %d..%d", v.name, v.n, v.lo, v.hi)
+		}
+	}
+	if d, err := time.ParseDuration(e.BatchRetention); err != nil || d <= 0 {
+		return fmt.Errorf("engine.batch_retention: %q is not a positive duration such as 720h", e.BatchRetention)
+	}
+	if d, err := time.ParseDuration(e.AlertRetention); err != nil || d < 0 {
+		return fmt.Errorf("engine.alert_retention: %q is not a duration such as 2160h (0 keeps alerts for ever)", e.AlertRetention)
+	}
+	return nil
+}
+
+// Retention returns batch_retention and alert_retention parsed (validated
+// already).
+func (e *Engine) Retention() (batches, alerts time.Duration) {
+	batches, _ = time.ParseDuration(e.BatchRetention)
+	alerts, _ = time.ParseDuration(e.AlertRetention)
+	return batches, alerts
+}
+
+func (e *Engine) paths() []*string { return []*string{&e.DB, &e.TLSCert, &e.TLSKey} }
