@@ -259,7 +259,8 @@ type Source struct {
 	buf    []byte
 	f      frame
 
-	readTimeout int // milliseconds, -1 for none
+	readTimeout int  // milliseconds, -1 for none
+	drained     bool // after Close, waited once for the last block
 
 	// state tells Close whether the rings may be unmapped at once: not
 	// while a ReadPacket call runs or its frame is still in the caller's
@@ -301,8 +302,7 @@ func (s *Source) add(sk *socket) {
 func (s *Source) ReadPacket() ([]byte, decode.CaptureInfo, error) {
 	for {
 		st := s.state.Load()
-		if st&(stClosing|stReleased) != 0 {
-			s.release()
+		if st&stReleased != 0 {
 			return nil, decode.CaptureInfo{}, io.EOF
 		}
 		if s.state.CompareAndSwap(st, st&^stHolds|stInCall) {
@@ -326,10 +326,7 @@ func (s *Source) ReadPacket() ([]byte, decode.CaptureInfo, error) {
 func (s *Source) read() ([]byte, decode.CaptureInfo, error) {
 	n := len(s.socks)
 	for {
-		if s.state.Load()&stClosing != 0 {
-			s.release()
-			return nil, decode.CaptureInfo{}, io.EOF
-		}
+		closing := s.state.Load()&stClosing != 0
 		for i := 0; i < n; i++ {
 			sk := s.socks[s.cur]
 			if sk.ring.next(&s.f) {
@@ -341,6 +338,19 @@ func (s *Source) read() ([]byte, decode.CaptureInfo, error) {
 			if s.cur == n {
 				s.cur = 0
 			}
+		}
+		if closing {
+			// Drain: the kernel no longer adds frames (Close attached a
+			// filter that takes none), and the block it was filling is
+			// handed over within a block timeout.
+			if s.drained {
+				s.release()
+				return nil, decode.CaptureInfo{}, io.EOF
+			}
+			s.drained = true
+			ms := int(2 * s.socks[0].cfg.BlockTimeout / time.Millisecond)
+			unix.Poll(s.pfds[1:], ms)
+			continue
 		}
 		for i := range s.pfds {
 			s.pfds[i].Revents = 0
@@ -386,8 +396,9 @@ func (s *Source) deliver(sk *socket) ([]byte, decode.CaptureInfo, error) {
 	}, nil
 }
 
-// Close stops the source: a blocked ReadPacket returns io.EOF, and so does
-// every later call. The rings are unmapped at once when no frame is in a
+// Close stops the source. The kernel stops adding frames at once; a reader
+// gets the frames already captured, then io.EOF, as does every later call.
+// The rings are unmapped at once when no frame is in a
 // reader's hands, else by the reader's next call, so a frame being decoded
 // when Ctrl-C arrives stays valid. (A reader that stops on its own after a
 // frame and then calls Close leaves the rings mapped until it exits.)
@@ -407,6 +418,9 @@ func (s *Source) Close() error {
 			continue
 		}
 		if s.state.CompareAndSwap(st, st|stClosing) {
+			for _, sk := range s.socks {
+				sk.stop()
+			}
 			var one [8]byte
 			one[0] = 1
 			unix.Write(s.wake, one[:])

@@ -211,6 +211,15 @@ func (sk *socket) stats() Stats {
 	return st
 }
 
+// stop makes the kernel pass no more frames to the socket, so a reader can
+// drain the ring and finish.
+func (sk *socket) stop() {
+	if sk.closed || sk.fd < 0 {
+		return
+	}
+	attachProgram(sk.fd, []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: 0}})
+}
+
 func (sk *socket) close() {
 	if sk.closed {
 		return
