@@ -20,6 +20,7 @@ import (
 	"sync"
 
 	flags "github.com/jessevdk/go-flags"
+	"golang.org/x/sys/unix"
 )
 
 // Version is set at build time with -ldflags "-X .../pkg/cli.Version=...".
@@ -150,9 +151,9 @@ func lowerFirst(s string) string {
 	return strings.ToLower(s[:1]) + s[1:]
 }
 
-// IsTerminal reports whether f is a character device (a terminal), where
-// output should be line-buffered.
+// IsTerminal reports whether f is a terminal, where output should be
+// line-buffered. /dev/null is a character device but not a terminal.
 func IsTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }

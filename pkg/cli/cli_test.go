@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -57,5 +58,16 @@ func TestWarnLimit(t *testing.T) {
 	want := "p: warning: f:1: bad\np: warning: f:2: bad\np: warning: 3 more warnings not shown (5 in all)\n"
 	if errb.String() != want {
 		t.Errorf("got %q, want %q", errb.String(), want)
+	}
+}
+
+func TestIsTerminalDevNull(t *testing.T) {
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if IsTerminal(f) {
+		t.Error("/dev/null taken for a terminal: output there would be flushed per line")
 	}
 }
