@@ -36,17 +36,19 @@ scale "$data/zeek-extra/rita-proxy/dns.log" $((dns_lines / 4)) "$out/dns-quarter
 scale "$data/eve/slips-test6-malicious/test6-malicious.suricata.json" "$eve_lines" "$out/eve.json"
 scale "$data/eve/slips-test6-malicious/test6-malicious.suricata.json" $((eve_lines / 4)) "$out/eve-quarter.json"
 
-# measure CMD...: prints "wall_seconds cpu_seconds max_rss_kb".
+# measure CMD...: prints "wall_seconds cpu_seconds max_rss_kb". Output goes
+# through a pipe, as in real use: /dev/null is a character device, which
+# programs take for a terminal and line-buffer.
 measure() {
 	local tf
 	tf=$(mktemp)
 	if [[ -x /usr/bin/time ]]; then
-		/usr/bin/time -f '%e %U %S %M' -o "$tf" "$@" >/dev/null
+		/usr/bin/time -f '%e %U %S %M' -o "$tf" "$@" | cat >/dev/null
 		awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' "$tf"
 	else
 		local t0 t1
 		t0=$(date +%s.%N)
-		"$@" >/dev/null
+		"$@" | cat >/dev/null
 		t1=$(date +%s.%N)
 		echo "$(echo "$t1 - $t0" | bc) 0 0"
 	fi
