@@ -47,6 +47,9 @@ type Options struct {
 	Poll   time.Duration // how often a follower looks for new data (default 250ms)
 	// SaveEvery is how often a busy follower saves its state (default 2s).
 	SaveEvery time.Duration
+	// IdleFlush is how long a follower waits without new data before it
+	// makes handlers write what they hold (default 2s).
+	IdleFlush time.Duration
 	// New returns the handler for an input (name "-" is stdin).
 	New func(name string) Handler
 	// Sync flushes everything emitted so far downstream; it runs before
@@ -120,6 +123,9 @@ func Run(names []string, o Options) (Stats, error) {
 	}
 	if o.SaveEvery <= 0 {
 		o.SaveEvery = 2 * time.Second
+	}
+	if o.IdleFlush <= 0 {
+		o.IdleFlush = 2 * time.Second
 	}
 	if o.Sync == nil {
 		o.Sync = func() error { return nil }
