@@ -599,3 +599,72 @@ func FuzzLine(f *testing.F) {
 		p.Flush(emit)
 	})
 }
+
+var trailingComma = regexp.MustCompile(`,(\s*[}\]])`)
+
+// TestDocumentedV2V3Pairs reads the 7.0 (v2) and 8.0 (v3) examples side by
+// side in Suricata's upgrade notes: both forms of one record give the same
+// event. Blocks that are not valid JSON in the document (trailing commas,
+// an unclosed array) are counted and left out.
+func TestDocumentedV2V3Pairs(t *testing.T) {
+	b, err := os.ReadFile(testenv.SharedPath(t, "eve/oisf-suricata-docs/8.0-dns-logging-changes.rst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks [][]byte
+	lines := strings.Split(string(b), "\n")
+	for i := 0; i < len(lines); i++ {
+		if !strings.HasSuffix(strings.TrimSpace(lines[i]), ".. code-block::") {
+			continue
+		}
+		var block []string
+		for i++; i < len(lines) && (strings.TrimSpace(lines[i]) == "" || strings.HasPrefix(lines[i], "      ")); i++ {
+			if l := strings.TrimSpace(lines[i]); strings.HasPrefix(l, "-") || strings.HasPrefix(l, "*") {
+				break // the next cell of the table
+			}
+			block = append(block, lines[i])
+		}
+		i--
+		blocks = append(blocks, []byte(strings.Join(block, "\n")))
+	}
+	var pairs, invalid int
+	for i := 0; i+1 < len(blocks); i += 2 {
+		var evs [2]string
+		ok := true
+		for j, blk := range blocks[i : i+2] {
+			var m map[string]any
+			// The document's trailing commas are repaired; what is still
+			// not JSON is counted.
+			blk = trailingComma.ReplaceAll(blk, []byte("$1"))
+			if json.Unmarshal(blk, &m) != nil {
+				invalid++
+				ok = false
+				continue
+			}
+			if m["event_type"] != "dns" {
+				ok = false
+				continue
+			}
+			m["timestamp"] = "2024-01-01T00:00:00.000000+0000"
+			line, _ := json.Marshal(m)
+			_, got, errs := run(t, NewParser(""), line)
+			if len(errs) > 0 || len(got) != 1 {
+				t.Errorf("block %d: %v %v", i+j, got, errs)
+				ok = false
+				continue
+			}
+			evs[j] = got[0]
+		}
+		if !ok {
+			continue
+		}
+		pairs++
+		if evs[0] != evs[1] {
+			t.Errorf("blocks %d and %d differ:\n7.0 %s\n8.0 %s", i, i+1, evs[0], evs[1])
+		}
+	}
+	t.Logf("%d documented v2/v3 pairs agree, %d blocks are not valid JSON", pairs, invalid)
+	if pairs != 2 {
+		t.Errorf("only %d pairs compared", pairs)
+	}
+}
