@@ -386,11 +386,36 @@ func parseTime(b []byte) (time.Time, error) {
 		}
 		return t.UTC(), nil
 	}
+	if millis(b) {
+		// LogAscii::json_timestamps=JSON::TS_MILLIS: integer milliseconds.
+		v, err := strconv.ParseInt(string(b), 10, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("bad ts %q", b)
+		}
+		return time.UnixMilli(v).UTC(), nil
+	}
 	sec, nsec, err := event.ParseEpoch(string(b))
 	if err != nil {
 		return time.Time{}, fmt.Errorf("bad ts %q", b)
 	}
 	return time.Unix(sec, nsec).UTC(), nil
+}
+
+// millis tells Zeek's millisecond timestamps (an integer of 12 digits or
+// more, no fraction) from epoch seconds, which Zeek always writes with a
+// fraction.
+func millis(b []byte) bool {
+	digits := 0
+	for i, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '-' && i == 0:
+		default:
+			return false
+		}
+	}
+	return digits >= 12
 }
 
 func parseUint(b []byte, max uint64) (uint64, error) {
@@ -455,6 +480,3 @@ func lowerString(b []byte) string {
 	}
 	return string(b)
 }
-
-// strconv is used by the JSON codec for numbers written as floats.
-var _ = strconv.Itoa

@@ -3,12 +3,14 @@ package zeek
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nfr-project/nfr/internal/testenv"
 	"github.com/nfr-project/nfr/pkg/event"
@@ -248,6 +250,29 @@ func TestWriterConformance(t *testing.T) {
 		_, errs := parseAll(t, p, readShared(t, "zeek/_format/ascii-empty/ssh-filtered.log"))
 		if len(errs) == 0 || !strings.Contains(errs[0], "no #fields header") {
 			t.Errorf("errors %q", errs)
+		}
+	})
+	t.Run("ascii-negative-ts: epoch, ISO 8601 and millisecond forms of one time", func(t *testing.T) {
+		want := time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)
+		for _, f := range []string{"ts_epoch", "ts_iso8601", "ts_millis"} {
+			b := readShared(t, "zeek/_format/ascii-negative-ts/test.log."+f)
+			var v struct{ TS json.RawMessage }
+			json.Unmarshal(bytes.SplitN(b, []byte("\n"), 3)[1], &v)
+			got, err := parseTime(bytes.Trim(v.TS, `"`))
+			if err != nil || !got.Equal(want) {
+				t.Errorf("%s: %v %v", f, got, err)
+			}
+		}
+		// Known: a negative millisecond time written as unsigned
+		// (18446743758090351616) overflows and is rejected, not wrapped.
+		if _, err := parseTime([]byte("18446743758090351616")); err == nil {
+			t.Error("unsigned millis accepted")
+		}
+	})
+	t.Run("ascii-escape-odd-url: escaped bytes kept as Zeek wrote them", func(t *testing.T) {
+		ev, errs := parseAll(t, NewParser("http.log", "", nil), readShared(t, "zeek/_format/ascii-escape-odd-url/http.log"))
+		if len(errs) > 0 || len(ev) != 1 || !strings.Contains(ev[0], `arheoloogia_uurimisr\\xfchma_seminar`) {
+			t.Errorf("odd url: %q %q", ev, errs)
 		}
 	})
 	t.Run("ascii-json-iso-timestamps: ISO 8601 with the sign of pre-1970 times", func(t *testing.T) {
