@@ -100,6 +100,14 @@ func run(args []string) int {
 			ui.Infof("ignored records: %s", tail.Counts(ignored))
 		}
 	}
+	var unknown int64
+	for _, p := range parsers {
+		unknown += p.Stats.Ignored["unknown"]
+	}
+	if unknown > 0 && o.Type == "" {
+		ui.Warnf("%d records of a log whose kind could not be told (no #path, no _path, no telling file name)", unknown)
+		ui.Hintf("name the kind: nfr-parse-bro --type dns (or conn, http, ssl, x509)")
+	}
 	if err != nil {
 		ui.Errorf("%v", err)
 		var le *tail.LineError

@@ -314,3 +314,29 @@ func TestFollow(t *testing.T) {
 	fl.expect(t, "restart growth", h.write("dns.log", 1))
 	fl.close(t)
 }
+
+// FuzzRun feeds arbitrary file content (plain, gzip, broken gzip, long
+// lines, no final newline) through Run, with and without a state file and a
+// second run resuming from it.
+func FuzzRun(f *testing.F) {
+	f.Add([]byte("a\nb\n"), false)
+	f.Add([]byte("\x1f\x8b\x08\x00garbage"), true)
+	f.Add([]byte("no newline at the end"), true)
+	f.Fuzz(func(t *testing.T, content []byte, useState bool) {
+		dir := t.TempDir()
+		name := filepath.Join(dir, "in.log")
+		os.WriteFile(name, content, 0o644)
+		var lines []string
+		var mu sync.Mutex
+		o := Options{New: func(string) Handler { return collector{mu: &mu, lines: &lines} }}
+		if useState {
+			o.State = filepath.Join(dir, "state")
+		}
+		Run([]string{name}, o)
+		first := len(lines)
+		Run([]string{name}, o)
+		if useState && len(lines) != first {
+			t.Fatalf("second run over an unchanged file read %d more lines", len(lines)-first)
+		}
+	})
+}
