@@ -6,13 +6,13 @@
 # up under testdata/bench/ (gitignored). Peak memory is measured at two file
 # sizes to show it does not grow with the file.
 #
-#   DNS_LINES=2000000 EVE_LINES=1000000 bash scripts/bench/parsers.sh
+#   DNS_LINES=1000000 EVE_LINES=300000 bash scripts/bench/parsers.sh
 set -euo pipefail
 
 data=${NFR_TESTDATA:-../shared/testdata}
 out=testdata/bench
-dns_lines=${DNS_LINES:-2000000}
-eve_lines=${EVE_LINES:-1000000}
+dns_lines=${DNS_LINES:-1000000}
+eve_lines=${EVE_LINES:-300000}
 mkdir -p "$out"
 
 for b in bin/nfr-parse-bro bin/nfr-parse-suricata; do
