@@ -58,6 +58,7 @@ const (
 	fNotBefore
 	fNotAfter
 	fPath
+	fIPProto
 	nField
 )
 
@@ -75,7 +76,7 @@ var fieldIDs = map[string]int{
 	"cert_chain_fuids": fCertFuids, "cert_chain_fps": fCertFps,
 	"id": fID, "fingerprint": fFingerprint, "certificate.subject": fCertSubject,
 	"certificate.issuer": fCertIssuer, "certificate.not_valid_before": fNotBefore,
-	"certificate.not_valid_after": fNotAfter, "_path": fPath,
+	"certificate.not_valid_after": fNotAfter, "_path": fPath, "ip_proto": fIPProto,
 }
 
 func fieldID(name string) int {
@@ -270,6 +271,13 @@ func (p *Parser) conn(r *record, e *event.Event) error {
 	}
 	e.ConnState = p.intern(r, fConnState)
 	e.History = p.intern(r, fHistory)
+	switch {
+	case e.Proto == "unknown_transport" && r.has[fIPProto]:
+		// Zeek >= 6 logs the IP protocol number beside it.
+		e.Proto = p.intern(r, fIPProto)
+	case e.Proto == "icmp" && e.SrcIP.Is6():
+		e.Proto = "icmp6" // Zeek's proto enum has one icmp for both
+	}
 	if e.Proto == "icmp" || e.Proto == "icmp6" {
 		// Zeek logs ICMP type and code in the port columns.
 		t, c := uint8(e.SrcPort), uint8(e.DestPort)

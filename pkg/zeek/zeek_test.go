@@ -90,6 +90,14 @@ func TestLines(t *testing.T) {
 		in:   "#path\tconn\n#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\n1\t1.1.1.1\t8\t2.2.2.2\t0\ticmp\n",
 		want: []string{`{"type":"ip","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":0,"destIP":"2.2.2.2","destPort":0,"proto":"icmp","bytesIn":0,"bytesOut":0,"pktsIn":0,"pktsOut":0,"duration":0,"icmpType":8,"icmpCode":0}`},
 	}, {
+		name: "ICMPv6 is icmp6; unknown_transport becomes the IP protocol number",
+		in: "#path\tconn\n#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tip_proto\n" +
+			"1\tfe80::1\t134\tfe80::2\t133\ticmp\t58\n1\t1.1.1.1\t0\t2.2.2.2\t0\tunknown_transport\t99\n",
+		want: []string{
+			`{"type":"ip","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"fe80::1","srcPort":0,"destIP":"fe80::2","destPort":0,"proto":"icmp6","bytesIn":0,"bytesOut":0,"pktsIn":0,"pktsOut":0,"duration":0,"icmpType":134,"icmpCode":133}`,
+			`{"type":"ip","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":0,"destIP":"2.2.2.2","destPort":0,"proto":"99","bytesIn":0,"bytesOut":0,"pktsIn":0,"pktsOut":0,"duration":0}`,
+		},
+	}, {
 		name: "http: host and uri make the url, - numbers are absent, escapes kept",
 		in: "#separator \\x7c\n#set_separator|;\n#path|http\n#fields|ts|id.orig_h|id.orig_p|id.resp_h|id.resp_p|method|host|uri|referrer|user_agent|request_body_len|response_body_len|status_code|resp_mime_types\n" +
 			"1|1.1.1.1|1|2.2.2.2|80|GET|example.com|/a\\x7cb\\x07|-|curl|0|-|-|text/html;text/plain\n" +
