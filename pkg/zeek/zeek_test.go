@@ -125,6 +125,10 @@ func TestLines(t *testing.T) {
 			`{"type":"dns","v":1,"ts":"2017-05-22T16:16:56.000001Z","srcIP":"10.0.0.1","srcPort":1,"destIP":"10.0.0.2","destPort":53,"proto":"udp","query":"a.b","qtype":"A","rcode":"NOERROR","answers":["1.2.3.4"],"ttls":[60]}`,
 		},
 	}, {
+		name: "JSON with the connection id nested",
+		in:   `{"_path":"conn","ts":1.0,"id":{"orig_h":"10.0.0.1","orig_p":1,"resp_h":"10.0.0.2","resp_p":80},"proto":"tcp","orig_bytes":5}` + "\n",
+		want: []string{`{"type":"ip","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"10.0.0.1","srcPort":1,"destIP":"10.0.0.2","destPort":80,"proto":"tcp","bytesIn":0,"bytesOut":5,"pktsIn":0,"pktsOut":0,"duration":0}`},
+	}, {
 		name: "other kinds are ignored, not errors",
 		in:   "#path\tweird\n#fields\tts\tname\n1\tbad_TCP_checksum\n" + `{"_path":"files","ts":1}` + "\n",
 	}, {
