@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"time"
 )
 
@@ -109,7 +110,6 @@ type runner struct {
 	finished []*Entry // files read to the end and closed (rotated away)
 	stats    Stats
 	firstErr error
-	names    map[string]bool
 }
 
 // Run reads the named files ("-" or none is stdin) and hands their lines to
@@ -133,7 +133,7 @@ func Run(names []string, o Options) (Stats, error) {
 	if o.Info == nil {
 		o.Info = func(string) {}
 	}
-	ru := &runner{o: o, used: map[*Entry]bool{}, names: map[string]bool{}}
+	ru := &runner{o: o, used: map[*Entry]bool{}}
 	if o.State != "" {
 		st, err := LoadState(o.State)
 		if err != nil {
@@ -142,9 +142,6 @@ func Run(names []string, o Options) (Stats, error) {
 		ru.st = st
 	} else {
 		ru.st = &State{Version: 1}
-	}
-	for _, n := range names {
-		ru.names[n] = true
 	}
 	var err error
 	if o.Follow {
@@ -433,11 +430,12 @@ func (in *input) entry() *Entry {
 	return &Entry{
 		Name: in.name, Dev: in.dev, Ino: in.ino, Offset: in.off, Line: in.line,
 		HeadLen: len(head), Head: hashHead(head), Context: append([]byte(nil), in.h.Context()...),
+		Seen: time.Now().Unix(),
 	}
 }
 
-// save writes the state for the given inputs and the finished ones, keeping
-// entries of files this run did not name that still exist.
+// save writes the state for the given inputs and the finished ones,
+// keeping the entries of files this run did not read for KeepUnseen.
 func (ru *runner) save(inputs []*input) error {
 	if ru.o.State == "" {
 		return nil
@@ -449,13 +447,15 @@ func (ru *runner) save(inputs []*input) error {
 		}
 	}
 	st.Files = append(st.Files, ru.finished...)
+	now := time.Now()
 	for _, e := range ru.st.Files {
-		if ru.used[e] || ru.names[e.Name] {
-			continue
-		}
-		if _, err := os.Stat(e.Name); err == nil {
+		if !ru.used[e] && now.Sub(time.Unix(e.Seen, 0)) < KeepUnseen {
 			st.Files = append(st.Files, e)
 		}
+	}
+	if len(st.Files) > MaxEntries {
+		sort.SliceStable(st.Files, func(i, j int) bool { return st.Files[i].Seen > st.Files[j].Seen })
+		st.Files = st.Files[:MaxEntries]
 	}
 	return st.Save(ru.o.State)
 }

@@ -340,3 +340,15 @@ func FuzzRun(f *testing.F) {
 		}
 	})
 }
+
+// TestUnnamedSiblingKept: a run that names only the new log keeps the
+// entry of the rotated one, so naming it later does not repeat records.
+func TestUnnamedSiblingKept(t *testing.T) {
+	h := newHarness(t)
+	h.write("dns.log", 3)
+	h.run("dns.log")
+	os.Rename(h.path("dns.log"), h.path("dns.log.1"))
+	want := h.write("dns.log", 2)
+	same(t, "new log only", h.run("dns.log"), want)
+	same(t, "sibling named later", h.run("dns.log.1", "dns.log"), nil)
+}
