@@ -168,13 +168,23 @@ func TestLines(t *testing.T) {
 // TestContextReplay checks that a parser resumed with another's Context
 // pairs exactly as one parser reading everything would.
 func TestContextReplay(t *testing.T) {
-	b, err := os.ReadFile(testenv.SharedPath(t, "eve/slips-test6-malicious/test6-malicious.suricata.json"))
+	for file, cuts := range map[string][]int{
+		"eve/slips-test6-malicious/test6-malicious.suricata.json": {1, 17, 20, 24, 2500, 4999},
+		"eve/rhaist-surevego/eve.json":                            {5, 10, 11, 12, 13, 14, 15, 16, 40, 100},
+		"suricata/dns-eve-multi/eve-dns-v1.full-expected.json":    {1, 2, 3, 4, 5, 6, 7, 8},
+	} {
+		contextReplay(t, file, cuts)
+	}
+}
+
+func contextReplay(t *testing.T, file string, cuts []int) {
+	b, err := os.ReadFile(testenv.SharedPath(t, file))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, whole, _ := run(t, NewParser(""), b)
 	lines := bytes.SplitAfter(b, []byte("\n"))
-	for _, cut := range []int{1, 17, 20, 24, 2500, 4999} {
+	for _, cut := range cuts {
 		first := NewParser("")
 		var got []string
 		emit := func(e *event.Event) error {
@@ -201,9 +211,13 @@ func TestContextReplay(t *testing.T) {
 		w := append([]string(nil), whole...)
 		sort.Strings(w)
 		if strings.Join(got, "\n") != strings.Join(w, "\n") {
+			if len(got) != len(w) {
+				t.Errorf("%s cut at line %d: %d events, want %d", file, cut, len(got), len(w))
+				continue
+			}
 			for i := range got {
 				if got[i] != w[i] {
-					t.Errorf("cut at line %d: first difference:\n%s\n%s", cut, got[i], w[i])
+					t.Errorf("%s cut at line %d: first difference:\n%s\n%s", file, cut, got[i], w[i])
 					break
 				}
 			}
