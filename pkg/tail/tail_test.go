@@ -352,3 +352,41 @@ func TestUnnamedSiblingKept(t *testing.T) {
 	same(t, "new log only", h.run("dns.log"), want)
 	same(t, "sibling named later", h.run("dns.log.1", "dns.log"), nil)
 }
+
+// stopAfter is a Handler that asks the run to stop after n lines.
+type stopAfter struct {
+	collector
+	n    *int
+	stop chan struct{}
+}
+
+func (s stopAfter) Line(l []byte) error {
+	*s.n--
+	if *s.n == 0 {
+		close(s.stop)
+	}
+	return s.collector.Line(l)
+}
+
+// TestStopAndResume interrupts a run (as Ctrl-C does) in the middle of a
+// file; the next run goes on from where the first stopped.
+func TestStopAndResume(t *testing.T) {
+	h := newHarness(t)
+	want := h.write("big.log", 5000)
+	stop := make(chan struct{})
+	n := 2500
+	o := h.options(nil)
+	o.Stop = stop
+	o.New = func(string) Handler {
+		return stopAfter{collector{mu: &h.mu, lines: &h.lines}, &n, stop}
+	}
+	if _, err := Run([]string{h.path("big.log")}, o); err != nil {
+		t.Fatal(err)
+	}
+	first := append([]string(nil), h.lines...)
+	if len(first) == 0 || len(first) == len(want) {
+		t.Fatalf("stopped run read %d of %d lines", len(first), len(want))
+	}
+	rest := h.run("big.log")
+	same(t, "both runs", append(first, rest...), want)
+}
