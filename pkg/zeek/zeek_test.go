@@ -155,6 +155,10 @@ func TestLines(t *testing.T) {
 			`{"type":"http","v":1,"ts":"1970-01-01T00:00:01Z","proto":"tcp","method":"GET"}`,
 		},
 	}, {
+		name: "a filter's path (dns-internal) counts as its stream",
+		in:   "#path\tdns-internal\n#fields\tts\tquery\n1\ta.b\n",
+		want: []string{`{"type":"dns","v":1,"ts":"1970-01-01T00:00:01Z","query":"a.b"}`},
+	}, {
 		name: "--type overrides #path",
 		in:   "#path\tmydns\n#fields\tts\tquery\n1\ta.b\n",
 		typ:  "dns",
