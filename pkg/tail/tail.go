@@ -90,7 +90,6 @@ type input struct {
 	name     string
 	h        Handler
 	f        *os.File
-	zr       *gzip.Reader
 	r        *bufio.Reader
 	gz       bool
 	stdin    bool
@@ -298,7 +297,6 @@ func (in *input) setReader(br *bufio.Reader) error {
 			return fmt.Errorf("gzip: %v", err)
 		}
 		in.gz = true
-		in.zr = zr
 		in.r = bufio.NewReaderSize(zr, 256<<10)
 		return nil
 	}
