@@ -234,14 +234,16 @@ func (p *Parser) dns(r *record, e *event.Event) error {
 	}
 	if r.has[fTTLs] {
 		for _, t := range r.list[fTTLs] {
-			sec, _, err := event.ParseEpoch(string(t))
-			if err != nil || sec < 0 {
+			// Whole seconds of an interval such as 3600.000000.
+			whole, frac, _ := bytes.Cut(t, []byte("."))
+			sec, err := parseUint(whole, 1<<63-1)
+			if err == nil && len(frac) > 0 {
+				_, err = parseUint(frac, 1<<63-1)
+			}
+			if err != nil {
 				return fmt.Errorf("TTLs: bad interval %q", t)
 			}
-			if sec > 1<<32-1 {
-				sec = 1<<32 - 1
-			}
-			e.TTLs = append(e.TTLs, uint32(sec))
+			e.TTLs = append(e.TTLs, uint32(min(sec, 1<<32-1)))
 		}
 	}
 	return nil
