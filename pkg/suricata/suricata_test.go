@@ -289,14 +289,87 @@ func TestRealEve(t *testing.T) {
 			if dnsEvents < queries || dnsEvents-answered+int(p.Stats.Unanswered) < queries-answered {
 				t.Errorf("%d dns events (%d answered) for %d queries", dnsEvents, answered, queries)
 			}
+			checkDNS(t, b, events)
 			if len(rest) != len(others) {
 				t.Fatalf("%d flow/http/tls events for %d records", len(rest), len(others))
 			}
 			for i, m := range others {
 				checkRecord(t, i, m, rest[i])
 			}
+			t.Logf("%d flow, http and tls records checked field by field", len(others))
 		})
 	}
+}
+
+// checkDNS checks, against encoding/json's reading of the file, that every
+// query record has its event (time, client, name, type) and that every v2
+// answer record's answers are the answers of an event for its name.
+func checkDNS(t *testing.T, b []byte, events []*event.Event) {
+	t.Helper()
+	type qkey struct {
+		ts, src, query, qtype string
+		port                  uint16
+	}
+	have := map[qkey]int{}
+	answersOf := map[string][]string{}
+	for _, e := range events {
+		if e.Type != event.TypeDNS {
+			continue
+		}
+		have[qkey{e.TS.Format(time.RFC3339Nano), e.SrcIP.String(), e.Query, e.QType, e.SrcPort}]++
+		answersOf[e.Query] = append(answersOf[e.Query], strings.Join(e.Answers, ","))
+	}
+	var queries, answers int
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		var m struct {
+			Timestamp string `json:"timestamp"`
+			EventType string `json:"event_type"`
+			SrcIP     string `json:"src_ip"`
+			SrcPort   uint16 `json:"src_port"`
+			DNS       struct {
+				Type    string `json:"type"`
+				Version int    `json:"version"`
+				RRName  string `json:"rrname"`
+				RRType  string `json:"rrtype"`
+				Answers []struct {
+					RRType string `json:"rrtype"`
+					RData  string `json:"rdata"`
+				} `json:"answers"`
+			} `json:"dns"`
+		}
+		if json.Unmarshal(l, &m) != nil || m.EventType != "dns" {
+			continue
+		}
+		ts, err := ParseTime(m.Timestamp)
+		if err != nil {
+			continue
+		}
+		switch {
+		case m.DNS.Type == "query":
+			queries++
+			k := qkey{ts.Format(time.RFC3339Nano), canonIP(m.SrcIP), queryName(m.DNS.RRName), m.DNS.RRType, m.SrcPort}
+			if have[k] == 0 {
+				t.Errorf("query %+v has no event", k)
+			}
+			have[k]--
+		case m.DNS.Type == "answer" && m.DNS.Version == 2 && len(m.DNS.Answers) > 0:
+			answers++
+			var want []string
+			for _, a := range m.DNS.Answers {
+				if a.RData != "" {
+					want = append(want, rdata(a.RRType, a.RData))
+				}
+			}
+			found := false
+			for _, got := range answersOf[queryName(m.DNS.RRName)] {
+				found = found || got == strings.Join(want, ",")
+			}
+			if !found {
+				t.Errorf("answers %q for %s in no event", want, m.DNS.RRName)
+			}
+		}
+	}
+	t.Logf("%d query records and %d v2 answer records found in the events", queries, answers)
 }
 
 func checkRecord(t *testing.T, i int, m map[string]any, e *event.Event) {
