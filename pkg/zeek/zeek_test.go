@@ -360,7 +360,7 @@ func TestReferences(t *testing.T) {
 	logs, _ := filepath.Glob(filepath.Join(root, "*", "*.log"))
 	legacy, _ := filepath.Glob(filepath.Join(root, "*", "legacy-zeek-3.3.0-dev", "*.log"))
 	logs = append(logs, legacy...)
-	n, skippedCut := 0, 0
+	n, skippedCut, total := 0, 0, 0
 	for _, path := range logs {
 		kind := KindFromName(filepath.Base(path))
 		if kind == "" {
@@ -394,8 +394,10 @@ func TestReferences(t *testing.T) {
 		if want := records; kind != KindX509 && len(ev) != want {
 			t.Errorf("%s: %d events from %d records", rel, len(ev), want)
 		}
+		total += len(ev)
 		n++
 	}
+	t.Logf("%d reference logs, %d events, no record skipped; %d zeek-cut outputs passed over", n, total, skippedCut)
 	if n < 100 || skippedCut > 12 {
 		t.Errorf("%d reference logs parsed, %d zeek-cut outputs passed over", n, skippedCut)
 	}
