@@ -62,6 +62,9 @@ type Options struct {
 	// Info reports something a person may want to know (rotation,
 	// truncation, a file that appeared).
 	Info func(msg string)
+	// FileError, if set, reports every file that could not be read; Run
+	// goes on with the others and returns the first such error.
+	FileError func(err error)
 	// Stop, when closed, makes Run finish the current line, flush, save
 	// and return.
 	Stop  <-chan struct{}
@@ -205,6 +208,9 @@ func (ru *runner) once(names []string) error {
 }
 
 func (ru *runner) fail(err error) {
+	if ru.o.FileError != nil {
+		ru.o.FileError(err)
+	}
 	if ru.firstErr == nil {
 		ru.firstErr = err
 	}
