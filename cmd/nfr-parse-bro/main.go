@@ -71,7 +71,8 @@ func run(args []string) int {
 			ui.Warnf("%s:%d: %v", name, line, err)
 			return nil
 		},
-		Info: func(msg string) { ui.Infof("%s", msg) },
+		Info:      func(msg string) { ui.Infof("%s", msg) },
+		FileError: func(err error) { ui.Errorf("%v", err) },
 	}
 	if o.State != "" {
 		lock, err := tail.Lock(o.State)
@@ -100,8 +101,19 @@ func run(args []string) int {
 			ui.Infof("ignored records: %s", tail.Counts(ignored))
 		}
 	}
+	var unknown int64
+	for _, p := range parsers {
+		unknown += p.Stats.Ignored["unknown"]
+	}
+	if unknown > 0 && o.Type == "" {
+		ui.Warnf("%d records of a log whose kind could not be told (no #path, no _path, no telling file name)", unknown)
+		ui.Hintf("name the kind: nfr-parse-bro --type dns (or conn, http, ssl, x509)")
+	}
 	if err != nil {
-		ui.Errorf("%v", err)
+		var oe *tail.OpenError
+		if !errors.As(err, &oe) { // those were reported as they happened
+			ui.Errorf("%v", err)
+		}
 		var le *tail.LineError
 		if errors.As(err, &le) {
 			ui.Hintf("drop --strict to skip malformed lines with a warning")

@@ -180,3 +180,15 @@ func TestFollow(t *testing.T) {
 		t.Errorf("after restart: %+v", r)
 	}
 }
+
+func TestUnknownKindHint(t *testing.T) {
+	in := `{"ts":1.5,"id.orig_h":"10.0.0.1","query":"a.example"}` + "\n"
+	r := runBin(t, []byte(in))
+	if r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "hint: name the kind: nfr-parse-bro --type dns") {
+		t.Errorf("no kind: %+v", r)
+	}
+	r = runBin(t, []byte(in), "-t", "dns")
+	if !strings.Contains(r.stdout, `"query":"a.example"`) {
+		t.Errorf("--type dns: %+v", r)
+	}
+}

@@ -64,7 +64,8 @@ func run(args []string) int {
 			ui.Warnf("%s:%d: %v", name, line, err)
 			return nil
 		},
-		Info: func(msg string) { ui.Infof("%s", msg) },
+		Info:      func(msg string) { ui.Infof("%s", msg) },
+		FileError: func(err error) { ui.Errorf("%v", err) },
 	}
 	if o.State != "" {
 		lock, err := tail.Lock(o.State)
@@ -95,7 +96,10 @@ func run(args []string) int {
 		}
 	}
 	if err != nil {
-		ui.Errorf("%v", err)
+		var oe *tail.OpenError
+		if !errors.As(err, &oe) { // those were reported as they happened
+			ui.Errorf("%v", err)
+		}
 		var le *tail.LineError
 		if errors.As(err, &le) {
 			ui.Hintf("drop --strict to skip malformed lines with a warning")

@@ -95,3 +95,20 @@ func TestCronGzip(t *testing.T) {
 		t.Errorf("%d events over two runs, %d in one; %s %s", got, want, r1.stderr, r2.stderr)
 	}
 }
+
+// TestGzipStdin: the nfr wrapper hands any log on stdin; gzip is told by
+// its magic bytes.
+func TestGzipStdin(t *testing.T) {
+	src, err := os.ReadFile(testenv.SharedPath(t, "eve", "dcso-fever", "alertify_input.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(src)
+	zw.Close()
+	plain, zipped := runBin(t, src), runBin(t, gz.Bytes(), "-")
+	if plain.code != 0 || zipped.code != 0 || plain.stdout != zipped.stdout || strings.Count(plain.stdout, "\n") != 3 {
+		t.Errorf("plain %+v\ngzip %+v", plain, zipped)
+	}
+}

@@ -56,7 +56,6 @@ type txKey struct {
 type pending struct {
 	key   txKey
 	ev    event.Event
-	ts    time.Time
 	seq   int64
 	lines []byte // raw lines, for Context
 	done  bool
@@ -312,7 +311,7 @@ func (p *Parser) dns(r *record, ts time.Time, line []byte, emit func(*event.Even
 }
 
 func (p *Parser) dnsQuery(r *record, ts time.Time, line []byte, emit func(*event.Event) error) error {
-	q := &pending{ts: ts, seq: p.dnsSeq}
+	q := &pending{seq: p.dnsSeq}
 	if err := p.base(&q.ev, event.TypeDNS, r, ts, false); err != nil {
 		return err
 	}
@@ -391,7 +390,7 @@ func (p *Parser) dnsAnswer(r *record, ts time.Time, emit func(*event.Event) erro
 func (p *Parser) dnsV1Answer(r *record, ts time.Time, line []byte, emit func(*event.Event) error) error {
 	key := p.keyOf(r, true)
 	if p.open == nil {
-		o := &pending{key: key, ts: ts}
+		o := &pending{key: key}
 		if q := p.take(key); q != nil {
 			o.ev = q.ev
 			o.lines = q.lines

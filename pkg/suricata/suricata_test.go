@@ -168,13 +168,23 @@ func TestLines(t *testing.T) {
 // TestContextReplay checks that a parser resumed with another's Context
 // pairs exactly as one parser reading everything would.
 func TestContextReplay(t *testing.T) {
-	b, err := os.ReadFile(testenv.SharedPath(t, "eve/slips-test6-malicious/test6-malicious.suricata.json"))
+	for file, cuts := range map[string][]int{
+		"eve/slips-test6-malicious/test6-malicious.suricata.json": {1, 17, 20, 24, 2500, 4999},
+		"eve/rhaist-surevego/eve.json":                            {5, 10, 11, 12, 13, 14, 15, 16, 40, 100},
+		"suricata/dns-eve-multi/eve-dns-v1.full-expected.json":    {1, 2, 3, 4, 5, 6, 7, 8},
+	} {
+		contextReplay(t, file, cuts)
+	}
+}
+
+func contextReplay(t *testing.T, file string, cuts []int) {
+	b, err := os.ReadFile(testenv.SharedPath(t, file))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, whole, _ := run(t, NewParser(""), b)
 	lines := bytes.SplitAfter(b, []byte("\n"))
-	for _, cut := range []int{1, 17, 20, 24, 2500, 4999} {
+	for _, cut := range cuts {
 		first := NewParser("")
 		var got []string
 		emit := func(e *event.Event) error {
@@ -201,9 +211,13 @@ func TestContextReplay(t *testing.T) {
 		w := append([]string(nil), whole...)
 		sort.Strings(w)
 		if strings.Join(got, "\n") != strings.Join(w, "\n") {
+			if len(got) != len(w) {
+				t.Errorf("%s cut at line %d: %d events, want %d", file, cut, len(got), len(w))
+				continue
+			}
 			for i := range got {
 				if got[i] != w[i] {
-					t.Errorf("cut at line %d: first difference:\n%s\n%s", cut, got[i], w[i])
+					t.Errorf("%s cut at line %d: first difference:\n%s\n%s", file, cut, got[i], w[i])
 					break
 				}
 			}
@@ -275,14 +289,87 @@ func TestRealEve(t *testing.T) {
 			if dnsEvents < queries || dnsEvents-answered+int(p.Stats.Unanswered) < queries-answered {
 				t.Errorf("%d dns events (%d answered) for %d queries", dnsEvents, answered, queries)
 			}
+			checkDNS(t, b, events)
 			if len(rest) != len(others) {
 				t.Fatalf("%d flow/http/tls events for %d records", len(rest), len(others))
 			}
 			for i, m := range others {
 				checkRecord(t, i, m, rest[i])
 			}
+			t.Logf("%d flow, http and tls records checked field by field", len(others))
 		})
 	}
+}
+
+// checkDNS checks, against encoding/json's reading of the file, that every
+// query record has its event (time, client, name, type) and that every v2
+// answer record's answers are the answers of an event for its name.
+func checkDNS(t *testing.T, b []byte, events []*event.Event) {
+	t.Helper()
+	type qkey struct {
+		ts, src, query, qtype string
+		port                  uint16
+	}
+	have := map[qkey]int{}
+	answersOf := map[string][]string{}
+	for _, e := range events {
+		if e.Type != event.TypeDNS {
+			continue
+		}
+		have[qkey{e.TS.Format(time.RFC3339Nano), e.SrcIP.String(), e.Query, e.QType, e.SrcPort}]++
+		answersOf[e.Query] = append(answersOf[e.Query], strings.Join(e.Answers, ","))
+	}
+	var queries, answers int
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		var m struct {
+			Timestamp string `json:"timestamp"`
+			EventType string `json:"event_type"`
+			SrcIP     string `json:"src_ip"`
+			SrcPort   uint16 `json:"src_port"`
+			DNS       struct {
+				Type    string `json:"type"`
+				Version int    `json:"version"`
+				RRName  string `json:"rrname"`
+				RRType  string `json:"rrtype"`
+				Answers []struct {
+					RRType string `json:"rrtype"`
+					RData  string `json:"rdata"`
+				} `json:"answers"`
+			} `json:"dns"`
+		}
+		if json.Unmarshal(l, &m) != nil || m.EventType != "dns" {
+			continue
+		}
+		ts, err := ParseTime(m.Timestamp)
+		if err != nil {
+			continue
+		}
+		switch {
+		case m.DNS.Type == "query":
+			queries++
+			k := qkey{ts.Format(time.RFC3339Nano), canonIP(m.SrcIP), queryName(m.DNS.RRName), m.DNS.RRType, m.SrcPort}
+			if have[k] == 0 {
+				t.Errorf("query %+v has no event", k)
+			}
+			have[k]--
+		case m.DNS.Type == "answer" && m.DNS.Version == 2 && len(m.DNS.Answers) > 0:
+			answers++
+			var want []string
+			for _, a := range m.DNS.Answers {
+				if a.RData != "" {
+					want = append(want, rdata(a.RRType, a.RData))
+				}
+			}
+			found := false
+			for _, got := range answersOf[queryName(m.DNS.RRName)] {
+				found = found || got == strings.Join(want, ",")
+			}
+			if !found {
+				t.Errorf("answers %q for %s in no event", want, m.DNS.RRName)
+			}
+		}
+	}
+	t.Logf("%d query records and %d v2 answer records found in the events", queries, answers)
 }
 
 func checkRecord(t *testing.T, i int, m map[string]any, e *event.Event) {
@@ -598,4 +685,73 @@ func FuzzLine(f *testing.F) {
 		}
 		p.Flush(emit)
 	})
+}
+
+var trailingComma = regexp.MustCompile(`,(\s*[}\]])`)
+
+// TestDocumentedV2V3Pairs reads the 7.0 (v2) and 8.0 (v3) examples side by
+// side in Suricata's upgrade notes: both forms of one record give the same
+// event. Blocks that are not valid JSON in the document (trailing commas,
+// an unclosed array) are counted and left out.
+func TestDocumentedV2V3Pairs(t *testing.T) {
+	b, err := os.ReadFile(testenv.SharedPath(t, "eve/oisf-suricata-docs/8.0-dns-logging-changes.rst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks [][]byte
+	lines := strings.Split(string(b), "\n")
+	for i := 0; i < len(lines); i++ {
+		if !strings.HasSuffix(strings.TrimSpace(lines[i]), ".. code-block::") {
+			continue
+		}
+		var block []string
+		for i++; i < len(lines) && (strings.TrimSpace(lines[i]) == "" || strings.HasPrefix(lines[i], "      ")); i++ {
+			if l := strings.TrimSpace(lines[i]); strings.HasPrefix(l, "-") || strings.HasPrefix(l, "*") {
+				break // the next cell of the table
+			}
+			block = append(block, lines[i])
+		}
+		i--
+		blocks = append(blocks, []byte(strings.Join(block, "\n")))
+	}
+	var pairs, invalid int
+	for i := 0; i+1 < len(blocks); i += 2 {
+		var evs [2]string
+		ok := true
+		for j, blk := range blocks[i : i+2] {
+			var m map[string]any
+			// The document's trailing commas are repaired; what is still
+			// not JSON is counted.
+			blk = trailingComma.ReplaceAll(blk, []byte("$1"))
+			if json.Unmarshal(blk, &m) != nil {
+				invalid++
+				ok = false
+				continue
+			}
+			if m["event_type"] != "dns" {
+				ok = false
+				continue
+			}
+			m["timestamp"] = "2024-01-01T00:00:00.000000+0000"
+			line, _ := json.Marshal(m)
+			_, got, errs := run(t, NewParser(""), line)
+			if len(errs) > 0 || len(got) != 1 {
+				t.Errorf("block %d: %v %v", i+j, got, errs)
+				ok = false
+				continue
+			}
+			evs[j] = got[0]
+		}
+		if !ok {
+			continue
+		}
+		pairs++
+		if evs[0] != evs[1] {
+			t.Errorf("blocks %d and %d differ:\n7.0 %s\n8.0 %s", i, i+1, evs[0], evs[1])
+		}
+	}
+	t.Logf("%d documented v2/v3 pairs agree, %d blocks are not valid JSON", pairs, invalid)
+	if pairs != 2 {
+		t.Errorf("only %d pairs compared", pairs)
+	}
 }

@@ -14,8 +14,8 @@ import (
 func (ru *runner) follow(names []string) error {
 	ins := make([]*input, len(names))
 	missing := make([]bool, len(names))
-	lastSave := time.Now()
-	dirty := false
+	lastSave, lastData := time.Now(), time.Now()
+	dirty, held := false, false
 	var timer *time.Timer
 	for {
 		progress := false
@@ -70,6 +70,7 @@ func (ru *runner) follow(names []string) error {
 			return ru.finish(ins, nil)
 		}
 		if progress {
+			lastData, held = time.Now(), true
 			if time.Since(lastSave) >= ru.o.SaveEvery {
 				if err := ru.checkpoint(ins, false); err != nil {
 					return ru.finish(ins, err)
@@ -79,10 +80,20 @@ func (ru *runner) follow(names []string) error {
 			continue
 		}
 		if dirty {
-			if err := ru.checkpoint(ins, true); err != nil {
+			// Idle: make what was read durable; what handlers hold is
+			// saved as context.
+			if err := ru.checkpoint(ins, false); err != nil {
 				return ru.finish(ins, err)
 			}
 			lastSave, dirty = time.Now(), false
+		}
+		if held && time.Since(lastData) >= ru.o.IdleFlush {
+			// Idle for long: give up waiting (an eve query whose answer
+			// did not come) and write what handlers hold.
+			if err := ru.checkpoint(ins, true); err != nil {
+				return ru.finish(ins, err)
+			}
+			lastSave, held = time.Now(), false
 		}
 		if timer == nil {
 			timer = time.NewTimer(ru.o.Poll)

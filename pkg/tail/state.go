@@ -1,7 +1,6 @@
 package tail
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 )
 
 // HeadLen is how many leading (decompressed) bytes identify a file. A file
@@ -28,7 +28,17 @@ type Entry struct {
 	// Context is what the parser must see again before resuming: the
 	// header block of a Zeek TSV log, or eve lines waiting for their pair.
 	Context []byte `json:"context,omitempty"`
+	// Seen is when the file was last read (Unix seconds). Entries of files
+	// a run does not name are kept for KeepUnseen, so a rotated sibling
+	// named again later is not read twice.
+	Seen int64 `json:"seen"`
 }
+
+// KeepUnseen is how long the entry of a file no run has named is kept.
+const KeepUnseen = 14 * 24 * time.Hour
+
+// MaxEntries caps the entries of a state file; the least recently seen go.
+const MaxEntries = 4096
 
 // State is the content of a --state file.
 type State struct {
@@ -140,5 +150,3 @@ func fileID(fi os.FileInfo) (dev, ino uint64) {
 	}
 	return 0, 0
 }
-
-var _ = bytes.Equal

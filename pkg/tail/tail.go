@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"time"
 )
 
@@ -47,6 +48,9 @@ type Options struct {
 	Poll   time.Duration // how often a follower looks for new data (default 250ms)
 	// SaveEvery is how often a busy follower saves its state (default 2s).
 	SaveEvery time.Duration
+	// IdleFlush is how long a follower waits without new data before it
+	// makes handlers write what they hold (default 2s).
+	IdleFlush time.Duration
 	// New returns the handler for an input (name "-" is stdin).
 	New func(name string) Handler
 	// Sync flushes everything emitted so far downstream; it runs before
@@ -58,6 +62,9 @@ type Options struct {
 	// Info reports something a person may want to know (rotation,
 	// truncation, a file that appeared).
 	Info func(msg string)
+	// FileError, if set, reports every file that could not be read; Run
+	// goes on with the others and returns the first such error.
+	FileError func(err error)
 	// Stop, when closed, makes Run finish the current line, flush, save
 	// and return.
 	Stop  <-chan struct{}
@@ -86,7 +93,6 @@ type input struct {
 	name     string
 	h        Handler
 	f        *os.File
-	zr       *gzip.Reader
 	r        *bufio.Reader
 	gz       bool
 	stdin    bool
@@ -106,7 +112,6 @@ type runner struct {
 	finished []*Entry // files read to the end and closed (rotated away)
 	stats    Stats
 	firstErr error
-	names    map[string]bool
 }
 
 // Run reads the named files ("-" or none is stdin) and hands their lines to
@@ -121,13 +126,16 @@ func Run(names []string, o Options) (Stats, error) {
 	if o.SaveEvery <= 0 {
 		o.SaveEvery = 2 * time.Second
 	}
+	if o.IdleFlush <= 0 {
+		o.IdleFlush = 2 * time.Second
+	}
 	if o.Sync == nil {
 		o.Sync = func() error { return nil }
 	}
 	if o.Info == nil {
 		o.Info = func(string) {}
 	}
-	ru := &runner{o: o, used: map[*Entry]bool{}, names: map[string]bool{}}
+	ru := &runner{o: o, used: map[*Entry]bool{}}
 	if o.State != "" {
 		st, err := LoadState(o.State)
 		if err != nil {
@@ -136,9 +144,6 @@ func Run(names []string, o Options) (Stats, error) {
 		ru.st = st
 	} else {
 		ru.st = &State{Version: 1}
-	}
-	for _, n := range names {
-		ru.names[n] = true
 	}
 	var err error
 	if o.Follow {
@@ -203,6 +208,9 @@ func (ru *runner) once(names []string) error {
 }
 
 func (ru *runner) fail(err error) {
+	if ru.o.FileError != nil {
+		ru.o.FileError(err)
+	}
 	if ru.firstErr == nil {
 		ru.firstErr = err
 	}
@@ -295,7 +303,6 @@ func (in *input) setReader(br *bufio.Reader) error {
 			return fmt.Errorf("gzip: %v", err)
 		}
 		in.gz = true
-		in.zr = zr
 		in.r = bufio.NewReaderSize(zr, 256<<10)
 		return nil
 	}
@@ -427,11 +434,12 @@ func (in *input) entry() *Entry {
 	return &Entry{
 		Name: in.name, Dev: in.dev, Ino: in.ino, Offset: in.off, Line: in.line,
 		HeadLen: len(head), Head: hashHead(head), Context: append([]byte(nil), in.h.Context()...),
+		Seen: time.Now().Unix(),
 	}
 }
 
-// save writes the state for the given inputs and the finished ones, keeping
-// entries of files this run did not name that still exist.
+// save writes the state for the given inputs and the finished ones,
+// keeping the entries of files this run did not read for KeepUnseen.
 func (ru *runner) save(inputs []*input) error {
 	if ru.o.State == "" {
 		return nil
@@ -443,13 +451,15 @@ func (ru *runner) save(inputs []*input) error {
 		}
 	}
 	st.Files = append(st.Files, ru.finished...)
+	now := time.Now()
 	for _, e := range ru.st.Files {
-		if ru.used[e] || ru.names[e.Name] {
-			continue
-		}
-		if _, err := os.Stat(e.Name); err == nil {
+		if !ru.used[e] && now.Sub(time.Unix(e.Seen, 0)) < KeepUnseen {
 			st.Files = append(st.Files, e)
 		}
+	}
+	if len(st.Files) > MaxEntries {
+		sort.SliceStable(st.Files, func(i, j int) bool { return st.Files[i].Seen > st.Files[j].Seen })
+		st.Files = st.Files[:MaxEntries]
 	}
 	return st.Save(ru.o.State)
 }

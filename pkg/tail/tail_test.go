@@ -314,3 +314,79 @@ func TestFollow(t *testing.T) {
 	fl.expect(t, "restart growth", h.write("dns.log", 1))
 	fl.close(t)
 }
+
+// FuzzRun feeds arbitrary file content (plain, gzip, broken gzip, long
+// lines, no final newline) through Run, with and without a state file and a
+// second run resuming from it.
+func FuzzRun(f *testing.F) {
+	f.Add([]byte("a\nb\n"), false)
+	f.Add([]byte("\x1f\x8b\x08\x00garbage"), true)
+	f.Add([]byte("no newline at the end"), true)
+	f.Fuzz(func(t *testing.T, content []byte, useState bool) {
+		dir := t.TempDir()
+		name := filepath.Join(dir, "in.log")
+		os.WriteFile(name, content, 0o644)
+		var lines []string
+		var mu sync.Mutex
+		o := Options{New: func(string) Handler { return collector{mu: &mu, lines: &lines} }}
+		if useState {
+			o.State = filepath.Join(dir, "state")
+		}
+		Run([]string{name}, o)
+		first := len(lines)
+		Run([]string{name}, o)
+		if useState && len(lines) != first {
+			t.Fatalf("second run over an unchanged file read %d more lines", len(lines)-first)
+		}
+	})
+}
+
+// TestUnnamedSiblingKept: a run that names only the new log keeps the
+// entry of the rotated one, so naming it later does not repeat records.
+func TestUnnamedSiblingKept(t *testing.T) {
+	h := newHarness(t)
+	h.write("dns.log", 3)
+	h.run("dns.log")
+	os.Rename(h.path("dns.log"), h.path("dns.log.1"))
+	want := h.write("dns.log", 2)
+	same(t, "new log only", h.run("dns.log"), want)
+	same(t, "sibling named later", h.run("dns.log.1", "dns.log"), nil)
+}
+
+// stopAfter is a Handler that asks the run to stop after n lines.
+type stopAfter struct {
+	collector
+	n    *int
+	stop chan struct{}
+}
+
+func (s stopAfter) Line(l []byte) error {
+	*s.n--
+	if *s.n == 0 {
+		close(s.stop)
+	}
+	return s.collector.Line(l)
+}
+
+// TestStopAndResume interrupts a run (as Ctrl-C does) in the middle of a
+// file; the next run goes on from where the first stopped.
+func TestStopAndResume(t *testing.T) {
+	h := newHarness(t)
+	want := h.write("big.log", 5000)
+	stop := make(chan struct{})
+	n := 2500
+	o := h.options(nil)
+	o.Stop = stop
+	o.New = func(string) Handler {
+		return stopAfter{collector{mu: &h.mu, lines: &h.lines}, &n, stop}
+	}
+	if _, err := Run([]string{h.path("big.log")}, o); err != nil {
+		t.Fatal(err)
+	}
+	first := append([]string(nil), h.lines...)
+	if len(first) == 0 || len(first) == len(want) {
+		t.Fatalf("stopped run read %d of %d lines", len(first), len(want))
+	}
+	rest := h.run("big.log")
+	same(t, "both runs", append(first, rest...), want)
+}

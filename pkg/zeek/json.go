@@ -29,6 +29,21 @@ func (p *Parser) jsonLine(line []byte, emit func(*event.Event) error) error {
 	r.reset()
 	var ferr error
 	it.ReadObjectCB(func(it *jsoniter.Iterator, key string) bool {
+		if key == "id" && it.WhatIsNext() == jsoniter.ObjectValue {
+			// The connection id written nested ({"id":{"orig_h":...}})
+			// rather than flattened, as some shippers do.
+			it.ReadObjectCB(func(it *jsoniter.Iterator, sub string) bool {
+				if id := fieldID("id." + sub); id >= 0 {
+					if err := readValue(it, r, id); err != nil && ferr == nil {
+						ferr = fmt.Errorf("id.%s: %v", sub, err)
+					}
+				} else {
+					it.Skip()
+				}
+				return it.Error == nil
+			})
+			return it.Error == nil
+		}
 		id := fieldID(key)
 		if id < 0 {
 			it.Skip()

@@ -58,6 +58,7 @@ const (
 	fNotBefore
 	fNotAfter
 	fPath
+	fIPProto
 	nField
 )
 
@@ -75,7 +76,7 @@ var fieldIDs = map[string]int{
 	"cert_chain_fuids": fCertFuids, "cert_chain_fps": fCertFps,
 	"id": fID, "fingerprint": fFingerprint, "certificate.subject": fCertSubject,
 	"certificate.issuer": fCertIssuer, "certificate.not_valid_before": fNotBefore,
-	"certificate.not_valid_after": fNotAfter, "_path": fPath,
+	"certificate.not_valid_after": fNotAfter, "_path": fPath, "ip_proto": fIPProto,
 }
 
 func fieldID(name string) int {
@@ -233,14 +234,16 @@ func (p *Parser) dns(r *record, e *event.Event) error {
 	}
 	if r.has[fTTLs] {
 		for _, t := range r.list[fTTLs] {
-			sec, _, err := event.ParseEpoch(string(t))
-			if err != nil || sec < 0 {
+			// Whole seconds of an interval such as 3600.000000.
+			whole, frac, _ := bytes.Cut(t, []byte("."))
+			sec, err := parseUint(whole, 1<<63-1)
+			if err == nil && len(frac) > 0 {
+				_, err = parseUint(frac, 1<<63-1)
+			}
+			if err != nil {
 				return fmt.Errorf("TTLs: bad interval %q", t)
 			}
-			if sec > 1<<32-1 {
-				sec = 1<<32 - 1
-			}
-			e.TTLs = append(e.TTLs, uint32(sec))
+			e.TTLs = append(e.TTLs, uint32(min(sec, 1<<32-1)))
 		}
 	}
 	return nil
@@ -270,6 +273,13 @@ func (p *Parser) conn(r *record, e *event.Event) error {
 	}
 	e.ConnState = p.intern(r, fConnState)
 	e.History = p.intern(r, fHistory)
+	switch {
+	case e.Proto == "unknown_transport" && r.has[fIPProto]:
+		// Zeek >= 6 logs the IP protocol number beside it.
+		e.Proto = p.intern(r, fIPProto)
+	case e.Proto == "icmp" && e.SrcIP.Is6():
+		e.Proto = "icmp6" // Zeek's proto enum has one icmp for both
+	}
 	if e.Proto == "icmp" || e.Proto == "icmp6" {
 		// Zeek logs ICMP type and code in the port columns.
 		t, c := uint8(e.SrcPort), uint8(e.DestPort)
@@ -386,11 +396,36 @@ func parseTime(b []byte) (time.Time, error) {
 		}
 		return t.UTC(), nil
 	}
+	if millis(b) {
+		// LogAscii::json_timestamps=JSON::TS_MILLIS: integer milliseconds.
+		v, err := strconv.ParseInt(string(b), 10, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("bad ts %q", b)
+		}
+		return time.UnixMilli(v).UTC(), nil
+	}
 	sec, nsec, err := event.ParseEpoch(string(b))
 	if err != nil {
 		return time.Time{}, fmt.Errorf("bad ts %q", b)
 	}
 	return time.Unix(sec, nsec).UTC(), nil
+}
+
+// millis tells Zeek's millisecond timestamps (an integer of 12 digits or
+// more, no fraction) from epoch seconds, which Zeek always writes with a
+// fraction.
+func millis(b []byte) bool {
+	digits := 0
+	for i, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '-' && i == 0:
+		default:
+			return false
+		}
+	}
+	return digits >= 12
 }
 
 func parseUint(b []byte, max uint64) (uint64, error) {
@@ -455,6 +490,3 @@ func lowerString(b []byte) string {
 	}
 	return string(b)
 }
-
-// strconv is used by the JSON codec for numbers written as floats.
-var _ = strconv.Itoa

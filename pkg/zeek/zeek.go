@@ -65,6 +65,8 @@ type Parser struct {
 	nameKind string
 	source   string
 
+	lastPath, lastKind string // the kind of the last #path or _path seen
+
 	// The current TSV header block.
 	sep, setSep, empty, unset []byte
 	path                      string
@@ -192,13 +194,23 @@ func (p *Parser) addHeader(line []byte) {
 	}
 }
 
-// kind is the kind records are read as now.
+// kind is the kind records are read as now. A path such as dns-internal
+// or conn_local (a Log::add_filter variant of a stream) counts as its
+// stream; a path of another stream is returned as is, to be ignored.
 func (p *Parser) kind(path string) string {
 	switch {
 	case p.Type != "":
 		return p.Type
 	case path != "":
-		return path
+		if path == p.lastPath {
+			return p.lastKind
+		}
+		k := KindFromName(path)
+		if k == "" {
+			k = path
+		}
+		p.lastPath, p.lastKind = path, k
+		return k
 	}
 	return p.nameKind
 }

@@ -3,12 +3,14 @@ package zeek
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nfr-project/nfr/internal/testenv"
 	"github.com/nfr-project/nfr/pkg/event"
@@ -88,6 +90,14 @@ func TestLines(t *testing.T) {
 		in:   "#path\tconn\n#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\n1\t1.1.1.1\t8\t2.2.2.2\t0\ticmp\n",
 		want: []string{`{"type":"ip","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":0,"destIP":"2.2.2.2","destPort":0,"proto":"icmp","bytesIn":0,"bytesOut":0,"pktsIn":0,"pktsOut":0,"duration":0,"icmpType":8,"icmpCode":0}`},
 	}, {
+		name: "ICMPv6 is icmp6; unknown_transport becomes the IP protocol number",
+		in: "#path\tconn\n#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tip_proto\n" +
+			"1\tfe80::1\t134\tfe80::2\t133\ticmp\t58\n1\t1.1.1.1\t0\t2.2.2.2\t0\tunknown_transport\t99\n",
+		want: []string{
+			`{"type":"ip","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"fe80::1","srcPort":0,"destIP":"fe80::2","destPort":0,"proto":"icmp6","bytesIn":0,"bytesOut":0,"pktsIn":0,"pktsOut":0,"duration":0,"icmpType":134,"icmpCode":133}`,
+			`{"type":"ip","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":0,"destIP":"2.2.2.2","destPort":0,"proto":"99","bytesIn":0,"bytesOut":0,"pktsIn":0,"pktsOut":0,"duration":0}`,
+		},
+	}, {
 		name: "http: host and uri make the url, - numbers are absent, escapes kept",
 		in: "#separator \\x7c\n#set_separator|;\n#path|http\n#fields|ts|id.orig_h|id.orig_p|id.resp_h|id.resp_p|method|host|uri|referrer|user_agent|request_body_len|response_body_len|status_code|resp_mime_types\n" +
 			"1|1.1.1.1|1|2.2.2.2|80|GET|example.com|/a\\x7cb\\x07|-|curl|0|-|-|text/html;text/plain\n" +
@@ -115,6 +125,10 @@ func TestLines(t *testing.T) {
 			`{"type":"dns","v":1,"ts":"2017-05-22T16:16:56.000001Z","srcIP":"10.0.0.1","srcPort":1,"destIP":"10.0.0.2","destPort":53,"proto":"udp","query":"a.b","qtype":"A","rcode":"NOERROR","answers":["1.2.3.4"],"ttls":[60]}`,
 		},
 	}, {
+		name: "JSON with the connection id nested",
+		in:   `{"_path":"conn","ts":1.0,"id":{"orig_h":"10.0.0.1","orig_p":1,"resp_h":"10.0.0.2","resp_p":80},"proto":"tcp","orig_bytes":5}` + "\n",
+		want: []string{`{"type":"ip","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"10.0.0.1","srcPort":1,"destIP":"10.0.0.2","destPort":80,"proto":"tcp","bytesIn":0,"bytesOut":5,"pktsIn":0,"pktsOut":0,"duration":0}`},
+	}, {
 		name: "other kinds are ignored, not errors",
 		in:   "#path\tweird\n#fields\tts\tname\n1\tbad_TCP_checksum\n" + `{"_path":"files","ts":1}` + "\n",
 	}, {
@@ -140,6 +154,10 @@ func TestLines(t *testing.T) {
 			`{"type":"dns","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":1,"destIP":"2.2.2.2","destPort":53,"proto":"udp","query":"a.b","qtype":"A","rcode":"NOERROR","answers":["1.2.3.4"],"ttls":[1]}`,
 			`{"type":"http","v":1,"ts":"1970-01-01T00:00:01Z","proto":"tcp","method":"GET"}`,
 		},
+	}, {
+		name: "a filter's path (dns-internal) counts as its stream",
+		in:   "#path\tdns-internal\n#fields\tts\tquery\n1\ta.b\n",
+		want: []string{`{"type":"dns","v":1,"ts":"1970-01-01T00:00:01Z","query":"a.b"}`},
 	}, {
 		name: "--type overrides #path",
 		in:   "#path\tmydns\n#fields\tts\tquery\n1\ta.b\n",
@@ -250,6 +268,29 @@ func TestWriterConformance(t *testing.T) {
 			t.Errorf("errors %q", errs)
 		}
 	})
+	t.Run("ascii-negative-ts: epoch, ISO 8601 and millisecond forms of one time", func(t *testing.T) {
+		want := time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)
+		for _, f := range []string{"ts_epoch", "ts_iso8601", "ts_millis"} {
+			b := readShared(t, "zeek/_format/ascii-negative-ts/test.log."+f)
+			var v struct{ TS json.RawMessage }
+			json.Unmarshal(bytes.SplitN(b, []byte("\n"), 3)[1], &v)
+			got, err := parseTime(bytes.Trim(v.TS, `"`))
+			if err != nil || !got.Equal(want) {
+				t.Errorf("%s: %v %v", f, got, err)
+			}
+		}
+		// Known: a negative millisecond time written as unsigned
+		// (18446743758090351616) overflows and is rejected, not wrapped.
+		if _, err := parseTime([]byte("18446743758090351616")); err == nil {
+			t.Error("unsigned millis accepted")
+		}
+	})
+	t.Run("ascii-escape-odd-url: escaped bytes kept as Zeek wrote them", func(t *testing.T) {
+		ev, errs := parseAll(t, NewParser("http.log", "", nil), readShared(t, "zeek/_format/ascii-escape-odd-url/http.log"))
+		if len(errs) > 0 || len(ev) != 1 || !strings.Contains(ev[0], `arheoloogia_uurimisr\\xfchma_seminar`) {
+			t.Errorf("odd url: %q %q", ev, errs)
+		}
+	})
 	t.Run("ascii-json-iso-timestamps: ISO 8601 with the sign of pre-1970 times", func(t *testing.T) {
 		for _, s := range []string{"2008-07-09T16:13:30.005432Z", "1969-12-31T23:59:58.600000Z"} {
 			if _, err := parseTime([]byte(s)); err != nil {
@@ -319,7 +360,7 @@ func TestReferences(t *testing.T) {
 	logs, _ := filepath.Glob(filepath.Join(root, "*", "*.log"))
 	legacy, _ := filepath.Glob(filepath.Join(root, "*", "legacy-zeek-3.3.0-dev", "*.log"))
 	logs = append(logs, legacy...)
-	n, skippedCut := 0, 0
+	n, skippedCut, total := 0, 0, 0
 	for _, path := range logs {
 		kind := KindFromName(filepath.Base(path))
 		if kind == "" {
@@ -353,8 +394,10 @@ func TestReferences(t *testing.T) {
 		if want := records; kind != KindX509 && len(ev) != want {
 			t.Errorf("%s: %d events from %d records", rel, len(ev), want)
 		}
+		total += len(ev)
 		n++
 	}
+	t.Logf("%d reference logs, %d events, no record skipped; %d zeek-cut outputs passed over", n, total, skippedCut)
 	if n < 100 || skippedCut > 12 {
 		t.Errorf("%d reference logs parsed, %d zeek-cut outputs passed over", n, skippedCut)
 	}
