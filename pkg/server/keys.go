@@ -51,6 +51,10 @@ func KeysCommand(st *Store, args []string, asJSON bool, stdout io.Writer, info f
 			}
 			return nil
 		}
+		if len(keys) == 0 {
+			info("no keys yet: run: nfr-engine keys add NAME")
+			return nil
+		}
 		tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tTENANT\tKEY\tCREATED\tSTATUS\tEMAIL")
 		for _, k := range keys {

@@ -29,9 +29,11 @@ import (
 	"github.com/nfr-project/nfr/pkg/event"
 )
 
-// Scorer scores one tenant's events. The worker calls it from one goroutine
-// only. Process must not keep ev after it returns; emit may be called any
-// number of times with alerts (Type "alert", EventType, Threats, Flags).
+// Scorer scores one tenant's events (pkg/score's Engine). The worker calls
+// it from one goroutine only, so it needs no locks. Events are not reused
+// after Process returns, so a scorer may keep them. emit may be called any
+// number of times with alerts (Type "alert", EventType, Threats, Flags); an
+// alert is stored before emit returns, so emit must not be kept.
 type Scorer interface {
 	Process(ev *event.Event, emit func(alert *event.Event))
 	Advance(now time.Time, emit func(alert *event.Event))
