@@ -100,9 +100,6 @@ func run() int {
 		scfg.Log = ui.Infof
 	}
 	srv := server.New(st, newScorer, scfg)
-	if n, err := st.ActiveKeys(); err == nil && n == 0 {
-		ui.Hintf("no API keys yet: run: nfr-engine --db %s keys add NAME", ec.DB)
-	}
 
 	ctx, stop := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
@@ -117,7 +114,12 @@ func run() int {
 	}()
 	err = srv.Serve(ctx, server.Listener{
 		Addr: ec.Listen, CertFile: ec.TLSCert, KeyFile: ec.TLSKey,
-		Ready: func(url string) { ui.Infof("listening on %s, database %s", url, ec.DB) },
+		Ready: func(url string) {
+			ui.Infof("listening on %s, database %s", url, ec.DB)
+			if n, err := st.ActiveKeys(); err == nil && n == 0 {
+				ui.Hintf("no API keys yet: run: nfr-engine --db %s keys add NAME", ec.DB)
+			}
+		},
 	})
 	if err != nil {
 		ui.Errorf("%v", err)

@@ -140,6 +140,11 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /metrics", s.serveMetrics)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowed(r.URL.Path); allow != "" {
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, r.Method+" "+r.URL.Path+": use "+allow)
+			return
+		}
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 	s.mux = m
@@ -205,7 +210,17 @@ func endpointOf(r *http.Request) string {
 	return "other"
 }
 
-type ctxKey struct{}
+// allowed returns the method an endpoint takes, for 405 answers.
+func allowed(path string) string {
+	switch path {
+	case "/v1/events/dns", "/v1/events/ip", "/v1/events/http", "/v1/events/tls", "/v1/account/register",
+		"/v1/key/request", "/v1/key/reset", "/v1/queries":
+		return "POST"
+	case "/v1/alerts", "/v1/account/status", "/v1/events", "/metrics", "/healthz":
+		return "GET"
+	}
+	return ""
+}
 
 // auth checks HTTP Basic auth, the key being the user name, and passes the
 // tenant on in the request's context.

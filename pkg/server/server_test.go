@@ -472,6 +472,9 @@ func TestBodies(t *testing.T) {
 	if resp, _ := e.do("POST", "/v1/events/smtp", key, small, nil); resp.StatusCode != 404 {
 		t.Errorf("unknown type: %s", resp.Status)
 	}
+	if resp, _ := e.do("GET", "/v1/events/dns", key, nil, nil); resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST" {
+		t.Errorf("GET on a POST endpoint: %s Allow %q", resp.Status, resp.Header.Get("Allow"))
+	}
 	// A chunked body (no Content-Length) over the limit.
 	req, _ := http.NewRequest("POST", e.url+"/v1/events/dns", io.MultiReader(bytes.NewReader(big)))
 	req.SetBasicAuth(key, "")
