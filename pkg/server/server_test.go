@@ -270,6 +270,30 @@ func FuzzDecodeBatch(f *testing.F) {
 	})
 }
 
+func FuzzDecodeQueries(f *testing.F) {
+	f.Add([]byte(`{"data":[["2026-11-27T07:00:00Z","10.0.0.5","A","c2.evil.test."],["x","y"]]}`))
+	f.Add([]byte(`{"data":[["2026-11-27T07:00:00+02:00","::ffff:10.0.0.5","aaaa","."]]}`))
+	f.Add([]byte(`{"data":null}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		evs, r, err := DecodeQueries(body)
+		if err != nil {
+			return
+		}
+		nrej := 0
+		for _, n := range r.Rejected {
+			nrej += n
+		}
+		if r.Received != r.Accepted+nrej || len(evs) != r.Accepted {
+			t.Fatalf("received %d accepted %d rejected %d events %d", r.Received, r.Accepted, nrej, len(evs))
+		}
+		for i := range evs {
+			if evs[i].Query == "" || evs[i].TS.IsZero() || !evs[i].SrcIP.IsValid() {
+				t.Fatalf("accepted an incomplete query %+v", evs[i])
+			}
+		}
+	})
+}
+
 func TestAuth(t *testing.T) {
 	e := newEnv(t, Config{}, false)
 	key := e.key("acme")
@@ -665,7 +689,7 @@ func TestLegacy2017(t *testing.T) {
 	resp, b := e.do("POST", "/v1/queries", key, []byte(body), map[string]string{"Content-Type": "application/json"})
 	var qr api.EventsResponse
 	if resp.StatusCode != 200 || json.Unmarshal(b, &qr) != nil || qr.Received != 4 || qr.Accepted != 2 ||
-		qr.Rejected[ReasonMissingTS] != 1 || qr.Rejected[ReasonMalformed] != 1 {
+		qr.Rejected[ReasonInvalidField] != 1 || qr.Rejected[ReasonMalformed] != 1 {
 		t.Fatalf("queries: %s %s", resp.Status, b)
 	}
 	e.post(key, "ip", []byte(`{"ts":"2026-01-01T00:00:00Z","srcIP":"10.9.9.9","destIP":"192.0.2.7","destPort":4444}`), nil)
