@@ -129,7 +129,7 @@ func TestCLI(t *testing.T) {
 	if out, _, code := runCmd(t, "--help"); code != 0 || !strings.Contains(out, "keys add NAME") {
 		t.Errorf("--help: %d %q", code, out)
 	}
-	for _, args := range [][]string{{"--bogus"}, {"serve"}, {"--db", db, "keys"}, {"--db", db, "keys", "add"}, {"--db", db, "keys", "drop", "x"}, {"--tls-cert", "c.pem"}} {
+	for _, args := range [][]string{{"--bogus"}, {"serve"}, {"--db", db, "keys"}, {"--db", db, "keys", "add"}, {"--db", db, "keys", "drop", "x"}, {"--db", db, "keys", "add", "two words"}, {"--tls-cert", "c.pem"}} {
 		if _, errs, code := runCmd(t, args...); code != 2 || !strings.Contains(errs, "nfr-engine: error: ") || !strings.Contains(errs, "nfr-engine: hint: ") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
 		}
@@ -192,6 +192,9 @@ func TestServe(t *testing.T) {
 	}
 	if code, body := request(t, c, "GET", e.url+"/v1/alerts", key, nil, nil); code != 200 || !strings.Contains(string(body), `"alerts":[]`) {
 		t.Errorf("alerts: %d %s", code, body)
+	}
+	if list, _, _ := runCmd(t, "--db", db, "keys", "list"); !strings.Contains(list, "LAST BATCH") || strings.Contains(list, "never") {
+		t.Errorf("keys list after a batch:\n%s", list)
 	}
 	// The 2017 protocol of old clients.
 	q := `{"data":[["2026-11-27T07:00:00Z","10.0.0.5","A","c2.example.net."]]}`

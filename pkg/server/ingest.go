@@ -275,6 +275,8 @@ func (s *Server) process(g []*job, tenants map[int64]*tenantState) {
 	results := make([]result, len(g))
 	err := s.inTx(func(tx *sql.Tx) error {
 		insAlert, insBatch, getBatch := tx.Stmt(s.store.insAlert), tx.Stmt(s.store.insBatch), tx.Stmt(s.store.getBatch)
+		keySeen := tx.Stmt(s.store.keySeen)
+		seen := map[int64]bool{}
 		pending := map[batchKey]api.EventsResponse{}
 		now := s.cfg.Now()
 		for i, j := range g {
@@ -295,6 +297,12 @@ func (s *Server) process(g []*job, tenants map[int64]*tenantState) {
 					continue
 				}
 				if !errors.Is(err, sql.ErrNoRows) {
+					return err
+				}
+			}
+			if j.tenant.Key != 0 && !seen[j.tenant.Key] {
+				seen[j.tenant.Key] = true
+				if _, err := keySeen.Exec(now.Unix(), j.tenant.Key); err != nil {
 					return err
 				}
 			}
