@@ -229,17 +229,6 @@ func TestServe(t *testing.T) {
 	}
 }
 
-// inFlight reads nfr_engine_requests_in_flight.
-func inFlight(t *testing.T, url string) string {
-	_, m := request(t, http.DefaultClient, "GET", url+"/metrics", "", nil, nil)
-	for _, line := range strings.Split(string(m), "\n") {
-		if v, ok := strings.CutPrefix(line, "nfr_engine_requests_in_flight "); ok {
-			return v
-		}
-	}
-	return ""
-}
-
 func TestGracefulShutdown(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "engine.db")
 	key, _, _ := runCmd(t, "--db", db, "keys", "add", "acme")
@@ -258,7 +247,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}()
 	lines := strings.SplitAfter(batch, "\n")
 	io.WriteString(pw, lines[0])
-	for inFlight(t, e.url) != "1" {
+	for metric(t, e.url, "nfr_engine_requests_in_flight") != "1" {
 		time.Sleep(5 * time.Millisecond)
 	}
 	e.cmd.Process.Signal(syscall.SIGTERM)
