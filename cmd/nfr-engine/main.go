@@ -99,7 +99,7 @@ func run() int {
 	if opts.Verbose {
 		scfg.Log = ui.Infof
 	}
-	srv := server.New(st, newScorer, scfg)
+	srv := server.New(st, scorers(cfg), scfg)
 
 	ctx, stop := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
@@ -143,9 +143,11 @@ func loadConfig(path string) (*config.Config, error) {
 	return config.Load(path)
 }
 
-// newScorer makes a tenant's scorer. The lead wires pkg/score in here when
-// merging: score.New(cfg.Score) per tenant.
-func newScorer(tenant string) (server.Scorer, error) { return nopScorer{}, nil }
+// scorers makes each tenant's scorer. Until pkg/score is merged it scores
+// nothing; then: return score.New(score.Config{...from cfg.Score}).
+func scorers(cfg *config.Config) server.ScorerFactory {
+	return func(tenant string) (server.Scorer, error) { return nopScorer{}, nil }
+}
 
 type nopScorer struct{}
 
