@@ -35,7 +35,8 @@ import (
 type engine struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *bytes.Buffer
+	stderr *bytes.Buffer // complete once logged is closed
+	logged chan struct{}
 	exited chan error
 }
 
@@ -59,7 +60,7 @@ func start(t *testing.T, args ...string) *engine {
 	cmd := exec.Command(testenv.Bin(t, "nfr-engine"), append([]string{"--listen", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), "NFR_CONFIG=/dev/null")
 	pr, pw := io.Pipe()
-	e := &engine{cmd: cmd, stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
+	e := &engine{cmd: cmd, stderr: &bytes.Buffer{}, logged: make(chan struct{}), exited: make(chan error, 1)}
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -67,6 +68,7 @@ func start(t *testing.T, args ...string) *engine {
 	go func() { e.exited <- cmd.Wait(); pw.Close() }()
 	urls := make(chan string, 1)
 	go func() {
+		defer close(e.logged)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			line := sc.Text()
@@ -79,6 +81,7 @@ func start(t *testing.T, args ...string) *engine {
 	}()
 	e.url = <-urls
 	if e.url == "" {
+		<-e.logged
 		t.Fatalf("nfr-engine did not start: %s", e.stderr)
 	}
 	t.Cleanup(func() {
@@ -92,6 +95,7 @@ func (e *engine) stop(t *testing.T) int {
 	t.Helper()
 	e.cmd.Process.Signal(syscall.SIGTERM)
 	err := <-e.exited
+	<-e.logged
 	if ee, ok := err.(*exec.ExitError); ok {
 		return ee.ExitCode()
 	}
@@ -267,6 +271,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("request in flight at SIGTERM: %d %s", a.code, a.body)
 	}
 	if err := <-e.exited; err != nil {
+		<-e.logged
 		t.Fatalf("exit: %v\n%s", err, e.stderr)
 	}
 	// The batch was committed: after a restart its replay is recognised.
@@ -326,7 +331,32 @@ func TestTLS(t *testing.T) {
 	if resp, err := http.Get("http://" + strings.TrimPrefix(e.url, "https://") + "/healthz"); err == nil && resp.StatusCode == 200 {
 		t.Error("plain HTTP served on the TLS port")
 	}
+	// A renewed certificate is picked up without a restart.
+	newDir := t.TempDir()
+	newCert, newKey, newPool := selfSigned(t, newDir)
+	later := time.Now().Add(5 * time.Second)
+	for _, p := range [][2]string{{newCert, certFile}, {newKey, keyFile}} {
+		b, _ := os.ReadFile(p[0])
+		os.WriteFile(p[1], b, 0o600)
+		os.Chtimes(p[1], later, later)
+	}
+	c2 := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: &tls.Config{RootCAs: newPool}}}
+	var err error
+	for range 1000 {
+		var resp *http.Response
+		if resp, err = c2.Get(e.url + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		t.Errorf("renewed certificate not served: %v", err)
+	}
 	e.stop(t)
+	if !strings.Contains(e.stderr.String(), "reloaded TLS certificate") {
+		t.Errorf("no reload message:\n%s", e.stderr)
+	}
 	if _, errs, code := runCmd(t, "--db", db, "--listen", "127.0.0.1:0", "--tls-cert", keyFile, "--tls-key", keyFile); code != 1 || !strings.Contains(errs, "TLS certificate") {
 		t.Errorf("bad certificate: %d %q", code, errs)
 	}
