@@ -676,6 +676,13 @@ func TestAccount(t *testing.T) {
 		t.Errorf("notices:\n%s", joined)
 	}
 
+	// A key the administrator made is registered from the start.
+	admin := e.key("hq")
+	resp, b = e.do("GET", "/v1/account/status", admin, nil, nil)
+	if !strings.Contains(string(b), `"registered":true`) {
+		t.Errorf("administrator's key: %s %s", resp.Status, b)
+	}
+
 	closed := newEnv(t, Config{}, false)
 	if resp, _ := closed.do("POST", "/v1/key/request", "", []byte(`{}`), nil); resp.StatusCode != 403 {
 		t.Errorf("key request on a closed server: %s", resp.Status)

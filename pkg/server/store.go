@@ -203,8 +203,11 @@ func (s *Store) Authenticate(key string) (Tenant, error) {
 }
 
 // AddKey creates a key for the tenant called name, creating the tenant when
-// it does not exist, and returns the key. Only its hash is stored.
-func (s *Store) AddKey(name string) (string, Tenant, error) {
+// it does not exist, and returns the key. Only its hash is stored. A tenant
+// made by the administrator counts as registered.
+func (s *Store) AddKey(name string) (string, Tenant, error) { return s.addKey(name, true) }
+
+func (s *Store) addKey(name string, registered bool) (string, Tenant, error) {
 	if !validName(name) {
 		return "", Tenant{}, fmt.Errorf("tenant name %q: use 1 to 64 letters, digits, dots, dashes and underscores", name)
 	}
@@ -222,7 +225,7 @@ func (s *Store) AddKey(name string) (string, Tenant, error) {
 	err = tx.QueryRow(`SELECT id FROM tenants WHERE name = ?`, name).Scan(&t.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		var res sql.Result
-		res, err = tx.Exec(`INSERT INTO tenants(name, created) VALUES (?, ?)`, name, now)
+		res, err = tx.Exec(`INSERT INTO tenants(name, created, registered) VALUES (?, ?, ?)`, name, now, registered)
 		if err == nil {
 			t.ID, err = res.LastInsertId()
 		}
@@ -261,7 +264,7 @@ func (s *Store) NewTenantKey(base string) (string, Tenant, error) {
 			return "", Tenant{}, err
 		}
 		if n == 0 {
-			return s.AddKey(name)
+			return s.addKey(name, false) // until POST /v1/account/register
 		}
 	}
 	return "", Tenant{}, errors.New("could not find a free tenant name")
