@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -88,7 +89,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, t Tenant) {
 		s.releaseDecoder()
 		return
 	}
-	evs, resp := DecodeBatch(buf.Bytes(), typ, nil)
+	evs, resp := DecodeBatchParallel(buf.Bytes(), typ, runtime.GOMAXPROCS(0))
 	s.releaseDecoder()
 	s.submit(w, r, &job{tenant: t, typ: typ, batchID: batchID, events: evs, resp: resp})
 }

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -267,7 +268,39 @@ func FuzzDecodeBatch(f *testing.F) {
 			}
 			evs[i].AppendJSON(nil)
 		}
+		// Split over goroutines, the same events and the same answer.
+		pevs, pr := decodeParallel(body, typ, 3, 0)
+		if fmt.Sprint(pr) != fmt.Sprint(r) || len(pevs) != len(evs) {
+			t.Fatalf("parallel: %+v, %d events; serial %+v, %d events", pr, len(pevs), r, len(evs))
+		}
+		for i := range evs {
+			if a, b := string(pevs[i].AppendJSON(nil)), string(evs[i].AppendJSON(nil)); a != b {
+				t.Fatalf("event %d: parallel %s, serial %s", i, a, b)
+			}
+		}
 	})
+}
+
+func TestDecodeBatchParallel(t *testing.T) {
+	var body bytes.Buffer
+	for i := range 5000 {
+		if i%7 == 3 {
+			body.WriteString("junk\n\n")
+		}
+		body.WriteString(dnsLine(i, fmt.Sprintf("h%d.example", i)) + "\n")
+	}
+	want, wr := DecodeBatch(body.Bytes(), "dns", nil)
+	for _, parts := range []int{1, 2, 3, 8, 64} {
+		got, gr := DecodeBatchParallel(body.Bytes(), "dns", parts)
+		if fmt.Sprint(gr) != fmt.Sprint(wr) || len(got) != len(want) {
+			t.Fatalf("parts %d: %+v %d events, want %+v %d", parts, gr, len(got), wr, len(want))
+		}
+		for i := range want {
+			if got[i].Query != want[i].Query {
+				t.Fatalf("parts %d: event %d is %s, want %s", parts, i, got[i].Query, want[i].Query)
+			}
+		}
+	}
 }
 
 func FuzzDecodeQueries(f *testing.F) {
@@ -715,13 +748,24 @@ func TestLegacy2017(t *testing.T) {
 	}
 }
 
-func BenchmarkDecodeBatch(b *testing.B) {
+func BenchmarkDecodeBatchParallel(b *testing.B) {
 	body := dnsBatch(1000, 0)
-	var evs []event.Event
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		evs, _ = DecodeBatch(body, "dns", evs[:0])
+		DecodeBatchParallel(body, "dns", runtime.GOMAXPROCS(0))
+	}
+	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkDecodeBatch decodes a 1000-event batch into a new slice, as
+// the server does.
+func BenchmarkDecodeBatch(b *testing.B) {
+	body := dnsBatch(1000, 0)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		DecodeBatch(body, "dns", nil)
 	}
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "events/s")
 }
