@@ -99,10 +99,7 @@ func run() int {
 	if opts.Verbose {
 		scfg.Log = ui.Infof
 	}
-	srv := server.New(st, newScorer, scfg)
-	if n, err := st.ActiveKeys(); err == nil && n == 0 {
-		ui.Hintf("no API keys yet: run: nfr-engine --db %s keys add NAME", ec.DB)
-	}
+	srv := server.New(st, scorers(cfg), scfg)
 
 	ctx, stop := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
@@ -117,7 +114,12 @@ func run() int {
 	}()
 	err = srv.Serve(ctx, server.Listener{
 		Addr: ec.Listen, CertFile: ec.TLSCert, KeyFile: ec.TLSKey,
-		Ready: func(url string) { ui.Infof("listening on %s, database %s", url, ec.DB) },
+		Ready: func(url string) {
+			ui.Infof("listening on %s, database %s", url, ec.DB)
+			if n, err := st.ActiveKeys(); err == nil && n == 0 {
+				ui.Hintf("no API keys yet: run: nfr-engine --db %s keys add NAME", ec.DB)
+			}
+		},
 	})
 	if err != nil {
 		ui.Errorf("%v", err)
@@ -141,9 +143,11 @@ func loadConfig(path string) (*config.Config, error) {
 	return config.Load(path)
 }
 
-// newScorer makes a tenant's scorer. The lead wires pkg/score in here when
-// merging: score.New(cfg.Score) per tenant.
-func newScorer(tenant string) (server.Scorer, error) { return nopScorer{}, nil }
+// scorers makes each tenant's scorer. Until pkg/score is merged it scores
+// nothing; then: return score.New(score.Config{...from cfg.Score}).
+func scorers(cfg *config.Config) server.ScorerFactory {
+	return func(tenant string) (server.Scorer, error) { return nopScorer{}, nil }
+}
 
 type nopScorer struct{}
 

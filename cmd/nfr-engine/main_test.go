@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 
 	"io"
 	"math/big"
@@ -19,7 +20,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,7 +35,8 @@ import (
 type engine struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *bytes.Buffer
+	stderr *bytes.Buffer // complete once logged is closed
+	logged chan struct{}
 	exited chan error
 }
 
@@ -56,7 +60,7 @@ func start(t *testing.T, args ...string) *engine {
 	cmd := exec.Command(testenv.Bin(t, "nfr-engine"), append([]string{"--listen", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), "NFR_CONFIG=/dev/null")
 	pr, pw := io.Pipe()
-	e := &engine{cmd: cmd, stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
+	e := &engine{cmd: cmd, stderr: &bytes.Buffer{}, logged: make(chan struct{}), exited: make(chan error, 1)}
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -64,6 +68,7 @@ func start(t *testing.T, args ...string) *engine {
 	go func() { e.exited <- cmd.Wait(); pw.Close() }()
 	urls := make(chan string, 1)
 	go func() {
+		defer close(e.logged)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			line := sc.Text()
@@ -76,6 +81,7 @@ func start(t *testing.T, args ...string) *engine {
 	}()
 	e.url = <-urls
 	if e.url == "" {
+		<-e.logged
 		t.Fatalf("nfr-engine did not start: %s", e.stderr)
 	}
 	t.Cleanup(func() {
@@ -89,6 +95,7 @@ func (e *engine) stop(t *testing.T) int {
 	t.Helper()
 	e.cmd.Process.Signal(syscall.SIGTERM)
 	err := <-e.exited
+	<-e.logged
 	if ee, ok := err.(*exec.ExitError); ok {
 		return ee.ExitCode()
 	}
@@ -129,7 +136,7 @@ func TestCLI(t *testing.T) {
 	if out, _, code := runCmd(t, "--help"); code != 0 || !strings.Contains(out, "keys add NAME") {
 		t.Errorf("--help: %d %q", code, out)
 	}
-	for _, args := range [][]string{{"--bogus"}, {"serve"}, {"--db", db, "keys"}, {"--db", db, "keys", "add"}, {"--db", db, "keys", "drop", "x"}, {"--tls-cert", "c.pem"}} {
+	for _, args := range [][]string{{"--bogus"}, {"serve"}, {"--db", db, "keys"}, {"--db", db, "keys", "add"}, {"--db", db, "keys", "drop", "x"}, {"--db", db, "keys", "add", "two words"}, {"--tls-cert", "c.pem"}} {
 		if _, errs, code := runCmd(t, args...); code != 2 || !strings.Contains(errs, "nfr-engine: error: ") || !strings.Contains(errs, "nfr-engine: hint: ") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
 		}
@@ -193,6 +200,9 @@ func TestServe(t *testing.T) {
 	if code, body := request(t, c, "GET", e.url+"/v1/alerts", key, nil, nil); code != 200 || !strings.Contains(string(body), `"alerts":[]`) {
 		t.Errorf("alerts: %d %s", code, body)
 	}
+	if list, _, _ := runCmd(t, "--db", db, "keys", "list"); !strings.Contains(list, "LAST BATCH") || strings.Contains(list, "never") {
+		t.Errorf("keys list after a batch:\n%s", list)
+	}
 	// The 2017 protocol of old clients.
 	q := `{"data":[["2026-11-27T07:00:00Z","10.0.0.5","A","c2.example.net."]]}`
 	if code, body := request(t, c, "POST", e.url+"/v1/queries", key, strings.NewReader(q), nil); code != 200 || string(body) != `{"received":1,"accepted":1}`+"\n" {
@@ -223,17 +233,6 @@ func TestServe(t *testing.T) {
 	}
 }
 
-// inFlight reads nfr_engine_requests_in_flight.
-func inFlight(t *testing.T, url string) string {
-	_, m := request(t, http.DefaultClient, "GET", url+"/metrics", "", nil, nil)
-	for _, line := range strings.Split(string(m), "\n") {
-		if v, ok := strings.CutPrefix(line, "nfr_engine_requests_in_flight "); ok {
-			return v
-		}
-	}
-	return ""
-}
-
 func TestGracefulShutdown(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "engine.db")
 	key, _, _ := runCmd(t, "--db", db, "keys", "add", "acme")
@@ -252,7 +251,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}()
 	lines := strings.SplitAfter(batch, "\n")
 	io.WriteString(pw, lines[0])
-	for inFlight(t, e.url) != "1" {
+	for metric(t, e.url, "nfr_engine_requests_in_flight") != "1" {
 		time.Sleep(5 * time.Millisecond)
 	}
 	e.cmd.Process.Signal(syscall.SIGTERM)
@@ -272,6 +271,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("request in flight at SIGTERM: %d %s", a.code, a.body)
 	}
 	if err := <-e.exited; err != nil {
+		<-e.logged
 		t.Fatalf("exit: %v\n%s", err, e.stderr)
 	}
 	// The batch was committed: after a restart its replay is recognised.
@@ -331,8 +331,112 @@ func TestTLS(t *testing.T) {
 	if resp, err := http.Get("http://" + strings.TrimPrefix(e.url, "https://") + "/healthz"); err == nil && resp.StatusCode == 200 {
 		t.Error("plain HTTP served on the TLS port")
 	}
+	// A renewed certificate is picked up without a restart.
+	newDir := t.TempDir()
+	newCert, newKey, newPool := selfSigned(t, newDir)
+	later := time.Now().Add(5 * time.Second)
+	for _, p := range [][2]string{{newCert, certFile}, {newKey, keyFile}} {
+		b, _ := os.ReadFile(p[0])
+		os.WriteFile(p[1], b, 0o600)
+		os.Chtimes(p[1], later, later)
+	}
+	c2 := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: &tls.Config{RootCAs: newPool}}}
+	var err error
+	for range 1000 {
+		var resp *http.Response
+		if resp, err = c2.Get(e.url + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		t.Errorf("renewed certificate not served: %v", err)
+	}
 	e.stop(t)
+	if !strings.Contains(e.stderr.String(), "reloaded TLS certificate") {
+		t.Errorf("no reload message:\n%s", e.stderr)
+	}
 	if _, errs, code := runCmd(t, "--db", db, "--listen", "127.0.0.1:0", "--tls-cert", keyFile, "--tls-key", keyFile); code != 1 || !strings.Contains(errs, "TLS certificate") {
 		t.Errorf("bad certificate: %d %q", code, errs)
 	}
+}
+
+// metric reads one unlabelled value from /metrics.
+func metric(t *testing.T, url, name string) string {
+	t.Helper()
+	_, m := request(t, http.DefaultClient, "GET", url+"/metrics", "", nil, nil)
+	for _, line := range strings.Split(string(m), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// TestKilled: nfr-engine killed with SIGKILL while batches stream in from
+// several connections loses no batch it answered: after a restart on the
+// same database each of them is recognised as a replay, and the batches in
+// flight at the kill are taken at most once.
+func TestKilled(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "engine.db")
+	key, _, _ := runCmd(t, "--db", db, "keys", "add", "acme")
+	key = strings.TrimSpace(key)
+	e := start(t, "--db", db)
+	post := func(url string, i int) (int, error) {
+		req, _ := http.NewRequest("POST", url+"/v1/events/dns", strings.NewReader(batch))
+		req.SetBasicAuth(key, "")
+		req.Header.Set(api.BatchIDHeader, fmt.Sprintf("k-%d", i))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	var mu sync.Mutex
+	var next, answered int
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				code, err := post(e.url, i)
+				if err != nil {
+					return // killed
+				}
+				if code != 200 {
+					t.Errorf("batch %d: %d", i, code)
+					return
+				}
+				mu.Lock()
+				answered++
+				if answered == 50 {
+					e.cmd.Process.Kill()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	<-e.exited
+	e2 := start(t, "--db", db)
+	for i := range next {
+		if code, err := post(e2.url, i); err != nil || code != 200 {
+			t.Fatalf("batch %d after restart: %d %v", i, code, err)
+		}
+	}
+	replayed, _ := strconv.Atoi(metric(t, e2.url, "nfr_engine_batches_replayed_total"))
+	fresh, _ := strconv.Atoi(metric(t, e2.url, `nfr_engine_batches_total{type="dns"}`))
+	if replayed < answered || replayed+fresh != next {
+		t.Errorf("%d batches sent, %d answered before SIGKILL; after the restart %d replays and %d new batches", next, answered, replayed, fresh)
+	}
+	t.Logf("%d batches sent, %d answered before SIGKILL, %d committed", next, answered, replayed)
+	e2.stop(t)
 }

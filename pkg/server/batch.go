@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strings"
+	"sync"
 
 	"github.com/nfr-project/nfr/pkg/api"
 	"github.com/nfr-project/nfr/pkg/event"
@@ -29,7 +30,7 @@ const (
 // under a reason in the answer. A line without "type" takes typ.
 func DecodeBatch(body []byte, typ string, evs []event.Event) ([]event.Event, api.EventsResponse) {
 	var resp api.EventsResponse
-	if n := bytes.Count(body, []byte{'\n'}) + 1; cap(evs)-len(evs) < n {
+	if n := countLines(body); cap(evs)-len(evs) < n {
 		// One allocation for the batch: events are large to copy on growth.
 		evs = append(make([]event.Event, 0, len(evs)+n), evs...)
 	}
@@ -67,6 +68,16 @@ func DecodeBatch(body []byte, typ string, evs []event.Event) ([]event.Event, api
 	return evs, resp
 }
 
+// countLines counts the lines of b, the last one with or without its
+// newline.
+func countLines(b []byte) int {
+	n := bytes.Count(b, []byte{'\n'})
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		n++
+	}
+	return n
+}
+
 // check decodes line into ev and returns why it cannot be taken, or "".
 func check(line []byte, typ string, ev *event.Event) string {
 	if err := event.Unmarshal(line, ev); err != nil {
@@ -96,3 +107,76 @@ func check(line []byte, typ string, ev *event.Event) string {
 
 // errTooLarge is returned when a (decompressed) body passes the size limit.
 var errTooLarge = errors.New("request body too large")
+
+// parallelMin is the body size from which DecodeBatchParallel splits work.
+const parallelMin = 128 << 10
+
+// DecodeBatchParallel is DecodeBatch spread over up to parts goroutines, for
+// a single client's large batch: it cuts the body at line ends, decodes the
+// pieces at once into one slice, and sums their answers.
+func DecodeBatchParallel(body []byte, typ string, parts int) ([]event.Event, api.EventsResponse) {
+	return decodeParallel(body, typ, parts, parallelMin)
+}
+
+func decodeParallel(body []byte, typ string, parts, minSize int) ([]event.Event, api.EventsResponse) {
+	if parts <= 1 || len(body) < minSize {
+		return DecodeBatch(body, typ, nil)
+	}
+	type piece struct {
+		body []byte
+		off  int // first slot in evs
+		evs  []event.Event
+		resp api.EventsResponse
+	}
+	pieces := make([]piece, 0, parts)
+	lines := 0
+	for rest := body; len(rest) > 0; {
+		cut := len(rest)
+		if left := parts - len(pieces); left > 1 {
+			cut = len(rest) / left
+			if i := bytes.IndexByte(rest[cut:], '\n'); i >= 0 {
+				cut += i + 1
+			} else {
+				cut = len(rest)
+			}
+		}
+		p := piece{body: rest[:cut], off: lines}
+		lines += countLines(p.body)
+		pieces = append(pieces, p)
+		rest = rest[cut:]
+	}
+	evs := make([]event.Event, lines)
+	var wg sync.WaitGroup
+	for i := range pieces {
+		p := &pieces[i]
+		end := lines
+		if i+1 < len(pieces) {
+			end = pieces[i+1].off
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Capacity is exactly the piece's lines: DecodeBatch never
+			// grows it, so pieces cannot overwrite each other.
+			p.evs, p.resp = DecodeBatch(p.body, typ, evs[p.off:p.off:end])
+		}()
+	}
+	wg.Wait()
+	var resp api.EventsResponse
+	n := 0
+	for _, p := range pieces {
+		if p.off != n || len(p.evs) > 0 && &p.evs[0] != &evs[p.off] {
+			copy(evs[n:], p.evs) // close the gap left by blank or rejected lines
+		}
+		n += len(p.evs)
+		resp.Received += p.resp.Received
+		resp.Accepted += p.resp.Accepted
+		for reason, k := range p.resp.Rejected {
+			if resp.Rejected == nil {
+				resp.Rejected = map[string]int{}
+			}
+			resp.Rejected[reason] += k
+		}
+	}
+	return evs[:n], resp
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -88,7 +89,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, t Tenant) {
 		s.releaseDecoder()
 		return
 	}
-	evs, resp := DecodeBatch(buf.Bytes(), typ, nil)
+	evs, resp := DecodeBatchParallel(buf.Bytes(), typ, runtime.GOMAXPROCS(0))
 	s.releaseDecoder()
 	s.submit(w, r, &job{tenant: t, typ: typ, batchID: batchID, events: evs, resp: resp})
 }
@@ -275,6 +276,8 @@ func (s *Server) process(g []*job, tenants map[int64]*tenantState) {
 	results := make([]result, len(g))
 	err := s.inTx(func(tx *sql.Tx) error {
 		insAlert, insBatch, getBatch := tx.Stmt(s.store.insAlert), tx.Stmt(s.store.insBatch), tx.Stmt(s.store.getBatch)
+		keySeen := tx.Stmt(s.store.keySeen)
+		seen := map[int64]bool{}
 		pending := map[batchKey]api.EventsResponse{}
 		now := s.cfg.Now()
 		for i, j := range g {
@@ -295,6 +298,12 @@ func (s *Server) process(g []*job, tenants map[int64]*tenantState) {
 					continue
 				}
 				if !errors.Is(err, sql.ErrNoRows) {
+					return err
+				}
+			}
+			if j.tenant.Key != 0 && !seen[j.tenant.Key] {
+				seen[j.tenant.Key] = true
+				if _, err := keySeen.Exec(now.Unix(), j.tenant.Key); err != nil {
 					return err
 				}
 			}

@@ -29,6 +29,9 @@ func KeysCommand(st *Store, args []string, asJSON bool, stdout io.Writer, info f
 	}
 	switch args[0] {
 	case "add":
+		if !validName(args[1]) {
+			return &UsageError{fmt.Sprintf("keys add: tenant name %q: use 1 to 64 letters, digits, dots, dashes and underscores", args[1])}
+		}
 		key, t, err := st.AddKey(args[1])
 		if err != nil {
 			return err
@@ -51,8 +54,12 @@ func KeysCommand(st *Store, args []string, asJSON bool, stdout io.Writer, info f
 			}
 			return nil
 		}
+		if len(keys) == 0 {
+			info("no keys yet: run: nfr-engine keys add NAME")
+			return nil
+		}
 		tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tTENANT\tKEY\tCREATED\tSTATUS\tEMAIL")
+		fmt.Fprintln(tw, "ID\tTENANT\tKEY\tCREATED\tLAST BATCH\tSTATUS\tEMAIL")
 		for _, k := range keys {
 			status := "active"
 			if !k.Revoked.IsZero() {
@@ -62,7 +69,11 @@ func KeysCommand(st *Store, args []string, asJSON bool, stdout io.Writer, info f
 			if email == "" {
 				email = "-"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s...\t%s\t%s\t%s\n", k.ID, k.Tenant, k.Prefix, k.Created.Format(time.RFC3339), status, email)
+			seen := "never"
+			if !k.Seen.IsZero() {
+				seen = k.Seen.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s...\t%s\t%s\t%s\t%s\n", k.ID, k.Tenant, k.Prefix, k.Created.Format(time.RFC3339), seen, status, email)
 		}
 		return tw.Flush()
 	case "revoke":

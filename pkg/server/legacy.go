@@ -56,14 +56,23 @@ func (s *Server) postQueries(w http.ResponseWriter, r *http.Request, t Tenant) {
 		s.releaseDecoder()
 		return
 	}
-	var req legacyQueries
-	err := json.Unmarshal(buf.Bytes(), &req)
+	evs, resp, err := DecodeQueries(buf.Bytes())
 	s.releaseDecoder()
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad JSON body: "+err.Error())
 		return
 	}
+	s.submit(w, r, &job{tenant: t, typ: event.TypeDNS, events: evs, resp: resp})
+}
+
+// DecodeQueries decodes a 2017 POST /v1/queries body into DNS events; a
+// body that is not the expected JSON is an error, a bad query is counted.
+func DecodeQueries(body []byte) ([]event.Event, api.EventsResponse, error) {
 	var resp api.EventsResponse
+	var req legacyQueries
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, resp, err
+	}
 	evs := make([]event.Event, 0, len(req.Data))
 	for _, q := range req.Data {
 		resp.Received++
@@ -76,9 +85,9 @@ func (s *Server) postQueries(w http.ResponseWriter, r *http.Request, t Tenant) {
 				Query: strings.ToLower(strings.TrimSuffix(q[3], "."))}
 			var err error
 			if ev.TS, err = event.ParseTime(q[0]); err != nil {
-				reason = ReasonMissingTS
+				reason = ReasonInvalidField
 			} else if a, err := netip.ParseAddr(q[1]); err != nil {
-				reason = ReasonMissingSrcIP
+				reason = ReasonInvalidField
 			} else if ev.SrcIP = a.Unmap(); ev.Query == "" {
 				reason = ReasonMissingQuery
 			}
@@ -93,7 +102,7 @@ func (s *Server) postQueries(w http.ResponseWriter, r *http.Request, t Tenant) {
 		resp.Accepted++
 		evs = append(evs, ev)
 	}
-	s.submit(w, r, &job{tenant: t, typ: event.TypeDNS, events: evs, resp: resp})
+	return evs, resp, nil
 }
 
 func (s *Server) getLegacyEvents(w http.ResponseWriter, r *http.Request, t Tenant) {

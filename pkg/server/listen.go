@@ -8,7 +8,9 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -33,11 +35,11 @@ func (s *Server) Serve(ctx context.Context, l Listener) error {
 	var tlsCfg *tls.Config
 	if l.CertFile != "" {
 		// Loaded here, so a bad file is an error before listening.
-		cert, err := tls.LoadX509KeyPair(l.CertFile, l.KeyFile)
-		if err != nil {
+		cr := &certReloader{certFile: l.CertFile, keyFile: l.KeyFile, notice: s.notice}
+		if err := cr.load(); err != nil {
 			return fmt.Errorf("TLS certificate: %w", err)
 		}
-		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cr.get}
 	}
 	ln, err := net.Listen("tcp", l.Addr)
 	if err != nil {
@@ -103,4 +105,55 @@ func (w logWriter) Write(b []byte) (int, error) {
 		w.log("%s", strings.TrimRight(string(b), "\n"))
 	}
 	return len(b), nil
+}
+
+// certReloader serves the certificate in its files, reloading them when
+// they change, so a renewed certificate (certbot, cert-manager) is used
+// without a restart. A renewal that fails to load keeps the old one.
+type certReloader struct {
+	certFile, keyFile string
+	notice            func(string, ...any)
+
+	mu      sync.Mutex
+	cert    *tls.Certificate
+	modTime time.Time
+	checked time.Time
+}
+
+func (c *certReloader) stamp() time.Time {
+	var t time.Time
+	for _, f := range []string{c.certFile, c.keyFile} {
+		if st, err := os.Stat(f); err == nil && st.ModTime().After(t) {
+			t = st.ModTime()
+		}
+	}
+	return t
+}
+
+func (c *certReloader) load() error {
+	stamp := c.stamp()
+	cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
+	if err != nil {
+		return err
+	}
+	c.cert, c.modTime = &cert, stamp
+	return nil
+}
+
+func (c *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := time.Now(); now.Sub(c.checked) >= time.Second {
+		c.checked = now
+		if c.stamp().After(c.modTime) {
+			old := c.cert
+			if err := c.load(); err != nil {
+				c.notice("error: reloading TLS certificate %s: %v (still serving the old one)", c.certFile, err)
+				c.cert, c.modTime = old, c.stamp()
+			} else {
+				c.notice("reloaded TLS certificate %s", c.certFile)
+			}
+		}
+	}
+	return c.cert, nil
 }

@@ -29,9 +29,11 @@ import (
 	"github.com/nfr-project/nfr/pkg/event"
 )
 
-// Scorer scores one tenant's events. The worker calls it from one goroutine
-// only. Process must not keep ev after it returns; emit may be called any
-// number of times with alerts (Type "alert", EventType, Threats, Flags).
+// Scorer scores one tenant's events (pkg/score's Engine). The worker calls
+// it from one goroutine only, so it needs no locks. Events are not reused
+// after Process returns, so a scorer may keep them. emit may be called any
+// number of times with alerts (Type "alert", EventType, Threats, Flags); an
+// alert is stored before emit returns, so emit must not be kept.
 type Scorer interface {
 	Process(ev *event.Event, emit func(alert *event.Event))
 	Advance(now time.Time, emit func(alert *event.Event))
@@ -138,6 +140,11 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /metrics", s.serveMetrics)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowed(r.URL.Path); allow != "" {
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, r.Method+" "+r.URL.Path+": use "+allow)
+			return
+		}
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 	s.mux = m
@@ -203,7 +210,17 @@ func endpointOf(r *http.Request) string {
 	return "other"
 }
 
-type ctxKey struct{}
+// allowed returns the method an endpoint takes, for 405 answers.
+func allowed(path string) string {
+	switch path {
+	case "/v1/events/dns", "/v1/events/ip", "/v1/events/http", "/v1/events/tls", "/v1/account/register",
+		"/v1/key/request", "/v1/key/reset", "/v1/queries":
+		return "POST"
+	case "/v1/alerts", "/v1/account/status", "/v1/events", "/metrics", "/healthz":
+		return "GET"
+	}
+	return ""
+}
 
 // auth checks HTTP Basic auth, the key being the user name, and passes the
 // tenant on in the request's context.

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/nfr-project/nfr/pkg/api"
@@ -35,7 +34,8 @@ CREATE TABLE IF NOT EXISTS keys (
 	hash    TEXT NOT NULL UNIQUE,
 	prefix  TEXT NOT NULL,
 	created INTEGER NOT NULL,
-	revoked INTEGER NOT NULL DEFAULT 0
+	revoked INTEGER NOT NULL DEFAULT 0,
+	seen    INTEGER NOT NULL DEFAULT 0 -- last batch taken with the key
 );
 CREATE TABLE IF NOT EXISTS batches (
 	tenant  INTEGER NOT NULL,
@@ -66,7 +66,7 @@ type Store struct {
 	r *sql.DB // readers, concurrent under WAL
 
 	// Prepared statements of the write path.
-	insAlert, insBatch, getBatch *sql.Stmt
+	insAlert, insBatch, getBatch, keySeen *sql.Stmt
 	// Prepared statements of the read path.
 	auth, alerts, batchRead *sql.Stmt
 }
@@ -118,8 +118,9 @@ func OpenStore(path, sync string) (*Store, error) {
 	}{
 		{w, &s.insAlert, `INSERT INTO alerts(tenant, created, event_type, event, threats, flags) VALUES (?, ?, ?, ?, ?, ?)`},
 		{w, &s.insBatch, `INSERT INTO batches(tenant, id, answer, created) VALUES (?, ?, ?, ?)`},
+		{w, &s.keySeen, `UPDATE keys SET seen = ? WHERE id = ?`},
 		{w, &s.getBatch, `SELECT answer FROM batches WHERE tenant = ? AND id = ?`},
-		{s.r, &s.auth, `SELECT k.tenant, t.name FROM keys k JOIN tenants t ON t.id = k.tenant WHERE k.hash = ? AND k.revoked = 0`},
+		{s.r, &s.auth, `SELECT k.tenant, t.name, k.id FROM keys k JOIN tenants t ON t.id = k.tenant WHERE k.hash = ? AND k.revoked = 0`},
 		{s.r, &s.batchRead, `SELECT answer FROM batches WHERE tenant = ? AND id = ?`},
 		{s.r, &s.alerts, `SELECT id, event_type, event, threats, flags FROM alerts WHERE tenant = ? AND id > ? ORDER BY id LIMIT ?`},
 	} {
@@ -162,6 +163,7 @@ func (s *Store) Close() error {
 type Tenant struct {
 	ID   int64
 	Name string
+	Key  int64 // id of the key that authenticated, if any
 }
 
 // ErrUnknownKey is returned for a key that does not exist or was revoked.
@@ -193,7 +195,7 @@ func (s *Store) Authenticate(key string) (Tenant, error) {
 		return Tenant{}, ErrUnknownKey
 	}
 	var t Tenant
-	err := s.auth.QueryRow(HashKey(key)).Scan(&t.ID, &t.Name)
+	err := s.auth.QueryRow(HashKey(key)).Scan(&t.ID, &t.Name, &t.Key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Tenant{}, ErrUnknownKey
 	}
@@ -201,11 +203,13 @@ func (s *Store) Authenticate(key string) (Tenant, error) {
 }
 
 // AddKey creates a key for the tenant called name, creating the tenant when
-// it does not exist, and returns the key. Only its hash is stored.
-func (s *Store) AddKey(name string) (string, Tenant, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return "", Tenant{}, errors.New("empty tenant name")
+// it does not exist, and returns the key. Only its hash is stored. A tenant
+// made by the administrator counts as registered.
+func (s *Store) AddKey(name string) (string, Tenant, error) { return s.addKey(name, true) }
+
+func (s *Store) addKey(name string, registered bool) (string, Tenant, error) {
+	if !validName(name) {
+		return "", Tenant{}, fmt.Errorf("tenant name %q: use 1 to 64 letters, digits, dots, dashes and underscores", name)
 	}
 	key, err := newKey()
 	if err != nil {
@@ -221,7 +225,7 @@ func (s *Store) AddKey(name string) (string, Tenant, error) {
 	err = tx.QueryRow(`SELECT id FROM tenants WHERE name = ?`, name).Scan(&t.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		var res sql.Result
-		res, err = tx.Exec(`INSERT INTO tenants(name, created) VALUES (?, ?)`, name, now)
+		res, err = tx.Exec(`INSERT INTO tenants(name, created, registered) VALUES (?, ?, ?)`, name, now, registered)
 		if err == nil {
 			t.ID, err = res.LastInsertId()
 		}
@@ -236,6 +240,18 @@ func (s *Store) AddKey(name string) (string, Tenant, error) {
 	return key, t, tx.Commit()
 }
 
+func validName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // NewTenantKey creates a tenant with a fresh unique name built from base
 // and a key for it, as POST /v1/key/request does.
 func (s *Store) NewTenantKey(base string) (string, Tenant, error) {
@@ -248,7 +264,7 @@ func (s *Store) NewTenantKey(base string) (string, Tenant, error) {
 			return "", Tenant{}, err
 		}
 		if n == 0 {
-			return s.AddKey(name)
+			return s.addKey(name, false) // until POST /v1/account/register
 		}
 	}
 	return "", Tenant{}, errors.New("could not find a free tenant name")
@@ -262,12 +278,13 @@ type KeyInfo struct {
 	Prefix  string    `json:"prefix"`
 	Created time.Time `json:"created"`
 	Revoked time.Time `json:"revoked,omitzero"`
+	Seen    time.Time `json:"seen,omitzero"` // last batch taken with the key
 	Email   string    `json:"email,omitempty"`
 }
 
 // Keys lists every key, oldest first.
 func (s *Store) Keys() ([]KeyInfo, error) {
-	rows, err := s.r.Query(`SELECT k.id, t.name, k.prefix, k.created, k.revoked, t.email
+	rows, err := s.r.Query(`SELECT k.id, t.name, k.prefix, k.created, k.revoked, k.seen, t.email
 		FROM keys k JOIN tenants t ON t.id = k.tenant ORDER BY k.id`)
 	if err != nil {
 		return nil, err
@@ -276,13 +293,16 @@ func (s *Store) Keys() ([]KeyInfo, error) {
 	var ks []KeyInfo
 	for rows.Next() {
 		var k KeyInfo
-		var created, revoked int64
-		if err := rows.Scan(&k.ID, &k.Tenant, &k.Prefix, &created, &revoked, &k.Email); err != nil {
+		var created, revoked, seen int64
+		if err := rows.Scan(&k.ID, &k.Tenant, &k.Prefix, &created, &revoked, &seen, &k.Email); err != nil {
 			return nil, err
 		}
 		k.Created = time.Unix(created, 0).UTC()
 		if revoked != 0 {
 			k.Revoked = time.Unix(revoked, 0).UTC()
+		}
+		if seen != 0 {
+			k.Seen = time.Unix(seen, 0).UTC()
 		}
 		ks = append(ks, k)
 	}
