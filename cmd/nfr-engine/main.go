@@ -10,11 +10,10 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"github.com/nfr-project/nfr/pkg/cli"
 	"github.com/nfr-project/nfr/pkg/config"
-	"github.com/nfr-project/nfr/pkg/event"
+	"github.com/nfr-project/nfr/pkg/score"
 	"github.com/nfr-project/nfr/pkg/server"
 )
 
@@ -99,7 +98,12 @@ func run() int {
 	if opts.Verbose {
 		scfg.Log = ui.Infof
 	}
-	srv := server.New(st, scorers(cfg), scfg)
+	factory, err := scorers(cfg, func(s string) { ui.Warnf("%s", s) })
+	if err != nil {
+		ui.Errorf("%s: score: %v", cfg.Path, err)
+		return cli.ExitUsage
+	}
+	srv := server.New(st, factory, scfg)
 
 	ctx, stop := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
@@ -143,14 +147,16 @@ func loadConfig(path string) (*config.Config, error) {
 	return config.Load(path)
 }
 
-// scorers makes each tenant's scorer. Until pkg/score is merged it scores
-// nothing; then: return score.New(score.Config{...from cfg.Score}).
-func scorers(cfg *config.Config) server.ScorerFactory {
-	return func(tenant string) (server.Scorer, error) { return nopScorer{}, nil }
+// scorers makes each tenant's scorer: the built-in engine of nfr-score, with
+// config.yml's score section. Feeds are loaded once and shared read-only.
+func scorers(cfg *config.Config, warn func(string)) (server.ScorerFactory, error) {
+	scfg, err := score.ConfigFrom(&cfg.Score)
+	if err != nil {
+		return nil, err
+	}
+	scfg.Feeds, err = score.LoadFeeds(&cfg.Score, nil, func(string) {}, warn)
+	if err != nil {
+		return nil, err
+	}
+	return func(tenant string) (server.Scorer, error) { return score.New(scfg) }, nil
 }
-
-type nopScorer struct{}
-
-func (nopScorer) Process(*event.Event, func(*event.Event)) {}
-func (nopScorer) Advance(time.Time, func(*event.Event))    {}
-func (nopScorer) Flush(func(*event.Event))                 {}
