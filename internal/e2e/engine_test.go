@@ -1,0 +1,160 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nfr-project/nfr/internal/testenv"
+	"github.com/nfr-project/nfr/pkg/event"
+)
+
+// buildTool builds a Go program of the repository that is not a cmd/ binary.
+func buildTool(t *testing.T, pkg string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", out, "./"+pkg)
+	cmd.Dir = testenv.Root(t)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}
+
+// startEngine runs nfr-engine on a free loopback port with a new key and
+// returns its base URL and the key; the engine is stopped at cleanup.
+func startEngine(t *testing.T) (url, key string) {
+	t.Helper()
+	engine := testenv.Bin(t, "nfr-engine")
+	db := filepath.Join(t.TempDir(), "engine.db")
+	out, err := exec.Command(engine, "--db", db, "keys", "add", "e2e").Output()
+	if err != nil {
+		t.Fatalf("nfr-engine keys add: %v", err)
+	}
+	key = strings.TrimSpace(string(out))
+	cmd := exec.Command(engine, "--db", db, "--listen", "127.0.0.1:0")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			t.Error("nfr-engine did not stop within 10s of SIGINT")
+		}
+	})
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if _, rest, ok := strings.Cut(sc.Text(), "listening on "); ok {
+				u, _, _ := strings.Cut(rest, ",")
+				ready <- u
+			}
+		}
+		io.Copy(io.Discard, stderr)
+	}()
+	select {
+	case url = <-ready:
+	case <-time.After(20 * time.Second):
+		t.Fatal("nfr-engine did not report its address")
+	}
+	return url, key
+}
+
+// alertSet reduces alerts to "eventType threat name" lines, sorted, where
+// name is the query, SNI, host or destination the alert is about.
+func alertSet(t *testing.T, out []byte) []string {
+	t.Helper()
+	var set []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, event.MaxLine)
+	for sc.Scan() {
+		var e event.Event
+		if err := event.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("bad alert %s: %v", sc.Bytes(), err)
+		}
+		if e.Type != event.TypeAlert {
+			t.Fatalf("not an alert: %s", sc.Bytes())
+		}
+		name := e.Query
+		if name == "" {
+			name = e.SNI
+		}
+		if name == "" {
+			name = e.Host
+		}
+		if name == "" && e.DestIP.IsValid() {
+			name = e.DestIP.String()
+		}
+		for id := range e.Threats {
+			set = append(set, e.EventType+" "+id+" "+name)
+		}
+	}
+	sort.Strings(set)
+	return set
+}
+
+// TestSubmitToEngineMatchesScore sends generated threat traffic through
+// nfr-submit to a running nfr-engine and checks that the alerts that come
+// back are those nfr-score raises locally on the same events, each once.
+func TestSubmitToEngineMatchesScore(t *testing.T) {
+	gen := buildTool(t, "scripts/genthreats")
+	events := filepath.Join(t.TempDir(), "events.ndjson")
+	scenarios := "benign,dga,dns-tunnel,oast,imposter,miner,tor,telegram-bot,scan"
+	if out, err := exec.Command(gen, "-events", "-scenario", scenarios, "-o", events).CombinedOutput(); err != nil {
+		t.Fatalf("genthreats: %v\n%s", err, out)
+	}
+	local := pipe(t, events, nil, testenv.Bin(t, "nfr-score"))
+	want := alertSet(t, local)
+	if len(want) < 5 {
+		t.Fatalf("nfr-score raised only %d alerts on the generated threats: %q", len(want), want)
+	}
+
+	url, key := startEngine(t)
+	spool := filepath.Join(t.TempDir(), "spool")
+	remote := pipe(t, events, []string{"NFR_API_KEY=" + key},
+		testenv.Bin(t, "nfr-submit"), "--host", url, "--spool", spool, "--poll-interval", "200ms", "--wait", "3s")
+	got := alertSet(t, remote)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("alerts through nfr-submit and nfr-engine differ from nfr-score's:\n got %d: %q\nwant %d: %q", len(got), got, len(want), want)
+	}
+	if bytes.Contains(remote, []byte(key)) {
+		t.Error("the API key appears in the output")
+	}
+}
+
+// pipe runs bin with args, stdin from file, extra env, and returns stdout.
+func pipe(t *testing.T, file string, env []string, bin string, args ...string) []byte {
+	t.Helper()
+	in, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin = in
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", filepath.Base(bin), err, stderr.String())
+	}
+	return out
+}
