@@ -3,6 +3,7 @@ package scope
 import (
 	"bytes"
 	"fmt"
+	"hash/maphash"
 	"strings"
 )
 
@@ -12,8 +13,12 @@ import (
 // example.com, ...). A name is looked up from its last label leftwards and
 // the walk stops at the first suffix no pattern ends with, so a name under
 // no pattern usually costs two lookups whatever the number of patterns.
+// A Bloom filter small enough to stay in cache answers most of the lookups
+// that would miss, so the big map is rarely touched for untrusted names.
 type domains struct {
-	m map[string]suffix
+	m     map[string]suffix
+	seed  maphash.Seed
+	bloom []uint64 // two bits per key; length a power of two
 }
 
 type suffix struct {
@@ -21,9 +26,30 @@ type suffix struct {
 	longer      bool     // some pattern is longer and ends with this suffix
 }
 
-// newDomains sizes the map for about n patterns.
+// newDomains sizes the map and the filter for about n patterns.
 func newDomains(n int) domains {
-	return domains{m: make(map[string]suffix, n+n/4)}
+	words := 64 // 16 bits per key, at least 4 KiB
+	for words*64 < 16*n*2 {
+		words *= 2
+	}
+	return domains{m: make(map[string]suffix, n+n/4), seed: maphash.MakeSeed(), bloom: make([]uint64, words)}
+}
+
+func (d *domains) bloomBits(h uint64) (w1, b1, w2, b2 uint64) {
+	mask := uint64(len(d.bloom)*64 - 1)
+	x, y := h&mask, (h>>32|h<<32)&mask
+	return x / 64, 1 << (x % 64), y / 64, 1 << (y % 64)
+}
+
+func (d *domains) set(key string) {
+	w1, b1, w2, b2 := d.bloomBits(maphash.String(d.seed, key))
+	d.bloom[w1] |= b1
+	d.bloom[w2] |= b2
+}
+
+func (d *domains) mayHave(key []byte) bool {
+	w1, b1, w2, b2 := d.bloomBits(maphash.Bytes(d.seed, key))
+	return d.bloom[w1]&b1 != 0 && d.bloom[w2]&b2 != 0
 }
 
 func (d *domains) add(p pattern, g groupSet) {
@@ -33,6 +59,7 @@ func (d *domains) add(p pattern, g groupSet) {
 			e := d.m[name[i+1:]]
 			e.longer = true
 			d.m[name[i+1:]] = e
+			d.set(name[i+1:])
 		}
 	}
 	e := d.m[name]
@@ -42,6 +69,7 @@ func (d *domains) add(p pattern, g groupSet) {
 		e.exact |= g
 	}
 	d.m[name] = e
+	d.set(name)
 }
 
 // match returns the groups with a pattern matching name, which must be
@@ -51,6 +79,9 @@ func (d *domains) match(name []byte) groupSet {
 	i := len(name)
 	for i > 0 {
 		i = bytes.LastIndexByte(name[:i], '.')
+		if !d.mayHave(name[i+1:]) {
+			return m
+		}
 		e, ok := d.m[string(name[i+1:])]
 		if !ok {
 			return m

@@ -96,7 +96,7 @@ func (f *Filter) Stats() Stats {
 func (f *Filter) Line(line []byte) ([]byte, Verdict, error) {
 	s := f.scope.Load()
 	fl := &f.f
-	if err := fl.scan(line); err != nil {
+	if err := fl.scan(line, true); err != nil {
 		return nil, 0, err
 	}
 	if !fl.typ.ok {

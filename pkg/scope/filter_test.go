@@ -214,7 +214,7 @@ func TestAgainstJQ(t *testing.T) {
 func TestScan(t *testing.T) {
 	var f fields
 	line := []byte(`{"a":{"type":"x"},"type":"dns","b":[1,"]",{"c":null}],"srcIP":"1.2.3.4","n":-1.5e3,"t":true,"query":"a\"b","groups":[ "x" ] }`)
-	if err := f.scan(line); err != nil {
+	if err := f.scan(line, false); err != nil {
 		t.Fatal(err)
 	}
 	get := func(s span) string { return string(line[s.start:s.end]) }
