@@ -3,9 +3,9 @@ package scope
 import (
 	"bytes"
 	"encoding/binary"
-	"math/bits"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"unicode/utf16"
 	"unicode/utf8"
