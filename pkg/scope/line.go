@@ -165,11 +165,26 @@ func (f *fields) stop(line []byte, i int) error {
 	if end < i || line[end] != '}' {
 		return errTruncated
 	}
-	if bytes.Contains(line[i:end], []byte(`"groups"`)) {
+	if mayHaveGroups(line[i:end]) {
 		return f.scan(line, false)
 	}
 	f.end = end
 	return nil
+}
+
+// mayHaveGroups reports whether b holds the text "groups" (as a key or
+// not). 'g' is rare in event lines, so it is the byte to look for.
+func mayHaveGroups(b []byte) bool {
+	for {
+		j := bytes.IndexByte(b, 'g')
+		if j < 0 {
+			return false
+		}
+		if j > 0 && b[j-1] == '"' && bytes.HasPrefix(b[j:], []byte(`groups"`)) {
+			return true
+		}
+		b = b[j+1:]
+	}
 }
 
 func (f *fields) trailing(line []byte, i int) error {
