@@ -269,9 +269,9 @@ const batchLines = 256
 
 // batch is a run of consecutive input lines and, once filtered, the output.
 type batch struct {
-	in     []byte  // the lines, back to back
-	ends   []int   // end of each line in in
-	nums   []int64 // line numbers, for messages
+	in      []byte  // the lines, back to back
+	ends    []int   // end of each line in in
+	nums    []int64 // line numbers, for messages
 	warns   []warning
 	out     []byte
 	counts  [numVerdicts]int64
