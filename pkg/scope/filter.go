@@ -29,6 +29,7 @@ type Filter struct {
 	scope atomic.Pointer[Scope]
 	stats stats
 	lf    lineFilter
+	pool  sync.Pool // of *batch
 }
 
 // lineFilter is what one goroutine needs to filter lines.
@@ -256,7 +257,7 @@ func (f *Filter) Run(r io.Reader, name string, w *event.Writer) error {
 		if werr == nil {
 			werr = f.emit(b, w)
 		}
-		batchPool.Put(b)
+		f.pool.Put(b)
 	}
 	wg.Wait()
 	if readErr != nil {
@@ -285,7 +286,6 @@ type warning struct {
 	msg string
 }
 
-var batchPool = sync.Pool{New: func() any { return &batch{done: make(chan struct{}, 1)} }}
 
 func (f *Filter) read(r io.Reader, name string, todo, results chan<- *batch) error {
 	defer close(results)
@@ -301,7 +301,10 @@ func (f *Filter) read(r io.Reader, name string, todo, results chan<- *batch) err
 	}
 	get := func() *batch {
 		if b == nil {
-			b = batchPool.Get().(*batch)
+			b, _ = f.pool.Get().(*batch)
+			if b == nil {
+				b = &batch{done: make(chan struct{}, 1)}
+			}
 			b.in, b.ends, b.nums, b.warns, b.out = b.in[:0], b.ends[:0], b.nums[:0], b.warns[:0], b.out[:0]
 			b.counts, b.skipped, b.bad = [numVerdicts]int64{}, 0, 0
 		}
