@@ -286,7 +286,6 @@ type warning struct {
 	msg string
 }
 
-
 func (f *Filter) read(r io.Reader, name string, todo, results chan<- *batch) error {
 	defer close(results)
 	br := bufio.NewReaderSize(r, 256<<10) // event.NewReader keeps it as is
