@@ -73,7 +73,7 @@ load=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 echo "nfr-scope --check (load the scope): ${load}s"
 
 t0=$(now)
-"${timev[@]}" "$bin" --scope "$scope" --stats "$input" 2>"$dir/stats.txt" >"$dir/scope-out.ndjson" || { cat "$dir/stats.txt" >&2; exit 1; }
+"${timev[@]}" "$bin" --scope "$scope" --stats "$input" 2>"$dir/stats.txt" >/dev/null || { cat "$dir/stats.txt" >&2; exit 1; }
 t1=$(now)
 ours_t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 ours=$(rate "$lines" "$ours_t")
@@ -82,7 +82,7 @@ if [[ ${#timev[@]} -gt 0 ]]; then
 	cpu_t=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.3f", s }' "$dir/time.txt")
 	cpu=", ${cpu_t}s CPU = $(rate "$lines" "$cpu_t") events per CPU second (includes the scope load)"
 fi
-kept=$(wc -l <"$dir/scope-out.ndjson")
+kept=$(sed -n 's/.*, kept \([0-9]*\),.*/\1/p' "$dir/stats.txt")
 mem=""
 [[ ${#timev[@]} -gt 0 ]] && mem=", peak $(peak "$dir/time.txt") MB"
 echo "nfr-scope: ${ours_t}s, $ours events/s, kept $kept$mem$cpu"
