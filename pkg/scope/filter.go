@@ -109,7 +109,8 @@ func (f *Filter) Stats() Stats {
 
 // Line decides one event line. For Keep it returns the line with "groups"
 // set, for Pass the line itself, otherwise nil. The result is valid until
-// the next call. An error means the line is bad (and is not counted as read).
+// the next call. An error means the line is bad. Line counts nothing; Run
+// keeps the counts.
 func (f *Filter) Line(line []byte) ([]byte, Verdict, error) {
 	return f.lf.line(f.scope.Load(), line)
 }

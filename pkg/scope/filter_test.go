@@ -134,11 +134,13 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden := filepath.Join("testdata", "events.golden")
-	// Several read sizes: the reader must not care where the chunks end.
-	for _, chunk := range []int{1, 7, 4096} {
+	// Several read sizes (the reader must not care where the chunks end,
+	// which also cuts batches in different places) and worker counts.
+	for i, chunk := range []int{1, 7, 4096, 1 << 20} {
 		var out bytes.Buffer
 		w := event.NewWriter(&out, false)
 		f := NewFilter(sc)
+		f.Workers = 1 + i%3
 		var warns []string
 		f.Warn = func(m string) { warns = append(warns, m) }
 		if err := f.Run(&chunkReader{in, chunk}, "events.ndjson", w); err != nil {
