@@ -90,6 +90,8 @@ func TestParseErrors(t *testing.T) {
 		{"no networks", "groups:\n  a:\n    label: A\n    trusted_ips: [10.0.0.0/8]\n",
 			[]string{`s.yml:3: group "a" has no networks`}},
 		{"empty group", "groups:\n  a:\n", []string{`s.yml: group "a" is empty`}},
+		{"empty entries", "groups:\n  a:\n    in_scope:\n      -\n    trusted_domains: [~]\n",
+			[]string{`s.yml:3: group "a": an empty entry in in_scope`, `s.yml:3: group "a": an empty entry in trusted_domains`}},
 		{"no groups", "# nothing\ngroups: {}\n", []string{`s.yml:2: no groups`}},
 		{"empty file", "", []string{`s.yml: no groups`}},
 		{"not a map", "groups:\n  - a\n", []string{`s.yml:2: cannot unmarshal`}},

@@ -140,6 +140,9 @@ type nets struct {
 func newNets() nets { return nets{newTrie(), newTrie(), map[netip.Addr]sets{}} }
 
 func (ns nets) insert(p netip.Prefix, add sets) {
+	if !p.IsValid() {
+		return
+	}
 	p = p.Masked()
 	var a [16]byte
 	if p.Addr().Is4() {
