@@ -299,6 +299,15 @@ func compile(items map[string]*groupItem, name string) (*Scope, error) {
 	}
 	s.source = name
 	s.finish()
+	// Exclusions outside the group's own networks change nothing: say so,
+	// as they usually mean a typo or a network moved.
+	for i, g := range s.groups {
+		for _, p := range g.Excluded {
+			if s.nets.lookup(p.Addr()).in&(groupSet(1)<<i) == 0 {
+				s.notes = append(s.notes, fmt.Sprintf("%s: group %q: out_scope %s is outside the group's networks, so it excludes nothing", name, g.Name, p))
+			}
+		}
+	}
 	return s, nil
 }
 

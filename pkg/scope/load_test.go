@@ -146,3 +146,17 @@ func TestTooManyGroups(t *testing.T) {
 		t.Errorf("error %v, want at most 64", err)
 	}
 }
+
+func TestNotes(t *testing.T) {
+	s, err := Parse([]byte("groups:\n  a:\n    in_scope: [10.0.0.0/8]\n    out_scope: [10.0.0.53, 192.168.1.1]\n"), "s.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`s.yml: group "a": out_scope 192.168.1.1/32 is outside the group's networks, so it excludes nothing`}
+	if !reflect.DeepEqual(s.Notes(), want) {
+		t.Errorf("notes = %q, want %q", s.Notes(), want)
+	}
+	if n := Default().Notes(); len(n) != 0 {
+		t.Errorf("built-in scope notes: %q", n)
+	}
+}
