@@ -49,6 +49,7 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 		ui.Hintf("check it with: nfr-scope --check FILE")
 		return cli.ExitUsage
 	}
+	notes(ui, sc)
 	w := event.NewWriter(stdout, opts.LineBuffered || cli.IsTerminal(stdout))
 	f := scope.NewFilter(sc)
 	f.Warn = func(msg string) { ui.Warnf("%s", msg) }
@@ -73,6 +74,7 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 				} else {
 					f.SetScope(sc)
 					ui.Infof("reloaded %s: %s", sc.Source(), sc.Summary())
+					notes(ui, sc)
 				}
 			case syscall.SIGUSR1:
 				ui.Infof("%s", f.Stats())
@@ -106,6 +108,13 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 	return status
 }
 
+// notes reports scope entries that have no effect.
+func notes(ui *cli.UI, sc *scope.Scope) {
+	for _, n := range sc.Notes() {
+		ui.Infof("warning: %s", n)
+	}
+}
+
 func filterFile(f *scope.Filter, name string, stdin io.Reader, w *event.Writer) error {
 	if name == "-" {
 		return f.Run(stdin, name, w)
@@ -124,6 +133,7 @@ func check(ui *cli.UI, files []string, open func() (*scope.Scope, error), stdout
 	try := func(sc *scope.Scope, err error) {
 		if err == nil {
 			io.WriteString(stdout, sc.Source()+": ok: "+sc.Summary()+"\n")
+			notes(ui, sc)
 			return
 		}
 		status = cli.ExitUsage

@@ -263,6 +263,8 @@ func TestReload(t *testing.T) {
 	if got := p.send(ev); got != `{"type":"dns","srcIP":"10.1.1.1","query":"x.com","groups":["a"]}` {
 		t.Fatalf("before reload: %s", got)
 	}
+	p.cmd.Process.Signal(syscall.SIGUSR1)
+	p.waitErr("nfr-scope: read 1, kept 1, dropped 0")
 	os.WriteFile(path, []byte("groups:\n  b:\n    networks: [10.0.0.0/8]\n"), 0o644)
 	p.cmd.Process.Signal(syscall.SIGHUP)
 	p.waitErr("reloaded " + path + ": 1 groups (b)")

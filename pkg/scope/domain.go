@@ -3,6 +3,7 @@ package scope
 import (
 	"bytes"
 	"fmt"
+	"hash/maphash"
 	"strings"
 )
 
@@ -12,8 +13,12 @@ import (
 // example.com, ...). A name is looked up from its last label leftwards and
 // the walk stops at the first suffix no pattern ends with, so a name under
 // no pattern usually costs two lookups whatever the number of patterns.
+// A Bloom filter small enough to stay in cache answers most of the lookups
+// that would miss, so the big map is rarely touched for untrusted names.
 type domains struct {
-	m map[string]suffix
+	m     map[string]suffix
+	seed  maphash.Seed
+	bloom []uint64 // two bits per key in one word; length a power of two
 }
 
 type suffix struct {
@@ -21,9 +26,29 @@ type suffix struct {
 	longer      bool     // some pattern is longer and ends with this suffix
 }
 
-// newDomains sizes the map for about n patterns.
+// newDomains sizes the map and the filter for about n patterns.
 func newDomains(n int) domains {
-	return domains{m: make(map[string]suffix, n+n/4)}
+	words := 64 // 16 bits per key (and per suffix), at least 512 bytes
+	for words*64 < 16*n*2 {
+		words *= 2
+	}
+	return domains{m: make(map[string]suffix, n+n/4), seed: maphash.MakeSeed(), bloom: make([]uint64, words)}
+}
+
+// bloomBits picks a word and two bits in it: one memory access per test.
+func (d *domains) bloomBits(h uint64) (w, bits uint64) {
+	w = (h >> 12) & uint64(len(d.bloom)-1)
+	return w, 1<<(h&63) | 1<<((h>>6)&63)
+}
+
+func (d *domains) set(key string) {
+	w, b := d.bloomBits(maphash.String(d.seed, key))
+	d.bloom[w] |= b
+}
+
+func (d *domains) mayHave(key []byte) bool {
+	w, b := d.bloomBits(maphash.Bytes(d.seed, key))
+	return d.bloom[w]&b == b
 }
 
 func (d *domains) add(p pattern, g groupSet) {
@@ -33,6 +58,7 @@ func (d *domains) add(p pattern, g groupSet) {
 			e := d.m[name[i+1:]]
 			e.longer = true
 			d.m[name[i+1:]] = e
+			d.set(name[i+1:])
 		}
 	}
 	e := d.m[name]
@@ -42,6 +68,7 @@ func (d *domains) add(p pattern, g groupSet) {
 		e.exact |= g
 	}
 	d.m[name] = e
+	d.set(name)
 }
 
 // match returns the groups with a pattern matching name, which must be
@@ -51,6 +78,9 @@ func (d *domains) match(name []byte) groupSet {
 	i := len(name)
 	for i > 0 {
 		i = bytes.LastIndexByte(name[:i], '.')
+		if !d.mayHave(name[i+1:]) {
+			return m
+		}
 		e, ok := d.m[string(name[i+1:])]
 		if !ok {
 			return m

@@ -1,11 +1,16 @@
 package scope
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
 	"net/netip"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/nfr-project/nfr/pkg/event"
@@ -18,15 +23,27 @@ type Filter struct {
 	// Warn, if set, receives one message per bad line, naming file and line.
 	Warn func(msg string)
 
+	// Workers is how many goroutines Run filters with; 0 means GOMAXPROCS.
+	Workers int
+
 	scope atomic.Pointer[Scope]
 	stats stats
+	lf    lineFilter
+	pool  sync.Pool // of *batch
+}
 
+// lineFilter is what one goroutine needs to filter lines.
+type lineFilter struct {
 	f       fields
 	buf     []byte // the output line
 	nameBuf []byte
 	srcBuf  []byte
 	cached  *Scope
 	arrays  map[groupSet][]byte // encoded "groups" values for cached
+}
+
+func newLineFilter() *lineFilter {
+	return &lineFilter{nameBuf: make([]byte, 0, 1024), srcBuf: make([]byte, 0, 64)}
 }
 
 // stats are atomic so that another goroutine may print them (SIGUSR1, or
@@ -70,7 +87,7 @@ func (s Stats) String() string {
 
 // NewFilter returns a Filter applying s.
 func NewFilter(s *Scope) *Filter {
-	f := &Filter{nameBuf: make([]byte, 0, 1024), srcBuf: make([]byte, 0, 64)}
+	f := &Filter{lf: *newLineFilter()}
 	f.scope.Store(s)
 	return f
 }
@@ -92,11 +109,15 @@ func (f *Filter) Stats() Stats {
 
 // Line decides one event line. For Keep it returns the line with "groups"
 // set, for Pass the line itself, otherwise nil. The result is valid until
-// the next call. An error means the line is bad (and is not counted as read).
+// the next call. An error means the line is bad. Line counts nothing; Run
+// keeps the counts.
 func (f *Filter) Line(line []byte) ([]byte, Verdict, error) {
-	s := f.scope.Load()
+	return f.lf.line(f.scope.Load(), line)
+}
+
+func (f *lineFilter) line(s *Scope, line []byte) ([]byte, Verdict, error) {
 	fl := &f.f
-	if err := fl.scan(line); err != nil {
+	if err := fl.scan(line, true); err != nil {
 		return nil, 0, err
 	}
 	if !fl.typ.ok {
@@ -168,7 +189,7 @@ func (f *Filter) Line(line []byte) ([]byte, Verdict, error) {
 	return f.buf, Keep, nil
 }
 
-func (f *Filter) groupsJSON(s *Scope, g groupSet) []byte {
+func (f *lineFilter) groupsJSON(s *Scope, g groupSet) []byte {
 	if f.cached != s {
 		f.cached, f.arrays = s, map[groupSet][]byte{}
 	}
@@ -200,36 +221,157 @@ func hostName(h []byte) []byte {
 
 // Run filters the event lines of r (named name in messages) into w. It
 // returns only read and write errors; bad lines are counted and reported
-// through Warn.
+// through Warn, in input order.
+//
+// One goroutine reads and splits lines into batches, Workers goroutines
+// filter batches, and the calling goroutine writes them in order. A batch
+// is cut when it is full or when the input has nothing more buffered, so a
+// live stream is not held back waiting for a batch to fill.
 func (f *Filter) Run(r io.Reader, name string, w *event.Writer) error {
-	rd := event.NewReader(r, name)
-	rd.Warn = func(msg string) {
-		f.stats.read.Add(1)
-		f.stats.bad.Add(1)
-		if f.Warn != nil {
-			f.Warn(msg)
+	workers := f.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	todo := make(chan *batch, workers)
+	results := make(chan *batch, 2*workers)
+	var readErr error
+	go func() { // reader
+		readErr = f.read(r, name, todo, results)
+		close(todo)
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lf := newLineFilter()
+			for b := range todo {
+				b.filter(f, lf, name)
+				b.done <- struct{}{}
+			}
+		}()
+	}
+	// results holds batches in input order; each is written once filtered.
+	var werr error
+	for b := range results {
+		<-b.done
+		if werr == nil {
+			werr = f.emit(b, w)
 		}
+		f.pool.Put(b)
+	}
+	wg.Wait()
+	if readErr != nil {
+		return readErr
+	}
+	return werr
+}
+
+const batchLines = 256
+
+// batch is a run of consecutive input lines and, once filtered, the output.
+type batch struct {
+	in      []byte  // the lines, back to back
+	ends    []int   // end of each line in in
+	nums    []int64 // line numbers, for messages
+	warns   []warning
+	out     []byte
+	counts  [numVerdicts]int64
+	skipped int64 // by the reader
+	bad     int64 // by the filter
+	done    chan struct{}
+}
+
+type warning struct {
+	num int64
+	msg string
+}
+
+func (f *Filter) read(r io.Reader, name string, todo, results chan<- *batch) error {
+	defer close(results)
+	br := bufio.NewReaderSize(r, 256<<10) // event.NewReader keeps it as is
+	rd := event.NewReader(br, name)
+	var b *batch
+	ship := func() {
+		if b != nil && (len(b.ends) > 0 || len(b.warns) > 0) {
+			results <- b // order first, then the work
+			todo <- b
+			b = nil
+		}
+	}
+	get := func() *batch {
+		if b == nil {
+			b, _ = f.pool.Get().(*batch)
+			if b == nil {
+				b = &batch{done: make(chan struct{}, 1)}
+			}
+			b.in, b.ends, b.nums, b.warns, b.out = b.in[:0], b.ends[:0], b.nums[:0], b.warns[:0], b.out[:0]
+			b.counts, b.skipped, b.bad = [numVerdicts]int64{}, 0, 0
+		}
+		return b
+	}
+	rd.Warn = func(msg string) {
+		get()
+		b.warns = append(b.warns, warning{rd.Line(), msg})
+		b.skipped++
 	}
 	for {
 		line, err := rd.Next()
-		if err == io.EOF {
-			return nil
-		}
 		if err != nil {
+			ship()
+			if err == io.EOF {
+				return nil
+			}
 			return err
 		}
-		f.stats.read.Add(1)
-		out, v, err := f.Line(line)
-		if err != nil {
-			f.stats.read.Add(-1) // Skip counts it again
-			rd.Skip(err.Error())
-			continue
-		}
-		f.stats.verdicts[v].Add(1)
-		if out != nil {
-			if err := w.WriteLine(out); err != nil {
-				return err
-			}
+		get()
+		b.in = append(b.in, line...)
+		b.ends = append(b.ends, len(b.in))
+		b.nums = append(b.nums, rd.Line())
+		if len(b.ends) >= batchLines || br.Buffered() == 0 {
+			ship()
 		}
 	}
+}
+
+// filter runs the lines of b through lf. Bad lines found here are reported
+// after the reader's own (which came earlier in the input).
+func (b *batch) filter(f *Filter, lf *lineFilter, name string) {
+	s := f.scope.Load()
+	start := 0
+	for i, end := range b.ends {
+		line := b.in[start:end]
+		start = end
+		out, v, err := lf.line(s, line)
+		if err != nil {
+			b.bad++
+			b.warns = append(b.warns, warning{b.nums[i], name + ":" + strconv.FormatInt(b.nums[i], 10) + ": " + err.Error()})
+			continue
+		}
+		b.counts[v]++
+		if out != nil {
+			b.out = append(b.out, out...)
+			b.out = append(b.out, '\n')
+		}
+	}
+}
+
+func (f *Filter) emit(b *batch, w *event.Writer) error {
+	f.stats.read.Add(int64(len(b.ends)) + b.skipped)
+	f.stats.bad.Add(b.skipped + b.bad)
+	for v, n := range b.counts {
+		f.stats.verdicts[v].Add(n)
+	}
+	if f.Warn != nil {
+		slices.SortStableFunc(b.warns, func(x, y warning) int { return int(x.num - y.num) })
+		for _, m := range b.warns {
+			f.Warn(m.msg)
+		}
+	}
+	if len(b.out) == 0 {
+		return nil
+	}
+	// The batch's lines in one call: WriteLine adds the last newline (and
+	// flushes the whole batch when line-buffered).
+	return w.WriteLine(b.out[:len(b.out)-1])
 }

@@ -134,11 +134,13 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden := filepath.Join("testdata", "events.golden")
-	// Several read sizes: the reader must not care where the chunks end.
-	for _, chunk := range []int{1, 7, 4096} {
+	// Several read sizes (the reader must not care where the chunks end,
+	// which also cuts batches in different places) and worker counts.
+	for i, chunk := range []int{1, 7, 4096, 1 << 20} {
 		var out bytes.Buffer
 		w := event.NewWriter(&out, false)
 		f := NewFilter(sc)
+		f.Workers = 1 + i%3
 		var warns []string
 		f.Warn = func(m string) { warns = append(warns, m) }
 		if err := f.Run(&chunkReader{in, chunk}, "events.ndjson", w); err != nil {
@@ -214,7 +216,7 @@ func TestAgainstJQ(t *testing.T) {
 func TestScan(t *testing.T) {
 	var f fields
 	line := []byte(`{"a":{"type":"x"},"type":"dns","b":[1,"]",{"c":null}],"srcIP":"1.2.3.4","n":-1.5e3,"t":true,"query":"a\"b","groups":[ "x" ] }`)
-	if err := f.scan(line); err != nil {
+	if err := f.scan(line, false); err != nil {
 		t.Fatal(err)
 	}
 	get := func(s span) string { return string(line[s.start:s.end]) }

@@ -2,8 +2,10 @@ package scope
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -22,6 +24,7 @@ type fields struct {
 type span struct {
 	start, end int32
 	ok         bool // the key was present with a string value
+	seen       bool // the key was present (a string or null)
 	escaped    bool // the string holds backslash escapes
 }
 
@@ -32,8 +35,11 @@ var (
 
 // scan fills f from line, a JSON object (already trimmed). It checks the
 // top-level structure (keys, colons, commas, balanced nesting) but not the
-// contents of values it skips.
-func (f *fields) scan(line []byte) error {
+// contents of values it skips. With early, it stops as soon as it has every
+// field the event's type needs (the rest of the line is passed on as it is,
+// not checked); it then looks for a "groups" key in the rest, and scans the
+// whole line if there may be one.
+func (f *fields) scan(line []byte, early bool) error {
 	*f = fields{}
 	i := skipWS(line, 0)
 	if i >= len(line) || line[i] != '{' {
@@ -93,13 +99,16 @@ func (f *fields) scan(line []byte) error {
 				return errTruncated
 			}
 			if dst != nil {
-				*dst = span{start: int32(i + 1), end: int32(vend), ok: true, escaped: vesc}
+				*dst = span{start: int32(i + 1), end: int32(vend), ok: true, seen: true, escaped: vesc}
 			}
 			i = vend + 1
+			if early && dst != nil && f.complete(line) {
+				return f.stop(line, i)
+			}
 		} else {
 			if dst != nil {
 				// null is absence; any other value is an error for these keys.
-				*dst = span{}
+				*dst = span{seen: true}
 				if !bytes.HasPrefix(line[i:], []byte("null")) {
 					return fmt.Errorf("field %q: not a string", key)
 				}
@@ -127,6 +136,57 @@ func (f *fields) scan(line []byte) error {
 	}
 }
 
+// complete reports whether f holds every field its type needs.
+func (f *fields) complete(line []byte) bool {
+	if !f.typ.ok || f.typ.escaped {
+		return false
+	}
+	switch KindOf(string(line[f.typ.start:f.typ.end])) {
+	case KindOther:
+		return true
+	case KindDNS:
+		return f.src.seen && f.query.seen
+	case KindIP:
+		return f.src.seen && f.dst.seen
+	case KindHTTP:
+		return f.src.seen && f.dst.seen && f.host.seen
+	case KindTLS:
+		return f.src.seen && f.dst.seen && f.sni.seen
+	}
+	return false
+}
+
+// stop ends an early scan at i: the object's end is the line's last byte.
+func (f *fields) stop(line []byte, i int) error {
+	end := len(line) - 1
+	for end > i && (line[end] == ' ' || line[end] == '\t' || line[end] == '\r' || line[end] == '\n') {
+		end--
+	}
+	if end < i || line[end] != '}' {
+		return errTruncated
+	}
+	if mayHaveGroups(line[i:end]) {
+		return f.scan(line, false)
+	}
+	f.end = end
+	return nil
+}
+
+// mayHaveGroups reports whether b holds the text "groups" (as a key or
+// not). 'g' is rare in event lines, so it is the byte to look for.
+func mayHaveGroups(b []byte) bool {
+	for {
+		j := bytes.IndexByte(b, 'g')
+		if j < 0 {
+			return false
+		}
+		if j > 0 && b[j-1] == '"' && bytes.HasPrefix(b[j:], []byte(`groups"`)) {
+			return true
+		}
+		b = b[j+1:]
+	}
+}
+
 func (f *fields) trailing(line []byte, i int) error {
 	if i = skipWS(line, i); i < len(line) {
 		return syntaxError(line, i, "data after the object")
@@ -150,20 +210,40 @@ func skipWS(b []byte, i int) int {
 
 // stringEnd returns the index of the quote closing the string whose
 // contents start at i, and whether it holds escapes; -1 if unterminated.
-// A plain loop: event strings are short, where bytes.IndexByte's setup
-// costs more than it saves.
+// It looks at 8 bytes at a time for a quote or a backslash (event strings
+// are too short for bytes.IndexByte's setup to pay off).
 func stringEnd(b []byte, i int) (int, bool) {
 	esc := false
-	for ; i < len(b); i++ {
+	for {
+		for i+8 <= len(b) {
+			v := binary.LittleEndian.Uint64(b[i:])
+			if m := hasByte(v, '"') | hasByte(v, '\\'); m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			return -1, esc
+		}
 		switch b[i] {
 		case '"':
 			return i, esc
 		case '\\':
 			esc = true
+			i += 2
+		default:
 			i++
 		}
 	}
-	return -1, esc
+}
+
+// hasByte returns a word whose lowest set bit marks the first byte of v
+// equal to c (higher bits may be false positives); 0 if there is none.
+func hasByte(v uint64, c byte) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	x := v ^ (lo * uint64(c))
+	return (x - lo) &^ x & hi
 }
 
 // valueEnd returns the index just past the value starting at i.

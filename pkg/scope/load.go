@@ -258,21 +258,36 @@ func compile(items map[string]*groupItem, name string) (*Scope, error) {
 			fail(line, "group %q has no networks: list its source networks under in_scope (or networks)", n)
 			continue
 		}
+		// A bare "-" decodes to a zero entry without reaching UnmarshalYAML.
+		empty := func(what string) { fail(line, "group %q: an empty entry in %s", n, what) }
 		sg := Group{Name: n, Label: g.Label}
-		for _, x := range in {
-			s.nets.insert(x.p, sets{in: bit})
-			sg.Networks = append(sg.Networks, x.p)
+		for _, l := range []struct {
+			what string
+			list []netw
+			add  sets
+			dst  *[]netip.Prefix
+		}{
+			{"in_scope (networks)", in, sets{in: bit}, &sg.Networks},
+			{"out_scope (exclude.networks)", append(g.OutScope, g.Exclude.Networks...), sets{out: bit}, &sg.Excluded},
+			{"trusted_ips", g.TrustedIPs, sets{trust: bit}, &sg.TrustedIPs},
+		} {
+			for _, x := range l.list {
+				if !x.p.IsValid() {
+					empty(l.what)
+					break
+				}
+				s.nets.insert(x.p, l.add)
+				*l.dst = append(*l.dst, x.p)
+			}
 		}
-		for _, x := range append(g.OutScope, g.Exclude.Networks...) {
-			s.nets.insert(x.p, sets{out: bit})
-			sg.Excluded = append(sg.Excluded, x.p)
-		}
-		for _, x := range g.TrustedIPs {
-			s.nets.insert(x.p, sets{trust: bit})
-			sg.TrustedIPs = append(sg.TrustedIPs, x.p)
+		if len(g.TrustedIPs) > 0 {
 			s.trustGroups |= bit
 		}
 		for _, d := range append(g.TrustedDomains, g.Exclude.Domains...) {
+			if d.p.name == "" {
+				empty("trusted_domains (exclude.domains)")
+				break
+			}
 			s.domains.add(d.p, bit)
 			sg.TrustedDomains = append(sg.TrustedDomains, d.p.String())
 			s.domainGroups |= bit
@@ -284,6 +299,15 @@ func compile(items map[string]*groupItem, name string) (*Scope, error) {
 	}
 	s.source = name
 	s.finish()
+	// Exclusions outside the group's own networks change nothing: say so,
+	// as they usually mean a typo or a network moved.
+	for i, g := range s.groups {
+		for _, p := range g.Excluded {
+			if s.nets.lookup(p.Addr()).in&(groupSet(1)<<i) == 0 {
+				s.notes = append(s.notes, fmt.Sprintf("%s: group %q: out_scope %s is outside the group's networks, so it excludes nothing", name, g.Name, p))
+			}
+		}
+	}
 	return s, nil
 }
 

@@ -90,6 +90,8 @@ func TestParseErrors(t *testing.T) {
 		{"no networks", "groups:\n  a:\n    label: A\n    trusted_ips: [10.0.0.0/8]\n",
 			[]string{`s.yml:3: group "a" has no networks`}},
 		{"empty group", "groups:\n  a:\n", []string{`s.yml: group "a" is empty`}},
+		{"empty entries", "groups:\n  a:\n    in_scope:\n      -\n    trusted_domains: [~]\n",
+			[]string{`s.yml:3: group "a": an empty entry in in_scope`, `s.yml:3: group "a": an empty entry in trusted_domains`}},
 		{"no groups", "# nothing\ngroups: {}\n", []string{`s.yml:2: no groups`}},
 		{"empty file", "", []string{`s.yml: no groups`}},
 		{"not a map", "groups:\n  - a\n", []string{`s.yml:2: cannot unmarshal`}},
@@ -142,5 +144,19 @@ func TestTooManyGroups(t *testing.T) {
 	}
 	if _, err := Parse([]byte(b.String()), "s.yml"); err == nil || !strings.Contains(err.Error(), "at most 64") {
 		t.Errorf("error %v, want at most 64", err)
+	}
+}
+
+func TestNotes(t *testing.T) {
+	s, err := Parse([]byte("groups:\n  a:\n    in_scope: [10.0.0.0/8]\n    out_scope: [10.0.0.53, 192.168.1.1]\n"), "s.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`s.yml: group "a": out_scope 192.168.1.1/32 is outside the group's networks, so it excludes nothing`}
+	if !reflect.DeepEqual(s.Notes(), want) {
+		t.Errorf("notes = %q, want %q", s.Notes(), want)
+	}
+	if n := Default().Notes(); len(n) != 0 {
+		t.Errorf("built-in scope notes: %q", n)
 	}
 }

@@ -18,6 +18,7 @@ type Scope struct {
 	// skipped when no covering group has any.
 	domainGroups, trustGroups groupSet
 	source                    string
+	notes                     []string
 }
 
 // Group describes one group of a scope.
@@ -42,6 +43,10 @@ func (s *Scope) finish() {
 
 // Groups returns the scope's groups, sorted by name.
 func (s *Scope) Groups() []Group { return s.groups }
+
+// Notes returns warnings about a scope that loaded: entries that have no
+// effect.
+func (s *Scope) Notes() []string { return s.notes }
 
 // Source returns the file the scope was read from, or "built-in".
 func (s *Scope) Source() string { return s.source }

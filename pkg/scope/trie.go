@@ -130,20 +130,29 @@ func (t *trie) lookup(a *[16]byte) sets {
 	return t.values[s.val]
 }
 
-// nets holds one trie per address family.
+// nets holds one trie per address family, and IPv6 host addresses (/128)
+// in a map: in a 4-bit trie each would cost 28 nodes of its own.
 type nets struct {
 	v4, v6 *trie
+	hosts6 map[netip.Addr]sets
 }
 
-func newNets() nets { return nets{newTrie(), newTrie()} }
+func newNets() nets { return nets{newTrie(), newTrie(), map[netip.Addr]sets{}} }
 
 func (ns nets) insert(p netip.Prefix, add sets) {
+	if !p.IsValid() {
+		return
+	}
 	p = p.Masked()
 	var a [16]byte
 	if p.Addr().Is4() {
 		b := p.Addr().As4()
 		copy(a[:], b[:])
 		ns.v4.insert(a, p.Bits(), add)
+		return
+	}
+	if p.Bits() == 128 {
+		ns.hosts6[p.Addr()] = ns.hosts6[p.Addr()].or(add)
 		return
 	}
 	a = p.Addr().As16()
@@ -158,10 +167,9 @@ func (ns nets) lookup(ip netip.Addr) sets {
 		return ns.v4.lookup(&a)
 	}
 	a := ip.As16()
-	return ns.v6.lookup(&a)
-}
-
-// size returns the memory the tries' nodes use, in bytes.
-func (ns nets) size() int {
-	return (len(ns.v4.nodes)+len(ns.v6.nodes))*len(node{})*8 + 2*(1<<rootBits)*8
+	s := ns.v6.lookup(&a)
+	if len(ns.hosts6) > 0 {
+		s = s.or(ns.hosts6[ip.WithZone("")])
+	}
+	return s
 }
