@@ -110,6 +110,7 @@ type Reassembler struct {
 	closed  list // ended connections by end time, kept for Grace
 	now     time.Time
 	stats   Stats
+	deletes int // since the map was rebuilt (see flow.Table)
 }
 
 // New returns a reassembler that asks factory for each new connection's
@@ -424,6 +425,10 @@ func (r *Reassembler) end(c *conn, ts time.Time) {
 func (r *Reassembler) forget(c *conn) {
 	r.closed.unlink(c)
 	delete(r.conns, c.key)
+	if r.deletes++; r.deletes > 4*len(r.conns)+4096 {
+		r.conns = rebuild(r.conns)
+		r.deletes = 0
+	}
 }
 
 // Advance ends connections idle since before now-Idle.
@@ -502,4 +507,14 @@ func (m *multi) End(ts time.Time) {
 	for _, c := range m.cs {
 		c.End(ts)
 	}
+}
+
+// rebuild copies a map into a fresh one, leaving the tombstones of deleted
+// keys behind (maps.Clone keeps them).
+func rebuild[K comparable, V any](m map[K]V) map[K]V {
+	n := make(map[K]V, len(m))
+	for k, v := range m {
+		n[k] = v
+	}
+	return n
 }
