@@ -111,8 +111,9 @@ type Flow struct {
 	icmpType   uint8
 	icmpCode   uint8
 
-	source      string // the packet source (interface or file) of the first packet
-	start, last time.Time
+	source      string    // the packet source (interface or file) of the first packet
+	start, last time.Time // last: activity, for the timeouts
+	end         time.Time // last packet before the close, for the duration
 	bytesOut    int64
 	bytesIn     int64
 	pktsOut     int64
@@ -314,7 +315,7 @@ func (t *Table) HandlePacket(p *decode.Packet) {
 	} else if p.TS.Sub(f.start) >= t.cfg.Active && f.list != listClosing {
 		t.stats.Active++
 		t.emitFlow(f)
-		f.start = p.TS
+		f.start, f.end = p.TS, p.TS
 		f.bytesOut, f.bytesIn, f.pktsOut, f.pktsIn = 0, 0, 0, 0
 	}
 	fromOrig := f.fromOrig(p)
@@ -325,8 +326,10 @@ func (t *Table) HandlePacket(p *decode.Packet) {
 		f.bytesIn += int64(p.IPLen)
 		f.pktsIn++
 	}
-	if p.TS.After(f.last) {
-		f.last = p.TS
+	if f.list != listClosing && p.TS.After(f.last) {
+		// Packets after the close (the last ACK, a reset) are counted but,
+		// as in Zeek, do not lengthen the duration.
+		f.last, f.end = p.TS, p.TS
 	}
 	switch p.Proto {
 	case decode.ProtoTCP:
@@ -359,7 +362,7 @@ func (t *Table) open(k Key, p *decode.Packet) *Flow {
 	}
 	f.key, f.proto = k, p.Proto
 	f.orig, f.oport, f.resp, f.rport = p.Src, p.SrcPort, p.Dst, p.DstPort
-	f.start, f.last, f.source = p.TS, p.TS, p.Source
+	f.start, f.last, f.end, f.source = p.TS, p.TS, p.TS, p.Source
 	switch p.Proto {
 	case decode.ProtoTCP:
 		f.list = listTCP
@@ -602,7 +605,7 @@ func (t *Table) emitFlow(f *Flow) {
 		BytesIn:  f.bytesIn,
 		PktsOut:  f.pktsOut,
 		PktsIn:   f.pktsIn,
-		Duration: f.last.Sub(f.start).Seconds(),
+		Duration: f.end.Sub(f.start).Seconds(),
 		Source:   f.source,
 	}
 	switch f.proto {

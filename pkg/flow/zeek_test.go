@@ -97,6 +97,17 @@ func compare(recs []pcaptest.Record, evs []*event.Event) (diffs []string, matche
 			diffs = append(diffs, k+": got "+got+", want "+want)
 			continue
 		}
+		if ts := r["ts"]; !strings.HasPrefix(ts, "X") && ts != "" {
+			// Real timestamps (the legacy baselines): start and duration to the microsecond.
+			if got := fmt.Sprintf("%.6f", float64(e.TS.UnixNano())/1e9); got != ts {
+				diffs = append(diffs, fmt.Sprintf("%s: ts %s, want %s", k, got, ts))
+				continue
+			}
+		}
+		if d := r["duration"]; d != "-" && d != "" && fmt.Sprintf("%.6f", e.Duration) != d {
+			diffs = append(diffs, fmt.Sprintf("%s: duration %.6f, want %s", k, e.Duration, d))
+			continue
+		}
 		if r["proto"] == "tcp" && (e.ConnState != r["conn_state"] || e.History != r["history"]) {
 			diffs = append(diffs, fmt.Sprintf("%s: state %s %s, want %s %s", k, e.ConnState, e.History, r["conn_state"], r["history"]))
 			continue
