@@ -15,14 +15,7 @@ import (
 
 // run feeds every capture of dir through a table and returns its flows.
 func run(t *testing.T, dir string) []*event.Event {
-	var pcaps []string
-	for _, pat := range []string{"*.pcap", "*.pcapng"} {
-		m, _ := filepath.Glob(filepath.Join(dir, pat))
-		pcaps = append(pcaps, m...)
-	}
-	if len(pcaps) == 0 {
-		t.Fatalf("%s: no capture", dir)
-	}
+	pcaps := pcaptest.Captures(t, dir)
 	var out []*event.Event
 	tab := New(Config{}, func(e *event.Event) { out = append(out, e) })
 	for _, p := range pcaps {
