@@ -1,4 +1,4 @@
-package stream_test
+package analysis
 
 import (
 	"net/netip"
@@ -7,11 +7,6 @@ import (
 
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/event"
-	"github.com/nfr-project/nfr/pkg/flow"
-	"github.com/nfr-project/nfr/pkg/handshake"
-	"github.com/nfr-project/nfr/pkg/http1"
-	"github.com/nfr-project/nfr/pkg/quic"
-	"github.com/nfr-project/nfr/pkg/stream"
 )
 
 // mixed builds interleaved traffic: HTTP and TLS connections of a dozen
@@ -82,19 +77,14 @@ func mixed(conns int) []decode.Packet {
 	return out
 }
 
-// BenchmarkAllAnalysers runs the flow table, one shared reassembler with
-// HTTP and TLS on it, and QUIC over mixed traffic, as nfr-capture will.
-// ns/op is per packet.
-func BenchmarkAllAnalysers(b *testing.B) {
+// BenchmarkSet runs every analyser (flows, one reassembler shared by HTTP
+// and TLS, QUIC) over mixed traffic, as nfr-capture will; ns/op is per
+// packet.
+func BenchmarkSet(b *testing.B) {
 	ps := mixed(2000)
 	events := 0
 	emit := func(*event.Event) { events++ }
-	flows := flow.New(flow.Config{}, emit)
-	web := http1.New(http1.Config{}, emit)
-	tls := handshake.New(handshake.Config{}, emit)
-	re := stream.New(stream.Config{}, stream.Fanout(web.Conn, tls.Conn))
-	q := quic.New(quic.Config{}, emit)
-	handlers := []decode.Handler{flows, re, q}
+	s := New(Config{Types: Types{IP: true, HTTP: true, TLS: true}}, emit)
 	b.ReportAllocs()
 	b.ResetTimer()
 	round := time.Duration(0)
@@ -113,13 +103,9 @@ func BenchmarkAllAnalysers(b *testing.B) {
 				p.DstPort += off
 			}
 		}
-		for _, h := range handlers {
-			h.HandlePacket(&p)
-		}
+		s.HandlePacket(&p)
 	}
 	b.StopTimer()
-	for _, h := range handlers {
-		h.Close()
-	}
+	s.Close()
 	b.ReportMetric(float64(events)/float64(b.N), "events/pkt")
 }

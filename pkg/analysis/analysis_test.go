@@ -1,0 +1,85 @@
+package analysis
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nfr-project/nfr/internal/pcaptest"
+	"github.com/nfr-project/nfr/internal/testenv"
+	"github.com/nfr-project/nfr/pkg/event"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// The golden files hold our output on reference captures. They guard
+// against regressions; agreement with Zeek, Suricata and FoxIO is checked
+// field by field in each analyser's package.
+var goldenCases = []string{
+	"zeek/http-pipelining",
+	"zeek/ssl-tls12",
+	"zeek/conn-pppoe",
+	"ja4/quic-tls-handshake",
+	"suricata/http-connect-simple",
+}
+
+func TestGolden(t *testing.T) {
+	all := Types{IP: true, HTTP: true, TLS: true}
+	for _, c := range goldenCases {
+		t.Run(c, func(t *testing.T) {
+			var out []byte
+			s := New(Config{Types: all}, func(e *event.Event) {
+				out = e.AppendJSON(out)
+				out = append(out, '\n')
+			})
+			for _, p := range pcaptest.Captures(t, testenv.SharedPath(t, c)) {
+				ps := pcaptest.Packets(t, p)
+				for i := range ps {
+					s.HandlePacket(&ps[i])
+				}
+			}
+			s.Close()
+			golden := filepath.Join("testdata", strings.ReplaceAll(c, "/", "_")+".golden")
+			if *update {
+				if err := os.WriteFile(golden, out, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update)", err)
+			}
+			if !bytes.Equal(out, want) {
+				t.Errorf("output differs from %s:\n%s", golden, out)
+			}
+		})
+	}
+}
+
+func TestTypes(t *testing.T) {
+	dir := testenv.SharedPath(t, "zeek", "http-pipelining")
+	for _, tc := range []struct {
+		types Types
+		want  string
+	}{
+		{Types{IP: true}, "ip"},
+		{Types{HTTP: true}, "http"},
+		{Types{TLS: true}, ""},
+	} {
+		seen := map[string]bool{}
+		s := New(Config{Types: tc.types}, func(e *event.Event) { seen[e.Type] = true })
+		for _, p := range pcaptest.Captures(t, dir) {
+			pcaptest.Run(s, pcaptest.Packets(t, p))
+		}
+		var got []string
+		for k := range seen {
+			got = append(got, k)
+		}
+		if strings.Join(got, ",") != tc.want {
+			t.Errorf("types %+v: got %v", tc.types, got)
+		}
+	}
+}
