@@ -160,27 +160,24 @@ func (l *list) remove(f *Flow) {
 type Table struct {
 	cfg   Config
 	emit  func(*event.Event)
-	flows map[Key]*Flow
+	flows *Index[*Flow]
 	lists [numLists]list
 	now   time.Time
 	free  []*Flow
 	stats Stats
-	// deletes since the map was last rebuilt: Go maps keep tombstones for
-	// deleted keys, and a flow table deletes as often as it inserts.
-	deletes int
 }
 
 // New returns a table that calls emit with each finished flow. The event
 // belongs to the callee.
 func New(cfg Config, emit func(*event.Event)) *Table {
 	cfg.fill()
-	return &Table{cfg: cfg, emit: emit, flows: make(map[Key]*Flow, 1024)}
+	return &Table{cfg: cfg, emit: emit, flows: NewIndex(func(f *Flow) Key { return f.key })}
 }
 
 // Stats returns the counters.
 func (t *Table) Stats() Stats {
 	s := t.stats
-	s.Open = len(t.flows)
+	s.Open = t.flows.Len()
 	return s
 }
 
@@ -300,7 +297,7 @@ func (t *Table) HandlePacket(p *decode.Packet) {
 		t.expire(p.TS)
 	}
 	k, _ := MakeKey(p)
-	f := t.flows[k]
+	f, _ := t.flows.Get(k)
 	if f != nil && p.Proto == decode.ProtoTCP && f.list == listClosing &&
 		p.TCPFlags&(decode.SYN|decode.ACK) == decode.SYN && f.last.Before(p.TS) {
 		// A new connection reusing the ports of one that ended.
@@ -308,7 +305,7 @@ func (t *Table) HandlePacket(p *decode.Packet) {
 		f = nil
 	}
 	if f == nil {
-		if len(t.flows) >= t.cfg.MaxFlows {
+		if t.flows.Len() >= t.cfg.MaxFlows {
 			t.evictOldest()
 		}
 		f = t.open(k, p)
@@ -386,7 +383,7 @@ func (t *Table) open(k Key, p *decode.Packet) *Flow {
 	default:
 		f.list = listOther
 	}
-	t.flows[k] = f
+	t.flows.Put(k, f)
 	t.lists[f.list].push(f)
 	return f
 }
@@ -567,11 +564,7 @@ func (t *Table) evictOldest() {
 func (t *Table) finish(f *Flow) {
 	t.emitFlow(f)
 	t.lists[f.list].remove(f)
-	delete(t.flows, f.key)
-	if t.deletes++; t.deletes > 4*len(t.flows)+4096 {
-		t.flows = rebuild(t.flows)
-		t.deletes = 0
-	}
+	t.flows.Delete(f.key)
 	if len(t.free) < 1024 {
 		t.free = append(t.free, f)
 	}
@@ -725,14 +718,4 @@ func ProtoName(p uint8) string {
 func isICMPReply(proto, t uint8) bool {
 	req, ok := icmpRequest(proto, t)
 	return ok && req != t
-}
-
-// rebuild copies a map into a fresh one, leaving the tombstones of deleted
-// keys behind (maps.Clone keeps them).
-func rebuild[K comparable, V any](m map[K]V) map[K]V {
-	n := make(map[K]V, len(m))
-	for k, v := range m {
-		n[k] = v
-	}
-	return n
 }

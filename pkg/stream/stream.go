@@ -105,12 +105,11 @@ type conn struct {
 type Reassembler struct {
 	cfg     Config
 	factory Factory
-	conns   map[flow.Key]*conn
+	conns   *flow.Index[*conn]
 	live    list // least recently active first
 	closed  list // ended connections by end time, kept for Grace
 	now     time.Time
 	stats   Stats
-	deletes int // since the map was rebuilt (see flow.Table)
 }
 
 // New returns a reassembler that asks factory for each new connection's
@@ -129,7 +128,7 @@ func New(cfg Config, factory Factory) *Reassembler {
 	if cfg.Idle <= 0 {
 		cfg.Idle = d.Idle
 	}
-	return &Reassembler{cfg: cfg, factory: factory, conns: make(map[flow.Key]*conn, 1024)}
+	return &Reassembler{cfg: cfg, factory: factory, conns: flow.NewIndex(func(c *conn) flow.Key { return c.key })}
 }
 
 // Stats returns the counters.
@@ -174,7 +173,7 @@ func (r *Reassembler) HandlePacket(p *decode.Packet) {
 		r.expire(p.TS)
 	}
 	k, _ := flow.MakeKey(p)
-	c := r.conns[k]
+	c, _ := r.conns.Get(k)
 	if c != nil && c.ended {
 		if p.TCPFlags&(decode.SYN|decode.ACK) != decode.SYN {
 			return // a late packet of a connection that ended
@@ -186,7 +185,7 @@ func (r *Reassembler) HandlePacket(p *decode.Packet) {
 		if p.TCPFlags&decode.RST != 0 {
 			return // nothing to follow
 		}
-		if len(r.conns) >= r.cfg.MaxConns {
+		if r.conns.Len() >= r.cfg.MaxConns {
 			if r.closed.head != nil {
 				r.forget(r.closed.head)
 			} else {
@@ -263,7 +262,7 @@ func (r *Reassembler) open(k flow.Key, p *decode.Packet) *conn {
 	r.stats.Conns++
 	c.c = r.factory(id)
 	c.done = c.c == nil
-	r.conns[k] = c
+	r.conns.Put(k, c)
 	r.live.push(c)
 	return c
 }
@@ -424,11 +423,7 @@ func (r *Reassembler) end(c *conn, ts time.Time) {
 
 func (r *Reassembler) forget(c *conn) {
 	r.closed.unlink(c)
-	delete(r.conns, c.key)
-	if r.deletes++; r.deletes > 4*len(r.conns)+4096 {
-		r.conns = rebuild(r.conns)
-		r.deletes = 0
-	}
+	r.conns.Delete(c.key)
 }
 
 // Advance ends connections idle since before now-Idle.
@@ -507,14 +502,4 @@ func (m *multi) End(ts time.Time) {
 	for _, c := range m.cs {
 		c.End(ts)
 	}
-}
-
-// rebuild copies a map into a fresh one, leaving the tombstones of deleted
-// keys behind (maps.Clone keeps them).
-func rebuild[K comparable, V any](m map[K]V) map[K]V {
-	n := make(map[K]V, len(m))
-	for k, v := range m {
-		n[k] = v
-	}
-	return n
 }
