@@ -165,9 +165,14 @@ func ParseServerHello(b []byte) (*ServerHello, error) {
 	r := reader{b: b}
 	sh := &ServerHello{Version: r.u16()}
 	r.bytes(32)
-	r.vec8()
+	draft := sh.Version>>8 == 0x7f // TLS 1.3 drafts before 22: no session id, no compression
+	if !draft {
+		r.vec8()
+	}
 	sh.Cipher = r.u16()
-	r.u8() // compression
+	if !draft {
+		r.u8() // compression
+	}
 	if r.bad {
 		return nil, errShort
 	}

@@ -39,6 +39,8 @@ var knownDiff = map[string]string{
 
 func TestZeekSSLLog(t *testing.T) {
 	logs, _ := filepath.Glob(testenv.SharedPath(t, "zeek", "ssl-*", "ssl.log"))
+	// Several traces, one log: the outputs for each trace in a row.
+	logs = append(logs, testenv.SharedPath(t, "zeek", "ssl-tls13-multi-trace", "ssl-out.concatenated.log"))
 	for _, log := range logs {
 		dir := filepath.Dir(log)
 		name := filepath.Base(dir)
