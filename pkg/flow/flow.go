@@ -111,22 +111,24 @@ type Flow struct {
 	icmpType   uint8
 	icmpCode   uint8
 
-	source      string    // the packet source (interface or file) of the first packet
-	start, last time.Time // last: activity, for the timeouts
-	end         time.Time // last packet before the close, for the duration
-	bytesOut    int64
-	bytesIn     int64
-	pktsOut     int64
-	pktsIn      int64
+	source string // the packet source (interface or file) of the first packet
+	// Unix nanoseconds: the first packet, the last activity (for the
+	// timeouts), the last packet before the close (for the duration).
+	start, last, end int64
+	bytesOut         int64
+	bytesIn          int64
+	pktsOut          int64
+	pktsIn           int64
 
 	ostate, rstate uint8
 	flipped        bool
-	hist           []byte
+	hist           [2 * len(histLetters)]byte // each letter at most once per direction
+	nhist          uint8
 	histSeen       [2]uint16 // letters already recorded per direction
 	oseq, rseq     uint32    // highest sequence end seen, for retransmissions
 	oseqOK, rseqOK bool
 
-	list       int
+	list       uint8
 	prev, next *Flow
 }
 
@@ -299,7 +301,7 @@ func (t *Table) HandlePacket(p *decode.Packet) {
 	k, _ := MakeKey(p)
 	f, _ := t.flows.Get(k)
 	if f != nil && p.Proto == decode.ProtoTCP && f.list == listClosing &&
-		p.TCPFlags&(decode.SYN|decode.ACK) == decode.SYN && f.last.Before(p.TS) {
+		p.TCPFlags&(decode.SYN|decode.ACK) == decode.SYN && f.last < p.TS.UnixNano() {
 		// A new connection reusing the ports of one that ended.
 		t.finish(f)
 		f = nil
@@ -309,10 +311,10 @@ func (t *Table) HandlePacket(p *decode.Packet) {
 			t.evictOldest()
 		}
 		f = t.open(k, p)
-	} else if p.TS.Sub(f.start) >= t.cfg.Active && f.list != listClosing {
+	} else if time.Duration(p.TS.UnixNano()-f.start) >= t.cfg.Active && f.list != listClosing {
 		t.stats.Active++
 		t.emitFlow(f)
-		f.start, f.end = p.TS, p.TS
+		f.start, f.end = p.TS.UnixNano(), p.TS.UnixNano()
 		f.bytesOut, f.bytesIn, f.pktsOut, f.pktsIn = 0, 0, 0, 0
 	}
 	fromOrig := f.fromOrig(p)
@@ -323,10 +325,10 @@ func (t *Table) HandlePacket(p *decode.Packet) {
 		f.bytesIn += int64(p.IPLen)
 		f.pktsIn++
 	}
-	if f.list != listClosing && p.TS.After(f.last) {
+	if ts := p.TS.UnixNano(); f.list != listClosing && ts > f.last {
 		// Packets after the close (the last ACK, a reset) are counted but,
 		// as in Zeek, do not lengthen the duration.
-		f.last, f.end = p.TS, p.TS
+		f.last, f.end = ts, ts
 	}
 	switch p.Proto {
 	case decode.ProtoTCP:
@@ -352,14 +354,14 @@ func (t *Table) open(k Key, p *decode.Packet) *Flow {
 	if n := len(t.free); n > 0 {
 		f = t.free[n-1]
 		t.free = t.free[:n-1]
-		hist := f.hist[:0]
-		*f = Flow{hist: hist}
+		*f = Flow{}
 	} else {
 		f = &Flow{}
 	}
 	f.key, f.proto = k, p.Proto
 	f.orig, f.oport, f.resp, f.rport = p.Src, p.SrcPort, p.Dst, p.DstPort
-	f.start, f.last, f.end, f.source = p.TS, p.TS, p.TS, p.Source
+	ts := p.TS.UnixNano()
+	f.start, f.last, f.end, f.source = ts, ts, ts, p.Source
 	switch p.Proto {
 	case decode.ProtoTCP:
 		f.list = listTCP
@@ -422,7 +424,8 @@ func (f *Flow) mark(fromOrig bool, letter byte) {
 		return
 	}
 	f.histSeen[d] |= 1 << i
-	f.hist = append(f.hist, letter)
+	f.hist[f.nhist] = letter
+	f.nhist++
 }
 
 func (t *Table) tcp(f *Flow, p *decode.Packet, fromOrig bool) {
@@ -509,7 +512,7 @@ func (t *Table) tcp(f *Flow, p *decode.Packet, fromOrig bool) {
 	if ended && f.list != listClosing {
 		t.lists[f.list].remove(f)
 		f.list = listClosing
-		f.last = p.TS
+		f.last = p.TS.UnixNano()
 		t.lists[listClosing].push(f)
 	}
 }
@@ -539,7 +542,7 @@ func (t *Table) expire(now time.Time) {
 		l := &t.lists[i]
 		for l.head != nil {
 			f := l.head
-			if now.Sub(f.last) < t.idle(f) {
+			if time.Duration(now.UnixNano()-f.last) < t.idle(f) {
 				break
 			}
 			t.finish(f)
@@ -550,7 +553,7 @@ func (t *Table) expire(now time.Time) {
 func (t *Table) evictOldest() {
 	var oldest *Flow
 	for i := range t.lists {
-		if f := t.lists[i].head; f != nil && (oldest == nil || f.last.Before(oldest.last)) {
+		if f := t.lists[i].head; f != nil && (oldest == nil || f.last < oldest.last) {
 			oldest = f
 		}
 	}
@@ -575,7 +578,7 @@ func (t *Table) Close() {
 	for {
 		var oldest *Flow
 		for i := range t.lists {
-			if f := t.lists[i].head; f != nil && (oldest == nil || f.start.Before(oldest.start)) {
+			if f := t.lists[i].head; f != nil && (oldest == nil || f.start < oldest.start) {
 				oldest = f
 			}
 		}
@@ -590,7 +593,7 @@ func (t *Table) emitFlow(f *Flow) {
 	t.stats.Flows++
 	e := &event.Event{
 		Type:     event.TypeIP,
-		TS:       f.start,
+		TS:       time.Unix(0, f.start).UTC(),
 		SrcIP:    f.orig,
 		DestIP:   f.resp,
 		Proto:    ProtoName(f.proto),
@@ -598,7 +601,7 @@ func (t *Table) emitFlow(f *Flow) {
 		BytesIn:  f.bytesIn,
 		PktsOut:  f.pktsOut,
 		PktsIn:   f.pktsIn,
-		Duration: f.end.Sub(f.start).Seconds(),
+		Duration: time.Duration(f.end - f.start).Seconds(),
 		Source:   f.source,
 	}
 	switch f.proto {
@@ -613,11 +616,11 @@ func (t *Table) emitFlow(f *Flow) {
 	}
 	e.ConnState = f.connState()
 	if f.proto == decode.ProtoTCP || f.proto == decode.ProtoUDP {
-		h := make([]byte, 0, len(f.hist)+1)
+		h := make([]byte, 0, int(f.nhist)+1)
 		if f.flipped {
 			h = append(h, '^')
 		}
-		e.History = string(append(h, f.hist...))
+		e.History = string(append(h, f.hist[:f.nhist]...))
 	}
 	t.emit(e)
 }
@@ -685,7 +688,7 @@ func (f *Flow) dataless() bool {
 
 // synThenReset matches Zeek's /^?S[^HAFGIQ]*R.*/ on the history.
 func (f *Flow) synThenReset() bool {
-	h := f.hist
+	h := f.hist[:f.nhist]
 	if len(h) == 0 || h[0] != 'S' {
 		return false
 	}
