@@ -113,6 +113,19 @@ func decodeFrame(data []byte, lt layers.LinkType) (decode.Packet, bool) {
 		}
 	case layers.LinkTypeNull, layers.LinkTypeLoop:
 		first = layers.LayerTypeLoopback
+	case 239: // NFLOG: TLVs after a 4-byte header; type 9 holds the packet
+		b := data[min(4, len(data)):]
+		for len(b) >= 4 {
+			n, typ := int(b[0])|int(b[1])<<8, int(b[2])|int(b[3])<<8
+			if n < 4 || n > len(b) {
+				return decode.Packet{}, false
+			}
+			if typ == 9 {
+				return decodeFrame(b[4:n], layers.LinkTypeRaw)
+			}
+			b = b[min((n+3)&^3, len(b)):]
+		}
+		return decode.Packet{}, false
 	default:
 		return decode.Packet{}, false
 	}
