@@ -113,6 +113,10 @@ func decodeFrame(data []byte, lt layers.LinkType) (decode.Packet, bool) {
 		}
 	case layers.LinkTypeNull, layers.LinkTypeLoop:
 		first = layers.LayerTypeLoopback
+	case layers.LinkTypeIEEE80211Radio:
+		first = layers.LayerTypeRadioTap
+	case layers.LinkTypeIEEE802_11:
+		first = layers.LayerTypeDot11
 	case 239: // NFLOG: TLVs after a 4-byte header; type 9 holds the packet
 		b := data[min(4, len(data)):]
 		for len(b) >= 4 {

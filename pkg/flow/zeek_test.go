@@ -119,8 +119,6 @@ func compare(recs []pcaptest.Record, evs []*event.Event) (diffs []string, matche
 // other case must match every record.
 var knownDiff = map[string]string{
 	"conn-cisco-fabric-path":            "FabricPath frames: the test adapter (gopacket) cannot decode them; pkg/decode's job",
-	"conn-radiotap":                     "802.11 radiotap link type: not in the test adapter",
-	"conn-wlanmon":                      "802.11 monitor link type: not in the test adapter",
 	"conn-tcp-bad-checksum-syn":         "Zeek's history C marks a bad checksum; checksums are verified by pkg/decode, Packet carries no flag",
 	"dns-conn-count-too-large":          "Zeek's history X (analyzer violation) comes from its DNS analyser, not the flow table",
 	"dns-corrupt-udp":                   "history Cc: bad UDP checksums, verified by pkg/decode",
