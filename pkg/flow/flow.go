@@ -459,14 +459,15 @@ func (t *Table) tcp(f *Flow, p *decode.Packet, fromOrig bool) {
 	if p.Window == 0 && !rst && !syn {
 		f.mark(fromOrig, 'W')
 	}
-	// Retransmission: data that does not advance the highest sequence seen.
+	// Retransmission: data that does not advance the highest sequence
+	// number seen from its side (pure ACKs count for the highest too).
 	seq, ok := &f.oseq, &f.oseqOK
 	if !fromOrig {
 		seq, ok = &f.rseq, &f.rseqOK
 	}
-	if n := p.PayloadLen + int(fl&decode.FIN); n > 0 && !syn {
-		end := p.Seq + uint32(n)
-		if *ok && int32(end-*seq) <= 0 {
+	if !syn && !rst {
+		end := p.Seq + uint32(p.PayloadLen+int(fl&decode.FIN))
+		if p.PayloadLen+int(fl&decode.FIN) > 0 && *ok && int32(end-*seq) <= 0 {
 			f.mark(fromOrig, 'T')
 		}
 		if !*ok || int32(end-*seq) > 0 {

@@ -123,7 +123,6 @@ var knownDiff = map[string]string{
 	"dns-conn-count-too-large":          "Zeek's history X (analyzer violation) comes from its DNS analyser, not the flow table",
 	"dns-corrupt-udp":                   "history Cc: bad UDP checksums, verified by pkg/decode",
 	"dns-max-compression-depth":         "Zeek's history ^X: flipped by its DNS analyser on a response, X from the analyser",
-	"http-connect-smtp":                 "Zeek marks T for a retransmission its reassembler detects inside a CONNECT tunnel; we count packets and bytes the same, history differs by one letter",
 	"tunnel-geneve-vxlan-dns-truncated": "Geneve/VXLAN inner flows need pkg/decode's tunnel support",
 	"tunnel-gre-over-udp":               "GRE over UDP inner flows need pkg/decode",
 	"tunnel-gre-pptp-dns":               "GRE/PPTP inner flows need pkg/decode",
