@@ -122,7 +122,7 @@ var knownDiff = map[string]string{
 	"conn-tcp-bad-checksum-syn":         "Zeek's history C marks a bad checksum; checksums are verified by pkg/decode, Packet carries no flag",
 	"dns-conn-count-too-large":          "Zeek's history X (analyzer violation) comes from its DNS analyser, not the flow table",
 	"dns-corrupt-udp":                   "history Cc: bad UDP checksums, verified by pkg/decode",
-	"dns-max-compression-depth":         "Zeek's history ^X: flipped by its DNS analyser on a response, X from the analyser",
+	"dns-max-compression-depth":         "history D^X: Zeek's DNS analyser flips the direction after the first packet and marks X (analyser violation); packets and bytes agree",
 	"tunnel-geneve-vxlan-dns-truncated": "Geneve/VXLAN inner flows need pkg/decode's tunnel support",
 	"tunnel-gre-over-udp":               "GRE over UDP inner flows need pkg/decode",
 	"tunnel-gre-pptp-dns":               "GRE/PPTP inner flows need pkg/decode",
