@@ -7,6 +7,7 @@ package analysis
 import (
 	"time"
 
+	"github.com/nfr-project/nfr/pkg/config"
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/event"
 	"github.com/nfr-project/nfr/pkg/flow"
@@ -119,4 +120,16 @@ func (s *Set) Stats() Stats {
 		st.QUIC = s.quic.Stats()
 	}
 	return st
+}
+
+// FromConfig makes the analysers' settings from config.yml's analysis
+// section.
+func FromConfig(c config.Analysis, types Types) Config {
+	return Config{
+		Types: types,
+		Flow: flow.Config{TCPIdle: c.TCPIdle, UDPIdle: c.UDPIdle, ICMPIdle: c.ICMPIdle,
+			Active: c.ActiveTimeout, Grace: c.CloseGrace, MaxFlows: c.MaxFlows},
+		Stream: stream.Config{MaxConns: c.MaxConnections, MaxPerStream: c.MaxBufferPerStream,
+			MaxTotal: c.MaxBufferTotal, Idle: c.TCPIdle},
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nfr-project/nfr/internal/pcaptest"
 	"github.com/nfr-project/nfr/internal/testenv"
+	"github.com/nfr-project/nfr/pkg/config"
 	"github.com/nfr-project/nfr/pkg/event"
 )
 
@@ -81,5 +82,13 @@ func TestTypes(t *testing.T) {
 		if strings.Join(got, ",") != tc.want {
 			t.Errorf("types %+v: got %v", tc.types, got)
 		}
+	}
+}
+
+func TestFromConfig(t *testing.T) {
+	c := config.Default().Analysis
+	got := FromConfig(c, Types{IP: true})
+	if got.Flow.TCPIdle != c.TCPIdle || got.Flow.MaxFlows != 1<<18 || got.Stream.MaxConns != 1<<16 || got.Stream.Idle != c.TCPIdle || !got.Types.IP {
+		t.Errorf("%+v", got)
 	}
 }
