@@ -2,6 +2,32 @@
 // ip, http and tls events: the flow table, one TCP reassembler shared by the
 // HTTP and TLS analysers, and the QUIC analyser. nfr-capture registers the
 // Set as one decode.Handler next to its DNS analyser.
+//
+// What the events mean:
+//
+//   - ip (pkg/flow): one record per bidirectional flow, as Zeek's conn.log.
+//     srcIP/srcPort is the originator (the SYN's sender, else the first
+//     packet's, else the side not on a service port); bytesOut/pktsOut what
+//     it sent, bytesIn/pktsIn what the responder sent, IP-level bytes;
+//     ts is the first packet, duration runs to the last packet before the
+//     close; connState and history are Zeek's (S0, SF, REJ, RSTO, ...;
+//     ShADadFf). A long flow gives a record every active_timeout. ICMP
+//     flows carry icmpType and icmpCode; an echo exchange is one flow.
+//   - http (pkg/http1): one per request, emitted when its response ends (or
+//     at the connection's end without one). url is http://host/path?query
+//     built from the Host header (the server's address without one);
+//     status, contentType are the response's; reqLen and respLen the bodies
+//     without chunked framing, before any content decoding.
+//   - tls (pkg/handshake, pkg/quic): one per connection, when the handshake
+//     shows its hand (the certificate in TLS 1.2, the ServerHello in 1.3)
+//     or at the end. sni, alpn, ja3/ja3Raw and ja4 come from the
+//     ClientHello; version is the negotiated one (the offered one without a
+//     ServerHello); ja3s from the ServerHello; certHash (SHA-1), subject,
+//     issuer (Zeek's x509.log format), validFrom, validTo from the leaf
+//     certificate. QUIC gives proto udp and a JA4 starting with q.
+//
+// Everything is bounded (flows, connections, out-of-order bytes, partial
+// heads and handshakes); what the bounds cost is counted in Stats.
 package analysis
 
 import (
