@@ -56,6 +56,16 @@ func TestGolden(t *testing.T) {
 			if !bytes.Equal(out, want) {
 				t.Errorf("output differs from %s:\n%s", golden, out)
 			}
+			// Every line reads back as the same event.
+			for _, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
+				var e event.Event
+				if err := event.Unmarshal(line, &e); err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+				if again := e.AppendJSON(nil); !bytes.Equal(again, line) {
+					t.Errorf("round trip:\n%s\n%s", line, again)
+				}
+			}
 		})
 	}
 }
