@@ -24,7 +24,8 @@
 //     ClientHello; version is the negotiated one (the offered one without a
 //     ServerHello); ja3s from the ServerHello; certHash (SHA-1), subject,
 //     issuer (Zeek's x509.log format), validFrom, validTo from the leaf
-//     certificate. QUIC gives proto udp and a JA4 starting with q.
+//     certificate. QUIC gives proto udp and a JA4 starting with q, DTLS
+//     proto udp and a JA4 starting with d.
 //
 // Everything is bounded (flows, connections, out-of-order bytes, partial
 // heads and handshakes); what the bounds cost is counted in Stats.
@@ -77,6 +78,7 @@ type Set struct {
 	re       *stream.Reassembler
 	web      *http1.Analyzer
 	tls      *handshake.Analyzer
+	dtls     *handshake.DTLS
 	quic     *quic.Analyzer
 	handlers []decode.Handler
 }
@@ -98,7 +100,8 @@ func New(cfg Config, emit func(*event.Event)) *Set {
 		s.tls = handshake.New(cfg.TLS, emit)
 		factories = append(factories, s.tls.Conn)
 		s.quic = quic.New(cfg.QUIC, emit)
-		s.handlers = append(s.handlers, s.quic)
+		s.dtls = handshake.NewDTLS(s.tls, 0, 0)
+		s.handlers = append(s.handlers, s.quic, s.dtls)
 	}
 	if len(factories) > 0 {
 		s.re = stream.New(cfg.Stream, stream.Fanout(factories...))

@@ -25,6 +25,7 @@ var goldenCases = []string{
 	"zeek/conn-pppoe",
 	"ja4/quic-tls-handshake",
 	"suricata/http-connect-simple",
+	"zeek/ssl-dtls",
 }
 
 func TestGolden(t *testing.T) {

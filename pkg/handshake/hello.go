@@ -218,10 +218,16 @@ func (ch *ClientHello) Offered() uint16 {
 	return best
 }
 
-// rank orders versions, DTLS (whose numbers go down) included.
+// rank orders versions, placing DTLS ones (whose numbers go down) at the
+// TLS version they derive from.
 func rank(v uint16) int {
-	if v >= 0xfe00 {
-		return int(0xffff-v) + 0x0300 // DTLS 1.0 (0xfeff) ~ TLS 1.1
+	switch v {
+	case 0xfeff: // DTLS 1.0 ~ TLS 1.1
+		return 0x0302
+	case 0xfefd:
+		return 0x0303
+	case 0xfefc:
+		return 0x0304
 	}
 	return int(v)
 }
