@@ -170,6 +170,9 @@ func decodeFrame(data []byte, lt layers.LinkType) (decode.Packet, bool) {
 	default:
 		return p, false
 	}
+	if !p.Src.IsValid() || !p.Dst.IsValid() {
+		return p, false // a header cut short
+	}
 	wire := p.IPLen
 	switch p.Proto {
 	case decode.ProtoTCP:

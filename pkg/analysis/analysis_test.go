@@ -2,7 +2,9 @@ package analysis
 
 import (
 	"bytes"
+	"compress/gzip"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/nfr-project/nfr/internal/pcaptest"
 	"github.com/nfr-project/nfr/internal/testenv"
 	"github.com/nfr-project/nfr/pkg/config"
+	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/event"
 )
 
@@ -102,4 +105,55 @@ func TestFromConfig(t *testing.T) {
 	if got.Flow.TCPIdle != c.TCPIdle || got.Flow.MaxFlows != 1<<18 || got.Stream.MaxConns != 1<<16 || got.Stream.Idle != c.TCPIdle || !got.Types.IP {
 		t.Errorf("%+v", got)
 	}
+}
+
+// TestEveryCapture runs all analysers over every capture of the shared data
+// (broken files included): no panic, every event well formed.
+func TestEveryCapture(t *testing.T) {
+	var files []string
+	root := testenv.Shared(t)
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".pcap") || strings.HasSuffix(p, ".pcapng") || strings.HasSuffix(p, ".pcap.gz")) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) < 100 {
+		t.Fatalf("only %d captures under %s", len(files), root)
+	}
+	counts := map[string]int{}
+	for _, f := range files {
+		ps, err := readCapture(f)
+		if err != nil {
+			continue // unreadable files are the decoder's tests
+		}
+		s := New(Config{Types: Types{IP: true, HTTP: true, TLS: true}}, func(e *event.Event) {
+			counts[e.Type]++
+			if !e.SrcIP.IsValid() || !e.DestIP.IsValid() || e.Proto == "" {
+				t.Errorf("%s: event without endpoints: %+v", f, e)
+			}
+		})
+		for i := range ps {
+			s.HandlePacket(&ps[i])
+		}
+		s.Close()
+	}
+	t.Logf("%d captures: %v", len(files), counts)
+}
+
+func readCapture(path string) ([]decode.Packet, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(path, ".gz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, err
+		}
+		r = zr
+	}
+	return pcaptest.Read(r)
 }

@@ -295,6 +295,9 @@ func serverPort(p uint16) bool {
 
 // HandlePacket accounts p to its flow.
 func (t *Table) HandlePacket(p *decode.Packet) {
+	if !p.Src.IsValid() || !p.Dst.IsValid() {
+		return // not an IP packet: nothing to account it to
+	}
 	if p.TS.After(t.now) {
 		t.expire(p.TS)
 	}
