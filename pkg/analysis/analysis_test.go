@@ -29,6 +29,7 @@ var goldenCases = []string{
 	"ja4/quic-tls-handshake",
 	"suricata/http-connect-simple",
 	"zeek/ssl-dtls",
+	"zeek/quic-chromium",
 }
 
 func TestGolden(t *testing.T) {
