@@ -110,6 +110,7 @@ type Reassembler struct {
 	closed  list // ended connections by end time, kept for Grace
 	now     time.Time
 	stats   Stats
+	free    []*conn // forgotten connections, for reuse
 }
 
 // New returns a reassembler that asks factory for each new connection's
@@ -258,7 +259,13 @@ func (r *Reassembler) open(k flow.Key, p *decode.Packet) *conn {
 	if p.TCPFlags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
 		id.Client, id.Server = id.Server, id.Client
 	}
-	c := &conn{key: k, id: id}
+	var c *conn
+	if n := len(r.free); n > 0 {
+		c, r.free = r.free[n-1], r.free[:n-1]
+		*c = conn{key: k, id: id}
+	} else {
+		c = &conn{key: k, id: id}
+	}
 	r.stats.Conns++
 	c.c = r.factory(id)
 	c.done = c.c == nil
@@ -424,6 +431,9 @@ func (r *Reassembler) end(c *conn, ts time.Time) {
 func (r *Reassembler) forget(c *conn) {
 	r.closed.unlink(c)
 	r.conns.Delete(c.key)
+	if len(r.free) < 1024 {
+		r.free = append(r.free, c) // ended: nothing refers to it any more
+	}
 }
 
 // Advance ends connections idle since before now-Idle.
