@@ -136,7 +136,9 @@ func decodeFrame(data []byte, lt layers.LinkType) (decode.Packet, bool) {
 	pkt := gopacket.NewPacket(data, first, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
 	var p decode.Packet
 	var transport []byte
-	switch ip := pkt.NetworkLayer().(type) {
+	inner, depth := innermost(pkt)
+	p.TunnelDepth = depth
+	switch ip := inner.(type) {
 	case *layers.IPv4:
 		p.Src, _ = netip.AddrFromSlice(ip.SrcIP.To4())
 		p.Dst, _ = netip.AddrFromSlice(ip.DstIP.To4())
@@ -219,8 +221,28 @@ func decodeFrame(data []byte, lt layers.LinkType) (decode.Packet, bool) {
 	return p, true
 }
 
+// innermost returns the last IP layer gopacket decoded (inside GRE, VXLAN,
+// Geneve, MPLS, IP-in-IP), as pkg/decode hands the innermost packet to the
+// analysers, and how many IP layers enclose it.
+func innermost(pkt gopacket.Packet) (gopacket.Layer, int) {
+	var last gopacket.Layer
+	n := 0
+	for _, l := range pkt.Layers() {
+		switch l.(type) {
+		case *layers.IPv4, *layers.IPv6:
+			last = l
+			n++
+		}
+	}
+	if n == 0 {
+		return nil, 0
+	}
+	return last, n - 1
+}
+
 func ipHeaderLen(pkt gopacket.Packet) int {
-	switch ip := pkt.NetworkLayer().(type) {
+	inner, _ := innermost(pkt)
+	switch ip := inner.(type) {
 	case *layers.IPv4:
 		return int(ip.IHL) * 4
 	case *layers.IPv6:

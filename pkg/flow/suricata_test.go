@@ -27,8 +27,8 @@ func eve(e *event.Event) map[string]any {
 
 // suricataKnown lists the Suricata flow cases we do not match, and why.
 var suricataKnown = map[string]string{
-	"dns-vxlan": "one outer VXLAN 5-tuple is two flows in Suricata, whose timeout for one-sided UDP flows is 30 s; ours (as Zeek's) is 60 s; " +
-		"and the NTP flow inside the tunnel needs pkg/decode's VXLAN support",
+	"dns-vxlan": "the checks count the outer VXLAN flows (UDP 4789), which are not ours: analysers get the innermost packet only " +
+		"(decode.Packet); the inner NTP flow agrees. (Suricata also splits one outer 5-tuple in two at its 30 s UDP timeout.)",
 	"mixed-ethernet-eve": "the checks select TLS flows by app_proto, which flow events do not carry: one of the six flows from 192.168.56.1 is not TLS",
 }
 
