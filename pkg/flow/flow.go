@@ -1,7 +1,8 @@
 // Package flow turns decoded packets into bidirectional flow records (events
 // of type "ip"), in the spirit of Zeek's conn.log and NetFlow: both directions
 // of a connection are one flow, the originator is the sender of the first
-// packet (the SYN for TCP when seen), bytes are IP-level, and a TCP flow
+// packet (the SYN for TCP when seen; for a connection joined midway, the side
+// not on a service port, as Zeek guesses), bytes are IP-level, and a TCP flow
 // carries a Zeek-like history and connection state. A flow is emitted when
 // the connection ends (FIN both ways or RST, after a short grace), after an
 // idle timeout, periodically while it stays active (active timeout), when the
@@ -73,8 +74,8 @@ type Stats struct {
 }
 
 // Key identifies a flow independent of direction: A is the lower endpoint.
-// Addresses are kept as 16-byte arrays (IPv4 mapped into IPv6): a map
-// hashes them three times faster than netip.Addr.
+// Addresses are kept as 16-byte arrays (IPv4 mapped into IPv6), which hash
+// and compare faster than netip.Addr.
 type Key struct {
 	A, B   [16]byte
 	PA, PB uint16
