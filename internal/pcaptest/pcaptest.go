@@ -113,13 +113,32 @@ func decodeFrame(data []byte, lt layers.LinkType) (decode.Packet, bool) {
 		}
 	case layers.LinkTypeNull, layers.LinkTypeLoop:
 		first = layers.LayerTypeLoopback
+	case layers.LinkTypeIEEE80211Radio:
+		first = layers.LayerTypeRadioTap
+	case layers.LinkTypeIEEE802_11:
+		first = layers.LayerTypeDot11
+	case 239: // NFLOG: TLVs after a 4-byte header; type 9 holds the packet
+		b := data[min(4, len(data)):]
+		for len(b) >= 4 {
+			n, typ := int(b[0])|int(b[1])<<8, int(b[2])|int(b[3])<<8
+			if n < 4 || n > len(b) {
+				return decode.Packet{}, false
+			}
+			if typ == 9 {
+				return decodeFrame(b[4:n], layers.LinkTypeRaw)
+			}
+			b = b[min((n+3)&^3, len(b)):]
+		}
+		return decode.Packet{}, false
 	default:
 		return decode.Packet{}, false
 	}
 	pkt := gopacket.NewPacket(data, first, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
 	var p decode.Packet
 	var transport []byte
-	switch ip := pkt.NetworkLayer().(type) {
+	inner, depth := innermost(pkt)
+	p.TunnelDepth = depth
+	switch ip := inner.(type) {
 	case *layers.IPv4:
 		p.Src, _ = netip.AddrFromSlice(ip.SrcIP.To4())
 		p.Dst, _ = netip.AddrFromSlice(ip.DstIP.To4())
@@ -152,6 +171,9 @@ func decodeFrame(data []byte, lt layers.LinkType) (decode.Packet, bool) {
 		}
 	default:
 		return p, false
+	}
+	if !p.Src.IsValid() || !p.Dst.IsValid() {
+		return p, false // a header cut short
 	}
 	wire := p.IPLen
 	switch p.Proto {
@@ -199,8 +221,28 @@ func decodeFrame(data []byte, lt layers.LinkType) (decode.Packet, bool) {
 	return p, true
 }
 
+// innermost returns the last IP layer gopacket decoded (inside GRE, VXLAN,
+// Geneve, MPLS, IP-in-IP), as pkg/decode hands the innermost packet to the
+// analysers, and how many IP layers enclose it.
+func innermost(pkt gopacket.Packet) (gopacket.Layer, int) {
+	var last gopacket.Layer
+	n := 0
+	for _, l := range pkt.Layers() {
+		switch l.(type) {
+		case *layers.IPv4, *layers.IPv6:
+			last = l
+			n++
+		}
+	}
+	if n == 0 {
+		return nil, 0
+	}
+	return last, n - 1
+}
+
 func ipHeaderLen(pkt gopacket.Packet) int {
-	switch ip := pkt.NetworkLayer().(type) {
+	inner, _ := innermost(pkt)
+	switch ip := inner.(type) {
 	case *layers.IPv4:
 		return int(ip.IHL) * 4
 	case *layers.IPv6:

@@ -28,6 +28,7 @@ type Config struct {
 	Submit   Submit   `yaml:"submit"`
 	Score    Score    `yaml:"score"`
 	Engine   Engine   `yaml:"engine"`
+	Analysis Analysis `yaml:"analysis"`
 
 	// Path is the file the configuration was read from ("" for defaults).
 	Path string `yaml:"-"`
@@ -48,6 +49,7 @@ func (c *Config) setDefaults() {
 	c.Submit.setDefaults()
 	c.Score.setDefaults()
 	c.Engine.setDefaults()
+	c.Analysis.setDefaults()
 }
 
 // Error is a configuration error; programs exit 2 on it.
@@ -98,7 +100,7 @@ func Parse(b []byte, name string) (*Config, error) {
 }
 
 func (c *Config) validate() error {
-	for _, v := range []interface{ validate() error }{&c.AlphaSOC, &c.Network, &c.Scope, &c.Alerts, &c.Submit, &c.Score, &c.Engine} {
+	for _, v := range []interface{ validate() error }{&c.AlphaSOC, &c.Network, &c.Scope, &c.Alerts, &c.Submit, &c.Score, &c.Engine, &c.Analysis} {
 		if err := v.validate(); err != nil {
 			return err
 		}

@@ -1,7 +1,8 @@
 // Package flow turns decoded packets into bidirectional flow records (events
 // of type "ip"), in the spirit of Zeek's conn.log and NetFlow: both directions
 // of a connection are one flow, the originator is the sender of the first
-// packet (the SYN for TCP when seen), bytes are IP-level, and a TCP flow
+// packet (the SYN for TCP when seen; for a connection joined midway, the side
+// not on a service port, as Zeek guesses), bytes are IP-level, and a TCP flow
 // carries a Zeek-like history and connection state. A flow is emitted when
 // the connection ends (FIN both ways or RST, after a short grace), after an
 // idle timeout, periodically while it stays active (active timeout), when the
@@ -73,8 +74,10 @@ type Stats struct {
 }
 
 // Key identifies a flow independent of direction: A is the lower endpoint.
+// Addresses are kept as 16-byte arrays (IPv4 mapped into IPv6), which hash
+// and compare faster than netip.Addr.
 type Key struct {
-	A, B   netip.Addr
+	A, B   [16]byte
 	PA, PB uint16
 	Proto  uint8
 }
@@ -109,21 +112,24 @@ type Flow struct {
 	icmpType   uint8
 	icmpCode   uint8
 
-	source      string // the packet source (interface or file) of the first packet
-	start, last time.Time
-	bytesOut    int64
-	bytesIn     int64
-	pktsOut     int64
-	pktsIn      int64
+	source string // the packet source (interface or file) of the first packet
+	// Unix nanoseconds: the first packet, the last activity (for the
+	// timeouts), the last packet before the close (for the duration).
+	start, last, end int64
+	bytesOut         int64
+	bytesIn          int64
+	pktsOut          int64
+	pktsIn           int64
 
 	ostate, rstate uint8
 	flipped        bool
-	hist           []byte
+	hist           [2 * len(histLetters)]byte // each letter at most once per direction
+	nhist          uint8
 	histSeen       [2]uint16 // letters already recorded per direction
 	oseq, rseq     uint32    // highest sequence end seen, for retransmissions
 	oseqOK, rseqOK bool
 
-	list       int
+	list       uint8
 	prev, next *Flow
 }
 
@@ -157,7 +163,7 @@ func (l *list) remove(f *Flow) {
 type Table struct {
 	cfg   Config
 	emit  func(*event.Event)
-	flows map[Key]*Flow
+	flows *Index[*Flow]
 	lists [numLists]list
 	now   time.Time
 	free  []*Flow
@@ -168,13 +174,13 @@ type Table struct {
 // belongs to the callee.
 func New(cfg Config, emit func(*event.Event)) *Table {
 	cfg.fill()
-	return &Table{cfg: cfg, emit: emit, flows: make(map[Key]*Flow, 1024)}
+	return &Table{cfg: cfg, emit: emit, flows: NewIndex(func(f *Flow) Key { return f.key })}
 }
 
 // Stats returns the counters.
 func (t *Table) Stats() Stats {
 	s := t.stats
-	s.Open = len(t.flows)
+	s.Open = t.flows.Len()
 	return s
 }
 
@@ -191,10 +197,10 @@ func MakeKey(p *decode.Packet) (Key, bool) {
 	}
 	k := Key{Proto: p.Proto}
 	if c := p.Src.Compare(p.Dst); c < 0 || c == 0 && sp <= dp {
-		k.A, k.PA, k.B, k.PB = p.Src, sp, p.Dst, dp
+		k.A, k.PA, k.B, k.PB = p.Src.As16(), sp, p.Dst.As16(), dp
 		return k, true
 	}
-	k.A, k.PA, k.B, k.PB = p.Dst, dp, p.Src, sp
+	k.A, k.PA, k.B, k.PB = p.Dst.As16(), dp, p.Src.As16(), sp
 	if p.Proto == decode.ProtoICMP || p.Proto == decode.ProtoICMPv6 {
 		k.PA, k.PB = sp, dp // the type and id are the same both ways
 	}
@@ -290,26 +296,29 @@ func serverPort(p uint16) bool {
 
 // HandlePacket accounts p to its flow.
 func (t *Table) HandlePacket(p *decode.Packet) {
+	if !p.Src.IsValid() || !p.Dst.IsValid() {
+		return // not an IP packet: nothing to account it to
+	}
 	if p.TS.After(t.now) {
 		t.expire(p.TS)
 	}
 	k, _ := MakeKey(p)
-	f := t.flows[k]
+	f, _ := t.flows.Get(k)
 	if f != nil && p.Proto == decode.ProtoTCP && f.list == listClosing &&
-		p.TCPFlags&(decode.SYN|decode.ACK) == decode.SYN && f.last.Before(p.TS) {
+		p.TCPFlags&(decode.SYN|decode.ACK) == decode.SYN && f.last < p.TS.UnixNano() {
 		// A new connection reusing the ports of one that ended.
 		t.finish(f)
 		f = nil
 	}
 	if f == nil {
-		if len(t.flows) >= t.cfg.MaxFlows {
+		if t.flows.Len() >= t.cfg.MaxFlows {
 			t.evictOldest()
 		}
 		f = t.open(k, p)
-	} else if p.TS.Sub(f.start) >= t.cfg.Active && f.list != listClosing {
+	} else if time.Duration(p.TS.UnixNano()-f.start) >= t.cfg.Active && f.list != listClosing {
 		t.stats.Active++
 		t.emitFlow(f)
-		f.start = p.TS
+		f.start, f.end = p.TS.UnixNano(), p.TS.UnixNano()
 		f.bytesOut, f.bytesIn, f.pktsOut, f.pktsIn = 0, 0, 0, 0
 	}
 	fromOrig := f.fromOrig(p)
@@ -320,8 +329,10 @@ func (t *Table) HandlePacket(p *decode.Packet) {
 		f.bytesIn += int64(p.IPLen)
 		f.pktsIn++
 	}
-	if p.TS.After(f.last) {
-		f.last = p.TS
+	if ts := p.TS.UnixNano(); f.list != listClosing && ts > f.last {
+		// Packets after the close (the last ACK, a reset) are counted but,
+		// as in Zeek, do not lengthen the duration.
+		f.last, f.end = ts, ts
 	}
 	switch p.Proto {
 	case decode.ProtoTCP:
@@ -347,14 +358,14 @@ func (t *Table) open(k Key, p *decode.Packet) *Flow {
 	if n := len(t.free); n > 0 {
 		f = t.free[n-1]
 		t.free = t.free[:n-1]
-		hist := f.hist[:0]
-		*f = Flow{hist: hist}
+		*f = Flow{}
 	} else {
 		f = &Flow{}
 	}
 	f.key, f.proto = k, p.Proto
 	f.orig, f.oport, f.resp, f.rport = p.Src, p.SrcPort, p.Dst, p.DstPort
-	f.start, f.last, f.source = p.TS, p.TS, p.Source
+	ts := p.TS.UnixNano()
+	f.start, f.last, f.end, f.source = ts, ts, ts, p.Source
 	switch p.Proto {
 	case decode.ProtoTCP:
 		f.list = listTCP
@@ -378,7 +389,7 @@ func (t *Table) open(k Key, p *decode.Packet) *Flow {
 	default:
 		f.list = listOther
 	}
-	t.flows[k] = f
+	t.flows.Put(k, f)
 	t.lists[f.list].push(f)
 	return f
 }
@@ -417,7 +428,8 @@ func (f *Flow) mark(fromOrig bool, letter byte) {
 		return
 	}
 	f.histSeen[d] |= 1 << i
-	f.hist = append(f.hist, letter)
+	f.hist[f.nhist] = letter
+	f.nhist++
 }
 
 func (t *Table) tcp(f *Flow, p *decode.Packet, fromOrig bool) {
@@ -451,14 +463,15 @@ func (t *Table) tcp(f *Flow, p *decode.Packet, fromOrig bool) {
 	if p.Window == 0 && !rst && !syn {
 		f.mark(fromOrig, 'W')
 	}
-	// Retransmission: data that does not advance the highest sequence seen.
+	// Retransmission: data that does not advance the highest sequence
+	// number seen from its side (pure ACKs count for the highest too).
 	seq, ok := &f.oseq, &f.oseqOK
 	if !fromOrig {
 		seq, ok = &f.rseq, &f.rseqOK
 	}
-	if n := p.PayloadLen + int(fl&decode.FIN); n > 0 && !syn {
-		end := p.Seq + uint32(n)
-		if *ok && int32(end-*seq) <= 0 {
+	if !syn && !rst {
+		end := p.Seq + uint32(p.PayloadLen+int(fl&decode.FIN))
+		if p.PayloadLen+int(fl&decode.FIN) > 0 && *ok && int32(end-*seq) <= 0 {
 			f.mark(fromOrig, 'T')
 		}
 		if !*ok || int32(end-*seq) > 0 {
@@ -504,7 +517,7 @@ func (t *Table) tcp(f *Flow, p *decode.Packet, fromOrig bool) {
 	if ended && f.list != listClosing {
 		t.lists[f.list].remove(f)
 		f.list = listClosing
-		f.last = p.TS
+		f.last = p.TS.UnixNano()
 		t.lists[listClosing].push(f)
 	}
 }
@@ -534,7 +547,7 @@ func (t *Table) expire(now time.Time) {
 		l := &t.lists[i]
 		for l.head != nil {
 			f := l.head
-			if now.Sub(f.last) < t.idle(f) {
+			if time.Duration(now.UnixNano()-f.last) < t.idle(f) {
 				break
 			}
 			t.finish(f)
@@ -545,7 +558,7 @@ func (t *Table) expire(now time.Time) {
 func (t *Table) evictOldest() {
 	var oldest *Flow
 	for i := range t.lists {
-		if f := t.lists[i].head; f != nil && (oldest == nil || f.last.Before(oldest.last)) {
+		if f := t.lists[i].head; f != nil && (oldest == nil || f.last < oldest.last) {
 			oldest = f
 		}
 	}
@@ -559,7 +572,7 @@ func (t *Table) evictOldest() {
 func (t *Table) finish(f *Flow) {
 	t.emitFlow(f)
 	t.lists[f.list].remove(f)
-	delete(t.flows, f.key)
+	t.flows.Delete(f.key)
 	if len(t.free) < 1024 {
 		t.free = append(t.free, f)
 	}
@@ -570,7 +583,7 @@ func (t *Table) Close() {
 	for {
 		var oldest *Flow
 		for i := range t.lists {
-			if f := t.lists[i].head; f != nil && (oldest == nil || f.start.Before(oldest.start)) {
+			if f := t.lists[i].head; f != nil && (oldest == nil || f.start < oldest.start) {
 				oldest = f
 			}
 		}
@@ -585,7 +598,7 @@ func (t *Table) emitFlow(f *Flow) {
 	t.stats.Flows++
 	e := &event.Event{
 		Type:     event.TypeIP,
-		TS:       f.start,
+		TS:       time.Unix(0, f.start).UTC(),
 		SrcIP:    f.orig,
 		DestIP:   f.resp,
 		Proto:    ProtoName(f.proto),
@@ -593,7 +606,7 @@ func (t *Table) emitFlow(f *Flow) {
 		BytesIn:  f.bytesIn,
 		PktsOut:  f.pktsOut,
 		PktsIn:   f.pktsIn,
-		Duration: f.last.Sub(f.start).Seconds(),
+		Duration: time.Duration(f.end - f.start).Seconds(),
 		Source:   f.source,
 	}
 	switch f.proto {
@@ -608,11 +621,11 @@ func (t *Table) emitFlow(f *Flow) {
 	}
 	e.ConnState = f.connState()
 	if f.proto == decode.ProtoTCP || f.proto == decode.ProtoUDP {
-		h := make([]byte, 0, len(f.hist)+1)
+		h := make([]byte, 0, int(f.nhist)+1)
 		if f.flipped {
 			h = append(h, '^')
 		}
-		e.History = string(append(h, f.hist...))
+		e.History = string(append(h, f.hist[:f.nhist]...))
 	}
 	t.emit(e)
 }
@@ -680,7 +693,7 @@ func (f *Flow) dataless() bool {
 
 // synThenReset matches Zeek's /^?S[^HAFGIQ]*R.*/ on the history.
 func (f *Flow) synThenReset() bool {
-	h := f.hist
+	h := f.hist[:f.nhist]
 	if len(h) == 0 || h[0] != 'S' {
 		return false
 	}

@@ -88,7 +88,7 @@ func (a *Analyzer) Advance(now time.Time) { a.reassembler().Advance(now) }
 func (a *Analyzer) Close() { a.reassembler().Close() }
 
 // Conn is a stream.Factory: it returns the consumer of one connection.
-func (a *Analyzer) Conn(id stream.ID) stream.Conn { return &conn{a: a, id: id} }
+func (a *Analyzer) Conn(id stream.ID) stream.Conn { return &conn{a: a, id: id, transport: 't'} }
 
 // Record content types.
 const (
@@ -125,6 +125,8 @@ type conn struct {
 	chFirst stream.Dir // direction that sent the ClientHello
 	ev      *event.Event
 	held    int // bytes of this connection counted in Analyzer.held
+	// JA4's transport letter: t for TLS over TCP, d for DTLS.
+	transport byte
 }
 
 // account updates the bytes held for c, and gives c up when all the
@@ -217,7 +219,7 @@ func (c *conn) record(d stream.Dir, h *half, typ byte, body []byte) {
 		h.encrypted = true
 		// A resumed session (no certificate) is complete when the server
 		// switches to encryption.
-		if c.sh != nil && c.sh.Negotiated() < 0x0304 && d != c.chFirst {
+		if c.sh != nil && rank(c.sh.Negotiated()) < 0x0304 && d != c.chFirst {
 			c.finish()
 		}
 	case recApplicationData:
@@ -285,7 +287,7 @@ func (c *conn) message(d stream.Dir, typ byte, body []byte) {
 			return
 		}
 		c.sh = sh
-		if sh.Negotiated() >= 0x0304 && sh.Negotiated() < 0xfe00 || sh.Negotiated()>>8 == 0x7f {
+		if v := sh.Negotiated(); v >= 0x0304 && v < 0xfe00 || v>>8 == 0x7f || v == 0xfefc {
 			c.finish() // TLS 1.3: the rest is encrypted
 		}
 	case msgCertificate:
@@ -316,7 +318,11 @@ func (c *conn) event() *event.Event {
 		if c.ch != nil && c.chFirst == stream.ServerToClient {
 			client, server = server, client
 		}
-		c.ev = &event.Event{Type: event.TypeTLS, TS: c.id.Start, Proto: "tcp", Source: c.id.Source,
+		proto := "tcp"
+		if c.transport == 'd' {
+			proto = "udp"
+		}
+		c.ev = &event.Event{Type: event.TypeTLS, TS: c.id.Start, Proto: proto, Source: c.id.Source,
 			SrcIP: client.Addr(), SrcPort: client.Port(), DestIP: server.Addr(), DestPort: server.Port()}
 	}
 	return c.ev
@@ -336,7 +342,7 @@ func (c *conn) finish() {
 	}
 	ev := c.event()
 	if c.ch != nil {
-		Fill(ev, c.ch, 't')
+		Fill(ev, c.ch, c.transport)
 	}
 	if c.sh != nil {
 		ev.TLSVersion = VersionName(c.sh.Negotiated())

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // Extension numbers used here.
@@ -165,9 +164,14 @@ func ParseServerHello(b []byte) (*ServerHello, error) {
 	r := reader{b: b}
 	sh := &ServerHello{Version: r.u16()}
 	r.bytes(32)
-	r.vec8()
+	draft := sh.Version>>8 == 0x7f // TLS 1.3 drafts before 22: no session id, no compression
+	if !draft {
+		r.vec8()
+	}
 	sh.Cipher = r.u16()
-	r.u8() // compression
+	if !draft {
+		r.u8() // compression
+	}
 	if r.bad {
 		return nil, errShort
 	}
@@ -214,10 +218,16 @@ func (ch *ClientHello) Offered() uint16 {
 	return best
 }
 
-// rank orders versions, DTLS (whose numbers go down) included.
+// rank orders versions, placing DTLS ones (whose numbers go down) at the
+// TLS version they derive from.
 func rank(v uint16) int {
-	if v >= 0xfe00 {
-		return int(0xffff-v) + 0x0300 // DTLS 1.0 (0xfeff) ~ TLS 1.1
+	switch v {
+	case 0xfeff: // DTLS 1.0 ~ TLS 1.1
+		return 0x0302
+	case 0xfefd:
+		return 0x0303
+	case 0xfefc:
+		return 0x0304
 	}
 	return int(v)
 }
@@ -250,82 +260,121 @@ func VersionName(v uint16) string {
 	return "unknown-" + strconv.Itoa(int(v))
 }
 
-func joinDec[T uint8 | uint16](b *strings.Builder, vs []T, skipGrease bool) {
+func appendDec[T uint8 | uint16](b []byte, vs []T, skipGrease bool) []byte {
 	first := true
 	for _, v := range vs {
 		if skipGrease && Grease(uint16(v)) {
 			continue
 		}
 		if !first {
-			b.WriteByte('-')
+			b = append(b, '-')
 		}
 		first = false
-		b.WriteString(strconv.Itoa(int(v)))
+		b = strconv.AppendUint(b, uint64(v), 10)
 	}
+	return b
 }
 
 // JA3 returns the JA3 string of the hello and its MD5 in hex.
 func (ch *ClientHello) JA3() (raw, hash string) {
-	var b strings.Builder
-	b.WriteString(strconv.Itoa(int(ch.Version)))
-	b.WriteByte(',')
-	joinDec(&b, ch.Ciphers, true)
-	b.WriteByte(',')
-	joinDec(&b, ch.Extensions, true)
-	b.WriteByte(',')
-	joinDec(&b, ch.Groups, true)
-	b.WriteByte(',')
-	joinDec(&b, ch.PointFormats, false)
-	raw = b.String()
-	sum := md5.Sum([]byte(raw))
-	return raw, hex.EncodeToString(sum[:])
+	b := make([]byte, 0, 512)
+	b = strconv.AppendUint(b, uint64(ch.Version), 10)
+	b = append(b, ',')
+	b = appendDec(b, ch.Ciphers, true)
+	b = append(b, ',')
+	b = appendDec(b, ch.Extensions, true)
+	b = append(b, ',')
+	b = appendDec(b, ch.Groups, true)
+	b = append(b, ',')
+	b = appendDec(b, ch.PointFormats, false)
+	sum := md5.Sum(b)
+	return string(b), hex.EncodeToString(sum[:])
 }
 
 // JA3S returns the JA3S string of the server hello and its MD5 in hex.
 func (sh *ServerHello) JA3S() (raw, hash string) {
-	var b strings.Builder
-	b.WriteString(strconv.Itoa(int(sh.Version)))
-	b.WriteByte(',')
-	b.WriteString(strconv.Itoa(int(sh.Cipher)))
-	b.WriteByte(',')
-	joinDec(&b, sh.Extensions, true)
-	raw = b.String()
-	sum := md5.Sum([]byte(raw))
-	return raw, hex.EncodeToString(sum[:])
+	b := make([]byte, 0, 128)
+	b = strconv.AppendUint(b, uint64(sh.Version), 10)
+	b = append(b, ',')
+	b = strconv.AppendUint(b, uint64(sh.Cipher), 10)
+	b = append(b, ',')
+	b = appendDec(b, sh.Extensions, true)
+	sum := md5.Sum(b)
+	return string(b), hex.EncodeToString(sum[:])
 }
 
 // JA4 returns the JA4 fingerprint per FoxIO's specification; transport is
 // 't' (TCP), 'q' (QUIC) or 'd' (DTLS).
 func (ch *ClientHello) JA4(transport byte) string {
-	var b strings.Builder
-	b.WriteByte(transport)
-	b.WriteString(ja4Version(ch.Offered()))
+	var scratch [128]uint16
+	ciphers := noGrease(scratch[:0], ch.Ciphers, nil)
+	nc := len(ciphers)
+	exts := noGrease(ciphers[nc:nc], ch.Extensions, nil)
+	ne := len(exts)
+	out := make([]byte, 0, 36)
+	out = append(out, transport)
+	out = append(out, ja4Version(ch.Offered())...)
 	if slices.Contains(ch.Extensions, extServerName) {
-		b.WriteByte('d')
+		out = append(out, 'd')
 	} else {
-		b.WriteByte('i')
+		out = append(out, 'i')
 	}
-	ciphers := hexList(ch.Ciphers, nil)
-	exts := hexList(ch.Extensions, nil)
-	b.WriteString(twoDigits(len(ciphers)))
-	b.WriteString(twoDigits(len(exts)))
-	b.WriteString(ja4ALPN(ch.ALPN))
-	b.WriteByte('_')
+	out = append(out, twoDigits(nc)...)
+	out = append(out, twoDigits(ne)...)
+	out = append(out, ja4ALPN(ch.ALPN)...)
+	out = append(out, '_')
+	// Four-digit hex sorts as the numbers do.
 	slices.Sort(ciphers)
-	b.WriteString(hash12(strings.Join(ciphers, ",")))
-	b.WriteByte('_')
-	exts = hexList(ch.Extensions, func(v uint16) bool { return v == extServerName || v == extALPN })
-	slices.Sort(exts)
-	s := strings.Join(exts, ",")
-	if sigs := hexList(ch.SigAlgs, nil); len(sigs) > 0 {
-		s += "_" + strings.Join(sigs, ",")
-	}
+	buf := make([]byte, 0, 5*(len(ch.Ciphers)+len(ch.Extensions)+len(ch.SigAlgs))+1)
+	out = appendHash12(out, appendHexList(buf, ciphers))
+	out = append(out, '_')
+	exts = noGrease(exts[:0], ch.Extensions, func(v uint16) bool { return v == extServerName || v == extALPN })
 	if len(exts) == 0 {
-		b.WriteString("000000000000")
-	} else {
-		b.WriteString(hash12(s))
+		return string(append(out, "000000000000"...))
 	}
-	return b.String()
+	slices.Sort(exts)
+	buf = appendHexList(buf[:0], exts)
+	if sigs := noGrease(nil, ch.SigAlgs, nil); len(sigs) > 0 {
+		buf = append(buf, '_')
+		buf = appendHexList(buf, sigs)
+	}
+	return string(appendHash12(out, buf))
+}
+
+// noGrease appends the values that are not GREASE and not skipped.
+func noGrease(dst, vs []uint16, skip func(uint16) bool) []uint16 {
+	for _, v := range vs {
+		if !Grease(v) && (skip == nil || !skip(v)) {
+			dst = append(dst, v)
+		}
+	}
+	return dst
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendHexList appends the values as comma-separated 4-digit hex.
+func appendHexList(b []byte, vs []uint16) []byte {
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, hexDigits[v>>12], hexDigits[v>>8&15], hexDigits[v>>4&15], hexDigits[v&15])
+	}
+	return b
+}
+
+// appendHash12 appends the first 12 hex digits of s's SHA-256, or zeros
+// for an empty list.
+func appendHash12(b, s []byte) []byte {
+	if len(s) == 0 {
+		return append(b, "000000000000"...)
+	}
+	sum := sha256.Sum256(s)
+	for _, c := range sum[:6] {
+		b = append(b, hexDigits[c>>4], hexDigits[c&15])
+	}
+	return b
 }
 
 func ja4Version(v uint16) string {
@@ -355,27 +404,6 @@ func ja4Version(v uint16) string {
 func twoDigits(n int) string {
 	n = min(n, 99)
 	return string([]byte{byte('0' + n/10), byte('0' + n%10)})
-}
-
-// hexList renders the non-GREASE values as 4-digit lower-case hex, leaving
-// out those skip says.
-func hexList(vs []uint16, skip func(uint16) bool) []string {
-	out := make([]string, 0, len(vs))
-	for _, v := range vs {
-		if Grease(v) || skip != nil && skip(v) {
-			continue
-		}
-		out = append(out, hex.EncodeToString([]byte{byte(v >> 8), byte(v)}))
-	}
-	return out
-}
-
-func hash12(s string) string {
-	if s == "" {
-		return "000000000000"
-	}
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:6])
 }
 
 func alnum(c byte) bool {

@@ -16,13 +16,16 @@ import (
 func runCase(t *testing.T, pcaps ...string) ([]*event.Event, Stats) {
 	var out []*event.Event
 	a := New(Config{}, func(e *event.Event) { out = append(out, e) })
+	dtls := NewDTLS(a, 0, 0)
 	for _, p := range pcaps {
 		ps := pcaptest.Packets(t, p)
 		for i := range ps {
 			a.HandlePacket(&ps[i])
+			dtls.HandlePacket(&ps[i])
 		}
 	}
 	a.Close()
+	dtls.Close()
 	return out, a.Stats()
 }
 
@@ -33,19 +36,21 @@ func zeekTime(s string) time.Time {
 }
 
 // knownDiff lists the ssl.log cases we do not match in full, and why.
-var knownDiff = map[string]string{
-	"ssl-dtls": "DTLS runs over UDP; the TLS analyser follows TCP connections only",
-}
+var knownDiff = map[string]string{}
 
 func TestZeekSSLLog(t *testing.T) {
 	logs, _ := filepath.Glob(testenv.SharedPath(t, "zeek", "ssl-*", "ssl.log"))
+	// Several traces, one log: the outputs for each trace in a row.
+	logs = append(logs, testenv.SharedPath(t, "zeek", "ssl-tls13-multi-trace", "ssl-out.concatenated.log"),
+		testenv.SharedPath(t, "zeek", "ssl-dtls", "ssl1_2.log"))
 	for _, log := range logs {
 		dir := filepath.Dir(log)
 		name := filepath.Base(dir)
 		t.Run(name, func(t *testing.T) {
 			recs := pcaptest.ZeekLog(t, log)
 			certs := map[string]pcaptest.Record{}
-			if m, _ := filepath.Glob(filepath.Join(dir, "x509.log")); len(m) > 0 {
+			// x509.log goes with ssl.log, x5091_2.log with ssl1_2.log.
+			if m, _ := filepath.Glob(filepath.Join(dir, strings.Replace(filepath.Base(log), "ssl", "x509", 1))); len(m) > 0 {
 				for _, r := range pcaptest.ZeekLog(t, m[0]) {
 					certs[r["fingerprint"]] = r
 				}

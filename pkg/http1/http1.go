@@ -425,6 +425,10 @@ func (c *conn) request(h *half, first, rest []byte, ts time.Time) {
 		c.fail()
 		return
 	}
+	if string(method) == "PRI" && string(version) == "HTTP/2.0" {
+		c.stop = true // the HTTP/2 connection preface: not ours
+		return
+	}
 	ev := &event.Event{Type: event.TypeHTTP, TS: ts, Method: string(method), Source: c.id.Source}
 	client, server := c.id.Client, c.id.Server
 	if c.reqDir == stream.ServerToClient {

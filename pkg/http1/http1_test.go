@@ -77,6 +77,7 @@ func TestParse(t *testing.T) {
 		{"absolute target", []string{"> GET http://proxy.example/x HTTP/1.1\r\nHost: proxy.example\r\n\r\n"}, "GET http://proxy.example/x 0 0/0 ua= ref= ct="},
 		{"leading blank lines and bare LF", []string{"> \r\nGET /x HTTP/1.1\nHost: h\n\n", "< HTTP/1.1 200 OK\nContent-Length: 1\n\nz"},
 			"GET http://h/x 200 0/1 ua= ref= ct="},
+		{"http/2 preface", []string{"> PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04"}, ""},
 		{"not http", []string{"> SSH-2.0-OpenSSH_9.6\r\n", "< SSH-2.0-OpenSSH_9.6\r\n"}, ""},
 		{"server answers garbage", []string{"> \x16\x03\x01\x00", "< HTTP/1.1 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad"},
 			" http://192.0.2.1:8080 400 0/3 ua= ref= ct="},

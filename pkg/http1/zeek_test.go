@@ -63,7 +63,6 @@ func orZero(s string) string {
 
 // knownDiff lists the http.log cases we do not match in full, and why.
 var knownDiff = map[string]string{
-	"nflog-http":          "NFLOG link type: not in the test adapter (pkg/decode's job)",
 	"tunnel-gre-over-udp": "GRE over UDP: the inner connection needs pkg/decode's tunnel support",
 }
 

@@ -38,18 +38,57 @@ type key struct {
 
 type conn struct {
 	keys    *Keys
+	server  *Keys // the server's Initial keys, from the same connection id
 	version uint32
 	source  string
 	start   time.Time
 	last    time.Time
-	frags   []frag
-	size    int
-	done    bool
+	// CRYPTO data of each side's Initial packets, until its hello is read.
+	cfrags, sfrags crypto
+	ev             *event.Event // ClientHello read, waiting for the ServerHello
+	done           bool         // emitted (or given up)
+}
+
+// crypto collects the CRYPTO frames of one side.
+type crypto struct {
+	frags []frag
+	size  int
 }
 
 type frag struct {
 	off  uint64
 	data []byte
+}
+
+func (cr *crypto) add(off uint64, data []byte, max int) {
+	if cr.size+len(data) > max || off > uint64(max) {
+		return
+	}
+	cr.frags = append(cr.frags, frag{off: off, data: append([]byte(nil), data...)})
+	cr.size += len(data)
+}
+
+// message returns the first handshake message of the CRYPTO stream (type
+// and body) once it is complete.
+func (cr *crypto) message() (byte, []byte, bool) {
+	sort.Slice(cr.frags, func(i, j int) bool { return cr.frags[i].off < cr.frags[j].off })
+	var stream []byte
+	for _, f := range cr.frags {
+		if f.off > uint64(len(stream)) {
+			break // a hole: wait for more packets
+		}
+		if end := f.off + uint64(len(f.data)); end > uint64(len(stream)) {
+			stream = append(stream, f.data[uint64(len(stream))-f.off:]...)
+		}
+	}
+	if len(stream) < 4 {
+		return 0, nil, false
+	}
+	n := int(stream[1])<<16 | int(stream[2])<<8 | int(stream[3])
+	if len(stream) < 4+n {
+		return 0, nil, false
+	}
+	return stream[0], stream[4 : 4+n], true
 }
 
 // Analyzer reads QUIC client Initials. It is a decode.Handler; use it from
@@ -97,8 +136,9 @@ func (a *Analyzer) HandlePacket(p *decode.Packet) {
 		a.Advance(p.TS)
 	}
 	k := key{client: netip.AddrPortFrom(p.Src, p.SrcPort), server: netip.AddrPortFrom(p.Dst, p.DstPort)}
-	if _, ok := a.conns[key{client: k.server, server: k.client}]; ok {
-		return // the server's side of a handshake we follow
+	if c := a.conns[key{client: k.server, server: k.client}]; c != nil {
+		a.serverPacket(c, b, p)
+		return
 	}
 	for len(b) > 0 {
 		pkt, err := ParseLong(b)
@@ -110,15 +150,16 @@ func (a *Analyzer) HandlePacket(p *decode.Packet) {
 			continue
 		}
 		c := a.conns[k]
-		if c != nil && c.done {
-			return
+		if c != nil && (c.done || c.ev != nil) {
+			return // the ClientHello is read
 		}
 		if c == nil {
 			keys, err := ClientKeys(pkt.Version, pkt.DCID)
 			if err != nil {
 				return
 			}
-			c = &conn{keys: keys, version: pkt.Version, start: p.TS, source: p.Source}
+			server, _ := ServerKeys(pkt.Version, pkt.DCID)
+			c = &conn{keys: keys, server: server, version: pkt.Version, start: p.TS, source: p.Source}
 		}
 		plain, err := c.keys.Decrypt(pkt, a.buf[:0])
 		if err != nil {
@@ -134,65 +175,91 @@ func (a *Analyzer) HandlePacket(p *decode.Packet) {
 			a.conns[k] = c
 		}
 		c.last = p.TS
-		Crypto(plain, func(off uint64, data []byte) {
-			if c.size+len(data) > a.cfg.MaxCrypto || off > uint64(a.cfg.MaxCrypto) {
-				return
-			}
-			c.frags = append(c.frags, frag{off: off, data: append([]byte(nil), data...)})
-			c.size += len(data)
-		})
-		a.tryHello(c, p, k)
+		Crypto(plain, func(off uint64, data []byte) { c.cfrags.add(off, data, a.cfg.MaxCrypto) })
+		a.clientHello(c, k)
+	}
+}
+
+// serverPacket reads the server's Initial packets for its ServerHello.
+func (a *Analyzer) serverPacket(c *conn, b []byte, p *decode.Packet) {
+	if c.done || c.ev == nil || c.server == nil {
+		return
+	}
+	c.last = p.TS
+	for len(b) > 0 && b[0]&0xc0 == 0xc0 {
+		pkt, err := ParseLong(b)
+		if err != nil {
+			return
+		}
+		b = pkt.Rest
+		if pkt.Type != InitialType {
+			continue
+		}
+		plain, err := c.server.Decrypt(pkt, a.buf[:0])
+		if err != nil {
+			return
+		}
+		a.buf = plain[:0]
+		Crypto(plain, func(off uint64, data []byte) { c.sfrags.add(off, data, a.cfg.MaxCrypto) })
+		typ, body, ok := c.sfrags.message()
+		if !ok {
+			continue
+		}
+		if sh, err := handshake.ParseServerHello(body); typ == 2 && err == nil {
+			c.ev.TLSVersion = handshake.VersionName(sh.Negotiated())
+			c.ev.JA3SRaw, c.ev.JA3S = sh.JA3S()
+		}
+		a.finish(c)
+		return
 	}
 }
 
 // known says whether p belongs to a handshake already followed (later
-// Initial packets may be smaller than 1200 bytes).
+// Initial packets, and the server's, may be smaller than 1200 bytes).
 func (a *Analyzer) known(p *decode.Packet) bool {
 	if len(a.conns) == 0 {
 		return false
 	}
-	_, ok := a.conns[key{client: netip.AddrPortFrom(p.Src, p.SrcPort), server: netip.AddrPortFrom(p.Dst, p.DstPort)}]
+	src, dst := netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)
+	if _, ok := a.conns[key{client: src, server: dst}]; ok {
+		return true
+	}
+	_, ok := a.conns[key{client: dst, server: src}] // the server's answer
 	return ok
 }
 
-// tryHello assembles the CRYPTO stream from offset 0 and parses the
-// ClientHello once it is complete.
-func (a *Analyzer) tryHello(c *conn, p *decode.Packet, k key) {
-	sort.Slice(c.frags, func(i, j int) bool { return c.frags[i].off < c.frags[j].off })
-	var stream []byte
-	for _, f := range c.frags {
-		end := f.off + uint64(len(f.data))
-		switch {
-		case f.off > uint64(len(stream)):
-			goto assembled // a hole: wait for more packets
-		case end > uint64(len(stream)):
-			stream = append(stream, f.data[uint64(len(stream))-f.off:]...)
-		}
-	}
-assembled:
-	if len(stream) < 4 {
+// clientHello parses the ClientHello once the CRYPTO stream holds it
+// whole; the event then waits for the server's answer (or the end).
+func (a *Analyzer) clientHello(c *conn, k key) {
+	typ, body, ok := c.cfrags.message()
+	if !ok {
 		return
 	}
-	if stream[0] != 1 { // not a ClientHello
-		c.done, c.frags = true, nil
-		a.stats.Malformed++
-		return
+	c.cfrags = crypto{}
+	var ch *handshake.ClientHello
+	if typ == 1 {
+		ch, _ = handshake.ParseClientHello(body)
 	}
-	n := int(stream[1])<<16 | int(stream[2])<<8 | int(stream[3])
-	if len(stream) < 4+n {
-		return
-	}
-	c.done, c.frags = true, nil
-	ch, _ := handshake.ParseClientHello(stream[4 : 4+n])
 	if ch == nil {
+		c.done = true
 		a.stats.Malformed++
 		return
 	}
-	ev := &event.Event{Type: event.TypeTLS, TS: c.start, Proto: "udp", Source: c.source,
+	c.ev = &event.Event{Type: event.TypeTLS, TS: c.start, Proto: "udp", Source: c.source,
 		SrcIP: k.client.Addr(), SrcPort: k.client.Port(), DestIP: k.server.Addr(), DestPort: k.server.Port()}
-	handshake.Fill(ev, ch, 'q')
+	handshake.Fill(c.ev, ch, 'q')
+}
+
+// finish emits c's event once.
+func (a *Analyzer) finish(c *conn) {
+	if c.done || c.ev == nil {
+		c.done = true
+		return
+	}
+	c.done, c.sfrags = true, crypto{}
 	a.stats.Events++
-	a.emit(ev)
+	a.emit(c.ev)
+	c.ev = nil
 }
 
 func (a *Analyzer) evictOldest() {
@@ -203,6 +270,7 @@ func (a *Analyzer) evictOldest() {
 			oldest, t = k, c.last
 		}
 	}
+	a.finish(a.conns[oldest])
 	delete(a.conns, oldest)
 	a.stats.Evicted++
 }
@@ -219,10 +287,22 @@ func (a *Analyzer) Advance(now time.Time) {
 	a.now = now
 	for k, c := range a.conns {
 		if now.Sub(c.last) >= a.cfg.Idle {
+			a.finish(c)
 			delete(a.conns, k)
 		}
 	}
 }
 
-// Close forgets every handshake; an incomplete ClientHello gives no event.
-func (a *Analyzer) Close() { clear(a.conns) }
+// Close emits the ClientHellos still waiting for an answer, oldest first,
+// and forgets every handshake; an incomplete ClientHello gives no event.
+func (a *Analyzer) Close() {
+	cs := make([]*conn, 0, len(a.conns))
+	for _, c := range a.conns {
+		cs = append(cs, c)
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].start.Before(cs[j].start) })
+	for _, c := range cs {
+		a.finish(c)
+	}
+	clear(a.conns)
+}

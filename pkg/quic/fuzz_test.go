@@ -35,11 +35,21 @@ func FuzzDatagram(f *testing.F) {
 	copy(long, []byte{0xc0, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0x44, 0xd0})
 	f.Add(long)
 	f.Add([]byte{0x06, 0x00, 0x04, 1, 0, 0, 0, 0x02, 1, 2, 1, 0})
+	seed := seedInitial(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		a := New(Config{}, func(*event.Event) {})
 		p := decode.Packet{Proto: decode.ProtoUDP, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"),
 			SrcPort: 5000, DstPort: 443, Payload: b, PayloadLen: len(b)}
 		a.HandlePacket(&p)
+		if seed != nil {
+			// b as the server's answer to a real client Initial.
+			c := p
+			c.Payload, c.PayloadLen = seed, len(seed)
+			c.SrcPort = 5001
+			a.HandlePacket(&c)
+			p.Src, p.Dst, p.SrcPort, p.DstPort = p.Dst, p.Src, 443, 5001
+			a.HandlePacket(&p)
+		}
 		a.Close()
 		Crypto(b, func(uint64, []byte) {})
 		if pkt, err := ParseLong(b); err == nil && len(pkt.Raw) > len(b) {

@@ -148,6 +148,9 @@ func TestZeekSSLLog(t *testing.T) {
 					diffs = append(diffs, "missing "+r["id.orig_h"]+" "+r["id.orig_p"])
 				case e.SNI != r["server_name"] || e.TLSVersion != r["version"] || e.Proto != "udp":
 					diffs = append(diffs, "got "+e.SNI+" "+e.TLSVersion+", want "+r["server_name"]+" "+r["version"])
+				case e.JA3S == "":
+					// Zeek logs the cipher the ServerHello chose: we must have read it.
+					diffs = append(diffs, "no ServerHello read; Zeek saw cipher "+r["cipher"])
 				default:
 					matched++
 				}

@@ -105,11 +105,12 @@ type conn struct {
 type Reassembler struct {
 	cfg     Config
 	factory Factory
-	conns   map[flow.Key]*conn
+	conns   *flow.Index[*conn]
 	live    list // least recently active first
 	closed  list // ended connections by end time, kept for Grace
 	now     time.Time
 	stats   Stats
+	free    []*conn // forgotten connections, for reuse
 }
 
 // New returns a reassembler that asks factory for each new connection's
@@ -128,7 +129,7 @@ func New(cfg Config, factory Factory) *Reassembler {
 	if cfg.Idle <= 0 {
 		cfg.Idle = d.Idle
 	}
-	return &Reassembler{cfg: cfg, factory: factory, conns: make(map[flow.Key]*conn, 1024)}
+	return &Reassembler{cfg: cfg, factory: factory, conns: flow.NewIndex(func(c *conn) flow.Key { return c.key })}
 }
 
 // Stats returns the counters.
@@ -173,7 +174,7 @@ func (r *Reassembler) HandlePacket(p *decode.Packet) {
 		r.expire(p.TS)
 	}
 	k, _ := flow.MakeKey(p)
-	c := r.conns[k]
+	c, _ := r.conns.Get(k)
 	if c != nil && c.ended {
 		if p.TCPFlags&(decode.SYN|decode.ACK) != decode.SYN {
 			return // a late packet of a connection that ended
@@ -185,7 +186,7 @@ func (r *Reassembler) HandlePacket(p *decode.Packet) {
 		if p.TCPFlags&decode.RST != 0 {
 			return // nothing to follow
 		}
-		if len(r.conns) >= r.cfg.MaxConns {
+		if r.conns.Len() >= r.cfg.MaxConns {
 			if r.closed.head != nil {
 				r.forget(r.closed.head)
 			} else {
@@ -258,11 +259,17 @@ func (r *Reassembler) open(k flow.Key, p *decode.Packet) *conn {
 	if p.TCPFlags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
 		id.Client, id.Server = id.Server, id.Client
 	}
-	c := &conn{key: k, id: id}
+	var c *conn
+	if n := len(r.free); n > 0 {
+		c, r.free = r.free[n-1], r.free[:n-1]
+		*c = conn{key: k, id: id}
+	} else {
+		c = &conn{key: k, id: id}
+	}
 	r.stats.Conns++
 	c.c = r.factory(id)
 	c.done = c.c == nil
-	r.conns[k] = c
+	r.conns.Put(k, c)
 	r.live.push(c)
 	return c
 }
@@ -423,7 +430,10 @@ func (r *Reassembler) end(c *conn, ts time.Time) {
 
 func (r *Reassembler) forget(c *conn) {
 	r.closed.unlink(c)
-	delete(r.conns, c.key)
+	r.conns.Delete(c.key)
+	if len(r.free) < 1024 {
+		r.free = append(r.free, c) // ended: nothing refers to it any more
+	}
 }
 
 // Advance ends connections idle since before now-Idle.

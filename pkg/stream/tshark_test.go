@@ -13,26 +13,47 @@ import (
 	"github.com/nfr-project/nfr/internal/testenv"
 )
 
-// follow returns each direction of TCP stream n as tshark's "follow tcp"
-// reassembles it, and the client endpoint; ok is false past the last stream.
-func follow(t *testing.T, pcap string, n int) (c2s, s2c []byte, client string, ok bool) {
-	out, err := exec.Command("tshark", "-r", pcap, "-q", "-z", "follow,tcp,raw,"+strconv.Itoa(n)).Output()
+// stream is one TCP stream as tshark's "follow tcp" reassembles it.
+type followed struct {
+	client   string
+	c2s, s2c []byte
+}
+
+// follow runs tshark once for streams 0..n-1 and returns those it knows.
+func follow(t *testing.T, pcap string, n int) []followed {
+	args := []string{"-r", pcap, "-q"}
+	for i := 0; i < n; i++ {
+		args = append(args, "-z", "follow,tcp,raw,"+strconv.Itoa(i))
+	}
+	out, err := exec.Command("tshark", args...).Output()
 	if err != nil {
 		t.Fatalf("tshark: %v", err)
 	}
+	var streams []followed
+	var cur *followed
 	for _, line := range strings.Split(string(out), "\n") {
 		switch {
+		case strings.HasPrefix(line, "Follow: "):
+			streams = append(streams, followed{})
+			cur = &streams[len(streams)-1]
+		case cur == nil || strings.HasPrefix(line, "====") || strings.HasPrefix(line, "Filter:") || strings.HasPrefix(line, "Node 1:"):
 		case strings.HasPrefix(line, "Node 0: "):
-			client, ok = strings.TrimPrefix(line, "Node 0: "), true
+			cur.client = strings.TrimPrefix(line, "Node 0: ")
 		case strings.HasPrefix(line, "\t"):
 			b, _ := hex.DecodeString(strings.TrimSpace(line))
-			s2c = append(s2c, b...)
-		case line != "" && !strings.ContainsAny(line, ":=") && !strings.HasPrefix(line, "Follow"):
+			cur.s2c = append(cur.s2c, b...)
+		case line != "":
 			b, _ := hex.DecodeString(line)
-			c2s = append(c2s, b...)
+			cur.c2s = append(cur.c2s, b...)
 		}
 	}
-	return c2s, s2c, client, ok && client != ":0"
+	var known []followed
+	for _, s := range streams {
+		if s.client != "" && s.client != ":0" {
+			known = append(known, s)
+		}
+	}
+	return known
 }
 
 type collector struct {
@@ -50,7 +71,7 @@ func TestAgainstTshark(t *testing.T) {
 	if _, err := exec.LookPath("tshark"); err != nil {
 		t.Fatal("tshark is needed for the reassembly reference test (scripts/setup.sh installs it)")
 	}
-	for _, c := range []string{"zeek/http-get-reassembly", "zeek/http-pipelining", "zeek/http-100-continue", "zeek/ssl-tls12", "zeek/http-tcp-padding"} {
+	for _, c := range []string{"zeek/http-get-reassembly", "zeek/http-pipelining", "zeek/http-100-continue", "zeek/ssl-tls12", "zeek/http-tcp-padding", "zeek/http-connect-smtp", "zeek/ssl-fragmented-handshake", "suricata/tls-client-hello-frag"} {
 		t.Run(c, func(t *testing.T) {
 			pcap := pcaptest.Captures(t, testenv.SharedPath(t, c))[0]
 			var conns []*collector
@@ -60,28 +81,25 @@ func TestAgainstTshark(t *testing.T) {
 				return col
 			})
 			pcaptest.Run(r, pcaptest.Packets(t, pcap))
-			for n := 0; ; n++ {
-				c2s, s2c, client, ok := follow(t, pcap, n)
-				if !ok {
-					if n != len(conns) {
-						t.Errorf("tshark has %d streams, we have %d", n, len(conns))
-					}
-					break
-				}
+			streams := follow(t, pcap, len(conns)+1)
+			if len(streams) != len(conns) {
+				t.Errorf("tshark has %d streams, we have %d", len(streams), len(conns))
+			}
+			for n, st := range streams {
 				var got *collector
 				for _, col := range conns {
-					if col.id.Client.String() == client || "["+col.id.Client.Addr().String()+"]:"+strconv.Itoa(int(col.id.Client.Port())) == client {
+					if col.id.Client.String() == st.client || "["+col.id.Client.Addr().String()+"]:"+strconv.Itoa(int(col.id.Client.Port())) == st.client {
 						got = col
 					}
 				}
 				if got == nil {
-					t.Errorf("stream %d from %s: not followed", n, client)
+					t.Errorf("stream %d from %s: not followed", n, st.client)
 					continue
 				}
-				if !bytes.Equal(got.buf[0].Bytes(), c2s) || !bytes.Equal(got.buf[1].Bytes(), s2c) {
-					t.Errorf("stream %d from %s: got %d/%d bytes, tshark %d/%d", n, client, got.buf[0].Len(), got.buf[1].Len(), len(c2s), len(s2c))
+				if !bytes.Equal(got.buf[0].Bytes(), st.c2s) || !bytes.Equal(got.buf[1].Bytes(), st.s2c) {
+					t.Errorf("stream %d from %s: got %d/%d bytes, tshark %d/%d", n, st.client, got.buf[0].Len(), got.buf[1].Len(), len(st.c2s), len(st.s2c))
 				} else {
-					t.Logf("stream %d from %s: %d/%d bytes agree", n, client, len(c2s), len(s2c))
+					t.Logf("stream %d from %s: %d/%d bytes agree", n, st.client, len(st.c2s), len(st.s2c))
 				}
 			}
 		})
