@@ -56,6 +56,24 @@ type txKey struct {
 	proto          uint8
 }
 
+// hash mixes the key into 64 bits (FNV-1a over 64-bit words); the map on
+// uint64 keys is cheaper than one on the 40-byte key, and chains resolve
+// collisions.
+func (k *txKey) hash() uint64 {
+	const prime = 0x100000001b3
+	h := uint64(0xcbf29ce484222325)
+	for _, w := range [...]uint64{
+		binary.LittleEndian.Uint64(k.client[:8]), binary.LittleEndian.Uint64(k.client[8:]),
+		binary.LittleEndian.Uint64(k.server[:8]), binary.LittleEndian.Uint64(k.server[8:]),
+		uint64(k.cport)<<32 | uint64(k.sport)<<16 | uint64(k.id), uint64(k.proto),
+	} {
+		h ^= w
+		h *= prime
+		h ^= h >> 29
+	}
+	return h
+}
+
 func makeKey(client, server netip.AddrPort, proto uint8, id uint16) txKey {
 	return txKey{client: client.Addr().As16(), server: server.Addr().As16(), cport: client.Port(), sport: server.Port(), id: id, proto: proto}
 }
@@ -98,8 +116,8 @@ type Handler struct {
 	Stats Stats
 
 	msg     Message
-	pending map[txKey]*pending // oldest query of each key
-	head    *pending           // oldest query waiting
+	pending map[uint64]*pending // chains of waiting queries by key hash, oldest first
+	head    *pending            // oldest query waiting
 	tail    *pending
 	waiting int
 	free    []*pending
@@ -118,7 +136,7 @@ func NewHandler(cfg Config) *Handler {
 	}
 	h := &Handler{
 		cfg:     cfg,
-		pending: map[txKey]*pending{},
+		pending: map[uint64]*pending{},
 		tcp:     map[tcpKey]*tcpStream{},
 	}
 	h.Stats.Malformed = map[string]uint64{}
@@ -295,8 +313,9 @@ func (h *Handler) query(p *decode.Packet, client, server netip.AddrPort, proto u
 		off += n
 	}
 	// Append to the key's chain and to the arrival list.
-	if first := h.pending[q.key]; first == nil {
-		h.pending[q.key] = q
+	hk := q.key.hash()
+	if first := h.pending[hk]; first == nil {
+		h.pending[hk] = q
 	} else {
 		for first.same != nil {
 			first = first.same
@@ -316,17 +335,30 @@ func (h *Handler) query(p *decode.Packet, client, server netip.AddrPort, proto u
 // pop takes the oldest waiting query of k out of its chain and the arrival
 // list; the caller releases it after use.
 func (h *Handler) pop(k txKey) *pending {
-	q := h.pending[k]
-	if q == nil {
-		return nil
+	hk := k.hash()
+	var prev *pending
+	for q := h.pending[hk]; q != nil; prev, q = q, q.same {
+		if q.key == k {
+			h.dropFromChain(hk, prev, q)
+			h.unlink(q)
+			return q
+		}
 	}
-	if q.same != nil {
-		h.pending[k] = q.same
-	} else {
-		delete(h.pending, k)
+	return nil
+}
+
+// dropFromChain removes q, which follows prev (nil when first), from the
+// chain of hash hk.
+func (h *Handler) dropFromChain(hk uint64, prev, q *pending) {
+	switch {
+	case prev != nil:
+		prev.same = q.same
+	case q.same != nil:
+		h.pending[hk] = q.same
+	default:
+		delete(h.pending, hk)
 	}
-	h.unlink(q)
-	return q
+	q.same = nil
 }
 
 func (h *Handler) unlink(q *pending) {
@@ -500,18 +532,11 @@ func (h *Handler) expire(now time.Time, limit int) {
 }
 
 func (h *Handler) removeFromChain(q *pending) {
-	first := h.pending[q.key]
-	if first == q {
-		if q.same != nil {
-			h.pending[q.key] = q.same
-		} else {
-			delete(h.pending, q.key)
-		}
-		return
-	}
-	for x := first; x != nil; x = x.same {
-		if x.same == q {
-			x.same = q.same
+	hk := q.key.hash()
+	var prev *pending
+	for x := h.pending[hk]; x != nil; prev, x = x, x.same {
+		if x == q {
+			h.dropFromChain(hk, prev, q)
 			return
 		}
 	}
