@@ -83,8 +83,9 @@ func run(args []string) int {
 
 	// The live heap stays small and bounded; collect less often.
 	debug.SetGCPercent(400)
-	w := event.NewWriter(os.Stdout, o.LineBuffered || cli.IsTerminal(os.Stdout))
-	em := capture.NewEmitter(w)
+	lineBuffered := o.LineBuffered || cli.IsTerminal(os.Stdout)
+	w := event.NewWriter(os.Stdout, lineBuffered)
+	em := capture.NewEmitter(w, lineBuffered)
 	an, err := capture.NewAnalysers(types, capture.Options{DNSPorts: ports, DNSTimeout: o.DNSTimeout, Emit: em.Emit})
 	if err != nil {
 		em.Close()

@@ -46,6 +46,7 @@ func (r *Runner) RequestStats() { r.statsReq.Store(true) }
 func (r *Runner) Run(src decode.Source, name string) error {
 	if f, ok := src.(*File); ok {
 		r.files = append(r.files, f)
+		f.Poll = true
 	}
 	if l, ok := src.(*Live); ok {
 		r.kernel = l.KernelStats
@@ -98,7 +99,7 @@ var linkNames = map[uint16]string{
 	decode.LinkNull: "null", decode.LinkEthernet: "ethernet", decode.LinkRaw: "raw",
 	decode.LinkPPP: "ppp", decode.LinkLoop: "loop", decode.LinkSLL: "linux-sll",
 	decode.LinkSLL2: "linux-sll2", decode.LinkIPv4: "ipv4", decode.LinkIPv6: "ipv6",
-	12: "raw", 14: "raw", 50: "ppp-hdlc", 104: "c-hdlc", 127: "radiotap", 105: "802.11", 239: "nflog",
+	10: "fddi", 12: "raw", 14: "raw", 50: "ppp-hdlc", 104: "c-hdlc", 127: "radiotap", 105: "802.11", 239: "nflog",
 }
 
 // LinkName returns a short name for a LINKTYPE_ value.
