@@ -17,6 +17,8 @@ import (
 
 	"github.com/nfr-project/nfr/internal/testenv"
 	"github.com/nfr-project/nfr/pkg/decode"
+	"github.com/nfr-project/nfr/pkg/dns"
+	"github.com/nfr-project/nfr/pkg/event"
 )
 
 // readAll reads every frame of a capture and returns their infos and the
@@ -255,8 +257,17 @@ func FuzzFile(f *testing.F) {
 		if err != nil {
 			return
 		}
+		defer r.Close()
+		// The whole path: frames through the decoder into the DNS analyser.
+		h := dns.NewHandler(dns.Config{Ports: []uint16{5353}, Emit: func(e *event.Event) { e.AppendJSON(nil) }})
+		d := decode.NewDecoder(h)
+		defer d.Close()
 		for {
 			data, ci, err := r.ReadPacket()
+			if err == nil {
+				d.Decode(data, ci, "fuzz")
+				d.Advance(ci.TS)
+			}
 			if err != nil {
 				var fe *FormatError
 				if err != io.EOF && !errors.As(err, &fe) {
