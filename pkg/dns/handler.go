@@ -13,10 +13,12 @@ import (
 const DefaultTimeout = 5 * time.Second
 
 // Limits on state, so a flood of unanswered queries or half-open TCP
-// connections cannot grow memory without bound.
+// connections cannot grow memory without bound: about 35 MB of waiting
+// queries and 64 MB of TCP buffers at worst. Past them the oldest query is
+// emitted early, or a connection dropped, and counted.
 const (
-	maxPending  = 1 << 20
-	maxTCPConns = 1 << 14
+	maxPending  = 1 << 17
+	maxTCPConns = 1 << 10
 	maxTCPBuf   = 2 + 65535
 	tcpIdle     = 2 * time.Minute
 )
@@ -233,6 +235,9 @@ func (h *Handler) drainTCP(p *decode.Packet, buf []byte) []byte {
 	rest := copy(buf, buf[off:])
 	if rest > maxTCPBuf {
 		rest = 0
+	}
+	if rest == 0 && cap(buf) > 4096 {
+		return nil // a large message passed: give its buffer back
 	}
 	return buf[:rest]
 }

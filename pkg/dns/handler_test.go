@@ -185,3 +185,27 @@ func FuzzHandler(f *testing.F) {
 		}
 	})
 }
+
+// TestPendingBound floods the analyser with queries never answered within
+// the timeout: the waiting set stays bounded, the oldest come out early and
+// are counted, and none is lost.
+func TestPendingBound(t *testing.T) {
+	n := 0
+	h := NewHandler(Config{Timeout: time.Hour, Emit: func(*event.Event) { n++ }})
+	msg := query(0, "flood.example")
+	total := maxPending + 1000
+	for i := 0; i < total; i++ {
+		msg[0], msg[1] = byte(i>>8), byte(i)
+		h.HandlePacket(udp(time.Duration(i), client, server, uint16(1024+i%50000), 53, msg))
+		if h.Pending() > maxPending {
+			t.Fatalf("%d pending, bound %d", h.Pending(), maxPending)
+		}
+	}
+	if h.Stats.Dropped != 1000 || n != 1000 {
+		t.Errorf("dropped %d, emitted early %d; want 1000", h.Stats.Dropped, n)
+	}
+	h.Close()
+	if n != total {
+		t.Errorf("%d events for %d queries", n, total)
+	}
+}
