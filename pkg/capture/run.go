@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -163,4 +165,90 @@ func (r *Runner) WriteStats(w io.Writer, prog string) {
 			fmt.Fprintf(w, "%s: kernel received %d, dropped %d\n", prog, rcv, drop)
 		}
 	}
+}
+
+// Guard holds the source being read so a signal handler can close it: the
+// reading loop then ends and pending transactions are flushed.
+type Guard struct {
+	mu   sync.Mutex
+	cur  decode.Source
+	done bool
+}
+
+// Set makes src the source to close; false when already stopped.
+func (g *Guard) Set(src decode.Source) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.cur = src
+	return !g.done
+}
+
+// Stop closes the current source and refuses later ones.
+func (g *Guard) Stop() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.done = true
+	if g.cur != nil {
+		g.cur.Close()
+	}
+}
+
+// Stopped reports whether Stop was called.
+func (g *Guard) Stopped() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.done
+}
+
+// RunFiles reads the named captures in order ("-" is stdin) through the
+// runner. It stops at the first file that cannot be opened or is damaged
+// and returns that error; an error caused by Stop is not returned.
+func (r *Runner) RunFiles(names []string, stdin io.Reader, g *Guard) error {
+	for _, name := range names {
+		f, err := Open(name, stdin)
+		if err != nil {
+			return err
+		}
+		if !g.Set(f) {
+			f.Close()
+			return nil
+		}
+		err = r.Run(f, name)
+		f.Close()
+		if err != nil && !g.Stopped() {
+			return err
+		}
+	}
+	return nil
+}
+
+// RunLive captures from an interface until the guard stops it.
+func (r *Runner) RunLive(cfg LiveConfig, g *Guard) error {
+	l, err := OpenLive(cfg)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if !g.Set(l) {
+		return nil
+	}
+	if err := r.Run(l, cfg.Interface); err != nil && !g.Stopped() {
+		return fmt.Errorf("%s: %v", cfg.Interface, err)
+	}
+	return nil
+}
+
+// ParsePorts parses --dns-port values: ports, comma-separated or repeated.
+func ParsePorts(args []string) ([]uint16, error) {
+	var ports []uint16
+	for _, a := range args {
+		for _, f := range strings.Split(a, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 || n > 65535 {
+				return nil, fmt.Errorf("bad port %q", f)
+			}
+			ports = append(ports, uint16(n))
+		}
+	}
+	return ports, nil
 }
