@@ -387,7 +387,9 @@ func (h *Handler) release(q *pending) {
 }
 
 func (h *Handler) fill(e *event.Event, client, server netip.AddrPort, proto uint8, ts time.Time, source string) {
-	e.Reset()
+	// Only the DNS fields of h.ev are ever set, so setting each of them
+	// here is a full reset, without clearing the whole Event.
+	e.Query, e.QType, e.RCode = "", "", ""
 	e.Answers, e.TTLs = nil, nil // set by answers when a response was seen
 	e.Type = event.TypeDNS
 	e.TS = ts
