@@ -150,9 +150,9 @@ func lowerFirst(s string) string {
 	return strings.ToLower(s[:1]) + s[1:]
 }
 
-// IsTerminal reports whether f is a character device (a terminal), where
-// output should be line-buffered.
+// IsTerminal reports whether f is a terminal, where output should be
+// line-buffered. A character device is not enough: /dev/null is one.
 func IsTerminal(f *os.File) bool {
 	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return err == nil && st.Mode()&os.ModeCharDevice != 0 && isTTY(f)
 }
