@@ -38,11 +38,19 @@ type Runner struct {
 	kernel   func() (uint64, uint64, bool)
 }
 
+// KernelCounter is a live source that knows what the kernel received and
+// dropped (libpcap here; an AF_PACKET ring too). --stats prints it.
+type KernelCounter interface {
+	KernelStats() (received, dropped uint64, ok bool)
+}
+
 // RequestStats asks the reading goroutine to call OnStats soon (SIGUSR1).
 func (r *Runner) RequestStats() { r.statsReq.Store(true) }
 
 // Run reads src until io.EOF and decodes every frame, naming name as the
-// events' source. It returns the source's error, if any, after handing on
+// events' source. A live source returns an error whose Timeout() is true
+// when no frame came for a while, so the clock (and query timeouts) still
+// advance on a quiet interface. It returns the source's error, if any, after handing on
 // every frame read before it. It does not Close the decoder: call Finish
 // after the last source.
 func (r *Runner) Run(src decode.Source, name string) error {
@@ -50,8 +58,8 @@ func (r *Runner) Run(src decode.Source, name string) error {
 		r.files = append(r.files, f)
 		f.Poll = true
 	}
-	if l, ok := src.(*Live); ok {
-		r.kernel = l.KernelStats
+	if k, ok := src.(KernelCounter); ok {
+		r.kernel = k.KernelStats
 	}
 	d := r.Decoder
 	for {
