@@ -107,8 +107,10 @@ func decodeFiles(t *testing.T, verify bool, timeout time.Duration, ports []uint1
 	var evs []event.Event
 	emit := func(e *event.Event) {
 		c := *e
-		c.Answers = append([]string(nil), e.Answers...)
-		c.TTLs = append([]uint32(nil), e.TTLs...)
+		if e.Answers != nil { // nil (no response) and empty differ
+			c.Answers = append([]string{}, e.Answers...)
+			c.TTLs = append([]uint32{}, e.TTLs...)
+		}
 		evs = append(evs, c)
 	}
 	h := dns.NewHandler(dns.Config{Ports: ports, Timeout: timeout, Emit: emit})
