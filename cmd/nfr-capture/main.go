@@ -119,6 +119,9 @@ func run(args []string) int {
 	}
 	if err != nil {
 		ui.Errorf("%v", err)
+		if r.Live && strings.Contains(strings.ToLower(err.Error()), "no such device") {
+			ui.Hintf("list the interfaces with: ip -br link")
+		}
 		status = cli.ExitFailure
 	}
 	r.Finish()
