@@ -3,13 +3,10 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -69,7 +66,7 @@ func run(args []string) int {
 		ui.Hintf("run: %s eth0, or %s -r FILE.pcap", prog, prog)
 		return cli.ExitUsage
 	}
-	ports, err := parsePorts(o.DNSPorts)
+	ports, err := capture.ParsePorts(o.DNSPorts)
 	if err != nil {
 		return usage("--dns-port: %v", err)
 	}
@@ -83,8 +80,9 @@ func run(args []string) int {
 
 	// The live heap stays small and bounded; collect less often.
 	debug.SetGCPercent(400)
-	w := event.NewWriter(os.Stdout, o.LineBuffered || cli.IsTerminal(os.Stdout))
-	em := capture.NewEmitter(w)
+	lineBuffered := o.LineBuffered || cli.IsTerminal(os.Stdout)
+	w := event.NewWriter(os.Stdout, lineBuffered)
+	em := capture.NewEmitter(w, lineBuffered)
 	an, err := capture.NewAnalysers(types, capture.Options{DNSPorts: ports, DNSTimeout: o.DNSTimeout, Emit: em.Emit})
 	if err != nil {
 		em.Close()
@@ -96,43 +94,35 @@ func run(args []string) int {
 		r.OnTick = em.Pass
 	}
 
-	sig := newStopper(r)
-	defer sig.release()
+	// SIGINT and SIGTERM stop the source, so pending transactions are
+	// flushed and the exit status is 0; SIGUSR1 asks for the counters.
+	g := &capture.Guard{}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
+	go func() {
+		for s := range sigs {
+			if s == syscall.SIGUSR1 {
+				r.RequestStats()
+			} else {
+				g.Stop()
+			}
+		}
+	}()
 
 	status := cli.ExitOK
-	if iface != "" {
-		l, err := capture.OpenLive(capture.LiveConfig{Interface: iface, Filter: o.Filter, SnapLen: o.SnapLen, NoPromisc: o.NoPromisc})
-		if err != nil {
-			ui.Errorf("%v", err)
-			return cli.ExitFailure
-		}
+	if r.Live {
 		w.FlushEvery(time.Second)
-		sig.set(l)
-		if err := r.Run(l, iface); err != nil && !sig.stopped() {
-			ui.Errorf("%s: %v", iface, err)
-			status = cli.ExitFailure
-		}
-		defer l.Close()
+		err = r.RunLive(capture.LiveConfig{Interface: iface, Filter: o.Filter, SnapLen: o.SnapLen, NoPromisc: o.NoPromisc}, g)
 	} else {
-		for _, name := range files {
-			f, err := capture.Open(name, os.Stdin)
-			if err != nil {
-				ui.Errorf("%v", err)
-				status = cli.ExitFailure
-				break
-			}
-			if !sig.set(f) {
-				f.Close()
-				break
-			}
-			err = r.Run(f, name)
-			f.Close()
-			if err != nil && !sig.stopped() {
-				ui.Errorf("%v", err)
-				status = cli.ExitFailure
-				break
-			}
+		err = r.RunFiles(files, os.Stdin, g)
+	}
+	if err != nil {
+		ui.Errorf("%v", err)
+		if r.Live && strings.Contains(strings.ToLower(err.Error()), "no such device") {
+			ui.Hintf("list the interfaces with: ip -br link")
 		}
+		status = cli.ExitFailure
 	}
 	r.Finish()
 	err = em.Close()
@@ -155,63 +145,4 @@ func isFile(name string) bool {
 	}
 	st, err := os.Stat(name)
 	return err == nil && st.Mode().IsRegular()
-}
-
-// stopper closes the current source on SIGINT or SIGTERM, so reading ends
-// and pending transactions are flushed, and asks for stats on SIGUSR1.
-type stopper struct {
-	mu   sync.Mutex
-	cur  decode.Source
-	done bool
-	ch   chan os.Signal
-}
-
-func newStopper(r *capture.Runner) *stopper {
-	s := &stopper{ch: make(chan os.Signal, 2)}
-	signal.Notify(s.ch, os.Interrupt, syscall.SIGTERM, syscall.SIGUSR1)
-	go func() {
-		for sig := range s.ch {
-			if sig == syscall.SIGUSR1 {
-				r.RequestStats()
-				continue
-			}
-			s.mu.Lock()
-			s.done = true
-			if s.cur != nil {
-				s.cur.Close()
-			}
-			s.mu.Unlock()
-		}
-	}()
-	return s
-}
-
-// set makes src the source to close; false when already stopped.
-func (s *stopper) set(src decode.Source) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.cur = src
-	return !s.done
-}
-
-func (s *stopper) stopped() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.done
-}
-
-func (s *stopper) release() { signal.Stop(s.ch) }
-
-func parsePorts(args []string) ([]uint16, error) {
-	var ports []uint16
-	for _, a := range args {
-		for _, f := range strings.Split(a, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n < 1 || n > 65535 {
-				return nil, fmt.Errorf("bad port %q", f)
-			}
-			ports = append(ports, uint16(n))
-		}
-	}
-	return ports, nil
 }

@@ -227,3 +227,51 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestSignals feeds a capture through a pipe that stays open, asks for the
+// counters with SIGUSR1, then stops with SIGTERM: the pending query must
+// come out and the exit status be 0.
+func TestSignals(t *testing.T) {
+	raw, err := os.ReadFile(testenv.SharedPath(t, "tcpdump/dns_udp/dns_udp.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The query and its response, then the query again with another id,
+	// which stays unanswered.
+	qlen := 16 + int(binary.LittleEndian.Uint32(raw[24+8:]))
+	again := append([]byte(nil), raw[24:24+qlen]...)
+	binary.BigEndian.PutUint16(again[16+42:], 4242)
+	cmd := exec.Command(testenv.Bin(t, "nfr-capture"), "--line-buffered", "-r", "-")
+	var out, errb syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	w, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	w.Write(raw)
+	w.Write(again)
+	// The first event line says the signal handlers are in place.
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "\n") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	for !strings.Contains(errb.String(), "packets 3") && time.Now().Before(deadline) {
+		cmd.Process.Signal(syscall.SIGUSR1)
+		time.Sleep(300 * time.Millisecond)
+	}
+	if !strings.Contains(errb.String(), "nfr-capture: packets 3 (ethernet 3)") {
+		t.Errorf("SIGUSR1 printed no counters: %q", errb.String())
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, errb.String())
+	}
+	w.Close()
+	if n := len(lines(out.String())); n != 2 || !strings.Contains(out.String(), `"query":"www.tcpdump.org","qtype":"A","source":"-"`) {
+		t.Errorf("want the answered and the pending query, got %q", out.String())
+	}
+}

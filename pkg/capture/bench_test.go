@@ -73,7 +73,7 @@ func BenchmarkFileToEvents(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		w := event.NewWriter(io.Discard, false)
-		em := NewEmitter(w)
+		em := NewEmitter(w, false)
 		h := dns.NewHandler(dns.Config{Emit: em.Emit})
 		r := &Runner{Decoder: decode.NewDecoder(h), DNS: h}
 		f, _ := NewFile(bytes.NewReader(data), "bench")

@@ -20,12 +20,17 @@ type Emitter struct {
 	done  chan struct{}
 	flush chan chan struct{}
 	err   error
+	// each hands on every event at once, for line-buffered output.
+	each bool
 }
 
-// NewEmitter starts the encoding goroutine over w.
-func NewEmitter(w *event.Writer) *Emitter {
+// NewEmitter starts the encoding goroutine over w. With eachLine, every
+// event is handed on at once (line-buffered output: a terminal or
+// --line-buffered), else in batches.
+func NewEmitter(w *event.Writer, eachLine bool) *Emitter {
 	m := &Emitter{
 		w:     w,
+		each:  eachLine,
 		full:  make(chan []event.Event, 4),
 		free:  make(chan []event.Event, 4),
 		done:  make(chan struct{}),
@@ -97,7 +102,7 @@ func (m *Emitter) Emit(e *event.Event) {
 		}
 		c.TTLs = append(ttls, e.TTLs...)
 	}
-	if len(m.cur) == cap(m.cur) {
+	if m.each || len(m.cur) == cap(m.cur) {
 		m.send()
 	}
 }

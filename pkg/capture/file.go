@@ -83,6 +83,10 @@ type File struct {
 	ifaces []iface
 
 	Stats FileStats
+	// Poll makes ReadPacket return an error whose Timeout() is true when a
+	// stream (a pipe) has stalled for a while, so the caller can serve
+	// signals; the next call carries on. Off, ReadPacket just waits.
+	Poll bool
 }
 
 // NewFile reads a capture from r; name is used in errors. Gzip-compressed
@@ -167,6 +171,12 @@ func (f *File) fill(n int) error {
 		}
 		m, err := f.r.Read(f.buf[f.end:])
 		f.end += m
+		if isTimeout(err) {
+			if f.Poll {
+				return err // nothing yet from a pipe: the caller may retry
+			}
+			continue
+		}
 		if err != nil {
 			f.eof = true
 			if err != io.EOF {
@@ -178,7 +188,11 @@ func (f *File) fill(n int) error {
 }
 
 func (f *File) readHeader() error {
-	if err := f.fill(24); err != nil {
+	err := f.fill(24)
+	for isTimeout(err) {
+		err = f.fill(24)
+	}
+	if err != nil {
 		if err == io.EOF {
 			return f.errorf(0, "empty file, not a capture")
 		}
@@ -271,6 +285,9 @@ func (f *File) readPcap() ([]byte, decode.CaptureInfo, error) {
 }
 
 func (f *File) ioError(off int64, msg string, err error) error {
+	if isTimeout(err) {
+		return err
+	}
 	if err == io.ErrUnexpectedEOF || err == io.EOF {
 		return f.errorf(off, "%s", msg)
 	}
@@ -442,6 +459,15 @@ func Open(path string, stdin io.Reader) (*File, error) {
 	return f, nil
 }
 
+// pollInterval bounds how long a read waits on a stalled stream before
+// returning a timeout error, so the reading loop can serve signals.
+const pollInterval = 250 * time.Millisecond
+
+func isTimeout(err error) bool {
+	var te interface{ Timeout() bool }
+	return err != nil && errors.As(err, &te) && te.Timeout()
+}
+
 // prefetchChunk is the size of one read-ahead buffer; three are in flight.
 const prefetchChunk = 1 << 20
 
@@ -510,7 +536,30 @@ func (p *prefetcher) Read(b []byte) (int, error) {
 			p.free <- p.curBuf[:cap(p.curBuf)]
 			p.curBuf = nil
 		}
-		c, ok := <-p.full
+		var c []byte
+		var ok bool
+		select {
+		case c, ok = <-p.full:
+		case <-p.done:
+			// Stopped (SIGINT on a stream that cannot be closed, such
+			// as stdin): end here.
+			p.err = io.EOF
+			continue
+		default:
+			// Nothing read ahead: wait a while, then let the caller look
+			// up (a stalled pipe must not keep SIGUSR1 from being served).
+			t := time.NewTimer(pollInterval)
+			select {
+			case c, ok = <-p.full:
+				t.Stop()
+			case <-p.done:
+				t.Stop()
+				p.err = io.EOF
+				continue
+			case <-t.C:
+				return 0, errTimeout{}
+			}
+		}
 		if !ok {
 			select {
 			case p.err = <-p.errOnce:

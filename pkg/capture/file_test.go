@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/nfr-project/nfr/internal/testenv"
 	"github.com/nfr-project/nfr/pkg/decode"
+	"github.com/nfr-project/nfr/pkg/dns"
+	"github.com/nfr-project/nfr/pkg/event"
 )
 
 // readAll reads every frame of a capture and returns their infos and the
@@ -254,8 +257,17 @@ func FuzzFile(f *testing.F) {
 		if err != nil {
 			return
 		}
+		defer r.Close()
+		// The whole path: frames through the decoder into the DNS analyser.
+		h := dns.NewHandler(dns.Config{Ports: []uint16{5353}, Emit: func(e *event.Event) { e.AppendJSON(nil) }})
+		d := decode.NewDecoder(h)
+		defer d.Close()
 		for {
 			data, ci, err := r.ReadPacket()
+			if err == nil {
+				d.Decode(data, ci, "fuzz")
+				d.Advance(ci.TS)
+			}
 			if err != nil {
 				var fe *FormatError
 				if err != io.EOF && !errors.As(err, &fe) {
@@ -268,4 +280,74 @@ func FuzzFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestBigEndianPcap rewrites a little-endian pcap into big-endian and
+// micro- into nanoseconds, and checks the frames and times are the same.
+func TestBigEndianPcap(t *testing.T) {
+	raw, err := os.ReadFile(testenv.SharedPath(t, "tcpdump/dns_tcp/dns_tcp.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	if le.Uint32(raw) != 0xa1b2c3d4 {
+		t.Fatal("expected a little-endian microsecond pcap")
+	}
+	be := append([]byte(nil), raw...)
+	binary.BigEndian.PutUint32(be, 0xa1b23c4d) // nanosecond magic
+	for _, o := range []int{4, 6} {
+		binary.BigEndian.PutUint16(be[o:], le.Uint16(raw[o:]))
+	}
+	for o := 8; o < 24; o += 4 {
+		binary.BigEndian.PutUint32(be[o:], le.Uint32(raw[o:]))
+	}
+	for off := 24; off+16 <= len(raw); {
+		caplen := le.Uint32(raw[off+8:])
+		binary.BigEndian.PutUint32(be[off:], le.Uint32(raw[off:]))
+		binary.BigEndian.PutUint32(be[off+4:], le.Uint32(raw[off+4:])*1000)
+		binary.BigEndian.PutUint32(be[off+8:], caplen)
+		binary.BigEndian.PutUint32(be[off+12:], le.Uint32(raw[off+12:]))
+		off += 16 + int(caplen)
+	}
+	read := func(b []byte) (out []string) {
+		f, err := NewFile(bytes.NewReader(b), "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		for {
+			data, ci, err := f.ReadPacket()
+			if err != nil {
+				return out
+			}
+			out = append(out, ci.TS.Format(time.RFC3339Nano)+" "+string(data))
+		}
+	}
+	a, b := read(raw), read(be)
+	if len(a) != 11 || strings.Join(a, "\n") != strings.Join(b, "\n") {
+		t.Errorf("little-endian micro and big-endian nano differ: %d and %d frames", len(a), len(b))
+	}
+}
+
+// TestOddDNSCaptures runs captures without a reference output: they must
+// decode without error, and these expectations hold.
+func TestOddDNSCaptures(t *testing.T) {
+	for _, c := range []struct {
+		file   string
+		ports  []uint16
+		events int
+	}{
+		{"pcap/dns/proto255.pcap", nil, 0},                     // IP protocol 255 is not UDP: no DNS
+		{"pcap/dns/mdns.pcap", []uint16{5353}, 39},             // every question of every mDNS message
+		{"pcap/dns/mdns.pcap", nil, 0},                         // 5353 only when asked for
+		{"pcap/dns/dns-inverse-query.pcap", nil, 1},            // FDDI link, DNS over TCP, opcode 1
+		{"pcap/dns/dns-invalid-names.pcap", nil, 0},            // pointer loops and cut names: counted
+		{"pcap/dns/long-connection.pcap", nil, 11},             // one UDP flow, many transactions
+		{"tcpdump/ppp_ip_udp_dns/ppp_ip_udp_dns.pcap", nil, 0}, // unknown PPP protocol
+	} {
+		evs := decodeFiles(t, false, 5*time.Second, c.ports, testenv.SharedPath(t, c.file))
+		if len(evs) != c.events {
+			t.Errorf("%s: %d events, want %d:%s", c.file, len(evs), c.events, eventsText(evs))
+		}
+	}
 }

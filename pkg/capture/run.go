@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,19 +38,28 @@ type Runner struct {
 	kernel   func() (uint64, uint64, bool)
 }
 
+// KernelCounter is a live source that knows what the kernel received and
+// dropped (libpcap here; an AF_PACKET ring too). --stats prints it.
+type KernelCounter interface {
+	KernelStats() (received, dropped uint64, ok bool)
+}
+
 // RequestStats asks the reading goroutine to call OnStats soon (SIGUSR1).
 func (r *Runner) RequestStats() { r.statsReq.Store(true) }
 
 // Run reads src until io.EOF and decodes every frame, naming name as the
-// events' source. It returns the source's error, if any, after handing on
+// events' source. A live source returns an error whose Timeout() is true
+// when no frame came for a while, so the clock (and query timeouts) still
+// advance on a quiet interface. It returns the source's error, if any, after handing on
 // every frame read before it. It does not Close the decoder: call Finish
 // after the last source.
 func (r *Runner) Run(src decode.Source, name string) error {
 	if f, ok := src.(*File); ok {
 		r.files = append(r.files, f)
+		f.Poll = true
 	}
-	if l, ok := src.(*Live); ok {
-		r.kernel = l.KernelStats
+	if k, ok := src.(KernelCounter); ok {
+		r.kernel = k.KernelStats
 	}
 	d := r.Decoder
 	for {
@@ -98,7 +109,7 @@ var linkNames = map[uint16]string{
 	decode.LinkNull: "null", decode.LinkEthernet: "ethernet", decode.LinkRaw: "raw",
 	decode.LinkPPP: "ppp", decode.LinkLoop: "loop", decode.LinkSLL: "linux-sll",
 	decode.LinkSLL2: "linux-sll2", decode.LinkIPv4: "ipv4", decode.LinkIPv6: "ipv6",
-	12: "raw", 14: "raw", 50: "ppp-hdlc", 104: "c-hdlc", 127: "radiotap", 105: "802.11", 239: "nflog",
+	10: "fddi", 12: "raw", 14: "raw", 50: "ppp-hdlc", 104: "c-hdlc", 127: "radiotap", 105: "802.11", 239: "nflog",
 }
 
 // LinkName returns a short name for a LINKTYPE_ value.
@@ -162,4 +173,90 @@ func (r *Runner) WriteStats(w io.Writer, prog string) {
 			fmt.Fprintf(w, "%s: kernel received %d, dropped %d\n", prog, rcv, drop)
 		}
 	}
+}
+
+// Guard holds the source being read so a signal handler can close it: the
+// reading loop then ends and pending transactions are flushed.
+type Guard struct {
+	mu   sync.Mutex
+	cur  decode.Source
+	done bool
+}
+
+// Set makes src the source to close; false when already stopped.
+func (g *Guard) Set(src decode.Source) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.cur = src
+	return !g.done
+}
+
+// Stop closes the current source and refuses later ones.
+func (g *Guard) Stop() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.done = true
+	if g.cur != nil {
+		g.cur.Close()
+	}
+}
+
+// Stopped reports whether Stop was called.
+func (g *Guard) Stopped() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.done
+}
+
+// RunFiles reads the named captures in order ("-" is stdin) through the
+// runner. It stops at the first file that cannot be opened or is damaged
+// and returns that error; an error caused by Stop is not returned.
+func (r *Runner) RunFiles(names []string, stdin io.Reader, g *Guard) error {
+	for _, name := range names {
+		f, err := Open(name, stdin)
+		if err != nil {
+			return err
+		}
+		if !g.Set(f) {
+			f.Close()
+			return nil
+		}
+		err = r.Run(f, name)
+		f.Close()
+		if err != nil && !g.Stopped() {
+			return err
+		}
+	}
+	return nil
+}
+
+// RunLive captures from an interface until the guard stops it.
+func (r *Runner) RunLive(cfg LiveConfig, g *Guard) error {
+	l, err := OpenLive(cfg)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if !g.Set(l) {
+		return nil
+	}
+	if err := r.Run(l, cfg.Interface); err != nil && !g.Stopped() {
+		return fmt.Errorf("%s: %v", cfg.Interface, err)
+	}
+	return nil
+}
+
+// ParsePorts parses --dns-port values: ports, comma-separated or repeated.
+func ParsePorts(args []string) ([]uint16, error) {
+	var ports []uint16
+	for _, a := range args {
+		for _, f := range strings.Split(a, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 || n > 65535 {
+				return nil, fmt.Errorf("bad port %q", f)
+			}
+			ports = append(ports, uint16(n))
+		}
+	}
+	return ports, nil
 }

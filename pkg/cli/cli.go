@@ -20,7 +20,6 @@ import (
 	"sync"
 
 	flags "github.com/jessevdk/go-flags"
-	"golang.org/x/sys/unix"
 )
 
 // Version is set at build time with -ldflags "-X .../pkg/cli.Version=...".
@@ -152,8 +151,8 @@ func lowerFirst(s string) string {
 }
 
 // IsTerminal reports whether f is a terminal, where output should be
-// line-buffered. /dev/null is a character device but not a terminal.
+// line-buffered. A character device is not enough: /dev/null is one.
 func IsTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0 && isTTY(f)
 }

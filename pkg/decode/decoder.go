@@ -196,6 +196,14 @@ func (d *Decoder) link(p *Packet, b []byte, link uint16, depth int) Reason {
 		return d.etherType(p, binary.BigEndian.Uint16(b), b[20:], depth)
 	case LinkPPP, 50: // PPP, PPP_SERIAL (HDLC-framed PPP)
 		return d.ppp(p, b, depth)
+	case 10: // FDDI: frame control, addresses, then LLC/SNAP with an ethertype
+		if len(b) < 21 {
+			return ReasonShortLink
+		}
+		if b[13] != 0xaa || b[14] != 0xaa || b[15] != 0x03 {
+			return ReasonUnknownEtherType
+		}
+		return d.etherType(p, binary.BigEndian.Uint16(b[19:]), b[21:], depth)
 	case 104: // Cisco HDLC
 		if len(b) < 4 {
 			return ReasonShortLink

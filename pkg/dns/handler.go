@@ -13,10 +13,12 @@ import (
 const DefaultTimeout = 5 * time.Second
 
 // Limits on state, so a flood of unanswered queries or half-open TCP
-// connections cannot grow memory without bound.
+// connections cannot grow memory without bound: about 35 MB of waiting
+// queries and 64 MB of TCP buffers at worst. Past them the oldest query is
+// emitted early, or a connection dropped, and counted.
 const (
-	maxPending  = 1 << 20
-	maxTCPConns = 1 << 14
+	maxPending  = 1 << 17
+	maxTCPConns = 1 << 10
 	maxTCPBuf   = 2 + 65535
 	tcpIdle     = 2 * time.Minute
 )
@@ -54,6 +56,24 @@ type txKey struct {
 	cport, sport   uint16
 	id             uint16
 	proto          uint8
+}
+
+// hash mixes the key into 64 bits (FNV-1a over 64-bit words); the map on
+// uint64 keys is cheaper than one on the 40-byte key, and chains resolve
+// collisions.
+func (k *txKey) hash() uint64 {
+	const prime = 0x100000001b3
+	h := uint64(0xcbf29ce484222325)
+	for _, w := range [...]uint64{
+		binary.LittleEndian.Uint64(k.client[:8]), binary.LittleEndian.Uint64(k.client[8:]),
+		binary.LittleEndian.Uint64(k.server[:8]), binary.LittleEndian.Uint64(k.server[8:]),
+		uint64(k.cport)<<32 | uint64(k.sport)<<16 | uint64(k.id), uint64(k.proto),
+	} {
+		h ^= w
+		h *= prime
+		h ^= h >> 29
+	}
+	return h
 }
 
 func makeKey(client, server netip.AddrPort, proto uint8, id uint16) txKey {
@@ -98,8 +118,8 @@ type Handler struct {
 	Stats Stats
 
 	msg     Message
-	pending map[txKey]*pending // oldest query of each key
-	head    *pending           // oldest query waiting
+	pending map[uint64]*pending // chains of waiting queries by key hash, oldest first
+	head    *pending            // oldest query waiting
 	tail    *pending
 	waiting int
 	free    []*pending
@@ -118,7 +138,7 @@ func NewHandler(cfg Config) *Handler {
 	}
 	h := &Handler{
 		cfg:     cfg,
-		pending: map[txKey]*pending{},
+		pending: map[uint64]*pending{},
 		tcp:     map[tcpKey]*tcpStream{},
 	}
 	h.Stats.Malformed = map[string]uint64{}
@@ -216,6 +236,9 @@ func (h *Handler) drainTCP(p *decode.Packet, buf []byte) []byte {
 	if rest > maxTCPBuf {
 		rest = 0
 	}
+	if rest == 0 && cap(buf) > 4096 {
+		return nil // a large message passed: give its buffer back
+	}
 	return buf[:rest]
 }
 
@@ -295,8 +318,9 @@ func (h *Handler) query(p *decode.Packet, client, server netip.AddrPort, proto u
 		off += n
 	}
 	// Append to the key's chain and to the arrival list.
-	if first := h.pending[q.key]; first == nil {
-		h.pending[q.key] = q
+	hk := q.key.hash()
+	if first := h.pending[hk]; first == nil {
+		h.pending[hk] = q
 	} else {
 		for first.same != nil {
 			first = first.same
@@ -316,17 +340,30 @@ func (h *Handler) query(p *decode.Packet, client, server netip.AddrPort, proto u
 // pop takes the oldest waiting query of k out of its chain and the arrival
 // list; the caller releases it after use.
 func (h *Handler) pop(k txKey) *pending {
-	q := h.pending[k]
-	if q == nil {
-		return nil
+	hk := k.hash()
+	var prev *pending
+	for q := h.pending[hk]; q != nil; prev, q = q, q.same {
+		if q.key == k {
+			h.dropFromChain(hk, prev, q)
+			h.unlink(q)
+			return q
+		}
 	}
-	if q.same != nil {
-		h.pending[k] = q.same
-	} else {
-		delete(h.pending, k)
+	return nil
+}
+
+// dropFromChain removes q, which follows prev (nil when first), from the
+// chain of hash hk.
+func (h *Handler) dropFromChain(hk uint64, prev, q *pending) {
+	switch {
+	case prev != nil:
+		prev.same = q.same
+	case q.same != nil:
+		h.pending[hk] = q.same
+	default:
+		delete(h.pending, hk)
 	}
-	h.unlink(q)
-	return q
+	q.same = nil
 }
 
 func (h *Handler) unlink(q *pending) {
@@ -350,7 +387,9 @@ func (h *Handler) release(q *pending) {
 }
 
 func (h *Handler) fill(e *event.Event, client, server netip.AddrPort, proto uint8, ts time.Time, source string) {
-	e.Reset()
+	// Only the DNS fields of h.ev are ever set, so setting each of them
+	// here is a full reset, without clearing the whole Event.
+	e.Query, e.QType, e.RCode = "", "", ""
 	e.Answers, e.TTLs = nil, nil // set by answers when a response was seen
 	e.Type = event.TypeDNS
 	e.TS = ts
@@ -500,18 +539,11 @@ func (h *Handler) expire(now time.Time, limit int) {
 }
 
 func (h *Handler) removeFromChain(q *pending) {
-	first := h.pending[q.key]
-	if first == q {
-		if q.same != nil {
-			h.pending[q.key] = q.same
-		} else {
-			delete(h.pending, q.key)
-		}
-		return
-	}
-	for x := first; x != nil; x = x.same {
-		if x.same == q {
-			x.same = q.same
+	hk := q.key.hash()
+	var prev *pending
+	for x := h.pending[hk]; x != nil; prev, x = x, x.same {
+		if x == q {
+			h.dropFromChain(hk, prev, q)
 			return
 		}
 	}

@@ -158,3 +158,54 @@ func BenchmarkHandler(b *testing.B) {
 		h.HandlePacket(r)
 	}
 }
+
+// FuzzHandler feeds arbitrary payloads as DNS over UDP and TCP, queries and
+// responses interleaved, through pairing, reassembly and timeouts.
+func FuzzHandler(f *testing.F) {
+	f.Add(query(1, "a.example"), answerA(1, "a.example", 0, 1), uint32(7))
+	f.Add(cat(u16(29), query(2, "b.example")), []byte{0, 40, 1}, uint32(0))
+	f.Fuzz(func(t *testing.T, a, b []byte, seq uint32) {
+		var n int
+		h := NewHandler(Config{Ports: []uint16{5353}, Emit: func(e *event.Event) { n++; e.AppendJSON(nil) }})
+		for i, p := range []*decode.Packet{
+			udp(0, client, server, 40000, 53, a),
+			udp(time.Millisecond, server, client, 53, 40000, b),
+			{TS: t0.Add(2 * time.Millisecond), Src: client, Dst: server, Proto: decode.ProtoTCP, SrcPort: 41000, DstPort: 53, Seq: seq, TCPFlags: decode.ACK, Payload: a},
+			{TS: t0.Add(3 * time.Millisecond), Src: client, Dst: server, Proto: decode.ProtoTCP, SrcPort: 41000, DstPort: 53, Seq: seq + uint32(len(a)), TCPFlags: decode.ACK, Payload: b},
+			{TS: t0.Add(4 * time.Millisecond), Src: server, Dst: client, Proto: decode.ProtoTCP, SrcPort: 53, DstPort: 41000, Seq: seq ^ 0x5555, TCPFlags: decode.ACK, Payload: append(b, a...)},
+		} {
+			h.HandlePacket(p)
+			if i == 2 {
+				h.Advance(t0.Add(10 * time.Second))
+			}
+		}
+		h.Close()
+		if h.Pending() != 0 {
+			t.Fatalf("%d pending after Close", h.Pending())
+		}
+	})
+}
+
+// TestPendingBound floods the analyser with queries never answered within
+// the timeout: the waiting set stays bounded, the oldest come out early and
+// are counted, and none is lost.
+func TestPendingBound(t *testing.T) {
+	n := 0
+	h := NewHandler(Config{Timeout: time.Hour, Emit: func(*event.Event) { n++ }})
+	msg := query(0, "flood.example")
+	total := maxPending + 1000
+	for i := 0; i < total; i++ {
+		msg[0], msg[1] = byte(i>>8), byte(i)
+		h.HandlePacket(udp(time.Duration(i), client, server, uint16(1024+i%50000), 53, msg))
+		if h.Pending() > maxPending {
+			t.Fatalf("%d pending, bound %d", h.Pending(), maxPending)
+		}
+	}
+	if h.Stats.Dropped != 1000 || n != 1000 {
+		t.Errorf("dropped %d, emitted early %d; want 1000", h.Stats.Dropped, n)
+	}
+	h.Close()
+	if n != total {
+		t.Errorf("%d events for %d queries", n, total)
+	}
+}

@@ -359,8 +359,18 @@ func appendText(dst, b []byte) []byte { return append(dst, b...) }
 // AppendQuery appends a query name as the stream carries it: ASCII letters
 // lower-cased, without a trailing dot, other bytes raw.
 func AppendQuery(dst, name []byte) []byte {
+	upper := false
 	for _, c := range name {
-		if c >= 'A' && c <= 'Z' {
+		if c-'A' < 26 {
+			upper = true
+			break
+		}
+	}
+	if !upper {
+		return append(dst, name...) // the common case: one copy
+	}
+	for _, c := range name {
+		if c-'A' < 26 {
 			c += 'a' - 'A'
 		}
 		dst = append(dst, c)

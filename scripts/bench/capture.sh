@@ -18,13 +18,16 @@ if [ ! -s "$file" ]; then
 	go run ./scripts/gendns -o "$file" -n "$packets"
 fi
 
-# measure CMD...: runs it with stdout to /dev/null, sets secs and rss_kb.
+# measure CMD...: runs it with stdout to /dev/null, sets secs, rss_kb and
+# cpu (user+system seconds, "?" without /usr/bin/time).
 measure() {
 	local out
 	out=$(mktemp)
 	if [ -x /usr/bin/time ]; then
-		/usr/bin/time -f '%e %M' -o "$out" "$@" >/dev/null
-		read -r secs rss_kb <"$out"
+		/usr/bin/time -f '%e %M %U %S' -o "$out" "$@" >/dev/null 2>"$out.err" || { cat "$out.err" >&2; return 1; }
+		read -r secs rss_kb user sys <"$out"
+		cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
+		rm -f "$out.err"
 	else
 		local start end pid peak=0 cur
 		start=$(date +%s.%N)
@@ -37,8 +40,9 @@ measure() {
 		done
 		wait "$pid"
 		end=$(date +%s.%N)
-		secs=$(echo "$end - $start" | bc -l)
+		secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
 		rss_kb=$peak
+		cpu="?"
 	fi
 	rm -f "$out"
 }
@@ -46,11 +50,12 @@ measure() {
 rate() { awk -v n="$packets" -v s="$1" 'BEGIN { if (s <= 0) s = 0.001; printf "%.0f", n / s }'; }
 
 echo "capture: $file, $packets packets; load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+echo "(wall-clock rates suffer on a loaded machine; CPU seconds do less)"
 
 measure "$bin" -r "$file"
 nfr_secs=$secs nfr_rss=$rss_kb
 nfr_rate=$(rate "$nfr_secs")
-printf '%-12s %8.2f s %12s packets/s %8d MB peak RSS\n' nfr-capture "$nfr_secs" "$nfr_rate" $((nfr_rss / 1024))
+printf '%-12s %8.2f s %12s packets/s %8d MB peak RSS %8s CPU s\n' nfr-capture "$nfr_secs" "$nfr_rate" $((nfr_rss / 1024)) "$cpu"
 
 if command -v tshark >/dev/null; then
 	measure tshark -r "$file" -T fields -e frame.time_epoch -e ip.src -e ipv6.src -e udp.srcport \
@@ -58,7 +63,7 @@ if command -v tshark >/dev/null; then
 		-e dns.a -e dns.resp.ttl
 	ts_secs=$secs ts_rss=$rss_kb
 	ts_rate=$(rate "$ts_secs")
-	printf '%-12s %8.2f s %12s packets/s %8d MB peak RSS\n' tshark "$ts_secs" "$ts_rate" $((ts_rss / 1024))
+	printf '%-12s %8.2f s %12s packets/s %8d MB peak RSS %8s CPU s\n' tshark "$ts_secs" "$ts_rate" $((ts_rss / 1024)) "$cpu"
 	awk -v a="$nfr_rate" -v b="$ts_rate" 'BEGIN { printf "ratio        nfr-capture is %.1fx tshark\n", a / b }'
 else
 	echo "tshark not installed: no comparison"
