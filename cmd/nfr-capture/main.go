@@ -12,6 +12,7 @@ import (
 
 	"github.com/nfr-project/nfr/pkg/capture"
 	"github.com/nfr-project/nfr/pkg/cli"
+	"github.com/nfr-project/nfr/pkg/config"
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/event"
 )
@@ -20,6 +21,7 @@ const prog = "nfr-capture"
 
 type options struct {
 	cli.Common
+	Config       string        `short:"c" long:"config" value-name:"FILE" description:"config.yml for the analysis bounds (default $NFR_CONFIG, else /etc/nfr/config.yml if it exists)"`
 	Read         []string      `short:"r" long:"read" value-name:"FILE" description:"read a pcap or pcapng file (gzip too; - is stdin); repeat for several, in order"`
 	Interface    string        `short:"i" long:"interface" value-name:"IFACE" description:"capture live on IFACE (any: every interface)"`
 	Filter       string        `short:"f" long:"filter" value-name:"EXPR" description:"BPF filter in tcpdump syntax (live capture)"`
@@ -78,17 +80,25 @@ func run(args []string) int {
 		types = strings.Split(o.Types, ",")
 	}
 
-	// The live heap stays small and bounded; collect less often.
+	cfg, err := config.Find(o.Config)
+	if err != nil {
+		ui.Errorf("%v", err)
+		return cli.ExitUsage
+	}
+
+	// The heap is bounded by the analysers' limits; collect less often, but
+	// keep the process under a fixed ceiling when flow tables fill up.
 	debug.SetGCPercent(400)
+	debug.SetMemoryLimit(200 << 20)
 	lineBuffered := o.LineBuffered || cli.IsTerminal(os.Stdout)
 	w := event.NewWriter(os.Stdout, lineBuffered)
 	em := capture.NewEmitter(w, lineBuffered)
-	an, err := capture.NewAnalysers(types, capture.Options{DNSPorts: ports, DNSTimeout: o.DNSTimeout, Emit: em.Emit})
+	an, err := capture.NewAnalysers(types, capture.Options{DNSPorts: ports, DNSTimeout: o.DNSTimeout, Emit: em.Emit, Analysis: cfg.Analysis})
 	if err != nil {
 		em.Close()
 		return usage("--types: %v", err)
 	}
-	r := &capture.Runner{Decoder: decode.NewDecoder(an.Handlers...), DNS: an.DNS, Live: iface != ""}
+	r := &capture.Runner{Decoder: decode.NewDecoder(an.Handlers...), DNS: an.DNS, L7: an.L7, Live: iface != ""}
 	r.OnStats = func() { em.Flush(); r.WriteStats(os.Stderr, prog) }
 	if r.Live {
 		r.OnTick = em.Pass

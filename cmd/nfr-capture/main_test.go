@@ -60,15 +60,15 @@ func TestCLI(t *testing.T) {
 		events int
 		stderr string
 	}{
-		{"one file", []string{"-r", dnsUDP}, 0, 1, ""},
-		{"file as argument", []string{dnsUDP}, 0, 1, ""},
-		{"several files", []string{"-r", dnsUDP, "-r", dnsTCP}, 0, 2, ""},
-		{"stats", []string{"--stats", "-r", dnsUDP}, 0, 1, "nfr-capture: dns messages 2 (queries 1, responses 1), events 1"},
-		{"damaged file", []string{"-r", dnsUDP, broken}, 1, 1, "nfr-capture: error: " + broken + ": invalid packet capture length 4325376, bigger than maximum of 262144 at offset 5035"},
+		{"one file", []string{"--types", "dns", "-r", dnsUDP}, 0, 1, ""},
+		{"file as argument", []string{"-t", "dns", dnsUDP}, 0, 1, ""},
+		{"several files", []string{"-t", "dns", "-r", dnsUDP, "-r", dnsTCP}, 0, 2, ""},
+		{"stats", []string{"-t", "dns", "--stats", "-r", dnsUDP}, 0, 1, "nfr-capture: dns messages 2 (queries 1, responses 1), events 1"},
+		{"all types", []string{"--stats", "-r", dnsUDP}, 0, 2, "nfr-capture: flows emitted 1"},
+		{"damaged file", []string{"-t", "dns", "-r", dnsUDP, broken}, 1, 1, "nfr-capture: error: " + broken + ": invalid packet capture length 4325376, bigger than maximum of 262144 at offset 5035"},
 		{"missing file", []string{"-r", "/nonexistent.pcap"}, 1, 0, "nfr-capture: error: open /nonexistent.pcap"},
 		{"not a capture", []string{"-r", "main.go"}, 1, 0, "not a pcap or pcapng file"},
 		{"no input", nil, 2, 0, "nfr-capture: hint: run: nfr-capture eth0, or nfr-capture -r FILE.pcap"},
-		{"type not built", []string{"--types", "dns,tls", "-r", dnsUDP}, 2, 0, `event type "tls" has no analyser in this build yet`},
 		{"unknown type", []string{"--types", "flows", "-r", dnsUDP}, 2, 0, `unknown event type "flows"`},
 		{"bad port", []string{"--dns-port", "70000", "-r", dnsUDP}, 2, 0, `bad port "70000"`},
 		{"bad option", []string{"--bogus"}, 2, 0, "nfr-capture: hint: run: nfr-capture --help"},
@@ -87,7 +87,7 @@ func TestCLI(t *testing.T) {
 			}
 			for _, l := range lines(r.stdout) {
 				var m map[string]any
-				if err := json.Unmarshal([]byte(l), &m); err != nil || m["type"] != "dns" {
+				if err := json.Unmarshal([]byte(l), &m); err != nil || (m["type"] != "dns" && m["type"] != "ip") {
 					t.Errorf("bad event line %q: %v", l, err)
 				}
 			}
@@ -118,8 +118,8 @@ func TestStdinGzip(t *testing.T) {
 	zw := gzip.NewWriter(&gz)
 	zw.Write(raw)
 	zw.Close()
-	a := runCapture(t, nil, "-r", path)
-	b := runCapture(t, gz.Bytes(), "-r", "-")
+	a := runCapture(t, nil, "-t", "dns", "-r", path)
+	b := runCapture(t, gz.Bytes(), "-t", "dns", "-r", "-")
 	if a.code != 0 || b.code != 0 {
 		t.Fatalf("exit %d, %d: %s %s", a.code, b.code, a.stderr, b.stderr)
 	}
@@ -241,7 +241,7 @@ func TestSignals(t *testing.T) {
 	qlen := 16 + int(binary.LittleEndian.Uint32(raw[24+8:]))
 	again := append([]byte(nil), raw[24:24+qlen]...)
 	binary.BigEndian.PutUint16(again[16+42:], 4242)
-	cmd := exec.Command(testenv.Bin(t, "nfr-capture"), "--line-buffered", "-r", "-")
+	cmd := exec.Command(testenv.Bin(t, "nfr-capture"), "--line-buffered", "-t", "dns", "-r", "-")
 	var out, errb syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	w, err := cmd.StdinPipe()

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nfr-project/nfr/pkg/analysis"
+	"github.com/nfr-project/nfr/pkg/config"
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/dns"
 	"github.com/nfr-project/nfr/pkg/event"
@@ -19,12 +21,15 @@ type Options struct {
 	DNSPorts   []uint16
 	DNSTimeout time.Duration
 	Emit       func(*event.Event)
+	// Analysis bounds the flow table and TCP reassembly (config.yml's
+	// analysis section); zero values take the analysers' defaults.
+	Analysis config.Analysis
 }
 
 // Available reports whether an analyser for type t is built in.
 func Available(t string) bool {
 	switch t {
-	case event.TypeDNS:
+	case event.TypeDNS, event.TypeIP, event.TypeHTTP, event.TypeTLS:
 		return true
 	}
 	return false
@@ -34,6 +39,7 @@ func Available(t string) bool {
 type Analysers struct {
 	Handlers []decode.Handler
 	DNS      *dns.Handler
+	L7       *analysis.Set // flows, HTTP, TLS and QUIC; nil when none is asked for
 }
 
 // NewAnalysers builds one handler per type. An unknown type, or one whose
@@ -41,6 +47,7 @@ type Analysers struct {
 func NewAnalysers(types []string, o Options) (*Analysers, error) {
 	a := &Analysers{}
 	seen := map[string]bool{}
+	var l7 analysis.Types
 	for _, t := range types {
 		t = strings.ToLower(strings.TrimSpace(t))
 		if t == "" || seen[t] {
@@ -51,11 +58,19 @@ func NewAnalysers(types []string, o Options) (*Analysers, error) {
 		case event.TypeDNS:
 			a.DNS = dns.NewHandler(dns.Config{Ports: o.DNSPorts, Timeout: o.DNSTimeout, Emit: o.Emit})
 			a.Handlers = append(a.Handlers, a.DNS)
-		case event.TypeIP, event.TypeHTTP, event.TypeTLS:
-			return nil, fmt.Errorf("event type %q has no analyser in this build yet (available: %s)", t, strings.Join(availableTypes(), ","))
+		case event.TypeIP:
+			l7.IP = true
+		case event.TypeHTTP:
+			l7.HTTP = true
+		case event.TypeTLS:
+			l7.TLS = true
 		default:
 			return nil, fmt.Errorf("unknown event type %q (known: %s)", t, strings.Join(Types, ","))
 		}
+	}
+	if l7.IP || l7.HTTP || l7.TLS {
+		a.L7 = analysis.New(analysis.FromConfig(o.Analysis, l7), o.Emit)
+		a.Handlers = append(a.Handlers, a.L7)
 	}
 	if len(a.Handlers) == 0 {
 		return nil, fmt.Errorf("no event types selected")

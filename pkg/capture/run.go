@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nfr-project/nfr/pkg/analysis"
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/dns"
 )
@@ -23,7 +24,8 @@ const advanceEvery = 100 * time.Millisecond
 // goroutine; RequestStats may be called from any.
 type Runner struct {
 	Decoder *decode.Decoder
-	DNS     *dns.Handler // for its counters; may be nil
+	DNS     *dns.Handler  // for its counters; may be nil
+	L7      *analysis.Set // for its counters; may be nil
 	// Live makes the clock the wall clock instead of capture time.
 	Live bool
 	// OnStats is called from the reading goroutine after RequestStats.
@@ -148,6 +150,9 @@ func (r *Runner) WriteStats(w io.Writer, prog string) {
 			fmt.Fprintf(w, "%s: dns tcp gaps %d, dropped at state limits %d\n", prog, ds.TCPGaps, ds.Dropped)
 		}
 	}
+	if r.L7 != nil {
+		writeL7Stats(w, prog, r.L7.Stats())
+	}
 	var ms []string
 	var total uint64
 	for k, v := range mal {
@@ -259,4 +264,15 @@ func ParsePorts(args []string) ([]uint16, error) {
 		}
 	}
 	return ports, nil
+}
+
+func writeL7Stats(w io.Writer, prog string, s analysis.Stats) {
+	fmt.Fprintf(w, "%s: flows emitted %d (table full %d, active timeout %d), open %d\n",
+		prog, s.Flow.Flows, s.Flow.Evicted, s.Flow.Active, s.Flow.Open)
+	fmt.Fprintf(w, "%s: tcp reassembly: connections %d (evicted %d), gaps %d (%d bytes), retransmits %d, dropped %d (%d bytes)\n",
+		prog, s.Stream.Conns, s.Stream.Evicted, s.Stream.Gaps, s.Stream.GapBytes, s.Stream.Retransmits, s.Stream.Dropped, s.Stream.DroppedBytes)
+	fmt.Fprintf(w, "%s: http: connections %d, events %d (no response %d), responses without request %d, unparsed %d, dropped %d\n",
+		prog, s.HTTP.Conns, s.HTTP.Requests, s.HTTP.Unmatched, s.HTTP.Orphans, s.HTTP.Unparsed, s.HTTP.Dropped)
+	fmt.Fprintf(w, "%s: tls: connections %d, events %d, malformed %d, bad certificates %d, dropped %d; quic: initials %d, events %d, undecryptable %d, malformed %d, evicted %d\n",
+		prog, s.TLS.Conns, s.TLS.Events, s.TLS.Malformed, s.TLS.BadCerts, s.TLS.Dropped, s.QUIC.Initials, s.QUIC.Events, s.QUIC.Undecrypt, s.QUIC.Malformed, s.QUIC.Evicted)
 }

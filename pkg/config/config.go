@@ -150,3 +150,18 @@ func YAMLError(name string, err error) error {
 	}
 	return &Error{File: name, Msg: msg}
 }
+
+// Find loads the configuration every nfr-* program uses: path when given,
+// else $NFR_CONFIG, else DefaultPath when it exists, else the defaults.
+func Find(path string) (*Config, error) {
+	if path == "" {
+		path = os.Getenv("NFR_CONFIG")
+	}
+	if path == "" {
+		if _, err := os.Stat(DefaultPath); err != nil {
+			return Default(), nil
+		}
+		path = DefaultPath
+	}
+	return Load(path)
+}
