@@ -3,9 +3,10 @@ package scope
 // DefaultYAML is the built-in scope, used when neither --scope nor
 // config.yml names a file. Sources are every address block the IANA
 // special-purpose registries (RFC 6890 and its successors) mark as not
-// globally reachable, and the private-use ones; destinations in those
-// blocks, multicast and broadcast are trusted, so what is kept is internal
-// hosts talking to the Internet. Names under special-use and common
+// globally reachable, and the private-use ones. Only destinations that can
+// never be a real peer (loopback, link local, multicast, broadcast) are
+// trusted: traffic between internal hosts is kept, since scans, lateral
+// movement and tunnels to internal relays live there. Names under special-use and common
 // internal suffixes are trusted. The sample scope.yml holds the same scope
 // with comments; a test keeps the two in step.
 const DefaultYAML = `groups:
@@ -49,32 +50,15 @@ const DefaultYAML = `groups:
       - "*.internal"       # private use (ICANN, 2024)
       - "*.lan"            # common home-router suffix
     trusted_ips:
-      - 0.0.0.0/8
-      - 10.0.0.0/8
-      - 100.64.0.0/10
-      - 127.0.0.0/8
-      - 169.254.0.0/16
-      - 172.16.0.0/12
-      - 192.0.0.0/24
-      - 192.0.2.0/24
-      - 192.168.0.0/16
-      - 198.18.0.0/15
-      - 198.51.100.0/24
-      - 203.0.113.0/24
+      - 0.0.0.0/8          # "this network": never a real destination
+      - 127.0.0.0/8        # loopback
+      - 169.254.0.0/16     # link local (RFC 3927)
       - 224.0.0.0/4        # multicast (RFC 5771)
-      - 240.0.0.0/4
+      - 240.0.0.0/4        # reserved (RFC 1112)
       - 255.255.255.255    # limited broadcast (RFC 919)
-      - ::1/128
-      - ::/128
-      - 64:ff9b:1::/48
-      - 100::/64
-      - 100:0:0:1::/64
-      - 2001:2::/48
-      - 2001:db8::/32
-      - 3fff::/20
-      - 5f00::/16
-      - fc00::/7
-      - fe80::/10
+      - ::/128             # unspecified
+      - ::1/128            # loopback
+      - fe80::/10          # link local
       - ff00::/8           # multicast (RFC 4291)
 `
 
