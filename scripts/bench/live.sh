@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Live capture: the highest replay rate at which no frame is lost, through
+# AF_PACKET (pkg/afpacket, 1 and 2 fanout workers) and through libpcap.
+#
+# Small DNS frames are replayed with tcpreplay --pps onto one end of a veth
+# pair inside a network namespace made for the run, while scripts/livesink
+# counts them on the other end; the rate steps up until frames go missing.
+# Needs root, ip(8) and tcpreplay; prints a notice and succeeds otherwise.
+#
+# Environment: PACKETS per step (default 1000000), RATES (pps steps),
+# RING (bytes per ring, default pkg/afpacket's), NFR_TESTDATA.
+set -euo pipefail
+
+packets=${PACKETS:-1000000}
+rates=${RATES:-"50000 100000 200000 300000 400000 500000 600000 800000 1000000 1500000"}
+ring=${RING:-33554432}
+ns=nfrbench-$$
+tmp=$(mktemp -d)
+sink_pid=
+
+cleanup() {
+	if [ -n "$sink_pid" ]; then kill "$sink_pid" 2>/dev/null || true; fi
+	ip netns del "$ns" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "live: skipped: needs root to create a network namespace"
+	exit 0
+fi
+for tool in ip tcpreplay; do
+	command -v "$tool" >/dev/null || { echo "live: skipped: $tool not installed"; exit 0; }
+done
+
+# Input: small DNS frames. scripts/gendns when the tree has it, else a
+# capture of real DNS queries and answers from the shared data, looped.
+pcap=$tmp/dns.pcap
+loop=1
+if [ -d scripts/gendns ]; then
+	go run ./scripts/gendns -o "$pcap" -n 100000
+	loop=$(( (packets + 99999) / 100000 ))
+else
+	src=${NFR_TESTDATA:-../shared/testdata}/suricata/dns-eve-type-filtering/test.pcap
+	[ -r "$src" ] || { echo "live: skipped: no scripts/gendns and no $src (set NFR_TESTDATA)"; exit 0; }
+	cp "$src" "$pcap"
+	n=$(tcpdump -nr "$pcap" 2>/dev/null | wc -l)
+	loop=$(( (packets + n - 1) / n ))
+fi
+per_loop=$(tcpdump -nr "$pcap" 2>/dev/null | wc -l)
+sent_want=$((per_loop * loop))
+avg=$(( $(stat -c %s "$pcap") / per_loop - 16 ))
+go build -o "$tmp/livesink" ./scripts/livesink
+
+ip netns add "$ns"
+nsx() { ip netns exec "$ns" "$@"; }
+nsx sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+nsx ip link add nfrb0 type veth peer name nfrb1
+nsx ip link set nfrb0 up
+nsx ip link set nfrb1 up
+
+counter() { nsx cat "/sys/class/net/$1/statistics/$2"; }
+
+# step MODE WORKERS RATE: replay once at RATE; prints
+# "requested achieved sent delivered kernel_drops veth_drops peak_kb".
+step() {
+	local mode=$1 workers=$2 rate=$3 ready=$tmp/ready out=$tmp/sink.json
+	rm -f "$ready"
+	local vdrop0 vdrop1
+	vdrop0=$(( $(counter nfrb0 tx_dropped) + $(counter nfrb1 rx_dropped) ))
+	# Not through nsx: ip netns exec execs the sink, so $! is the sink.
+	ip netns exec "$ns" "$tmp/livesink" -m "$mode" -w "$workers" -ring "$ring" -i nfrb1 -ready "$ready" >"$out" &
+	sink_pid=$!
+	for _ in $(seq 100); do [ -e "$ready" ] && break; sleep 0.05; done
+	local rateopt=(--pps="$rate")
+	[ "$rate" = max ] && rateopt=(--topspeed)
+	local log
+	log=$(nsx tcpreplay -K --loop="$loop" "${rateopt[@]}" -i nfrb0 "$pcap" 2>&1)
+	sleep 0.5
+	kill -INT "$sink_pid"
+	wait "$sink_pid" || true
+	sink_pid=
+	vdrop1=$(( $(counter nfrb0 tx_dropped) + $(counter nfrb1 rx_dropped) ))
+	local achieved sent
+	achieved=$(sed -n 's/.*Rated:.*, \([0-9.]*\) pps.*/\1/p' <<<"$log" | head -1)
+	sent=$(sed -n 's/.*Successful packets: *\([0-9]*\).*/\1/p' <<<"$log" | head -1)
+	local delivered dropped peak
+	delivered=$(sed -n 's/.*"delivered":\([0-9]*\).*/\1/p' "$out")
+	dropped=$(sed -n 's/.*"dropped":\([0-9]*\).*/\1/p' "$out")
+	peak=$(sed -n 's/.*"peakRSSKB":\([0-9]*\).*/\1/p' "$out")
+	echo "$rate ${achieved%.*} ${sent:-0} ${delivered:-0} ${dropped:-0} $((vdrop1 - vdrop0)) ${peak:-0}"
+}
+
+echo "live: $sent_want frames of ${avg} bytes on average per step over a veth pair; ring/buffer $((ring >> 20)) MiB; $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-14s %12s %12s %10s %10s %8s %8s %8s\n' mode requested achieved sent received ringdrop vethdrop peakMB
+declare -A best
+for cfg in afpacket:1 afpacket:2 libpcap:1; do
+	mode=${cfg%%:*} workers=${cfg##*:}
+	label=$mode
+	[ "$mode" = afpacket ] && label="afpacket/$workers"
+	best[$label]=0
+	for rate in $rates max; do
+		read -r req ach sent got kdrop vdrop peak < <(step "$mode" "$workers" "$rate")
+		printf '%-14s %12s %12s %10s %10s %8s %8s %8s\n' "$label" "$req" "$ach" "$sent" "$got" "$kdrop" "$vdrop" "$((peak / 1024))"
+		if [ "$sent" -gt 0 ] && [ "$got" -ge "$sent" ] && [ "$kdrop" -eq 0 ]; then
+			best[$label]=$ach
+		else
+			break
+		fi
+	done
+done
+echo "live: highest drop-free replay rate (achieved pps):"
+for label in afpacket/1 afpacket/2 libpcap; do
+	ratio=$(awk -v a="${best[$label]}" -v b="${best[libpcap]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+	printf '  %-12s %10s pps   (x%s of libpcap)\n' "$label" "${best[$label]}" "$ratio"
+done
+echo "live: ringdrop = kernel ring drops (tp_drops); vethdrop = lost before the capture socket (veth backlog), which neither reader can see"
