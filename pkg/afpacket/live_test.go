@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"sort"
 	"sync"
 	"testing"
@@ -59,21 +58,44 @@ func readFrames(t *testing.T, path string) [][]byte {
 	}
 }
 
-// veth makes a namespace with the pair nfr0 (sender) <-> nfr1 (listener).
+// veth makes a namespace with the pair nfr0 (sender) <-> nfr1 (listener),
+// big enough for the jumbo frames of offloaded captures.
 func veth(t *testing.T) *netns.NS {
 	t.Helper()
-	if _, err := exec.LookPath("tcpreplay"); err != nil {
-		t.Skip("tcpreplay not installed (Debian package tcpreplay)")
-	}
 	ns := netns.New(t)
 	ns.Veth(t, "nfr0", "nfr1", 65000)
 	return ns
 }
 
-func replay(t *testing.T, ns *netns.NS, file string, extra ...string) {
+// open opens a capture inside the namespace.
+func open(t *testing.T, ns *netns.NS, cfg afpacket.Config) *afpacket.Capture {
 	t.Helper()
-	args := append([]string{"-q", "--topspeed", "-i", "nfr0"}, extra...)
-	ns.Must(t, "tcpreplay", append(args, file)...)
+	var c *afpacket.Capture
+	if err := ns.Do(func() (err error) {
+		c, err = afpacket.Open(cfg)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// capture replays each file onto its sender interface while c reads, and
+// returns what arrived once n frames did.
+func capture(t *testing.T, ns *netns.NS, c *afpacket.Capture, n int, replays ...string) *collector {
+	t.Helper()
+	col := collect(c)
+	for i := 0; i < len(replays); i += 2 {
+		ns.Replay(t, replays[i], replays[i+1])
+	}
+	waitFor(n, col.count)
+	c.Close()
+	col.wg.Wait()
+	for _, err := range col.errs {
+		t.Errorf("ReadPacket: %v", err)
+	}
+	return col
 }
 
 // collector reads every source of a capture into copies of its frames.
@@ -172,28 +194,8 @@ func TestReplayAFPacket(t *testing.T) {
 				file := testenv.SharedPath(t, tc.file)
 				want := readFrames(t, file)
 				ns := veth(t)
-				var c *afpacket.Capture
-				err := ns.Do(func() (err error) {
-					c, err = afpacket.Open(afpacket.Config{
-						Interfaces: []string{"nfr1"},
-						Workers:    workers,
-						RingSize:   4 << 20,
-						BlockSize:  1 << 20,
-					})
-					return err
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
-				col := collect(c)
-				replay(t, ns, file)
-				waitFor(len(want), col.count)
-				c.Close()
-				col.wg.Wait()
-				for _, err := range col.errs {
-					t.Errorf("ReadPacket: %v", err)
-				}
+				c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, Workers: workers, RingSize: 4 << 20, BlockSize: 1 << 20})
+				col := capture(t, ns, c, len(want), "nfr0", file)
 				if workers > 1 {
 					// The fanout group reassembles IPv4 fragments so that
 					// they hash to one worker.
@@ -277,7 +279,7 @@ func TestReplayLibpcap(t *testing.T) {
 					mu.Unlock()
 				}
 			}()
-			replay(t, ns, file)
+			ns.Replay(t, "nfr0", file)
 			waitFor(len(want), func() int {
 				mu.Lock()
 				defer mu.Unlock()
@@ -384,15 +386,8 @@ func TestCloseDrains(t *testing.T) {
 	file := testenv.SharedPath(t, replayCases[0].file)
 	want := readFrames(t, file)
 	ns := veth(t)
-	var c *afpacket.Capture
-	if err := ns.Do(func() (err error) {
-		c, err = afpacket.Open(afpacket.Config{Interfaces: []string{"nfr1"}, RingSize: 2 << 20, BlockSize: 1 << 20})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	replay(t, ns, file)
+	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, RingSize: 2 << 20, BlockSize: 1 << 20})
+	ns.Replay(t, "nfr0", file)
 	s := c.Sources()[0]
 	var got [][]byte
 	data, _, err := s.ReadPacket()
@@ -428,20 +423,8 @@ func TestSeveralInterfaces(t *testing.T) {
 	wantA, wantB := readFrames(t, fileA), readFrames(t, fileB)
 	ns := veth(t)
 	ns.Veth(t, "nfr2", "nfr3", 65000)
-	var c *afpacket.Capture
-	if err := ns.Do(func() (err error) {
-		c, err = afpacket.Open(afpacket.Config{Interfaces: []string{"nfr1", "nfr3"}, RingSize: 2 << 20, BlockSize: 1 << 20})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	col := collect(c)
-	replay(t, ns, fileA)
-	ns.Must(t, "tcpreplay", "-q", "--topspeed", "-i", "nfr2", fileB)
-	waitFor(len(wantA)+len(wantB), col.count)
-	c.Close()
-	col.wg.Wait()
+	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1", "nfr3"}, RingSize: 2 << 20, BlockSize: 1 << 20})
+	col := capture(t, ns, c, len(wantA)+len(wantB), "nfr0", fileA, "nfr2", fileB)
 	var gotA, gotB [][]byte
 	for i, ci := range col.info {
 		switch ci.IfIndex {
@@ -477,19 +460,8 @@ func TestFilter(t *testing.T) {
 		}
 	}
 	ns := veth(t)
-	var c *afpacket.Capture
-	if err := ns.Do(func() (err error) {
-		c, err = afpacket.Open(afpacket.Config{Interfaces: []string{"nfr1"}, Filter: "udp src port 53", Snaplen: 64, RingSize: 2 << 20, BlockSize: 1 << 20})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	col := collect(c)
-	replay(t, ns, file)
-	waitFor(len(want), col.count)
-	c.Close()
-	col.wg.Wait()
+	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, Filter: "udp src port 53", Snaplen: 64, RingSize: 2 << 20, BlockSize: 1 << 20})
+	col := capture(t, ns, c, len(want), "nfr0", file)
 	sameFrames(t, col.frames, want, true)
 	for i, ci := range col.info {
 		if ci.CapLen > 64 || ci.WireLen < ci.CapLen {
@@ -498,5 +470,38 @@ func TestFilter(t *testing.T) {
 	}
 	if _, err := afpacket.Compile("udp port", 1, 100); err == nil {
 		t.Error("a bad filter compiled")
+	}
+}
+
+// TestAnyCooked captures on "any": frames come from a SOCK_DGRAM socket
+// behind a Linux cooked v2 header, once leaving nfr0 and once reaching nfr1.
+func TestAnyCooked(t *testing.T) {
+	file := testenv.SharedPath(t, replayCases[0].file)
+	sent := readFrames(t, file)
+	ns := veth(t)
+	c := open(t, ns, afpacket.Config{Interfaces: []string{"any"}, RingSize: 2 << 20, BlockSize: 1 << 20})
+	if lt := c.LinkType(0); lt != decode.LinkSLL2 {
+		t.Fatalf("link type %d, want SLL2", lt)
+	}
+	col := capture(t, ns, c, 2*len(sent), "nfr0", file)
+	// Compare as ethertype + source MAC + network layer.
+	var want, got [][]byte
+	for _, f := range sent {
+		key := append(append(bytes.Clone(f[12:14]), f[6:12]...), f[14:]...)
+		want = append(want, key, key)
+	}
+	outgoing := 0
+	for i, f := range col.frames {
+		if len(f) < 20 || binary.BigEndian.Uint16(f[8:]) != 1 || f[11] != 6 || col.info[i].LinkType != decode.LinkSLL2 {
+			t.Fatalf("frame %d: bad SLL2 header %x", i+1, head(f))
+		}
+		if f[10] == 4 { // PACKET_OUTGOING
+			outgoing++
+		}
+		got = append(got, append(append(bytes.Clone(f[0:2]), f[12:18]...), f[20:]...))
+	}
+	sameFrames(t, got, want, false)
+	if outgoing != len(sent) {
+		t.Errorf("%d frames marked outgoing, want %d", outgoing, len(sent))
 	}
 }
