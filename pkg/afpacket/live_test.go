@@ -420,27 +420,34 @@ func TestCloseDrains(t *testing.T) {
 func TestSeveralInterfaces(t *testing.T) {
 	fileA := testenv.SharedPath(t, replayCases[0].file)
 	fileB := testenv.SharedPath(t, replayCases[1].file)
-	wantA, wantB := readFrames(t, fileA), readFrames(t, fileB)
-	ns := veth(t)
-	ns.Veth(t, "nfr2", "nfr3", 65000)
-	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1", "nfr3"}, RingSize: 2 << 20, BlockSize: 1 << 20})
-	col := capture(t, ns, c, len(wantA)+len(wantB), "nfr0", fileA, "nfr2", fileB)
-	var gotA, gotB [][]byte
-	for i, ci := range col.info {
-		switch ci.IfIndex {
-		case 0:
-			gotA = append(gotA, col.frames[i])
-		case 1:
-			gotB = append(gotB, col.frames[i])
-		default:
-			t.Fatalf("frame %d from interface %d", i+1, ci.IfIndex)
-		}
-	}
-	sameFrames(t, gotA, wantA, true)
-	sameFrames(t, gotB, wantB, true)
-	ifs := c.InterfaceStats()
-	if len(ifs) != 2 || ifs[0].Interface != "nfr1" || ifs[0].Delivered != uint64(len(wantA)) || ifs[1].Delivered != uint64(len(wantB)) {
-		t.Errorf("interface stats %+v", ifs)
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			wantA, wantB := readFrames(t, fileA), readFrames(t, fileB)
+			if workers > 1 {
+				wantA, wantB = defragment(t, wantA), defragment(t, wantB)
+			}
+			ns := veth(t)
+			ns.Veth(t, "nfr2", "nfr3", 65000)
+			c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1", "nfr3"}, Workers: workers, RingSize: 2 << 20, BlockSize: 1 << 20})
+			col := capture(t, ns, c, len(wantA)+len(wantB), "nfr0", fileA, "nfr2", fileB)
+			var gotA, gotB [][]byte
+			for i, ci := range col.info {
+				switch ci.IfIndex {
+				case 0:
+					gotA = append(gotA, col.frames[i])
+				case 1:
+					gotB = append(gotB, col.frames[i])
+				default:
+					t.Fatalf("frame %d from interface %d", i+1, ci.IfIndex)
+				}
+			}
+			sameFrames(t, gotA, wantA, workers == 1)
+			sameFrames(t, gotB, wantB, workers == 1)
+			ifs := c.InterfaceStats()
+			if len(ifs) != 2 || ifs[0].Interface != "nfr1" || ifs[0].Delivered != uint64(len(wantA)) || ifs[1].Delivered != uint64(len(wantB)) {
+				t.Errorf("interface stats %+v", ifs)
+			}
+		})
 	}
 }
 

@@ -101,8 +101,14 @@ for cfg in afpacket:1 afpacket:2 libpcap:1; do
 	[ "$mode" = afpacket ] && label="afpacket/$workers"
 	best[$label]=0
 	for rate in $rates max; do
-		read -r req ach sent got kdrop vdrop peak < <(step "$mode" "$workers" "$rate")
-		printf '%-14s %12s %12s %10s %10s %8s %8s %8s\n' "$label" "$req" "$ach" "$sent" "$got" "$kdrop" "$vdrop" "$((peak / 1024))"
+		# A loss is confirmed by a second try: on a shared machine one
+		# scheduling hiccup of a few hundred milliseconds fills a ring.
+		for try in 1 2; do
+			read -r req ach sent got kdrop vdrop peak < <(step "$mode" "$workers" "$rate")
+			printf '%-14s %12s %12s %10s %10s %8s %8s %8s\n' "$label" "$req" "$ach" "$sent" "$got" "$kdrop" "$vdrop" "$((peak / 1024))"
+			[ "$sent" -gt 0 ] && [ "$got" -ge "$sent" ] && [ "$kdrop" -eq 0 ] && break
+			[ "$try" = 1 ] && echo "$label: frames lost at $req pps; trying once more"
+		done
 		if [ "$sent" -gt 0 ] && [ "$got" -ge "$sent" ] && [ "$kdrop" -eq 0 ]; then
 			[ "$ach" -gt "${best[$label]}" ] && best[$label]=$ach
 		else
