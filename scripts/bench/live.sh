@@ -114,9 +114,10 @@ for cfg in afpacket:1 afpacket:2 libpcap:1; do
 		else
 			break
 		fi
+		# A rate the replayer fell short of is noted, not a reason to stop:
+		# on a shared machine the next step may well get further.
 		if [ "$req" != max ] && [ $((ach * 10)) -lt $((req * 9)) ]; then
-			echo "$label: the replayer cannot reach $req pps here; stopping"
-			break
+			echo "$label: the replayer reached only $ach of $req pps"
 		fi
 	done
 done
