@@ -94,12 +94,13 @@ step() {
 
 echo "live: $sent_want frames of ${avg} bytes on average per step over a veth pair; ring/buffer $((ring >> 20)) MiB; $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-14s %12s %12s %10s %10s %8s %8s %8s\n' mode requested achieved sent received ringdrop vethdrop peakMB
-declare -A best
+declare -A best lost
 for cfg in afpacket:1 afpacket:2 libpcap:1; do
 	mode=${cfg%%:*} workers=${cfg##*:}
 	label=$mode
 	[ "$mode" = afpacket ] && label="afpacket/$workers"
 	best[$label]=0
+	lost[$label]=""
 	for rate in $rates max; do
 		# A loss is confirmed by a second try: on a shared machine one
 		# scheduling hiccup of a few hundred milliseconds fills a ring.
@@ -112,6 +113,7 @@ for cfg in afpacket:1 afpacket:2 libpcap:1; do
 		if [ "$sent" -gt 0 ] && [ "$got" -ge "$sent" ] && [ "$kdrop" -eq 0 ]; then
 			[ "$ach" -gt "${best[$label]}" ] && best[$label]=$ach
 		else
+			lost[$label]=$ach
 			break
 		fi
 		# A rate the replayer fell short of is noted, not a reason to stop:
@@ -124,6 +126,11 @@ done
 echo "live: highest drop-free replay rate (achieved pps):"
 for label in afpacket/1 afpacket/2 libpcap; do
 	ratio=$(awk -v a="${best[$label]}" -v b="${best[libpcap]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-	printf '  %-12s %10s pps   (x%s of libpcap)\n' "$label" "${best[$label]}" "$ratio"
+	if [ -n "${lost[$label]}" ]; then
+		why="frames lost at ${lost[$label]} pps"
+	else
+		why="no loss seen: the replayer's limit, not the reader's"
+	fi
+	printf '  %-12s %10s pps   (x%s of libpcap; %s)\n' "$label" "${best[$label]}" "$ratio" "$why"
 done
 echo "live: ringdrop = kernel ring drops (tp_drops); vethdrop = lost before the capture socket (veth backlog), which neither reader can see"
