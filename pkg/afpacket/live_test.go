@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -510,5 +512,60 @@ func TestAnyCooked(t *testing.T) {
 	sameFrames(t, got, want, false)
 	if outgoing != len(sent) {
 		t.Errorf("%d frames marked outgoing, want %d", outgoing, len(sent))
+	}
+}
+
+// TestQuiet checks the read timeout on an idle link, and that Close with
+// no frame in a reader's hands ends everything at once.
+func TestQuiet(t *testing.T) {
+	ns := veth(t)
+	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, RingSize: 2 << 20, BlockSize: 1 << 20, ReadTimeout: 20 * time.Millisecond})
+	s := c.Sources()[0]
+	_, _, err := s.ReadPacket()
+	if !errors.Is(err, afpacket.ErrTimeout) || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("ReadPacket on a quiet link: %v, want ErrTimeout", err)
+	}
+	c.Close()
+	if _, _, err := s.ReadPacket(); err != io.EOF {
+		t.Fatalf("ReadPacket after Close: %v, want io.EOF", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ns := veth(t)
+	tests := []struct {
+		name string
+		cfg  afpacket.Config
+		want string
+	}{
+		{"no interface", afpacket.Config{}, "no interface"},
+		{"unknown interface", afpacket.Config{Interfaces: []string{"nfr-nosuch"}}, "nfr-nosuch: no such interface"},
+		{"second interface unknown", afpacket.Config{Interfaces: []string{"nfr1", "nfr-nosuch"}, Workers: 2}, "nfr-nosuch"},
+		{"block not page-sized", afpacket.Config{Interfaces: []string{"nfr1"}, BlockSize: 5000}, "page size"},
+		{"ring of one block", afpacket.Config{Interfaces: []string{"nfr1"}, RingSize: 1 << 20, BlockSize: 1 << 20}, "fewer than two blocks"},
+		{"bad filter", afpacket.Config{Interfaces: []string{"nfr1"}, Filter: "port"}, `filter "port"`},
+		{"link filter on any", afpacket.Config{Interfaces: []string{"any"}, Filter: "ether host 00:11:22:33:44:55"}, "filter"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := ns.Do(func() error {
+				c, err := afpacket.Open(tc.cfg)
+				if err == nil {
+					c.Close()
+				}
+				return err
+			})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Open: %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	for _, name := range []string{"hash", "lb", "cpu", "qm", "nope"} {
+		if _, err := afpacket.ParseFanout(name); (err != nil) != (name == "nope") {
+			t.Errorf("ParseFanout(%q): %v", name, err)
+		}
 	}
 }
