@@ -120,9 +120,11 @@ func (c *Config) validate() error {
 		return fmt.Errorf("block size %d is not a multiple of the page size %d", c.BlockSize, page)
 	case c.RingSize < 2*c.BlockSize:
 		return fmt.Errorf("ring size %d holds fewer than two blocks of %d bytes", c.RingSize, c.BlockSize)
-	case c.Workers > 1 && c.Workers > 0xffff:
-		return fmt.Errorf("%d workers is too many", c.Workers)
-	case c.Snaplen+pktHdrSize+sllEnd+blkHeaderSize+64 > c.BlockSize && c.Snaplen < 65536:
+	case c.Workers > 65536: // PACKET_FANOUT_MAX
+		return fmt.Errorf("%d workers is more than a fanout group takes", c.Workers)
+	case c.Snaplen < 65536 && c.Snaplen+blkHeaderSize+2*sllEnd > c.BlockSize:
+		// A small snaplen the user chose must fit; the default (take
+		// everything) is cut by the kernel to what a block holds.
 		return fmt.Errorf("snaplen %d does not fit a block of %d bytes", c.Snaplen, c.BlockSize)
 	}
 	return nil
