@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -567,5 +568,27 @@ func TestOpenErrors(t *testing.T) {
 		if _, err := afpacket.ParseFanout(name); (err != nil) != (name == "nope") {
 			t.Errorf("ParseFanout(%q): %v", name, err)
 		}
+	}
+}
+
+// TestLinkDown checks that a reader blocked on an interface that goes down
+// gets an error naming it rather than waiting for ever.
+func TestLinkDown(t *testing.T) {
+	ns := veth(t)
+	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, RingSize: 2 << 20, BlockSize: 1 << 20})
+	errc := make(chan error, 1)
+	go func() {
+		_, _, err := c.Sources()[0].ReadPacket()
+		errc <- err
+	}()
+	ns.Must(t, "ip", "link", "set", "nfr1", "down")
+	select {
+	case err := <-errc:
+		if err == nil || !strings.Contains(err.Error(), "nfr1") || !errors.Is(err, syscall.ENETDOWN) {
+			t.Fatalf("ReadPacket on a link gone down: %v, want ENETDOWN naming nfr1", err)
+		}
+	case <-time.After(10 * time.Second):
+		c.Close()
+		t.Fatal("ReadPacket still blocked after the link went down")
 	}
 }
