@@ -211,6 +211,10 @@ func Open(cfg Config) (*Capture, error) {
 // goroutine.
 func (c *Capture) Sources() []*Source { return c.sources }
 
+// Interface returns the name of interface i, the CaptureInfo.IfIndex of
+// its frames (for the events' source field).
+func (c *Capture) Interface(i int) string { return c.ifaces[i].name }
+
 // LinkType returns the LINKTYPE_* of the frames of interface i (the
 // CaptureInfo.IfIndex of its frames).
 func (c *Capture) LinkType(i int) uint16 { return c.ifaces[i].linkType }

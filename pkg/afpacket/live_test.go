@@ -446,6 +446,9 @@ func TestSeveralInterfaces(t *testing.T) {
 			}
 			sameFrames(t, gotA, wantA, workers == 1)
 			sameFrames(t, gotB, wantB, workers == 1)
+			if c.Interface(1) != "nfr3" {
+				t.Errorf("Interface(1) = %q, want nfr3", c.Interface(1))
+			}
 			ifs := c.InterfaceStats()
 			if len(ifs) != 2 || ifs[0].Interface != "nfr1" || ifs[0].Delivered != uint64(len(wantA)) || ifs[1].Delivered != uint64(len(wantB)) {
 				t.Errorf("interface stats %+v", ifs)
