@@ -9,7 +9,14 @@
 // (received, dropped, queue freezes) are kept for --stats.
 //
 // Each worker's Source implements decode.Source, so frames go through the
-// same decode path as a capture file.
+// same decode path as a capture file. Frames are returned as they were on
+// the wire: VLAN tags the kernel strips on receive are put back, and "any"
+// or non-Ethernet interfaces get a Linux cooked v2 (SLL2) header. One
+// difference remains with fanout: the kernel hands over reassembled IPv4
+// datagrams instead of their fragments, so that they hash to one worker.
+//
+// Close makes the kernel stop adding frames; readers get what was already
+// captured, then io.EOF, so a Ctrl-C loses nothing that reached the ring.
 package afpacket
 
 import (
