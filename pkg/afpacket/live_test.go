@@ -198,7 +198,9 @@ func TestReplayAFPacket(t *testing.T) {
 				want := readFrames(t, file)
 				ns := veth(t)
 				c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, Workers: workers, RingSize: 4 << 20, BlockSize: 1 << 20})
+				start := time.Now()
 				col := capture(t, ns, c, len(want), "nfr0", file)
+				end := time.Now()
 				if workers > 1 {
 					// The fanout group reassembles IPv4 fragments so that
 					// they hash to one worker.
@@ -206,7 +208,9 @@ func TestReplayAFPacket(t *testing.T) {
 				}
 				sameFrames(t, col.frames, want, workers == 1)
 				for i, ci := range col.info {
-					if ci.LinkType != decode.LinkEthernet || ci.CapLen != len(col.frames[i]) || ci.WireLen != ci.CapLen || ci.TS.IsZero() {
+					// Kernel receive time, between the test's start and end.
+					inRun := !ci.TS.Before(start.Add(-time.Second)) && !ci.TS.After(end.Add(time.Second))
+					if ci.LinkType != decode.LinkEthernet || ci.CapLen != len(col.frames[i]) || ci.WireLen != ci.CapLen || !inRun {
 						t.Errorf("frame %d: capture info %+v for %d bytes", i+1, ci, len(col.frames[i]))
 						break
 					}
@@ -593,5 +597,26 @@ func TestLinkDown(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		c.Close()
 		t.Fatal("ReadPacket still blocked after the link went down")
+	}
+}
+
+// TestPromisc checks that promiscuous mode lasts as long as the capture.
+func TestPromisc(t *testing.T) {
+	ns := veth(t)
+	promiscuity := func() string {
+		out := ns.Must(t, "ip", "-d", "link", "show", "nfr1")
+		i := strings.Index(out, "promiscuity ")
+		if i < 0 {
+			t.Fatalf("no promiscuity in %q", out)
+		}
+		return strings.Fields(out[i:])[1]
+	}
+	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, Promisc: true, Workers: 2, RingSize: 2 << 20, BlockSize: 1 << 20})
+	if p := promiscuity(); p != "2" {
+		t.Errorf("promiscuity %s with two workers capturing, want 2", p)
+	}
+	c.Close()
+	if p := promiscuity(); p != "0" {
+		t.Errorf("promiscuity %s after Close, want 0", p)
 	}
 }
