@@ -338,6 +338,12 @@ func (s *Source) ReadPacket() ([]byte, decode.CaptureInfo, error) {
 
 func (s *Source) read() ([]byte, decode.CaptureInfo, error) {
 	n := len(s.socks)
+	if r := s.socks[s.cur].ring; n > 1 && r.held && r.left == 0 {
+		// A block is done: give it back and let the next interface have a
+		// turn, so one saturated link cannot starve the others.
+		r.release()
+		s.cur = (s.cur + 1) % n
+	}
 	for {
 		closing := s.state.Load()&stClosing != 0
 		for i := 0; i < n; i++ {
@@ -345,12 +351,7 @@ func (s *Source) read() ([]byte, decode.CaptureInfo, error) {
 			if sk.ring.next(&s.f) {
 				return s.deliver(sk)
 			}
-			// Move on only when this ring has nothing ready, so a busy
-			// interface is read a block at a time.
-			s.cur++
-			if s.cur == n {
-				s.cur = 0
-			}
+			s.cur = (s.cur + 1) % n
 		}
 		if closing {
 			// Drain: the kernel no longer adds frames (Close attached a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"testing"
 
 	"github.com/nfr-project/nfr/pkg/decode"
@@ -350,5 +351,31 @@ func BenchmarkReadPacket(b *testing.B) {
 		if st := r.status(prev); *st == statusKernel {
 			*st = statusUser
 		}
+	}
+}
+
+// TestInterfacesTakeTurns checks that a worker reading several interfaces
+// moves on after each block, so a saturated one cannot starve the others.
+func TestInterfacesTakeTurns(t *testing.T) {
+	s, _ := testSource(4096, 2, false)
+	_, b := testSource(4096, 2, false)
+	b.ifi = 1
+	s.socks = append(s.socks, b)
+	for _, sk := range s.socks {
+		for blk := 0; blk < 2; blk++ {
+			fillBlock(sk.ring, blk, []testFrame{{data: dnsQuery}, {data: dnsQuery}})
+		}
+	}
+	var order []int
+	for i := 0; i < 8; i++ {
+		_, ci, err := s.ReadPacket()
+		if err != nil {
+			t.Fatal(err)
+		}
+		order = append(order, ci.IfIndex)
+	}
+	want := []int{0, 0, 1, 1, 0, 0, 1, 1}
+	if fmt.Sprint(order) != fmt.Sprint(want) {
+		t.Errorf("interfaces read in order %v, want %v (a block each in turn)", order, want)
 	}
 }
