@@ -124,6 +124,17 @@ func removeStale() {
 	}
 }
 
+// Replay writes the frames of a pcap onto iface in the namespace with
+// tcpreplay at top speed; a test reading the veth peer sees them arrive.
+// It skips the test when tcpreplay is not installed.
+func (ns *NS) Replay(t testing.TB, iface, pcap string) {
+	t.Helper()
+	if _, err := exec.LookPath("tcpreplay"); err != nil {
+		t.Skip("netns: tcpreplay not installed (Debian package tcpreplay)")
+	}
+	ns.Must(t, "tcpreplay", "-q", "--topspeed", "-i", iface, pcap)
+}
+
 // LinkStats are the counters ip -s link shows for an interface.
 type LinkStats struct {
 	RxPackets, RxDropped, TxPackets, TxDropped uint64

@@ -9,7 +9,14 @@
 // (received, dropped, queue freezes) are kept for --stats.
 //
 // Each worker's Source implements decode.Source, so frames go through the
-// same decode path as a capture file.
+// same decode path as a capture file. Frames are returned as they were on
+// the wire: VLAN tags the kernel strips on receive are put back, and "any"
+// or non-Ethernet interfaces get a Linux cooked v2 (SLL2) header. One
+// difference remains with fanout: the kernel hands over reassembled IPv4
+// datagrams instead of their fragments, so that they hash to one worker.
+//
+// Close makes the kernel stop adding frames; readers get what was already
+// captured, then io.EOF, so a Ctrl-C loses nothing that reached the ring.
 package afpacket
 
 import (
@@ -120,9 +127,11 @@ func (c *Config) validate() error {
 		return fmt.Errorf("block size %d is not a multiple of the page size %d", c.BlockSize, page)
 	case c.RingSize < 2*c.BlockSize:
 		return fmt.Errorf("ring size %d holds fewer than two blocks of %d bytes", c.RingSize, c.BlockSize)
-	case c.Workers > 1 && c.Workers > 0xffff:
-		return fmt.Errorf("%d workers is too many", c.Workers)
-	case c.Snaplen+pktHdrSize+sllEnd+blkHeaderSize+64 > c.BlockSize && c.Snaplen < 65536:
+	case c.Workers > 65536: // PACKET_FANOUT_MAX
+		return fmt.Errorf("%d workers is more than a fanout group takes", c.Workers)
+	case c.Snaplen < 65536 && c.Snaplen+blkHeaderSize+2*sllEnd > c.BlockSize:
+		// A small snaplen the user chose must fit; the default (take
+		// everything) is cut by the kernel to what a block holds.
 		return fmt.Errorf("snaplen %d does not fit a block of %d bytes", c.Snaplen, c.BlockSize)
 	}
 	return nil
@@ -208,6 +217,10 @@ func Open(cfg Config) (*Capture, error) {
 // Sources returns one decode.Source per worker; read each from its own
 // goroutine.
 func (c *Capture) Sources() []*Source { return c.sources }
+
+// Interface returns the name of interface i, the CaptureInfo.IfIndex of
+// its frames (for the events' source field).
+func (c *Capture) Interface(i int) string { return c.ifaces[i].name }
 
 // LinkType returns the LINKTYPE_* of the frames of interface i (the
 // CaptureInfo.IfIndex of its frames).
@@ -325,6 +338,12 @@ func (s *Source) ReadPacket() ([]byte, decode.CaptureInfo, error) {
 
 func (s *Source) read() ([]byte, decode.CaptureInfo, error) {
 	n := len(s.socks)
+	if r := s.socks[s.cur].ring; n > 1 && r.held && r.left == 0 {
+		// A block is done: give it back and let the next interface have a
+		// turn, so one saturated link cannot starve the others.
+		r.release()
+		s.cur = (s.cur + 1) % n
+	}
 	for {
 		closing := s.state.Load()&stClosing != 0
 		for i := 0; i < n; i++ {
@@ -332,12 +351,7 @@ func (s *Source) read() ([]byte, decode.CaptureInfo, error) {
 			if sk.ring.next(&s.f) {
 				return s.deliver(sk)
 			}
-			// Move on only when this ring has nothing ready, so a busy
-			// interface is read a block at a time.
-			s.cur++
-			if s.cur == n {
-				s.cur = 0
-			}
+			s.cur = (s.cur + 1) % n
 		}
 		if closing {
 			// Drain: the kernel no longer adds frames (Close attached a

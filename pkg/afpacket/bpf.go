@@ -14,6 +14,11 @@ const dltRaw = 12
 
 // Compile compiles a tcpdump-syntax filter with libpcap's pcap_compile for
 // frames of the given LINKTYPE, cutting matching frames to snaplen.
+//
+// The program runs on frames whose VLAN tag the kernel already removed,
+// and libpcap only rewrites vlan primitives for that on its own live
+// handles, so "vlan" does not match here; filters on what follows the tag
+// (host, port, ...) see the inner headers.
 func Compile(expr string, linkType uint16, snaplen int) ([]unix.SockFilter, error) {
 	ins, err := pcap.CompileBPFFilter(layers.LinkType(linkType), snaplen, expr)
 	if err != nil {

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
+	"os"
 	"sort"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,21 +61,44 @@ func readFrames(t *testing.T, path string) [][]byte {
 	}
 }
 
-// veth makes a namespace with the pair nfr0 (sender) <-> nfr1 (listener).
+// veth makes a namespace with the pair nfr0 (sender) <-> nfr1 (listener),
+// big enough for the jumbo frames of offloaded captures.
 func veth(t *testing.T) *netns.NS {
 	t.Helper()
-	if _, err := exec.LookPath("tcpreplay"); err != nil {
-		t.Skip("tcpreplay not installed (Debian package tcpreplay)")
-	}
 	ns := netns.New(t)
 	ns.Veth(t, "nfr0", "nfr1", 65000)
 	return ns
 }
 
-func replay(t *testing.T, ns *netns.NS, file string, extra ...string) {
+// open opens a capture inside the namespace.
+func open(t *testing.T, ns *netns.NS, cfg afpacket.Config) *afpacket.Capture {
 	t.Helper()
-	args := append([]string{"-q", "--topspeed", "-i", "nfr0"}, extra...)
-	ns.Must(t, "tcpreplay", append(args, file)...)
+	var c *afpacket.Capture
+	if err := ns.Do(func() (err error) {
+		c, err = afpacket.Open(cfg)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// capture replays each file onto its sender interface while c reads, and
+// returns what arrived once n frames did.
+func capture(t *testing.T, ns *netns.NS, c *afpacket.Capture, n int, replays ...string) *collector {
+	t.Helper()
+	col := collect(c)
+	for i := 0; i < len(replays); i += 2 {
+		ns.Replay(t, replays[i], replays[i+1])
+	}
+	waitFor(n, col.count)
+	c.Close()
+	col.wg.Wait()
+	for _, err := range col.errs {
+		t.Errorf("ReadPacket: %v", err)
+	}
+	return col
 }
 
 // collector reads every source of a capture into copies of its frames.
@@ -172,28 +197,10 @@ func TestReplayAFPacket(t *testing.T) {
 				file := testenv.SharedPath(t, tc.file)
 				want := readFrames(t, file)
 				ns := veth(t)
-				var c *afpacket.Capture
-				err := ns.Do(func() (err error) {
-					c, err = afpacket.Open(afpacket.Config{
-						Interfaces: []string{"nfr1"},
-						Workers:    workers,
-						RingSize:   4 << 20,
-						BlockSize:  1 << 20,
-					})
-					return err
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
-				col := collect(c)
-				replay(t, ns, file)
-				waitFor(len(want), col.count)
-				c.Close()
-				col.wg.Wait()
-				for _, err := range col.errs {
-					t.Errorf("ReadPacket: %v", err)
-				}
+				c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, Workers: workers, RingSize: 4 << 20, BlockSize: 1 << 20})
+				start := time.Now()
+				col := capture(t, ns, c, len(want), "nfr0", file)
+				end := time.Now()
 				if workers > 1 {
 					// The fanout group reassembles IPv4 fragments so that
 					// they hash to one worker.
@@ -201,7 +208,9 @@ func TestReplayAFPacket(t *testing.T) {
 				}
 				sameFrames(t, col.frames, want, workers == 1)
 				for i, ci := range col.info {
-					if ci.LinkType != decode.LinkEthernet || ci.CapLen != len(col.frames[i]) || ci.WireLen != ci.CapLen || ci.TS.IsZero() {
+					// Kernel receive time, between the test's start and end.
+					inRun := !ci.TS.Before(start.Add(-time.Second)) && !ci.TS.After(end.Add(time.Second))
+					if ci.LinkType != decode.LinkEthernet || ci.CapLen != len(col.frames[i]) || ci.WireLen != ci.CapLen || !inRun {
 						t.Errorf("frame %d: capture info %+v for %d bytes", i+1, ci, len(col.frames[i]))
 						break
 					}
@@ -277,7 +286,7 @@ func TestReplayLibpcap(t *testing.T) {
 					mu.Unlock()
 				}
 			}()
-			replay(t, ns, file)
+			ns.Replay(t, "nfr0", file)
 			waitFor(len(want), func() int {
 				mu.Lock()
 				defer mu.Unlock()
@@ -384,15 +393,8 @@ func TestCloseDrains(t *testing.T) {
 	file := testenv.SharedPath(t, replayCases[0].file)
 	want := readFrames(t, file)
 	ns := veth(t)
-	var c *afpacket.Capture
-	if err := ns.Do(func() (err error) {
-		c, err = afpacket.Open(afpacket.Config{Interfaces: []string{"nfr1"}, RingSize: 2 << 20, BlockSize: 1 << 20})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	replay(t, ns, file)
+	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, RingSize: 2 << 20, BlockSize: 1 << 20})
+	ns.Replay(t, "nfr0", file)
 	s := c.Sources()[0]
 	var got [][]byte
 	data, _, err := s.ReadPacket()
@@ -425,39 +427,37 @@ func TestCloseDrains(t *testing.T) {
 func TestSeveralInterfaces(t *testing.T) {
 	fileA := testenv.SharedPath(t, replayCases[0].file)
 	fileB := testenv.SharedPath(t, replayCases[1].file)
-	wantA, wantB := readFrames(t, fileA), readFrames(t, fileB)
-	ns := veth(t)
-	ns.Veth(t, "nfr2", "nfr3", 65000)
-	var c *afpacket.Capture
-	if err := ns.Do(func() (err error) {
-		c, err = afpacket.Open(afpacket.Config{Interfaces: []string{"nfr1", "nfr3"}, RingSize: 2 << 20, BlockSize: 1 << 20})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	col := collect(c)
-	replay(t, ns, fileA)
-	ns.Must(t, "tcpreplay", "-q", "--topspeed", "-i", "nfr2", fileB)
-	waitFor(len(wantA)+len(wantB), col.count)
-	c.Close()
-	col.wg.Wait()
-	var gotA, gotB [][]byte
-	for i, ci := range col.info {
-		switch ci.IfIndex {
-		case 0:
-			gotA = append(gotA, col.frames[i])
-		case 1:
-			gotB = append(gotB, col.frames[i])
-		default:
-			t.Fatalf("frame %d from interface %d", i+1, ci.IfIndex)
-		}
-	}
-	sameFrames(t, gotA, wantA, true)
-	sameFrames(t, gotB, wantB, true)
-	ifs := c.InterfaceStats()
-	if len(ifs) != 2 || ifs[0].Interface != "nfr1" || ifs[0].Delivered != uint64(len(wantA)) || ifs[1].Delivered != uint64(len(wantB)) {
-		t.Errorf("interface stats %+v", ifs)
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			wantA, wantB := readFrames(t, fileA), readFrames(t, fileB)
+			if workers > 1 {
+				wantA, wantB = defragment(t, wantA), defragment(t, wantB)
+			}
+			ns := veth(t)
+			ns.Veth(t, "nfr2", "nfr3", 65000)
+			c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1", "nfr3"}, Workers: workers, RingSize: 2 << 20, BlockSize: 1 << 20})
+			col := capture(t, ns, c, len(wantA)+len(wantB), "nfr0", fileA, "nfr2", fileB)
+			var gotA, gotB [][]byte
+			for i, ci := range col.info {
+				switch ci.IfIndex {
+				case 0:
+					gotA = append(gotA, col.frames[i])
+				case 1:
+					gotB = append(gotB, col.frames[i])
+				default:
+					t.Fatalf("frame %d from interface %d", i+1, ci.IfIndex)
+				}
+			}
+			sameFrames(t, gotA, wantA, workers == 1)
+			sameFrames(t, gotB, wantB, workers == 1)
+			if c.Interface(1) != "nfr3" {
+				t.Errorf("Interface(1) = %q, want nfr3", c.Interface(1))
+			}
+			ifs := c.InterfaceStats()
+			if len(ifs) != 2 || ifs[0].Interface != "nfr1" || ifs[0].Delivered != uint64(len(wantA)) || ifs[1].Delivered != uint64(len(wantB)) {
+				t.Errorf("interface stats %+v", ifs)
+			}
+		})
 	}
 }
 
@@ -477,19 +477,8 @@ func TestFilter(t *testing.T) {
 		}
 	}
 	ns := veth(t)
-	var c *afpacket.Capture
-	if err := ns.Do(func() (err error) {
-		c, err = afpacket.Open(afpacket.Config{Interfaces: []string{"nfr1"}, Filter: "udp src port 53", Snaplen: 64, RingSize: 2 << 20, BlockSize: 1 << 20})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	col := collect(c)
-	replay(t, ns, file)
-	waitFor(len(want), col.count)
-	c.Close()
-	col.wg.Wait()
+	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, Filter: "udp src port 53", Snaplen: 64, RingSize: 2 << 20, BlockSize: 1 << 20})
+	col := capture(t, ns, c, len(want), "nfr0", file)
 	sameFrames(t, col.frames, want, true)
 	for i, ci := range col.info {
 		if ci.CapLen > 64 || ci.WireLen < ci.CapLen {
@@ -498,5 +487,136 @@ func TestFilter(t *testing.T) {
 	}
 	if _, err := afpacket.Compile("udp port", 1, 100); err == nil {
 		t.Error("a bad filter compiled")
+	}
+}
+
+// TestAnyCooked captures on "any": frames come from a SOCK_DGRAM socket
+// behind a Linux cooked v2 header, once leaving nfr0 and once reaching nfr1.
+func TestAnyCooked(t *testing.T) {
+	file := testenv.SharedPath(t, replayCases[0].file)
+	sent := readFrames(t, file)
+	ns := veth(t)
+	c := open(t, ns, afpacket.Config{Interfaces: []string{"any"}, RingSize: 2 << 20, BlockSize: 1 << 20})
+	if lt := c.LinkType(0); lt != decode.LinkSLL2 {
+		t.Fatalf("link type %d, want SLL2", lt)
+	}
+	col := capture(t, ns, c, 2*len(sent), "nfr0", file)
+	// Compare as ethertype + source MAC + network layer.
+	var want, got [][]byte
+	for _, f := range sent {
+		key := append(append(bytes.Clone(f[12:14]), f[6:12]...), f[14:]...)
+		want = append(want, key, key)
+	}
+	outgoing := 0
+	for i, f := range col.frames {
+		if len(f) < 20 || binary.BigEndian.Uint16(f[8:]) != 1 || f[11] != 6 || col.info[i].LinkType != decode.LinkSLL2 {
+			t.Fatalf("frame %d: bad SLL2 header %x", i+1, head(f))
+		}
+		if f[10] == 4 { // PACKET_OUTGOING
+			outgoing++
+		}
+		got = append(got, append(append(bytes.Clone(f[0:2]), f[12:18]...), f[20:]...))
+	}
+	sameFrames(t, got, want, false)
+	if outgoing != len(sent) {
+		t.Errorf("%d frames marked outgoing, want %d", outgoing, len(sent))
+	}
+}
+
+// TestQuiet checks the read timeout on an idle link, and that Close with
+// no frame in a reader's hands ends everything at once.
+func TestQuiet(t *testing.T) {
+	ns := veth(t)
+	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, RingSize: 2 << 20, BlockSize: 1 << 20, ReadTimeout: 20 * time.Millisecond})
+	s := c.Sources()[0]
+	_, _, err := s.ReadPacket()
+	if !errors.Is(err, afpacket.ErrTimeout) || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("ReadPacket on a quiet link: %v, want ErrTimeout", err)
+	}
+	c.Close()
+	if _, _, err := s.ReadPacket(); err != io.EOF {
+		t.Fatalf("ReadPacket after Close: %v, want io.EOF", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ns := veth(t)
+	tests := []struct {
+		name string
+		cfg  afpacket.Config
+		want string
+	}{
+		{"no interface", afpacket.Config{}, "no interface"},
+		{"unknown interface", afpacket.Config{Interfaces: []string{"nfr-nosuch"}}, "nfr-nosuch: no such interface"},
+		{"second interface unknown", afpacket.Config{Interfaces: []string{"nfr1", "nfr-nosuch"}, Workers: 2}, "nfr-nosuch"},
+		{"block not page-sized", afpacket.Config{Interfaces: []string{"nfr1"}, BlockSize: 5000}, "page size"},
+		{"ring of one block", afpacket.Config{Interfaces: []string{"nfr1"}, RingSize: 1 << 20, BlockSize: 1 << 20}, "fewer than two blocks"},
+		{"bad filter", afpacket.Config{Interfaces: []string{"nfr1"}, Filter: "port"}, `filter "port"`},
+		{"link filter on any", afpacket.Config{Interfaces: []string{"any"}, Filter: "ether host 00:11:22:33:44:55"}, "filter"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := ns.Do(func() error {
+				c, err := afpacket.Open(tc.cfg)
+				if err == nil {
+					c.Close()
+				}
+				return err
+			})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Open: %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	for _, name := range []string{"hash", "lb", "cpu", "qm", "nope"} {
+		if _, err := afpacket.ParseFanout(name); (err != nil) != (name == "nope") {
+			t.Errorf("ParseFanout(%q): %v", name, err)
+		}
+	}
+}
+
+// TestLinkDown checks that a reader blocked on an interface that goes down
+// gets an error naming it rather than waiting for ever.
+func TestLinkDown(t *testing.T) {
+	ns := veth(t)
+	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, RingSize: 2 << 20, BlockSize: 1 << 20})
+	errc := make(chan error, 1)
+	go func() {
+		_, _, err := c.Sources()[0].ReadPacket()
+		errc <- err
+	}()
+	ns.Must(t, "ip", "link", "set", "nfr1", "down")
+	select {
+	case err := <-errc:
+		if err == nil || !strings.Contains(err.Error(), "nfr1") || !errors.Is(err, syscall.ENETDOWN) {
+			t.Fatalf("ReadPacket on a link gone down: %v, want ENETDOWN naming nfr1", err)
+		}
+	case <-time.After(10 * time.Second):
+		c.Close()
+		t.Fatal("ReadPacket still blocked after the link went down")
+	}
+}
+
+// TestPromisc checks that promiscuous mode lasts as long as the capture.
+func TestPromisc(t *testing.T) {
+	ns := veth(t)
+	promiscuity := func() string {
+		out := ns.Must(t, "ip", "-d", "link", "show", "nfr1")
+		i := strings.Index(out, "promiscuity ")
+		if i < 0 {
+			t.Fatalf("no promiscuity in %q", out)
+		}
+		return strings.Fields(out[i:])[1]
+	}
+	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, Promisc: true, Workers: 2, RingSize: 2 << 20, BlockSize: 1 << 20})
+	if p := promiscuity(); p != "2" {
+		t.Errorf("promiscuity %s with two workers capturing, want 2", p)
+	}
+	c.Close()
+	if p := promiscuity(); p != "0" {
+		t.Errorf("promiscuity %s after Close, want 0", p)
 	}
 }

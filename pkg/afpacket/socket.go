@@ -38,16 +38,15 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // openSocket opens, configures and binds one socket on ifc. The order
 // follows libpcap: the socket starts with protocol 0 so nothing is queued
 // before the filter and the ring are in place, and only bind starts the flow.
-func openSocket(cfg *Config, ifc *iface, ifi int) (sk *socket, err error) {
+func openSocket(cfg *Config, ifc *iface, ifi int) (_ *socket, err error) {
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("AF_PACKET socket: %w", err)
 	}
-	sk = &socket{fd: fd, cfg: cfg, ifc: ifc, ifi: ifi}
+	sk := &socket{fd: fd, cfg: cfg, ifc: ifc, ifi: ifi}
 	defer func() {
 		if err != nil {
 			sk.close()
-			sk = nil
 		}
 	}()
 	if ifc.linkType == 0 {

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nfr-project/nfr/pkg/afpacket"
 	"github.com/nfr-project/nfr/pkg/privdrop"
 )
 
@@ -47,6 +48,11 @@ func TestDropHelper(t *testing.T) {
 	if err != nil {
 		t.Fatalf("AF_PACKET socket as root: %v", err)
 	}
+	// A whole ring, as nfr-capture holds it when it drops root.
+	c, err := afpacket.Open(afpacket.Config{Interfaces: []string{"lo"}, RingSize: 2 << 20, BlockSize: 1 << 20})
+	if err != nil {
+		t.Fatalf("AF_PACKET ring on lo as root: %v", err)
+	}
 	id, err := privdrop.Drop(name)
 	if err != nil {
 		t.Fatalf("Drop(%q): %v", name, err)
@@ -75,6 +81,10 @@ func TestDropHelper(t *testing.T) {
 	// The socket opened before the drop keeps working.
 	if _, err := unix.GetsockoptTpacketStats(before, unix.SOL_PACKET, unix.PACKET_STATISTICS); err != nil {
 		t.Fatalf("socket opened as root stopped working: %v", err)
+	}
+	c.Stats()
+	if err := c.Close(); err != nil {
+		t.Fatalf("closing the ring after the drop: %v", err)
 	}
 	if _, err := privdrop.Drop(name); !errors.Is(err, privdrop.ErrNotRoot) {
 		t.Fatalf("second Drop: %v, want ErrNotRoot", err)

@@ -41,6 +41,7 @@ func main() {
 	iface := flag.String("i", "", "interface")
 	workers := flag.Int("w", 1, "AF_PACKET fanout workers")
 	ring := flag.Int("ring", afpacket.DefaultRingSize, "ring (AF_PACKET, per worker) or buffer (libpcap) size in bytes")
+	block := flag.Int("block", afpacket.DefaultBlockSize, "AF_PACKET block size in bytes")
 	ready := flag.String("ready", "", "file to create once the interface is open")
 	flag.Parse()
 	if *iface == "" {
@@ -55,7 +56,7 @@ func main() {
 	)
 	switch *mode {
 	case "afpacket":
-		res, err = runAFPacket(*iface, *workers, *ring, *ready, stop)
+		res, err = runAFPacket(*iface, *workers, *ring, *block, *ready, stop)
 	case "libpcap":
 		res, err = runLibpcap(*iface, *ring, *ready, stop)
 	default:
@@ -76,8 +77,8 @@ func markReady(path string) error {
 	return os.WriteFile(path, []byte("ready\n"), 0o644)
 }
 
-func runAFPacket(iface string, workers, ring int, ready string, stop <-chan os.Signal) (result, error) {
-	c, err := afpacket.Open(afpacket.Config{Interfaces: []string{iface}, Workers: workers, RingSize: ring})
+func runAFPacket(iface string, workers, ring, block int, ready string, stop <-chan os.Signal) (result, error) {
+	c, err := afpacket.Open(afpacket.Config{Interfaces: []string{iface}, Workers: workers, RingSize: ring, BlockSize: block})
 	if err != nil {
 		return result{}, err
 	}
