@@ -1,8 +1,9 @@
-// Command nfr-capture turns capture files and live interfaces into dns
-// events (and, as their analysers land, ip, http and tls events).
+// Command nfr-capture turns capture files and live interfaces into dns, ip,
+// http and tls events.
 package main
 
 import (
+	"errors"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -10,28 +11,36 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nfr-project/nfr/pkg/afpacket"
 	"github.com/nfr-project/nfr/pkg/capture"
 	"github.com/nfr-project/nfr/pkg/cli"
 	"github.com/nfr-project/nfr/pkg/config"
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/event"
+	"github.com/nfr-project/nfr/pkg/privdrop"
 )
 
 const prog = "nfr-capture"
 
 type options struct {
 	cli.Common
-	Config       string        `short:"c" long:"config" value-name:"FILE" description:"config.yml for the analysis bounds (default $NFR_CONFIG, else /etc/nfr/config.yml if it exists)"`
-	Read         []string      `short:"r" long:"read" value-name:"FILE" description:"read a pcap or pcapng file (gzip too; - is stdin); repeat for several, in order"`
-	Interface    string        `short:"i" long:"interface" value-name:"IFACE" description:"capture live on IFACE (any: every interface)"`
-	Filter       string        `short:"f" long:"filter" value-name:"EXPR" description:"BPF filter in tcpdump syntax (live capture)"`
-	SnapLen      int           `short:"s" long:"snaplen" value-name:"BYTES" default:"262144" description:"bytes captured per packet (live capture)"`
-	NoPromisc    bool          `short:"p" long:"no-promiscuous" description:"do not put the interface into promiscuous mode"`
-	DNSPorts     []string      `long:"dns-port" value-name:"PORT[,PORT]" description:"also decode DNS on PORT (53 always)"`
-	DNSTimeout   time.Duration `long:"dns-timeout" value-name:"DURATION" default:"5s" description:"emit a query without response after DURATION"`
-	Types        string        `short:"t" long:"types" value-name:"LIST" description:"event types to emit, of dns,ip,http,tls (default: every one built in)"`
-	Stats        bool          `long:"stats" description:"print counters to stderr at exit (SIGUSR1 prints them any time)"`
-	LineBuffered bool          `long:"line-buffered" description:"flush every event line"`
+	Config        string        `short:"c" long:"config" value-name:"FILE" description:"config.yml for the analysis bounds (default $NFR_CONFIG, else /etc/nfr/config.yml if it exists)"`
+	Read          []string      `short:"r" long:"read" value-name:"FILE" description:"read a pcap or pcapng file (gzip too; - is stdin); repeat for several, in order"`
+	Interfaces    []string      `short:"i" long:"interface" value-name:"IFACE" description:"capture live on IFACE (any: every interface); repeat for several (with --afpacket)"`
+	Filter        string        `short:"f" long:"filter" value-name:"EXPR" description:"BPF filter in tcpdump syntax (live capture)"`
+	SnapLen       int           `short:"s" long:"snaplen" value-name:"BYTES" default:"262144" description:"bytes captured per packet (live capture)"`
+	NoPromisc     bool          `short:"p" long:"no-promiscuous" description:"do not put the interface into promiscuous mode"`
+	AFPacket      bool          `long:"afpacket" description:"capture through AF_PACKET TPACKET_V3 rings instead of libpcap"`
+	Workers       int           `long:"workers" value-name:"N" default:"1" description:"AF_PACKET decoding workers per capture (fanout group)"`
+	Fanout        string        `long:"fanout" value-name:"MODE" default:"hash" description:"AF_PACKET fanout: hash, lb, cpu or qm"`
+	BufferKiB     int           `short:"B" long:"buffer-size" value-name:"KIB" default:"32768" description:"AF_PACKET ring size per worker and interface, in KiB"`
+	User          string        `short:"Z" long:"relinquish-privileges" value-name:"USER" description:"once the interfaces are open, change to USER, as tcpdump -Z"`
+	DNSPorts      []string      `long:"dns-port" value-name:"PORT[,PORT]" description:"also decode DNS on PORT (53 always)"`
+	DNSTimeout    time.Duration `long:"dns-timeout" value-name:"DURATION" default:"5s" description:"emit a query without response after DURATION"`
+	Types         string        `short:"t" long:"types" value-name:"LIST" description:"event types to emit, of dns,ip,http,tls (default: all)"`
+	Stats         bool          `long:"stats" description:"print counters to stderr at exit (SIGUSR1 prints them any time)"`
+	StatsInterval time.Duration `long:"stats-interval" value-name:"DURATION" description:"also print counters every DURATION"`
+	LineBuffered  bool          `long:"line-buffered" description:"flush every event line"`
 }
 
 func main() { os.Exit(run(os.Args[1:])) }
@@ -48,25 +57,33 @@ func run(args []string) int {
 		ui.Hintf("run: %s --help", prog)
 		return cli.ExitUsage
 	}
-	files := append([]string(nil), o.Read...)
-	iface := o.Interface
+	files, ifaces := append([]string(nil), o.Read...), o.Interfaces
 	switch {
 	case len(files) > 0:
 		files = append(files, rest...)
-	case iface == "" && len(rest) == 1 && isFile(rest[0]):
+	case len(ifaces) == 0 && len(rest) == 1 && isFile(rest[0]):
 		files = rest // nfr-capture trace.pcap: a file, not an interface
-	case iface == "" && len(rest) == 1:
-		iface = rest[0]
+	case len(ifaces) == 0 && len(rest) == 1:
+		ifaces = rest
 	case len(rest) > 0:
 		return usage("unexpected argument %q", rest[len(rest)-1])
 	}
-	if iface != "" && len(files) > 0 {
+	live := len(ifaces) > 0
+	switch {
+	case live && len(files) > 0:
 		return usage("give an interface or -r FILE, not both")
-	}
-	if iface == "" && len(files) == 0 {
+	case !live && len(files) == 0:
 		ui.Errorf("nothing to read")
 		ui.Hintf("run: %s eth0, or %s -r FILE.pcap", prog, prog)
 		return cli.ExitUsage
+	case len(ifaces) > 1 && !o.AFPacket:
+		return usage("several interfaces need --afpacket")
+	case o.Workers < 1 || (o.Workers > 1 && !o.AFPacket):
+		return usage("--workers needs --afpacket and a number from 1")
+	}
+	fanout, err := afpacket.ParseFanout(o.Fanout)
+	if err != nil {
+		return usage("--fanout: %v", err)
 	}
 	ports, err := capture.ParsePorts(o.DNSPorts)
 	if err != nil {
@@ -79,7 +96,6 @@ func run(args []string) int {
 	if o.Types != "" {
 		types = strings.Split(o.Types, ",")
 	}
-
 	cfg, err := config.Find(o.Config)
 	if err != nil {
 		ui.Errorf("%v", err)
@@ -92,16 +108,16 @@ func run(args []string) int {
 	debug.SetMemoryLimit(200 << 20)
 	lineBuffered := o.LineBuffered || cli.IsTerminal(os.Stdout)
 	w := event.NewWriter(os.Stdout, lineBuffered)
-	em := capture.NewEmitter(w, lineBuffered)
-	an, err := capture.NewAnalysers(types, capture.Options{DNSPorts: ports, DNSTimeout: o.DNSTimeout, Emit: em.Emit, Analysis: cfg.Analysis})
-	if err != nil {
-		em.Close()
-		return usage("--types: %v", err)
+	workers := make([]*worker, o.Workers)
+	for i := range workers {
+		if workers[i], err = newWorker(w, lineBuffered, live, types, capture.Options{
+			DNSPorts: ports, DNSTimeout: o.DNSTimeout, Analysis: cfg.Analysis}); err != nil {
+			return usage("--types: %v", err)
+		}
 	}
-	r := &capture.Runner{Decoder: decode.NewDecoder(an.Handlers...), DNS: an.DNS, L7: an.L7, Live: iface != ""}
-	r.OnStats = func() { em.Flush(); r.WriteStats(os.Stderr, prog) }
-	if r.Live {
-		r.OnTick = em.Pass
+	runners := make([]*capture.Runner, len(workers))
+	for i, wk := range workers {
+		runners[i] = wk.r
 	}
 
 	// SIGINT and SIGTERM stop the source, so pending transactions are
@@ -113,40 +129,106 @@ func run(args []string) int {
 	go func() {
 		for s := range sigs {
 			if s == syscall.SIGUSR1 {
-				r.RequestStats()
+				requestStats(runners)
 			} else {
 				g.Stop()
 			}
 		}
 	}()
+	if o.StatsInterval > 0 {
+		t := time.NewTicker(o.StatsInterval)
+		defer t.Stop()
+		go func() {
+			for range t.C {
+				requestStats(runners)
+			}
+		}()
+	}
+	dropPrivileges := func() error {
+		if o.User == "" {
+			return nil
+		}
+		if _, err := privdrop.Drop(o.User); errors.Is(err, privdrop.ErrNotRoot) {
+			ui.Warnf("-Z %s: not running as root, nothing to drop", o.User)
+		} else if err != nil {
+			return err
+		}
+		return nil
+	}
 
 	status := cli.ExitOK
-	if r.Live {
+	switch {
+	case o.AFPacket:
 		w.FlushEvery(time.Second)
-		err = r.RunLive(capture.LiveConfig{Interface: iface, Filter: o.Filter, SnapLen: o.SnapLen, NoPromisc: o.NoPromisc}, g)
-	} else {
-		err = r.RunFiles(files, os.Stdin, g)
+		err = capture.RunRing(afpacket.Config{Interfaces: ifaces, Fanout: fanout, RingSize: o.BufferKiB << 10,
+			Snaplen: o.SnapLen, Promisc: !o.NoPromisc, Filter: o.Filter, ReadTimeout: 100 * time.Millisecond},
+			runners, g, dropPrivileges)
+	case live:
+		w.FlushEvery(time.Second)
+		runners[0].OnOpen = dropPrivileges
+		err = runners[0].RunLive(capture.LiveConfig{Interface: ifaces[0], Filter: o.Filter, SnapLen: o.SnapLen, NoPromisc: o.NoPromisc}, g)
+	default:
+		if err = dropPrivileges(); err == nil {
+			err = runners[0].RunFiles(files, os.Stdin, g)
+		}
 	}
 	if err != nil {
 		ui.Errorf("%v", err)
-		if r.Live && strings.Contains(strings.ToLower(err.Error()), "no such device") {
+		if live && strings.Contains(strings.ToLower(err.Error()), "no such device") {
 			ui.Hintf("list the interfaces with: ip -br link")
 		}
 		status = cli.ExitFailure
 	}
-	r.Finish()
-	err = em.Close()
-	if cerr := w.Close(); err == nil {
-		err = cerr
+	for _, wk := range workers {
+		if cerr := wk.finish(); cerr != nil && status == cli.ExitOK {
+			ui.Errorf("writing events: %v", cerr)
+			status = cli.ExitFailure
+		}
 	}
-	if err != nil {
-		ui.Errorf("writing events: %v", err)
+	if cerr := w.Close(); cerr != nil && status == cli.ExitOK {
+		ui.Errorf("writing events: %v", cerr)
 		status = cli.ExitFailure
 	}
 	if o.Stats {
-		r.WriteStats(os.Stderr, prog)
+		for _, r := range runners {
+			r.WriteStats(os.Stderr, prog)
+		}
 	}
 	return status
+}
+
+// worker is one decoding pipeline: a runner with its own analysers and an
+// encoder feeding the shared writer.
+type worker struct {
+	r  *capture.Runner
+	em *capture.Emitter
+}
+
+func newWorker(w *event.Writer, lineBuffered, live bool, types []string, opt capture.Options) (*worker, error) {
+	em := capture.NewEmitter(w, lineBuffered)
+	opt.Emit = em.Emit
+	an, err := capture.NewAnalysers(types, opt)
+	if err != nil {
+		em.Close()
+		return nil, err
+	}
+	r := &capture.Runner{Decoder: decode.NewDecoder(an.Handlers...), DNS: an.DNS, L7: an.L7, Live: live}
+	r.OnStats = func() { em.Flush(); r.WriteStats(os.Stderr, prog) }
+	if live {
+		r.OnTick = em.Pass
+	}
+	return &worker{r: r, em: em}, nil
+}
+
+func (wk *worker) finish() error {
+	wk.r.Finish()
+	return wk.em.Close()
+}
+
+func requestStats(rs []*capture.Runner) {
+	for _, r := range rs {
+		r.RequestStats()
+	}
 }
 
 func isFile(name string) bool {

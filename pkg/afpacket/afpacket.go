@@ -348,8 +348,10 @@ func (s *Source) read() ([]byte, decode.CaptureInfo, error) {
 		closing := s.state.Load()&stClosing != 0
 		for i := 0; i < n; i++ {
 			sk := s.socks[s.cur]
-			if sk.ring.next(&s.f) {
-				return s.deliver(sk)
+			for sk.ring.next(&s.f) {
+				if !s.f.loopedBack() {
+					return s.deliver(sk)
+				}
 			}
 			s.cur = (s.cur + 1) % n
 		}

@@ -2,6 +2,8 @@ package afpacket
 
 import (
 	"encoding/binary"
+	"net"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 )
@@ -211,4 +213,30 @@ func appendSLL2(dst []byte, f *frame) []byte {
 		dst = append(dst, proto...)
 	}
 	return append(dst, f.data...)
+}
+
+// loopbackIndex is the ifindex of the loopback interface (0 if none).
+var loopbackIndex = sync.OnceValue(func() int32 {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return 0
+	}
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagLoopback != 0 {
+			return int32(ifc.Index)
+		}
+	}
+	return 0
+})
+
+// loopedBack reports whether f is the outgoing copy of a frame on the
+// loopback interface. The kernel shows every loopback frame twice, going
+// out and coming in; libpcap keeps only the incoming one, and so do we.
+func (f *frame) loopedBack() bool {
+	const packetOutgoing = 4
+	if f.hdr[sllPkttype] != packetOutgoing {
+		return false
+	}
+	ifindex := int32(binary.NativeEndian.Uint32(f.hdr[sllIfindex:]))
+	return ifindex != 0 && ifindex == loopbackIndex()
 }

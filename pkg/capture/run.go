@@ -30,6 +30,12 @@ type Runner struct {
 	Live bool
 	// OnStats is called from the reading goroutine after RequestStats.
 	OnStats func()
+	// Namer, if set, names each frame's source (the interface of a
+	// multi-interface capture); else the name given to Run is used.
+	Namer func(ci decode.CaptureInfo) string
+	// OnOpen, if set, runs once the live source is open and before the
+	// first frame is read: nfr-capture -Z drops privileges there.
+	OnOpen func() error
 	// OnTick is called from the reading goroutine whenever the clock
 	// advances (every 100 ms of capture time, or of wall time live).
 	OnTick func()
@@ -85,7 +91,11 @@ func (r *Runner) Run(src decode.Source, name string) error {
 			}
 			return err
 		}
-		d.Decode(data, ci, name)
+		if r.Namer != nil {
+			d.Decode(data, ci, r.Namer(ci))
+		} else {
+			d.Decode(data, ci, name)
+		}
 		now := ci.TS
 		if r.Live {
 			now = time.Now()
@@ -184,12 +194,13 @@ func (r *Runner) WriteStats(w io.Writer, prog string) {
 // reading loop then ends and pending transactions are flushed.
 type Guard struct {
 	mu   sync.Mutex
-	cur  decode.Source
+	cur  io.Closer
 	done bool
 }
 
-// Set makes src the source to close; false when already stopped.
-func (g *Guard) Set(src decode.Source) bool {
+// Set makes src (a decode.Source, or an AF_PACKET capture of several) the
+// source to close; false when already stopped.
+func (g *Guard) Set(src io.Closer) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.cur = src
@@ -242,6 +253,11 @@ func (r *Runner) RunLive(cfg LiveConfig, g *Guard) error {
 		return err
 	}
 	defer l.Close()
+	if r.OnOpen != nil {
+		if err := r.OnOpen(); err != nil {
+			return err
+		}
+	}
 	if !g.Set(l) {
 		return nil
 	}
