@@ -117,8 +117,9 @@ func dur(d time.Duration) string {
 
 // matchName checks a host name (a DNS query, SNI or HTTP host) against the
 // built-in lists and the feeds; what names it in reasons.
-func (e *Engine) matchName(name, what string) {
+func (e *Engine) matchName(name, what string) (matches int) {
 	e.ms = e.builtin.AppendDomain(e.ms[:0], name)
+	matches += len(e.ms)
 	for _, m := range e.ms {
 		switch m.Threat {
 		case "dynamic_dns", "suspicious_tld", "ip_lookup":
@@ -140,6 +141,7 @@ func (e *Engine) matchName(name, what string) {
 	}
 	if e.feeds != nil {
 		e.ms = e.feeds.AppendDomain(e.ms[:0], name)
+		matches += len(e.ms)
 		for _, m := range e.ms {
 			e.flag("feed")
 			e.add(m.Threat, m.Indicator, "%s %s matches %s on feed %s", what, name, m.Indicator, m.Source)
@@ -147,13 +149,61 @@ func (e *Engine) matchName(name, what string) {
 	}
 	if strings.HasSuffix(name, ".onion") {
 		e.add("tor", name, "%s %s is a Tor onion service", what, name)
+		matches++
+	}
+	return matches
+}
+
+// checkName runs matchName and the lookalike check on a host name and
+// returns its registered domain. Names that match nothing are remembered,
+// so the common case costs one map lookup instead of a dozen.
+func (e *Engine) checkName(name, what string) (reg string, ok bool) {
+	if v, hit := e.cleanNames[name]; hit {
+		return v.reg, v.ok
+	}
+	n := e.matchName(name, what)
+	reg, ok = Registered(name)
+	if ok && strings.HasSuffix(reg, ".arpa") {
+		ok = false
+	}
+	h := len(e.hits)
+	if ok {
+		e.imposter(name, reg, mainLabel(reg), what)
+	}
+	if n == 0 && len(e.hits) == h {
+		if len(e.cleanNames) >= maxNameCache {
+			clear(e.cleanNames)
+		}
+		e.cleanNames[name] = cleanName{reg, ok}
+	}
+	return reg, ok
+}
+
+type cleanName struct {
+	reg string
+	ok  bool
+}
+
+// checkAddr runs matchAddr, skipping the lists for addresses that matched
+// nothing before.
+func (e *Engine) checkAddr(a netip.Addr, port uint16, what string) {
+	if e.cleanAddrs[a] {
+		e.matchResolved(a, port, what)
+		return
+	}
+	if e.matchAddr(a, port, what) == 0 {
+		if len(e.cleanAddrs) >= maxNameCache {
+			clear(e.cleanAddrs)
+		}
+		e.cleanAddrs[a] = true
 	}
 }
 
 // matchAddr checks an address against the lists, the feeds and the
 // addresses listed names resolved to.
-func (e *Engine) matchAddr(a netip.Addr, port uint16, what string) {
+func (e *Engine) matchAddr(a netip.Addr, port uint16, what string) (matches int) {
 	e.ms = e.builtin.AppendIP(e.ms[:0], a)
+	matches += len(e.ms)
 	for _, m := range e.ms {
 		switch m.Threat {
 		case "public_resolver":
@@ -171,16 +221,24 @@ func (e *Engine) matchAddr(a netip.Addr, port uint16, what string) {
 	}
 	if e.feeds != nil {
 		e.ms = e.feeds.AppendIP(e.ms[:0], a)
+		matches += len(e.ms)
 		for _, m := range e.ms {
 			e.flag("feed")
 			e.add(m.Threat, m.Indicator, "%s %s matches %s on feed %s", what, a, m.Indicator, m.Source)
 		}
-		if port != 0 {
-			e.feeds.MatchAddrPort(netip.AddrPortFrom(a, port), func(m string, t intel.Tag) {
-				e.flag("feed")
-				e.add(t.Threat, m, "%s %s matches %s on feed %s", what, m, m, t.Source)
-			})
-		}
+	}
+	e.matchResolved(a, port, what)
+	return matches
+}
+
+// matchResolved checks what does not depend on the address alone: feed
+// entries with a port, and addresses that listed names resolved to.
+func (e *Engine) matchResolved(a netip.Addr, port uint16, what string) {
+	if e.feeds != nil && port != 0 {
+		e.feeds.MatchAddrPort(netip.AddrPortFrom(a, port), func(m string, t intel.Tag) {
+			e.flag("feed")
+			e.add(t.Threat, m, "%s %s matches %s on feed %s", what, m, m, t.Source)
+		})
 	}
 	if e.resolved.len() > 0 {
 		if r, ok := e.resolved.peek(a); ok {
@@ -194,8 +252,16 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 	if q == "" {
 		return
 	}
-	e.matchName(q, "query")
-	nameHits := len(e.hits)
+	reg, regOK := e.checkName(q, "query")
+	// The addresses of listed names are remembered, so the connections
+	// that follow the lookup are recognised too.
+	listed := ""
+	for _, h := range e.hits {
+		switch h.id {
+		case "cryptomining", "c2", "malware", "sinkhole", "c2_public_api":
+			listed = h.id
+		}
+	}
 	for _, ans := range ev.Answers {
 		a, err := netip.ParseAddr(ans)
 		if err != nil {
@@ -219,23 +285,14 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 				e.add(m.Threat, q, "%s resolves to %s, listed as %s on feed %s", q, a, m.Indicator, m.Source)
 			}
 		}
-		// Remember the addresses of listed names, so the connections
-		// that follow the lookup are recognised too.
-		if nameHits > 0 {
-			h := e.hits[0]
-			if h.id == "cryptomining" || h.id == "c2" || h.id == "malware" || h.id == "sinkhole" || h.id == "c2_public_api" {
-				*e.resolved.get(a, e.now) = resolvedInfo{Name: q, Threat: h.id}
-			}
+		if listed != "" {
+			*e.resolved.get(a, e.now) = resolvedInfo{Name: q, Threat: listed}
 		}
 	}
-	reg, ok := Registered(q)
-	if !ok || strings.HasSuffix(reg, ".arpa") {
+	if !regOK {
 		return
 	}
-	label := mainLabel(reg)
-	e.imposter(q, reg, label, "query")
-
-	ni := e.nameInfo(reg, label)
+	ni := e.nameInfo(reg, mainLabel(reg))
 	s, st := ni.dga, ni.st
 	nx := ev.RCode == "NXDOMAIN"
 	if s >= 0.6 || nx {
@@ -373,9 +430,9 @@ func (e *Engine) scoreIP(ev *event.Event) {
 		return
 	}
 	ext := e.isExternal(dst)
-	e.matchAddr(dst, ev.DestPort, "destination")
+	e.checkAddr(dst, ev.DestPort, "destination")
 	if e.isExternal(src) {
-		e.matchAddr(src, 0, "source")
+		e.checkAddr(src, 0, "source")
 	}
 	proto := protoNum(ev.Proto)
 	switch proto {
@@ -417,11 +474,14 @@ func (e *Engine) scoreIP(ev *event.Event) {
 	if port == 25 && ext && e.isInternal(src) {
 		e.spam(ev)
 	}
-	if ext && ev.BytesOut > 0 {
-		e.upload(ev)
-	}
-	if ext && !beaconSkipPorts[port] {
-		e.beacon(ev)
+	if ext {
+		p := e.pairs.get(pairKey{Src: ev.SrcIP, Dst: ev.DestIP, Port: ev.DestPort, Proto: 6}, e.now)
+		if ev.BytesOut > 0 {
+			e.upload(ev, p)
+		}
+		if !beaconSkipPorts[port] {
+			e.beacon(ev, p)
+		}
 	}
 }
 
@@ -491,8 +551,7 @@ func (e *Engine) spam(ev *event.Event) {
 	}
 }
 
-func (e *Engine) upload(ev *event.Event) {
-	p := e.pairs.get(pairKey{Src: ev.SrcIP, Dst: ev.DestIP, Port: ev.DestPort, Proto: 6}, e.now)
+func (e *Engine) upload(ev *event.Event, p *pairState) {
 	if roll(&p.UpStart, e.now, e.th.UploadWindow) {
 		p.Out, p.In = 0, 0
 	}
@@ -524,8 +583,7 @@ func size(n int64) string {
 // beacon records a connection of a pair and scores the pair's regularity
 // as RITA does: Bowley skew and median absolute deviation of the intervals
 // and of the sizes.
-func (e *Engine) beacon(ev *event.Event) {
-	p := e.pairs.get(pairKey{Src: ev.SrcIP, Dst: ev.DestIP, Port: ev.DestPort, Proto: 6}, e.now)
+func (e *Engine) beacon(ev *event.Event, p *pairState) {
 	ts := ev.TS.UnixMilli()
 	if len(p.TS) < beaconRing {
 		p.TS = append(p.TS, ts)
@@ -611,10 +669,7 @@ func (e *Engine) scoreHTTP(ev *event.Event) {
 	host := hostOnly(ev.Host)
 	if host != "" {
 		if _, err := netip.ParseAddr(host); err != nil {
-			e.matchName(host, "HTTP host")
-			if reg, ok := Registered(host); ok {
-				e.imposter(host, reg, mainLabel(reg), "HTTP host")
-			}
+			e.checkName(host, "HTTP host")
 		}
 	}
 	if e.feeds != nil && host != "" {
@@ -624,7 +679,7 @@ func (e *Engine) scoreHTTP(ev *event.Event) {
 		})
 	}
 	if ev.DestIP.IsValid() {
-		e.matchAddr(ev.DestIP, ev.DestPort, "destination")
+		e.checkAddr(ev.DestIP, ev.DestPort, "destination")
 	}
 }
 
@@ -633,10 +688,7 @@ func (e *Engine) scoreTLS(ev *event.Event) {
 	defer func() { e.port = 0 }()
 	sni := strings.ToLower(strings.TrimSuffix(ev.SNI, "."))
 	if sni != "" {
-		e.matchName(sni, "SNI")
-		if reg, ok := Registered(sni); ok {
-			e.imposter(sni, reg, mainLabel(reg), "SNI")
-		}
+		e.checkName(sni, "SNI")
 	}
 	if e.feeds != nil {
 		for _, h := range [...]string{ev.JA3, ev.JA3S} {
@@ -655,7 +707,7 @@ func (e *Engine) scoreTLS(ev *event.Event) {
 		}
 	}
 	if ev.DestIP.IsValid() {
-		e.matchAddr(ev.DestIP, ev.DestPort, "destination")
+		e.checkAddr(ev.DestIP, ev.DestPort, "destination")
 		if ev.DestPort == 853 && e.isExternal(ev.DestIP) {
 			e.add("dot", ev.DestIP.String(), "DNS over TLS (tcp/853) to %s, SNI %q", ev.DestIP, sni)
 		}

@@ -141,11 +141,13 @@ type Engine struct {
 	stats Stats
 
 	// scratch for one Process call
-	hits  []hit
-	flags []string
-	port  uint16 // destination port of the TLS event being scored
-	ms    []intel.Match
-	names map[string]nameInfo // per registered domain: name statistics, cleared when full
+	hits       []hit
+	flags      []string
+	port       uint16 // destination port of the TLS event being scored
+	ms         []intel.Match
+	names      map[string]nameInfo // per registered domain: name statistics, cleared when full
+	cleanNames map[string]cleanName
+	cleanAddrs map[netip.Addr]bool
 
 	times              []int64
 	deltas, sizes, dev []float64
@@ -201,6 +203,8 @@ func New(cfg Config) (*Engine, error) {
 	e.builtin = b
 	e.stats.ByThreat = map[string]int64{}
 	e.names = map[string]nameInfo{}
+	e.cleanNames = map[string]cleanName{}
+	e.cleanAddrs = map[netip.Addr]bool{}
 	return e, nil
 }
 
@@ -246,7 +250,11 @@ func fillThresholds(t *Thresholds, d Thresholds) {
 }
 
 // SetFeeds replaces the user feeds (after a reload).
-func (e *Engine) SetFeeds(s *intel.Set) { e.feeds = s }
+func (e *Engine) SetFeeds(s *intel.Set) {
+	e.feeds = s
+	clear(e.cleanNames)
+	clear(e.cleanAddrs)
+}
 
 // Stats returns the counters and state sizes.
 func (e *Engine) Stats() Stats {

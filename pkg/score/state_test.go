@@ -110,3 +110,29 @@ func TestDisabled(t *testing.T) {
 		t.Error("want an error for an unknown threat id")
 	}
 }
+
+// FuzzLoadState: a state file is read back from disk, where anything may
+// have happened to it.
+func FuzzLoadState(f *testing.F) {
+	sc, _ := traffic.Find("scan")
+	g := traffic.New(1)
+	g.Play([]traffic.Scenario{sc})
+	e, _ := New(DefaultConfig())
+	evs := g.Events()
+	for i := range evs {
+		e.Process(&evs[i], func(*event.Event) {})
+	}
+	var buf bytes.Buffer
+	e.SaveState(&buf)
+	f.Add(buf.Bytes())
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, _ := New(DefaultConfig())
+		if err := e.LoadState(bytes.NewReader(data)); err != nil {
+			return
+		}
+		for i := range evs {
+			e.Process(&evs[i], func(*event.Event) {})
+		}
+	})
+}
