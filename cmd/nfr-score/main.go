@@ -31,6 +31,7 @@ type options struct {
 func main() { os.Exit(run()) }
 
 func run() int {
+	signal.Ignore(syscall.SIGHUP) // until the handler is in place: a reload must not kill us
 	ui := cli.New("nfr-score", os.Stderr)
 	var o options
 	files, done, code := ui.Parse(&o, "[OPTIONS] [FILE...]", os.Args[1:], os.Stdout)

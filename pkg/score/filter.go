@@ -49,36 +49,53 @@ func (f *Filter) Run(r io.Reader, name string) error {
 		free <- &batch{evs: make([]event.Event, batchSize)}
 	}
 	stop := make(chan struct{})
-	er := event.NewReader(r, name)
+	var cur *batch
+	next := func() bool {
+		select {
+		case cur = <-free:
+			cur.n, cur.err, cur.last = 0, nil, false
+			return true
+		case <-stop:
+			return false
+		}
+	}
+	// Before the reader blocks for more input, the events it has are
+	// handed on, so a live stream is scored as it comes.
+	fr := &flushReader{r: r, flush: func() {
+		if cur != nil && cur.n > 0 {
+			full <- cur
+			if !next() {
+				cur = &batch{evs: make([]event.Event, batchSize)}
+			}
+		}
+	}}
+	er := event.NewReader(fr, name)
 	er.Warn = f.Warn
 	go func() {
 		defer close(full)
+		if !next() {
+			return
+		}
 		for {
-			var b *batch
-			select {
-			case b = <-free:
-			case <-stop:
+			line, err := er.Next()
+			if err != nil {
+				cur.last = true
+				if err != io.EOF {
+					cur.err = err
+				}
+				full <- cur
 				return
 			}
-			b.n, b.err, b.last = 0, nil, false
-			for b.n < batchSize && !b.last {
-				line, err := er.Next()
-				if err != nil {
-					b.last = true
-					if err != io.EOF {
-						b.err = err
-					}
-					break
-				}
-				if err := event.Unmarshal(line, &b.evs[b.n]); err != nil {
-					er.Skip(err.Error())
-					continue
-				}
-				b.n++
+			if err := event.Unmarshal(line, &cur.evs[cur.n]); err != nil {
+				er.Skip(err.Error())
+				continue
 			}
-			full <- b
-			if b.last {
-				return
+			cur.n++
+			if cur.n == batchSize {
+				full <- cur
+				if !next() {
+					return
+				}
 			}
 		}
 	}()
@@ -125,4 +142,16 @@ func (f *Filter) emit(a *event.Event) {
 	f.Alerts++
 	f.buf = a.AppendJSON(f.buf[:0])
 	f.werr = f.Out.WriteLine(f.buf)
+}
+
+// flushReader calls flush before each read of the underlying reader, that
+// is whenever the buffered input is used up.
+type flushReader struct {
+	r     io.Reader
+	flush func()
+}
+
+func (f *flushReader) Read(p []byte) (int, error) {
+	f.flush()
+	return f.r.Read(p)
 }
