@@ -25,7 +25,9 @@ type srcState struct {
 	HostsByPort map[uint16]int
 
 	SpamStart time.Time
-	Spam      []netip.Addr
+	Spam      []netip.Addr // external SMTP servers tried
+	SpamDone  int          // of them, with a completed session
+	MX        int          // MX lookups
 }
 
 // domState is what the engine remembers about one registered domain.
@@ -241,7 +243,7 @@ func (e *Engine) matchResolved(a netip.Addr, port uint16, what string) {
 		})
 	}
 	if e.resolved.len() > 0 {
-		if r, ok := e.resolved.peek(a); ok {
+		if r, ok := e.resolved.peek(a); ok && r.Threat != "stratum" {
 			e.add(r.Threat, a.String(), "%s %s is an address of %s", what, a, r.Name)
 		}
 	}
@@ -252,6 +254,10 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 	if q == "" {
 		return
 	}
+	if ev.QType == "MX" && e.isInternal(ev.SrcIP) {
+		e.mxLookup(ev)
+	}
+	e.lookedUp(q)
 	reg, regOK := e.checkName(q, "query")
 	// The addresses of listed names are remembered, so the connections
 	// that follow the lookup are recognised too.
@@ -268,6 +274,8 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 			if n := intel.NormalizeDomain(ans); n != "" {
 				if m, ok := e.builtin.HasDomain(n, "sinkhole"); ok {
 					e.add("sinkhole", m, "%s is answered by the sinkhole name %s", q, n)
+				} else if strings.Contains(n, "sinkhole") {
+					e.add("sinkhole", n, "%s is answered by %s, a sinkhole by its name", q, n)
 				}
 			}
 			continue
@@ -291,6 +299,19 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 	}
 	if !regOK {
 		return
+	}
+	if strong, weak := miningName(q); strong || weak {
+		if strong {
+			e.add("cryptomining", reg, "query %s names a mining pool (%s)", q, strongMiningWord(q))
+		}
+		for _, ans := range ev.Answers {
+			if a, err := netip.ParseAddr(ans); err == nil {
+				r := e.resolved.get(a, e.now)
+				if r.Threat == "" || r.Threat == "stratum" {
+					*r = resolvedInfo{Name: q, Threat: "stratum"}
+				}
+			}
+		}
 	}
 	ni := e.nameInfo(reg, mainLabel(reg))
 	s, st := ni.dga, ni.st
@@ -447,9 +468,13 @@ func (e *Engine) scoreIP(ev *event.Event) {
 		return
 	}
 	port := ev.DestPort
+	if port == 25 && ext && e.isInternal(src) {
+		e.spam(ev, !failed(ev))
+	}
+	if ircPort(port) && ext {
+		e.add("irc", dst.String(), "IRC (tcp/%d) connection to %s", port, dst)
+	}
 	if failed(ev) {
-		// Unanswered SMTP attempts are not counted as spam: scanners make
-		// them too.
 		e.scan(ev)
 		return
 	}
@@ -461,18 +486,16 @@ func (e *Engine) scoreIP(ev *event.Event) {
 	}
 	if ext && est {
 		switch {
-		case port >= 6660 && port <= 6669 || port == 6697 || port == 7000:
-			e.add("irc", dst.String(), "IRC (tcp/%d) connection to %s", port, dst)
 		case torPorts[port]:
 			e.add("tor", dst.String(), "connection to %s on tcp/%d, a well-known Tor relay port", dst, port)
 		case port == 853:
 			e.add("dot", dst.String(), "DNS over TLS (tcp/853) to %s", dst)
 		case stratumPorts[port]:
 			e.flag("stratum_port")
+			if r, ok := e.resolved.peek(dst); ok && r.Threat == "stratum" {
+				e.add("cryptomining", dst.String(), "stratum port tcp/%d on %s, an address of %s", port, dst, r.Name)
+			}
 		}
-	}
-	if port == 25 && ext && e.isInternal(src) {
-		e.spam(ev)
 	}
 	if ext {
 		p := e.pairs.get(pairKey{Src: ev.SrcIP, Dst: ev.DestIP, Port: ev.DestPort, Proto: 6}, e.now)
@@ -484,6 +507,8 @@ func (e *Engine) scoreIP(ev *event.Event) {
 		}
 	}
 }
+
+func ircPort(p uint16) bool { return p >= 6660 && p <= 6669 || p == 6697 }
 
 func (e *Engine) icmp(ev *event.Event) {
 	typ := -1
@@ -533,10 +558,13 @@ func (e *Engine) scan(ev *event.Event) {
 	}
 }
 
-func (e *Engine) spam(ev *event.Event) {
+// spam counts the external SMTP servers a host tries. Attempts count too
+// (ISPs often block tcp/25), but then the host must also have looked up
+// mail exchangers, which scanners probing port 25 do not.
+func (e *Engine) spam(ev *event.Event, done bool) {
 	s := e.sources.get(ev.SrcIP, e.now)
 	if roll(&s.SpamStart, e.now, e.th.SpamWindow) {
-		s.Spam = s.Spam[:0]
+		s.Spam, s.SpamDone, s.MX = s.Spam[:0], 0, 0
 	}
 	for _, a := range s.Spam {
 		if a == ev.DestIP {
@@ -545,10 +573,26 @@ func (e *Engine) spam(ev *event.Event) {
 	}
 	if len(s.Spam) < 256 {
 		s.Spam = append(s.Spam, ev.DestIP)
+		if done {
+			s.SpamDone++
+		}
 	}
-	if n := len(s.Spam); n >= e.th.SpamServers {
-		e.add("spam", "", "%s connected to %d external SMTP servers (tcp/25) in %s", ev.SrcIP, n, dur(e.th.SpamWindow))
+	n := len(s.Spam)
+	switch {
+	case s.SpamDone >= e.th.SpamServers:
+		e.add("spam", "", "%s completed SMTP sessions (tcp/25) with %d external servers in %s", ev.SrcIP, s.SpamDone, dur(e.th.SpamWindow))
+	case n >= e.th.SpamServers && s.MX >= 3:
+		e.add("spam", "", "%s tried SMTP (tcp/25) to %d external servers after %d MX lookups in %s", ev.SrcIP, n, s.MX, dur(e.th.SpamWindow))
 	}
+}
+
+// mxLookup counts a host's MX lookups for the spam detector.
+func (e *Engine) mxLookup(ev *event.Event) {
+	s := e.sources.get(ev.SrcIP, e.now)
+	if roll(&s.SpamStart, e.now, e.th.SpamWindow) {
+		s.Spam, s.SpamDone, s.MX = s.Spam[:0], 0, 0
+	}
+	s.MX++
 }
 
 func (e *Engine) upload(ev *event.Event, p *pairState) {
@@ -689,6 +733,9 @@ func (e *Engine) scoreTLS(ev *event.Event) {
 	sni := strings.ToLower(strings.TrimSuffix(ev.SNI, "."))
 	if sni != "" {
 		e.checkName(sni, "SNI")
+		if torSNI(sni) && !e.wasLookedUp(sni) {
+			e.add("tor", sni, "SNI %s is a random name never looked up, as Tor clients send", sni)
+		}
 	}
 	if e.feeds != nil {
 		for _, h := range [...]string{ev.JA3, ev.JA3S} {
@@ -725,4 +772,78 @@ func hostOnly(h string) string {
 		return h[:i]
 	}
 	return h
+}
+
+// Words in host names that mean mining: a strong one alone, or a pool word
+// with a coin.
+var (
+	miningStrong = map[string]bool{"xmr": true, "monero": true, "stratum": true, "cryptonight": true, "nicehash": true,
+		"xmrig": true, "randomx": true, "ethash": true, "minexmr": true, "moneroocean": true, "xmrpool": true}
+	miningPool = map[string]bool{"pool": true, "mining": true, "miner": true, "mine": true, "pools": true, "solo": true}
+	miningCoin = map[string]bool{"eth": true, "etc": true, "btc": true, "ltc": true, "zec": true, "rvn": true, "erg": true,
+		"kas": true, "xmr": true, "dash": true, "doge": true, "bch": true, "zen": true, "flux": true, "beam": true, "grin": true, "ravencoin": true}
+)
+
+func nameWords(q string) []string {
+	return strings.FieldsFunc(q, func(r rune) bool { return r == '.' || r == '-' || r == '_' || (r >= '0' && r <= '9') })
+}
+
+// miningName reports whether q carries a strong mining word, or a pool
+// word (weak: pool.ntp.org) and, with a coin, a strong case.
+func miningName(q string) (strong, weak bool) {
+	if !strings.Contains(q, "xmr") && !strings.Contains(q, "pool") && !strings.Contains(q, "min") &&
+		!strings.Contains(q, "strat") && !strings.Contains(q, "monero") && !strings.Contains(q, "hash") && !strings.Contains(q, "solo") {
+		return false, false
+	}
+	pool, coin := false, false
+	for _, w := range nameWords(q) {
+		if miningStrong[w] {
+			return true, true
+		}
+		pool = pool || miningPool[w]
+		coin = coin || miningCoin[w]
+	}
+	return pool && coin, pool
+}
+
+func strongMiningWord(q string) string {
+	for _, w := range nameWords(q) {
+		if miningStrong[w] {
+			return "the word " + w
+		}
+	}
+	return "a pool word with a coin"
+}
+
+// torSNI matches the names Tor clients put in their TLS hellos:
+// www.<random base32>.com or .net.
+func torSNI(sni string) bool {
+	if !strings.HasPrefix(sni, "www.") || !(strings.HasSuffix(sni, ".com") || strings.HasSuffix(sni, ".net")) {
+		return false
+	}
+	l := sni[4 : len(sni)-4]
+	if len(l) < 8 || len(l) > 26 {
+		return false
+	}
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		if !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') {
+			return false
+		}
+	}
+	s, st := dgaScore(l)
+	return st.DigitIn && s >= 0.5 || s >= 0.8
+}
+
+// lookedUp remembers that some host looked q up.
+func (e *Engine) lookedUp(q string) {
+	if len(e.looked) >= maxNameCache {
+		clear(e.looked)
+	}
+	e.looked[e.hash(q)] = struct{}{}
+}
+
+func (e *Engine) wasLookedUp(q string) bool {
+	_, ok := e.looked[e.hash(q)]
+	return ok
 }

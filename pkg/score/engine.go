@@ -148,6 +148,7 @@ type Engine struct {
 	names      map[string]nameInfo // per registered domain: name statistics, cleared when full
 	cleanNames map[string]cleanName
 	cleanAddrs map[netip.Addr]bool
+	looked     map[uint64]struct{} // names looked up lately, for Tor's unresolved SNIs
 
 	times              []int64
 	deltas, sizes, dev []float64
@@ -205,6 +206,7 @@ func New(cfg Config) (*Engine, error) {
 	e.names = map[string]nameInfo{}
 	e.cleanNames = map[string]cleanName{}
 	e.cleanAddrs = map[netip.Addr]bool{}
+	e.looked = map[uint64]struct{}{}
 	return e, nil
 }
 

@@ -155,6 +155,24 @@ var Scenarios = []Scenario{
 		}
 		return t
 	}},
+	{"spambot-blocked", "spam", "MX lookups and SMTP attempts to 8 mail providers, tcp/25 blocked upstream", func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		for i, d := range []string{"gmail.com", "yahoo.com", "outlook.com", "gmx.net", "mail.ru", "aol.com", "web.de", "orange.fr"} {
+			mx := "mx2." + d
+			a := fmt.Sprintf("198.51.100.%d", 160+i)
+			g.DNS(t, h, d, layers.DNSTypeMX, layers.DNSResponseCodeNoErr, mx)
+			g.DNS(t.Add(20*time.Millisecond), h, mx, layers.DNSTypeA, layers.DNSResponseCodeNoErr, a)
+			t = g.TCP(t.Add(100*time.Millisecond), Conn{Src: h, Dst: addr(a), Port: 25, NoAnswer: true})
+		}
+		return t
+	}},
+	{"miner-unlisted", "cryptomining", "stratum to a pool not on the built-in list, named like one", func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		g.DNS(t, h, "eu.eth-pool.example-hash.org", layers.DNSTypeA, layers.DNSResponseCodeNoErr, "198.51.100.34")
+		sub := []byte(`{"id":1,"method":"mining.subscribe","params":["lolMiner/1.76"]}` + "\n")
+		return g.TCP(t.Add(100*time.Millisecond), Conn{Src: h, Dst: addr("198.51.100.34"), Port: 4444, Out: sub, In: []byte(`{"id":1,"result":true,"error":null}` + "\n")})
+	}},
+	{"tor-relay", "tor", "a Tor client's TLS to a guard on tcp/443 with a random unresolved SNI", func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.TLS(t, h, addr("198.51.100.92"), 443, "www.y4pbqmzk2fwu7.net", 700, 4000)
+	}},
 	{"ssh-transfer", "exfil_ssh", "a 60 MB upload over SSH (tcp/22) to an external host", func(g *Gen, h netip.Addr, t time.Time) time.Time {
 		return g.TCP(t, Conn{Src: h, Dst: addr("203.0.113.22"), Port: 22, OutSize: 60 << 20, In: []byte("SSH-2.0-OpenSSH_9.2p1\r\n"), Dur: 90 * time.Second})
 	}},
