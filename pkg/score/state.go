@@ -1,10 +1,14 @@
 package score
 
 import (
+	"bufio"
 	"encoding/gob"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/netip"
+	"os"
 	"time"
 )
 
@@ -57,6 +61,52 @@ func (e *Engine) LoadState(r io.Reader) error {
 	e.suppress.load(s.Suppress)
 	if s.Now.After(e.now) {
 		e.now = s.Now
+	}
+	return nil
+}
+
+// LoadStateFile loads the state SaveStateFile wrote to path; a missing
+// file is a first run, not an error.
+func (e *Engine) LoadStateFile(path string) error {
+	fh, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	if err := e.LoadState(bufio.NewReader(fh)); err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	return nil
+}
+
+// SaveStateFile writes the state to a file next to path and renames it into
+// place, so a crash never leaves half a state file.
+func (e *Engine) SaveStateFile(path string) error {
+	tmp := path + ".tmp"
+	fh, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("saving state: %v", err)
+	}
+	bw := bufio.NewWriter(fh)
+	err = e.SaveState(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = fh.Sync()
+	}
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("saving state to %s: %v", path, err)
 	}
 	return nil
 }
