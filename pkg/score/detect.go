@@ -160,7 +160,9 @@ func (e *Engine) matchName(name, what string) (matches int) {
 // returns its registered domain. Names that match nothing are remembered,
 // so the common case costs one map lookup instead of a dozen.
 func (e *Engine) checkName(name, what string) (reg string, ok bool) {
+	e.clean = nil
 	if v, hit := e.cleanNames[name]; hit {
+		e.clean = v
 		return v.reg, v.ok
 	}
 	n := e.matchName(name, what)
@@ -176,7 +178,7 @@ func (e *Engine) checkName(name, what string) (reg string, ok bool) {
 		if len(e.cleanNames) >= maxNameCache {
 			clear(e.cleanNames)
 		}
-		e.cleanNames[name] = cleanName{reg, ok}
+		e.cleanNames[name] = &cleanName{reg: reg, ok: ok}
 	}
 	return reg, ok
 }
@@ -184,6 +186,21 @@ func (e *Engine) checkName(name, what string) (reg string, ok bool) {
 type cleanName struct {
 	reg string
 	ok  bool
+	ni  *nameInfo // of reg, filled on first use
+}
+
+// dgaOf returns the DGA statistics of reg (the registered domain of q),
+// from the clean-name entry checkName found for q, when it found one.
+func (e *Engine) dgaOf(q, reg string) (float64, labelStats) {
+	if c := e.clean; c != nil {
+		if c.ni == nil {
+			ni := e.nameInfo(reg, mainLabel(reg))
+			c.ni = &ni
+		}
+		return c.ni.dga, c.ni.st
+	}
+	ni := e.nameInfo(reg, mainLabel(reg))
+	return ni.dga, ni.st
 }
 
 // checkAddr runs matchAddr, skipping the lists for addresses that matched
@@ -194,11 +211,15 @@ func (e *Engine) checkAddr(a netip.Addr, port uint16, what string) {
 		return
 	}
 	if e.matchAddr(a, port, what) == 0 {
-		if len(e.cleanAddrs) >= maxNameCache {
-			clear(e.cleanAddrs)
-		}
-		e.cleanAddrs[a] = true
+		e.markClean(a)
 	}
+}
+
+func (e *Engine) markClean(a netip.Addr) {
+	if len(e.cleanAddrs) >= maxNameCache {
+		clear(e.cleanAddrs)
+	}
+	e.cleanAddrs[a] = true
 }
 
 // matchAddr checks an address against the lists, the feeds and the
@@ -257,7 +278,9 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 	if ev.QType == "MX" && e.isInternal(ev.SrcIP) {
 		e.mxLookup(ev)
 	}
-	e.lookedUp(q)
+	if torSNI(q) {
+		e.lookedUp(q)
+	}
 	reg, regOK := e.checkName(q, "query")
 	// The addresses of listed names are remembered, so the connections
 	// that follow the lookup are recognised too.
@@ -280,17 +303,24 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 			}
 			continue
 		}
-		e.ms = e.builtin.AppendIP(e.ms[:0], a)
-		for _, m := range e.ms {
-			if m.Threat == "sinkhole" {
-				e.add("sinkhole", q, "%s resolves to the sinkhole address %s (built-in list %s)", q, a, m.Source)
-			}
-		}
-		if e.feeds != nil {
-			e.ms = e.feeds.AppendIP(e.ms[:0], a)
+		if !e.cleanAddrs[a] {
+			e.ms = e.builtin.AppendIP(e.ms[:0], a)
+			n := len(e.ms)
 			for _, m := range e.ms {
-				e.flag("feed")
-				e.add(m.Threat, q, "%s resolves to %s, listed as %s on feed %s", q, a, m.Indicator, m.Source)
+				if m.Threat == "sinkhole" {
+					e.add("sinkhole", q, "%s resolves to the sinkhole address %s (built-in list %s)", q, a, m.Source)
+				}
+			}
+			if e.feeds != nil {
+				e.ms = e.feeds.AppendIP(e.ms[:0], a)
+				n += len(e.ms)
+				for _, m := range e.ms {
+					e.flag("feed")
+					e.add(m.Threat, q, "%s resolves to %s, listed as %s on feed %s", q, a, m.Indicator, m.Source)
+				}
+			}
+			if n == 0 {
+				e.markClean(a)
 			}
 		}
 		if listed != "" {
@@ -313,8 +343,7 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 			}
 		}
 	}
-	ni := e.nameInfo(reg, mainLabel(reg))
-	s, st := ni.dga, ni.st
+	s, st := e.dgaOf(q, reg)
 	nx := ev.RCode == "NXDOMAIN"
 	if s >= 0.6 || nx {
 		src := e.sources.get(ev.SrcIP, e.now)

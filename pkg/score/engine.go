@@ -146,7 +146,8 @@ type Engine struct {
 	port       uint16 // destination port of the TLS event being scored
 	ms         []intel.Match
 	names      map[string]nameInfo // per registered domain: name statistics, cleared when full
-	cleanNames map[string]cleanName
+	cleanNames map[string]*cleanName
+	clean      *cleanName // what checkName found for the current name
 	cleanAddrs map[netip.Addr]bool
 	looked     map[uint64]struct{} // names looked up lately, for Tor's unresolved SNIs
 
@@ -204,7 +205,7 @@ func New(cfg Config) (*Engine, error) {
 	e.builtin = b
 	e.stats.ByThreat = map[string]int64{}
 	e.names = map[string]nameInfo{}
-	e.cleanNames = map[string]cleanName{}
+	e.cleanNames = map[string]*cleanName{}
 	e.cleanAddrs = map[netip.Addr]bool{}
 	e.looked = map[uint64]struct{}{}
 	return e, nil
