@@ -2,6 +2,8 @@ package score
 
 import (
 	"io"
+	"sort"
+	"strconv"
 
 	"github.com/nfr-project/nfr/pkg/event"
 	"github.com/nfr-project/nfr/pkg/intel"
@@ -28,11 +30,14 @@ type Filter struct {
 	Alerts  int64 // alerts written
 
 	buf  []byte
+	line []byte // of the event being scored
 	werr error
 }
 
 type batch struct {
 	evs  []event.Event
+	ends []int  // where each event's line ends in text
+	text []byte // the events' lines, one after the other
 	n    int
 	last bool  // the reader stopped after this batch
 	err  error // why, when not at the end of input
@@ -54,6 +59,7 @@ func (f *Filter) Run(r io.Reader, name string) error {
 		select {
 		case cur = <-free:
 			cur.n, cur.err, cur.last = 0, nil, false
+			cur.text, cur.ends = cur.text[:0], cur.ends[:0]
 			return true
 		case <-stop:
 			return false
@@ -90,6 +96,8 @@ func (f *Filter) Run(r io.Reader, name string) error {
 				er.Skip(err.Error())
 				continue
 			}
+			cur.text = append(cur.text, line...)
+			cur.ends = append(cur.ends, len(cur.text))
 			cur.n++
 			if cur.n == batchSize {
 				full <- cur
@@ -121,6 +129,11 @@ func (f *Filter) Run(r io.Reader, name string) error {
 				}
 			}
 			f.Lines++
+			start := 0
+			if i > 0 {
+				start = b.ends[i-1]
+			}
+			f.line = b.text[start:b.ends[i]]
 			f.Engine.Process(&b.evs[i], f.emit)
 		}
 		finished = b.last
@@ -140,8 +153,59 @@ func (f *Filter) emit(a *event.Event) {
 		return
 	}
 	f.Alerts++
-	f.buf = a.AppendJSON(f.buf[:0])
+	f.buf = AppendAlert(f.buf[:0], f.line, a)
 	f.werr = f.Out.WriteLine(f.buf)
+}
+
+// AppendAlert appends the alert a raised by the event whose line is line:
+// the line's own bytes, with "type" set to "alert" and the alert's fields
+// added, so fields nfr-score does not know (a Zeek uid, a community id)
+// reach the analyst untouched. Without a line it encodes a.
+func AppendAlert(dst, line []byte, a *event.Event) []byte {
+	if len(line) == 0 {
+		return a.AppendJSON(dst)
+	}
+	var tmp, val []byte
+	tmp = event.SetField(tmp, line, "type", []byte(`"alert"`))
+	set := func(key string, v []byte) {
+		next := event.SetField(nil, tmp, key, v)
+		tmp = next
+	}
+	set("eventType", event.AppendString(val[:0], a.EventType))
+	set("severity", strconv.AppendInt(val[:0], int64(a.Severity), 10))
+	ids := make([]string, 0, len(a.Threats))
+	for id := range a.Threats {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	val = append(val[:0], '{')
+	for i, id := range ids {
+		t := a.Threats[id]
+		if i > 0 {
+			val = append(val, ',')
+		}
+		val = event.AppendString(val, id)
+		val = append(val, `:{"title":`...)
+		val = event.AppendString(val, t.Title)
+		val = append(val, `,"severity":`...)
+		val = strconv.AppendInt(val, int64(t.Severity), 10)
+		val = append(val, `,"policy":`...)
+		val = strconv.AppendBool(val, t.Policy)
+		val = append(val, '}')
+	}
+	set("threats", append(val, '}'))
+	if len(a.Flags) > 0 {
+		val = append(val[:0], '[')
+		for i, fl := range a.Flags {
+			if i > 0 {
+				val = append(val, ',')
+			}
+			val = event.AppendString(val, fl)
+		}
+		set("flags", append(val, ']'))
+	}
+	set("reason", event.AppendString(val[:0], a.Reason))
+	return append(dst, tmp...)
 }
 
 // flushReader calls flush before each read of the underlying reader, that
