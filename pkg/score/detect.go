@@ -343,6 +343,7 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 			}
 		}
 	}
+	e.firstSeen(reg)
 	s, st := e.dgaOf(q, reg)
 	nx := ev.RCode == "NXDOMAIN"
 	if s >= 0.6 || nx {
@@ -875,4 +876,19 @@ func (e *Engine) lookedUp(q string) {
 func (e *Engine) wasLookedUp(q string) bool {
 	_, ok := e.looked[e.hash(q)]
 	return ok
+}
+
+// firstSeen flags a registered domain no monitored host looked up before,
+// once the engine has an hour of history to compare with (the set is kept
+// in the state file and capped at MaxDomains, oldest out).
+func (e *Engine) firstSeen(reg string) {
+	h := e.hash(reg)
+	if _, ok := e.seen.peek(h); ok {
+		e.seen.get(h, e.now)
+		return
+	}
+	*e.seen.get(h, e.now) = struct{}{}
+	if !e.since.IsZero() && e.now.Sub(e.since) >= time.Hour {
+		e.flag("first_seen")
+	}
 }

@@ -129,14 +129,17 @@ type Engine struct {
 	disabled map[string]bool
 	internal []netip.Prefix
 
-	now       time.Time
-	lastSweep time.Time
+	now           time.Time
+	lastSweep     time.Time
+	lastLongSweep time.Time
 
 	sources  *table[netip.Addr, srcState]
 	domains  *table[string, domState]
 	pairs    *table[pairKey, pairState]
 	resolved *table[netip.Addr, resolvedInfo]
 	suppress *table[uint64, time.Time]
+	seen     *table[uint64, struct{}] // registered domains looked up, for first_seen
+	since    time.Time                // event time the engine's history starts
 
 	stats Stats
 
@@ -191,6 +194,7 @@ func New(cfg Config) (*Engine, error) {
 		pairs:    newTable[pairKey, pairState](cfg.MaxPairs),
 		resolved: newTable[netip.Addr, resolvedInfo](cfg.MaxDomains),
 		suppress: newTable[uint64, time.Time](cfg.MaxPairs),
+		seen:     newTable[uint64, struct{}](cfg.MaxDomains),
 	}
 	for _, id := range cfg.Disabled {
 		if _, ok := Lookup(id); !ok {
@@ -267,7 +271,7 @@ func (e *Engine) Stats() Stats {
 		st.ByThreat[k] = v
 	}
 	st.Sources, st.Domains, st.Pairs = e.sources.len(), e.domains.len(), e.pairs.len()
-	st.Evicted = e.sources.evicted + e.domains.evicted + e.pairs.evicted + e.resolved.evicted + e.suppress.evicted
+	st.Evicted = e.sources.evicted + e.domains.evicted + e.pairs.evicted + e.resolved.evicted + e.suppress.evicted + e.seen.evicted
 	st.Indicators = e.builtin.Len()
 	if e.feeds != nil {
 		st.Indicators += e.feeds.Len()
@@ -311,6 +315,9 @@ func (e *Engine) Advance(now time.Time, emit func(alert *event.Event)) {
 	if e.lastSweep.IsZero() {
 		e.lastSweep = now
 	}
+	if e.since.IsZero() {
+		e.since = now
+	}
 	if now.Sub(e.lastSweep) < time.Minute {
 		return
 	}
@@ -323,10 +330,14 @@ func (e *Engine) Advance(now time.Time, emit func(alert *event.Event)) {
 	}
 	e.sources.expire(now.Add(-keep))
 	e.domains.expire(now.Add(-e.th.Window))
-	// Pairs carry beacons, which span hours: keep them a day.
-	e.pairs.expire(now.Add(-24 * time.Hour))
-	e.resolved.expire(now.Add(-24 * time.Hour))
 	e.suppress.expire(now.Add(-e.cfg.Suppress))
+	// Pairs carry beacons, which span hours: they are kept a day, and the
+	// big tables are swept less often.
+	if now.Sub(e.lastLongSweep) >= 15*time.Minute {
+		e.lastLongSweep = now
+		e.pairs.expire(now.Add(-24 * time.Hour))
+		e.resolved.expire(now.Add(-24 * time.Hour))
+	}
 }
 
 // Flush is called at the end of input. Every detector of this engine

@@ -13,7 +13,7 @@ import (
 )
 
 // stateVersion changes whenever the saved layout does.
-const stateVersion = 1
+const stateVersion = 2
 
 type savedState struct {
 	Version  int
@@ -23,6 +23,8 @@ type savedState struct {
 	Pairs    []entry[pairKey, pairState]
 	Resolved []entry[netip.Addr, resolvedInfo]
 	Suppress []entry[uint64, time.Time]
+	Seen     []entry[uint64, struct{}]
+	Since    time.Time
 }
 
 // SaveState writes the behavioural windows so a later run (a cron job over
@@ -36,6 +38,8 @@ func (e *Engine) SaveState(w io.Writer) error {
 		Pairs:    e.pairs.entries(),
 		Resolved: e.resolved.entries(),
 		Suppress: e.suppress.entries(),
+		Seen:     e.seen.entries(),
+		Since:    e.since,
 	}
 	return gob.NewEncoder(w).Encode(&s)
 }
@@ -59,6 +63,11 @@ func (e *Engine) LoadState(r io.Reader) error {
 	e.resolved.load(s.Resolved)
 	e.suppress = newTable[uint64, time.Time](e.cfg.MaxPairs)
 	e.suppress.load(s.Suppress)
+	e.seen = newTable[uint64, struct{}](e.cfg.MaxDomains)
+	e.seen.load(s.Seen)
+	if !s.Since.IsZero() && (e.since.IsZero() || s.Since.Before(e.since)) {
+		e.since = s.Since
+	}
 	if s.Now.After(e.now) {
 		e.now = s.Now
 	}
