@@ -41,7 +41,7 @@ type domState struct {
 }
 
 type pairKey struct {
-	Src, Dst netip.Addr
+	Src, Dst [16]byte // netip.Addr.As16: no pointers for the collector
 	Port     uint16
 	Proto    uint8 // 1 icmp, 6 tcp, 17 udp
 }
@@ -160,11 +160,14 @@ func (e *Engine) matchName(name, what string) (matches int) {
 // returns its registered domain. Names that match nothing are remembered,
 // so the common case costs one map lookup instead of a dozen.
 func (e *Engine) checkName(name, what string) (reg string, ok bool) {
-	e.clean = nil
-	if v, hit := e.cleanNames[name]; hit {
+	k := e.hash(name)
+	e.cleanKey = k
+	if v, hit := e.cleanNames[k]; hit {
 		e.clean = v
-		return v.reg, v.ok
+		e.hasClean = true
+		return name[v.regOff:], v.ok
 	}
+	e.hasClean = false
 	n := e.matchName(name, what)
 	reg, ok = Registered(name)
 	if ok && strings.HasSuffix(reg, ".arpa") {
@@ -178,26 +181,38 @@ func (e *Engine) checkName(name, what string) (reg string, ok bool) {
 		if len(e.cleanNames) >= maxNameCache {
 			clear(e.cleanNames)
 		}
-		e.cleanNames[name] = &cleanName{reg: reg, ok: ok}
+		c := cleanName{regOff: len(name), ok: ok}
+		if ok {
+			c.regOff = len(name) - len(reg)
+		}
+		e.cleanNames[k] = c
+		e.clean, e.hasClean = c, true
 	}
 	return reg, ok
 }
 
+// cleanName is what the engine keeps of a name that matched nothing:
+// where its registered domain starts, and the domain's DGA statistics once
+// worked out. It holds no pointers, so the collector skips the cache.
 type cleanName struct {
-	reg string
-	ok  bool
-	ni  *nameInfo // of reg, filled on first use
+	regOff int
+	ok     bool
+	hasDGA bool
+	dga    float64
+	st     labelStats
 }
 
 // dgaOf returns the DGA statistics of reg (the registered domain of q),
-// from the clean-name entry checkName found for q, when it found one.
+// kept with the clean-name entry checkName found or made for q.
 func (e *Engine) dgaOf(q, reg string) (float64, labelStats) {
-	if c := e.clean; c != nil {
-		if c.ni == nil {
+	if e.hasClean {
+		c := &e.clean
+		if !c.hasDGA {
 			ni := e.nameInfo(reg, mainLabel(reg))
-			c.ni = &ni
+			c.dga, c.st, c.hasDGA = ni.dga, ni.st, true
+			e.cleanNames[e.cleanKey] = *c
 		}
-		return c.ni.dga, c.ni.st
+		return c.dga, c.st
 	}
 	ni := e.nameInfo(reg, mainLabel(reg))
 	return ni.dga, ni.st
@@ -206,7 +221,7 @@ func (e *Engine) dgaOf(q, reg string) (float64, labelStats) {
 // checkAddr runs matchAddr, skipping the lists for addresses that matched
 // nothing before.
 func (e *Engine) checkAddr(a netip.Addr, port uint16, what string) {
-	if e.cleanAddrs[a] {
+	if _, ok := e.cleanAddrs[a.As16()]; ok {
 		e.matchResolved(a, port, what)
 		return
 	}
@@ -219,7 +234,7 @@ func (e *Engine) markClean(a netip.Addr) {
 	if len(e.cleanAddrs) >= maxNameCache {
 		clear(e.cleanAddrs)
 	}
-	e.cleanAddrs[a] = true
+	e.cleanAddrs[a.As16()] = struct{}{}
 }
 
 // matchAddr checks an address against the lists, the feeds and the
@@ -303,7 +318,7 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 			}
 			continue
 		}
-		if !e.cleanAddrs[a] {
+		if _, clean := e.cleanAddrs[a.As16()]; !clean {
 			e.ms = e.builtin.AppendIP(e.ms[:0], a)
 			n := len(e.ms)
 			for _, m := range e.ms {
@@ -528,7 +543,7 @@ func (e *Engine) scoreIP(ev *event.Event) {
 		}
 	}
 	if ext {
-		p := e.pairs.get(pairKey{Src: ev.SrcIP, Dst: ev.DestIP, Port: ev.DestPort, Proto: 6}, e.now)
+		p := e.pairs.get(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: 6}, e.now)
 		if ev.BytesOut > 0 {
 			e.upload(ev, p)
 		}
@@ -550,7 +565,7 @@ func (e *Engine) icmp(ev *event.Event) {
 	if typ != 8 && typ != 0 && typ != 128 && typ != 129 {
 		return
 	}
-	p := e.pairs.get(pairKey{Src: ev.SrcIP, Dst: ev.DestIP, Proto: 1}, e.now)
+	p := e.pairs.get(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Proto: 1}, e.now)
 	if roll(&p.ICMPStart, e.now, e.th.Window) {
 		p.Pkts, p.Bytes = 0, 0
 	}
@@ -882,13 +897,7 @@ func (e *Engine) wasLookedUp(q string) bool {
 // once the engine has an hour of history to compare with (the set is kept
 // in the state file and capped at MaxDomains, oldest out).
 func (e *Engine) firstSeen(reg string) {
-	h := e.hash(reg)
-	if _, ok := e.seen.peek(h); ok {
-		e.seen.get(h, e.now)
-		return
-	}
-	*e.seen.get(h, e.now) = struct{}{}
-	if !e.since.IsZero() && e.now.Sub(e.since) >= time.Hour {
+	if _, created := e.seen.getNew(e.hash(reg), e.now); created && !e.since.IsZero() && e.now.Sub(e.since) >= time.Hour {
 		e.flag("first_seen")
 	}
 }

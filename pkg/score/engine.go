@@ -148,10 +148,12 @@ type Engine struct {
 	flags      []string
 	port       uint16 // destination port of the TLS event being scored
 	ms         []intel.Match
-	names      map[string]nameInfo // per registered domain: name statistics, cleared when full
-	cleanNames map[string]*cleanName
-	clean      *cleanName // what checkName found for the current name
-	cleanAddrs map[netip.Addr]bool
+	names      map[string]nameInfo  // per registered domain: name statistics, cleared when full
+	cleanNames map[uint64]cleanName // by hash of the name
+	clean      cleanName            // what checkName found or made for the current name
+	hasClean   bool
+	cleanKey   uint64
+	cleanAddrs map[[16]byte]struct{}
 	looked     map[uint64]struct{} // names looked up lately, for Tor's unresolved SNIs
 
 	times              []int64
@@ -209,8 +211,8 @@ func New(cfg Config) (*Engine, error) {
 	e.builtin = b
 	e.stats.ByThreat = map[string]int64{}
 	e.names = map[string]nameInfo{}
-	e.cleanNames = map[string]*cleanName{}
-	e.cleanAddrs = map[netip.Addr]bool{}
+	e.cleanNames = map[uint64]cleanName{}
+	e.cleanAddrs = map[[16]byte]struct{}{}
 	e.looked = map[uint64]struct{}{}
 	return e, nil
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // stateVersion changes whenever the saved layout does.
-const stateVersion = 2
+const stateVersion = 3
 
 type savedState struct {
 	Version  int

@@ -22,18 +22,24 @@ func newTable[K comparable, V any](max int) *table[K, V] {
 
 // get returns the entry for k, creating it (and evicting another) if needed.
 func (t *table[K, V]) get(k K, now time.Time) *V {
+	v, _ := t.getNew(k, now)
+	return v
+}
+
+// getNew is get that also says whether the entry was created.
+func (t *table[K, V]) getNew(k K, now time.Time) (*V, bool) {
 	if s, ok := t.m[k]; ok {
 		if now.After(s.last) {
 			s.last = now
 		}
-		return &s.v
+		return &s.v, false
 	}
 	if len(t.m) >= t.max {
 		t.evictOne()
 	}
 	s := &slot[V]{last: now}
 	t.m[k] = s
-	return &s.v
+	return &s.v, true
 }
 
 // peek returns the entry for k without creating it.
