@@ -50,6 +50,23 @@ func (g *Gen) lookupAndTLS(t time.Time, host netip.Addr, name, a string, port ui
 	return g.TLS(t.Add(50*time.Millisecond), host, addr(a), port, name, 400+g.Rand.Intn(600), 1500+g.Rand.Intn(3000))
 }
 
+// spam looks up the mail exchangers of 8 providers and connects to each on
+// tcp/25; blocked makes the connections go unanswered.
+func (g *Gen) spam(h netip.Addr, t time.Time, mxPrefix string, firstAddr int, blocked bool) time.Time {
+	for i, d := range []string{"gmail.com", "yahoo.com", "outlook.com", "gmx.net", "mail.ru", "aol.com", "web.de", "orange.fr"} {
+		mx := mxPrefix + d
+		a := fmt.Sprintf("198.51.100.%d", firstAddr+i)
+		g.DNS(t, h, d, layers.DNSTypeMX, layers.DNSResponseCodeNoErr, mx)
+		g.DNS(t.Add(20*time.Millisecond), h, mx, layers.DNSTypeA, layers.DNSResponseCodeNoErr, a)
+		c := Conn{Src: h, Dst: addr(a), Port: 25, NoAnswer: blocked}
+		if !blocked {
+			c.Out, c.In = []byte("EHLO x\r\nMAIL FROM:<a@b.c>\r\n"), []byte("220 mx ESMTP\r\n250 ok\r\n")
+		}
+		t = g.TCP(t.Add(100*time.Millisecond), c)
+	}
+	return t
+}
+
 // Scenarios lists every behaviour, benign traffic first.
 var Scenarios = []Scenario{
 	{"benign", "", "ordinary browsing: lookups, HTTPS and HTTP to popular sites", func(g *Gen, h netip.Addr, t time.Time) time.Time {
@@ -146,24 +163,10 @@ var Scenarios = []Scenario{
 		return t
 	}},
 	{"spambot", "spam", "MX lookups and SMTP sessions to 8 mail providers", func(g *Gen, h netip.Addr, t time.Time) time.Time {
-		for i, d := range []string{"gmail.com", "yahoo.com", "outlook.com", "gmx.net", "mail.ru", "aol.com", "web.de", "orange.fr"} {
-			mx := "mx1." + d
-			a := fmt.Sprintf("198.51.100.%d", 140+i)
-			g.DNS(t, h, d, layers.DNSTypeMX, layers.DNSResponseCodeNoErr, mx)
-			g.DNS(t.Add(20*time.Millisecond), h, mx, layers.DNSTypeA, layers.DNSResponseCodeNoErr, a)
-			t = g.TCP(t.Add(100*time.Millisecond), Conn{Src: h, Dst: addr(a), Port: 25, Out: []byte("EHLO x\r\nMAIL FROM:<a@b.c>\r\n"), In: []byte("220 mx ESMTP\r\n250 ok\r\n")})
-		}
-		return t
+		return g.spam(h, t, "mx1.", 140, false)
 	}},
 	{"spambot-blocked", "spam", "MX lookups and SMTP attempts to 8 mail providers, tcp/25 blocked upstream", func(g *Gen, h netip.Addr, t time.Time) time.Time {
-		for i, d := range []string{"gmail.com", "yahoo.com", "outlook.com", "gmx.net", "mail.ru", "aol.com", "web.de", "orange.fr"} {
-			mx := "mx2." + d
-			a := fmt.Sprintf("198.51.100.%d", 160+i)
-			g.DNS(t, h, d, layers.DNSTypeMX, layers.DNSResponseCodeNoErr, mx)
-			g.DNS(t.Add(20*time.Millisecond), h, mx, layers.DNSTypeA, layers.DNSResponseCodeNoErr, a)
-			t = g.TCP(t.Add(100*time.Millisecond), Conn{Src: h, Dst: addr(a), Port: 25, NoAnswer: true})
-		}
-		return t
+		return g.spam(h, t, "mx2.", 160, true)
 	}},
 	{"miner-unlisted", "cryptomining", "stratum to a pool not on the built-in list, named like one", func(g *Gen, h netip.Addr, t time.Time) time.Time {
 		g.DNS(t, h, "eu.eth-pool.example-hash.org", layers.DNSTypeA, layers.DNSResponseCodeNoErr, "198.51.100.34")
