@@ -173,6 +173,10 @@ var Scenarios = []Scenario{
 		sub := []byte(`{"id":1,"method":"mining.subscribe","params":["lolMiner/1.76"]}` + "\n")
 		return g.TCP(t.Add(100*time.Millisecond), Conn{Src: h, Dst: addr("198.51.100.34"), Port: 4444, Out: sub, In: []byte(`{"id":1,"result":true,"error":null}` + "\n")})
 	}},
+	{"miner-ip", "cryptomining", "stratum login to a pool address with no lookup before (tcp/14444)", func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		sub := []byte(`{"jsonrpc": "2.0", "id": 1, "method": "mining.subscribe", "params": []}` + "\n")
+		return g.TCP(t, Conn{Src: h, Dst: addr("198.51.100.35"), Port: 14444, Out: sub, In: []byte(`{"id":1,"result":[[["mining.notify","1"]],"08",4],"error":null}` + "\n")})
+	}},
 	{"tor-relay", "tor", "a Tor client's TLS to a guard on tcp/443 with a random unresolved SNI", func(g *Gen, h netip.Addr, t time.Time) time.Time {
 		return g.TLS(t, h, addr("198.51.100.92"), 443, "www.y4pbqmzk2fwu7.net", 700, 4000)
 	}},
