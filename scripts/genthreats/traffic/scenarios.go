@@ -202,7 +202,7 @@ var Scenarios = []Scenario{
 		return t.Add(20 * time.Minute)
 	}},
 	{"imposter", "imposter", "lookups of lookalike brand domains", func(g *Gen, h netip.Addr, t time.Time) time.Time {
-		for _, d := range []string{"paypal-secure-login.com", "micros0ft.com", "www.g00gle-accounts.net", "arnazon.com", "appleid.apple.com.verify-account.info"} {
+		for _, d := range []string{"paypal-secure-login.com", "micros0ft.com", "www.g00gle-accounts.net", "arnazon.com", "appleid.apple.com.verify-account.info", "m1crosoft-online.com", "yahooo.com", "login.faceboook.net"} {
 			t = t.Add(2 * time.Second)
 			g.DNS(t, h, d, layers.DNSTypeA, layers.DNSResponseCodeNoErr, "198.51.100.77")
 		}
