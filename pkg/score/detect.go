@@ -164,10 +164,10 @@ func (e *Engine) checkName(name, what string) (reg string, ok bool) {
 	e.cleanKey = k
 	if v, hit := e.cleanNames[k]; hit {
 		e.clean = v
-		e.hasClean = true
+		e.hasClean, e.cleanHit = true, true
 		return name[v.regOff:], v.ok
 	}
-	e.hasClean = false
+	e.hasClean, e.cleanHit = false, false
 	n := e.matchName(name, what)
 	reg, ok = Registered(name)
 	if ok && strings.HasSuffix(reg, ".arpa") {
@@ -358,7 +358,9 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 			}
 		}
 	}
-	e.firstSeen(reg)
+	if !e.cleanHit { // a cached name's domain has been seen
+		e.firstSeen(reg)
+	}
 	s, st := e.dgaOf(q, reg)
 	nx := ev.RCode == "NXDOMAIN"
 	if s >= 0.6 || nx {

@@ -152,6 +152,7 @@ type Engine struct {
 	cleanNames map[uint64]cleanName // by hash of the name
 	clean      cleanName            // what checkName found or made for the current name
 	hasClean   bool
+	cleanHit   bool // the name was in the cache already
 	cleanKey   uint64
 	cleanAddrs map[[16]byte]struct{}
 	looked     map[uint64]struct{} // names looked up lately, for Tor's unresolved SNIs
