@@ -1,7 +1,9 @@
 package score
 
 import (
+	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"strconv"
 
@@ -9,9 +11,9 @@ import (
 	"github.com/nfr-project/nfr/pkg/intel"
 )
 
-// Filter is nfr-score's stream loop: event lines in, alert lines out. One
-// goroutine reads and decodes while the caller's goroutine scores and
-// writes, so decoding and scoring use a core each.
+// Filter is nfr-score's stream loop: event lines in, alert lines out.
+// Reading, decoding and scoring run on goroutines of their own, so they
+// share the cores while events are scored in input order.
 type Filter struct {
 	Engine *Engine
 	Out    *event.Writer
@@ -35,23 +37,32 @@ type Filter struct {
 }
 
 type batch struct {
-	evs  []event.Event
-	ends []int  // where each event's line ends in text
-	text []byte // the events' lines, one after the other
-	n    int
-	last bool  // the reader stopped after this batch
-	err  error // why, when not at the end of input
+	evs   []event.Event
+	ends  []int    // where each event's line ends in text
+	text  []byte   // the events' lines, one after the other
+	lines []int64  // their line numbers
+	bad   []string // why a line could not be decoded, or ""
+	n     int
+	last  bool          // the reader stopped after this batch
+	err   error         // why, when not at the end of input
+	done  chan struct{} // a decoder finished the batch
 }
 
-const batchSize = 256
+const (
+	batchSize = 256
+	batches   = 8
+)
 
 // Run scores every event of r (named name in messages) and returns the
-// first read or write error.
+// first read or write error. One goroutine reads lines, decoders turn them
+// into events in parallel, and the caller's goroutine scores them in input
+// order and writes the alerts.
 func (f *Filter) Run(r io.Reader, name string) error {
-	full := make(chan *batch, 4)
-	free := make(chan *batch, 6)
-	for i := 0; i < 6; i++ {
-		free <- &batch{evs: make([]event.Event, batchSize)}
+	free := make(chan *batch, batches)
+	order := make(chan *batch, batches) // to the scorer, in input order
+	jobs := make(chan *batch, batches)  // to the decoders
+	for i := 0; i < batches; i++ {
+		free <- &batch{evs: make([]event.Event, batchSize), done: make(chan struct{}, 1)}
 	}
 	stop := make(chan struct{})
 	var cur *batch
@@ -59,26 +70,35 @@ func (f *Filter) Run(r io.Reader, name string) error {
 		select {
 		case cur = <-free:
 			cur.n, cur.err, cur.last = 0, nil, false
-			cur.text, cur.ends = cur.text[:0], cur.ends[:0]
+			cur.text, cur.ends, cur.lines = cur.text[:0], cur.ends[:0], cur.lines[:0]
 			return true
 		case <-stop:
 			return false
 		}
 	}
-	// Before the reader blocks for more input, the events it has are
-	// handed on, so a live stream is scored as it comes.
+	send := func() bool {
+		select {
+		case order <- cur:
+		case <-stop:
+			return false
+		}
+		jobs <- cur
+		return true
+	}
+	// Before the reader blocks for more input, the lines it has are handed
+	// on, so a live stream is scored as it comes.
 	fr := &flushReader{r: r, flush: func() {
 		if cur != nil && cur.n > 0 {
-			full <- cur
-			if !next() {
-				cur = &batch{evs: make([]event.Event, batchSize)}
+			if !send() || !next() {
+				cur = &batch{evs: make([]event.Event, batchSize), done: make(chan struct{}, 1)}
 			}
 		}
 	}}
 	er := event.NewReader(fr, name)
 	er.Warn = f.Warn
 	go func() {
-		defer close(full)
+		defer close(order)
+		defer close(jobs)
 		if !next() {
 			return
 		}
@@ -89,35 +109,58 @@ func (f *Filter) Run(r io.Reader, name string) error {
 				if err != io.EOF {
 					cur.err = err
 				}
-				full <- cur
+				send()
 				return
-			}
-			if err := event.Unmarshal(line, &cur.evs[cur.n]); err != nil {
-				er.Skip(err.Error())
-				continue
 			}
 			cur.text = append(cur.text, line...)
 			cur.ends = append(cur.ends, len(cur.text))
+			cur.lines = append(cur.lines, er.Line())
 			cur.n++
-			if cur.n == batchSize {
-				full <- cur
-				if !next() {
-					return
-				}
+			if cur.n == batchSize && (!send() || !next()) {
+				return
 			}
 		}
 	}()
+	decoders := min(max(runtime.GOMAXPROCS(0), 1), 4)
+	for range decoders {
+		go func() {
+			for b := range jobs {
+				b.bad = b.bad[:0]
+				start := 0
+				for i := 0; i < b.n; i++ {
+					reason := ""
+					if err := event.Unmarshal(b.text[start:b.ends[i]], &b.evs[i]); err != nil {
+						reason = err.Error()
+					}
+					b.bad = append(b.bad, reason)
+					start = b.ends[i]
+				}
+				b.done <- struct{}{}
+			}
+		}()
+	}
 	finished := false
 	defer func() {
 		close(stop)
 		if finished {
-			for range full { // the reader has stopped; let it close full
+			for range order { // the reader has stopped; let it close order
 			}
 			f.Skipped += er.Skipped()
 		}
 	}()
-	for b := range full {
+	for b := range order {
+		<-b.done
+		start := 0
 		for i := 0; i < b.n; i++ {
+			f.line = b.text[start:b.ends[i]]
+			start = b.ends[i]
+			if b.bad[i] != "" {
+				f.Skipped++
+				if f.Warn != nil {
+					f.Warn(fmt.Sprintf("%s:%d: %s", er.Name, b.lines[i], b.bad[i]))
+				}
+				continue
+			}
 			if f.Reload != nil {
 				select {
 				case s := <-f.Reload:
@@ -129,11 +172,6 @@ func (f *Filter) Run(r io.Reader, name string) error {
 				}
 			}
 			f.Lines++
-			start := 0
-			if i > 0 {
-				start = b.ends[i-1]
-			}
-			f.line = b.text[start:b.ends[i]]
 			f.Engine.Process(&b.evs[i], f.emit)
 		}
 		finished = b.last
