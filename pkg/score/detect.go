@@ -182,6 +182,7 @@ func (e *Engine) checkName(name, what string) (reg string, ok bool) {
 			clear(e.cleanNames)
 		}
 		c := cleanName{regOff: len(name), ok: ok}
+		c.miningStrong, c.miningWeak = miningName(name)
 		if ok {
 			c.regOff = len(name) - len(reg)
 		}
@@ -195,11 +196,13 @@ func (e *Engine) checkName(name, what string) (reg string, ok bool) {
 // where its registered domain starts, and the domain's DGA statistics once
 // worked out. It holds no pointers, so the collector skips the cache.
 type cleanName struct {
-	regOff int
-	ok     bool
-	hasDGA bool
-	dga    float64
-	st     labelStats
+	regOff       int
+	ok           bool
+	miningStrong bool
+	miningWeak   bool
+	hasDGA       bool
+	dga          float64
+	st           labelStats
 }
 
 // dgaOf returns the DGA statistics of reg (the registered domain of q),
@@ -345,7 +348,11 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 	if !regOK {
 		return
 	}
-	if strong, weak := miningName(q); strong || weak {
+	strong, weak := e.clean.miningStrong, e.clean.miningWeak
+	if !e.hasClean {
+		strong, weak = miningName(q)
+	}
+	if strong || weak {
 		if strong {
 			e.add("cryptomining", reg, "query %s names a mining pool (%s)", q, strongMiningWord(q))
 		}
