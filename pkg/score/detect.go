@@ -495,8 +495,9 @@ var cleartextPorts = map[uint16]string{21: "FTP", 23: "Telnet", 110: "POP3", 143
 var stratumPorts = map[uint16]bool{3333: true, 4444: true, 5555: true, 7777: true, 14444: true, 14433: true, 45700: true, 45560: true, 9999: true, 3334: true, 8008: true, 20535: true}
 
 // miningPorts are the stratum ports hardly anything else uses towards the
-// Internet; a completed connection to one is an alert on its own.
-var miningPorts = map[uint16]bool{3333: true, 3334: true, 5555: true, 7777: true, 14444: true, 14433: true, 45560: true, 45700: true, 20535: true}
+// Internet; a completed connection to one is an alert on its own. (4444,
+// 5555, 7777 and 9999 serve games and tools too: they only flag.)
+var miningPorts = map[uint16]bool{3333: true, 3334: true, 14444: true, 14433: true, 45560: true, 45700: true, 20535: true}
 
 var torPorts = map[uint16]bool{9001: true, 9030: true, 9050: true, 9051: true, 9150: true}
 
