@@ -1,6 +1,7 @@
 package score
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
@@ -198,9 +199,11 @@ func (f *Filter) emit(a *event.Event) {
 // AppendAlert appends the alert a raised by the event whose line is line:
 // the line's own bytes, with "type" set to "alert" and the alert's fields
 // added, so fields nfr-score does not know (a Zeek uid, a community id)
-// reach the analyst untouched. Without a line it encodes a.
+// reach the analyst untouched. Without a line, or with one that is not
+// exactly one JSON object (the decoder forgives trailing bytes), it
+// encodes a.
 func AppendAlert(dst, line []byte, a *event.Event) []byte {
-	if len(line) == 0 {
+	if len(line) == 0 || !json.Valid(line) {
 		return a.AppendJSON(dst)
 	}
 	var tmp, val []byte

@@ -135,3 +135,32 @@ func (c *chunked) Read(p []byte) (int, error) {
 	c.b = c.b[n:]
 	return n, nil
 }
+
+// FuzzFilter feeds arbitrary bytes through the whole stream loop: it must
+// not panic, and every alert it writes must be a JSON object.
+func FuzzFilter(f *testing.F) {
+	var in bytes.Buffer
+	g := traffic.New(1)
+	for _, n := range []string{"dga", "oast", "cleartext"} {
+		s, _ := traffic.Find(n)
+		g.Play([]traffic.Scenario{s})
+	}
+	g.WriteEvents(&in)
+	f.Add(in.Bytes())
+	f.Add([]byte(`{"type":"dns","query":"x.oast.fun","srcIP":"10.0.0.1","extra":{"a":"}"}}` + "\n{}\n{\"type\":\"ip\"}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var out bytes.Buffer
+		e, _ := New(DefaultConfig())
+		w := event.NewWriter(&out, false)
+		fl := &Filter{Engine: e, Out: w}
+		if err := fl.Run(bytes.NewReader(data), "fuzz"); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		for _, line := range bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n")) {
+			if len(line) > 0 && !json.Valid(line) {
+				t.Fatalf("alert is not JSON: %s", line)
+			}
+		}
+	})
+}
