@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/nfr-project/nfr/pkg/cli"
@@ -31,6 +32,12 @@ type options struct {
 func main() { os.Exit(run()) }
 
 func run() int {
+	signal.Ignore(syscall.SIGHUP) // until the handler is in place: a reload must not kill us
+	// The state is capped, and most garbage is decoded events: collect
+	// less often, for speed, unless the user set GOGC.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	ui := cli.New("nfr-score", os.Stderr)
 	var o options
 	files, done, code := ui.Parse(&o, "[OPTIONS] [FILE...]", os.Args[1:], os.Stdout)
@@ -74,7 +81,7 @@ func run() int {
 		state = o.State
 	}
 	if state != "" {
-		if err := loadState(eng, state); err != nil {
+		if err := eng.LoadStateFile(state); err != nil {
 			ui.Errorf("%v", err)
 			return cli.ExitFailure
 		}
@@ -123,7 +130,7 @@ func run() int {
 		code = cli.ExitFailure
 	}
 	if state != "" {
-		if err := saveState(eng, state); err != nil {
+		if err := eng.SaveStateFile(state); err != nil {
 			ui.Errorf("%v", err)
 			code = cli.ExitFailure
 		}
@@ -149,46 +156,6 @@ func loadConfig(path string) (*config.Config, error) {
 		path = config.DefaultPath
 	}
 	return config.Load(path)
-}
-
-func loadState(eng *score.Engine, path string) error {
-	fh, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil // the first run
-	}
-	if err != nil {
-		return err
-	}
-	defer fh.Close()
-	if err := eng.LoadState(fh); err != nil {
-		return fmt.Errorf("%s: %v", path, err)
-	}
-	return nil
-}
-
-// saveState writes the state next to path and renames it into place, so a
-// crash never leaves half a file.
-func saveState(eng *score.Engine, path string) error {
-	tmp := path + ".tmp"
-	fh, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	err = eng.SaveState(fh)
-	if err == nil {
-		err = fh.Sync()
-	}
-	if cerr := fh.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("saving state to %s: %v", path, err)
-	}
-	return nil
 }
 
 // watchSignals reloads feeds on SIGHUP. On the first SIGINT or SIGTERM it

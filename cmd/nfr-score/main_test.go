@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nfr-project/nfr/internal/testenv"
 	"github.com/nfr-project/nfr/scripts/genthreats/traffic"
@@ -153,5 +158,80 @@ func TestFeedAndState(t *testing.T) {
 	_, errs, code = runBin(t, nil, "--state", state)
 	if code != 1 || !strings.Contains(errs, "state") {
 		t.Errorf("garbage state: exit %d, %s", code, errs)
+	}
+}
+
+// TestReloadOnSIGHUP keeps nfr-score reading from a pipe, changes its feed,
+// sends SIGHUP and checks that the next event matches the new feed; then
+// the first SIGINT lets it drain its input to the end.
+func TestReloadOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	feed := filepath.Join(dir, "feed.txt")
+	os.WriteFile(feed, []byte("nothing.example\n"), 0o644)
+	conf := filepath.Join(dir, "config.yml")
+	os.WriteFile(conf, []byte("score:\n  feeds:\n    - file: feed.txt\n"), 0o600)
+	cmd := exec.Command(testenv.Bin(t, "nfr-score"), "-c", conf, "--line-buffered")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := cmd.StdoutPipe()
+	var errs bytes.Buffer
+	cmd.Stderr = &errs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := make(chan string, 10)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	n := 0
+	dns := func(q string) string { // from a new source each time: no suppression
+		n++
+		return fmt.Sprintf(`{"type":"dns","ts":"2026-11-02T09:00:00Z","srcIP":"10.0.%d.%d","destIP":"10.0.0.2","destPort":53,"proto":"udp","query":"%s","qtype":"A"}`+"\n", n/250, n%250+1, q)
+	}
+	// An alert from a built-in list says it is up, signal handlers and all.
+	io.WriteString(in, dns("x.oast.fun"))
+	select {
+	case l := <-lines:
+		if !strings.Contains(l, `"oast"`) {
+			t.Fatalf("first alert %s", l)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no first alert; stderr %s", errs.String())
+	}
+	io.WriteString(in, dns("a.newly-listed.example")) // not listed yet
+	os.WriteFile(feed, []byte("newly-listed.example\n"), 0o644)
+	cmd.Process.Signal(syscall.SIGHUP)
+	// Wait until the reload is done (it says so on stderr when it takes
+	// effect, which is before the next event), feeding events meanwhile.
+	var got string
+	deadline := time.After(30 * time.Second)
+	for got == "" {
+		io.WriteString(in, dns("b.newly-listed.example"))
+		select {
+		case l := <-lines:
+			got = l
+		case <-time.After(100 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("no alert after SIGHUP; stderr %s", errs.String())
+		}
+	}
+	if !strings.Contains(got, `.newly-listed.example"`) || !strings.Contains(got, `"c2"`) {
+		t.Errorf("alert %s", got)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	io.WriteString(in, dns("c.newly-listed.example")) // still read after the first signal
+	in.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit: %v; stderr %s", err, errs.String())
+	}
+	if !strings.Contains(errs.String(), "feeds reloaded") {
+		t.Errorf("stderr %q", errs.String())
 	}
 }

@@ -10,6 +10,7 @@
 package intel
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"sort"
 	"strings"
@@ -34,17 +35,21 @@ type tagEntry struct {
 // A Set is not safe for concurrent writes; reads may be concurrent once it
 // is built.
 type Set struct {
-	tags    []tagEntry
-	base    map[Tag]tagRef
-	domains map[string]tagRef
-	ips     map[netip.Addr]tagRef
+	tags []tagEntry
+	base map[Tag]tagRef
+	// Keys are 64-bit hashes and 16-byte addresses, not strings or
+	// netip.Addr: maps without pointers, which the garbage collector does
+	// not scan, however many millions of indicators they hold.
+	seed    maphash.Seed
+	domains map[uint64]tagRef
+	ips     map[[16]byte]tagRef
 	ports   map[netip.AddrPort]tagRef
-	urls    map[string]tagRef
-	ja3     map[string]tagRef
-	ja4     map[string]tagRef
+	urls    map[uint64]tagRef
+	ja3     map[uint64]tagRef
+	ja4     map[uint64]tagRef
 	// CIDR blocks, one map per prefix length (IPv4 lengths + 96), so a
 	// lookup costs one hash per length in use, longest first.
-	prefixes map[int]map[netip.Addr]tagRef
+	prefixes map[int]map[[16]byte]tagRef
 	lengths  []int
 	cidrs    int
 }
@@ -54,13 +59,14 @@ func NewSet() *Set {
 	return &Set{
 		tags:     make([]tagEntry, 1),
 		base:     map[Tag]tagRef{},
-		domains:  map[string]tagRef{},
-		ips:      map[netip.Addr]tagRef{},
+		seed:     maphash.MakeSeed(),
+		domains:  map[uint64]tagRef{},
+		ips:      map[[16]byte]tagRef{},
 		ports:    map[netip.AddrPort]tagRef{},
-		urls:     map[string]tagRef{},
-		ja3:      map[string]tagRef{},
-		ja4:      map[string]tagRef{},
-		prefixes: map[int]map[netip.Addr]tagRef{},
+		urls:     map[uint64]tagRef{},
+		ja3:      map[uint64]tagRef{},
+		ja4:      map[uint64]tagRef{},
+		prefixes: map[int]map[[16]byte]tagRef{},
 	}
 }
 
@@ -110,13 +116,14 @@ func (s *Set) AddDomain(d string, t Tag) {
 	if d == "" {
 		return
 	}
-	s.domains[d] = s.merge(s.domains[d], t)
+	k := s.key(d)
+	s.domains[k] = s.merge(s.domains[k], t)
 }
 
 // AddIP adds one address.
 func (s *Set) AddIP(a netip.Addr, t Tag) {
-	a = a.Unmap()
-	s.ips[a] = s.merge(s.ips[a], t)
+	k := a.Unmap().As16()
+	s.ips[k] = s.merge(s.ips[k], t)
 }
 
 // AddAddrPort adds an address that matches only on that port.
@@ -148,15 +155,16 @@ func (s *Set) AddPrefix(p netip.Prefix, t Tag) {
 	}
 	m := s.prefixes[bits]
 	if m == nil {
-		m = map[netip.Addr]tagRef{}
+		m = map[[16]byte]tagRef{}
 		s.prefixes[bits] = m
 		s.lengths = append(s.lengths, bits)
 		sort.Sort(sort.Reverse(sort.IntSlice(s.lengths)))
 	}
-	if _, ok := m[p.Addr()]; !ok {
+	pk := p.Addr().As16()
+	if _, ok := m[pk]; !ok {
 		s.cidrs++
 	}
-	m[p.Addr()] = s.merge(m[p.Addr()], t)
+	m[pk] = s.merge(m[pk], t)
 }
 
 // AddURL adds a URL; it matches requests for the same host and path (and
@@ -166,19 +174,22 @@ func (s *Set) AddURL(u string, t Tag) {
 	if k == "" {
 		return
 	}
-	s.urls[k] = s.merge(s.urls[k], t)
+	h := s.key(k)
+	s.urls[h] = s.merge(s.urls[h], t)
 }
 
 // AddJA3 adds a JA3 or JA3S MD5 hash.
 func (s *Set) AddJA3(h string, t Tag) {
 	h = strings.ToLower(h)
-	s.ja3[h] = s.merge(s.ja3[h], t)
+	k := s.key(h)
+	s.ja3[k] = s.merge(s.ja3[k], t)
 }
 
 // AddJA4 adds a JA4 fingerprint.
 func (s *Set) AddJA4(h string, t Tag) {
 	h = strings.ToLower(h)
-	s.ja4[h] = s.merge(s.ja4[h], t)
+	k := s.key(h)
+	s.ja4[k] = s.merge(s.ja4[k], t)
 }
 
 // MatchDomain calls fn for every tag of name and of each domain above it
@@ -236,12 +247,12 @@ func (s *Set) MatchURL(host, url string, fn func(matched string, t Tag)) bool {
 	}
 	k := NormalizeURL(host + url)
 	hit := false
-	if r, ok := s.urls[k]; ok {
+	if r, ok := s.urls[s.key(k)]; ok {
 		s.each(r, func(t Tag) { fn(k, t) })
 		hit = true
 	}
 	if i := strings.IndexByte(k, '?'); i > 0 {
-		if r, ok := s.urls[k[:i]]; ok {
+		if r, ok := s.urls[s.key(k[:i])]; ok {
 			s.each(r, func(t Tag) { fn(k[:i], t) })
 			hit = true
 		}
@@ -251,7 +262,7 @@ func (s *Set) MatchURL(host, url string, fn func(matched string, t Tag)) bool {
 
 // MatchJA3 calls fn for the tags of a JA3 or JA3S hash.
 func (s *Set) MatchJA3(h string, fn func(matched string, t Tag)) bool {
-	r, ok := s.ja3[h]
+	r, ok := s.ja3[s.key(h)]
 	if ok {
 		s.each(r, func(t Tag) { fn(h, t) })
 	}
@@ -260,7 +271,7 @@ func (s *Set) MatchJA3(h string, fn func(matched string, t Tag)) bool {
 
 // MatchJA4 calls fn for the tags of a JA4 fingerprint.
 func (s *Set) MatchJA4(h string, fn func(matched string, t Tag)) bool {
-	r, ok := s.ja4[h]
+	r, ok := s.ja4[s.key(h)]
 	if ok {
 		s.each(r, func(t Tag) { fn(h, t) })
 	}
@@ -336,7 +347,7 @@ func (s *Set) AppendDomain(dst []Match, name string) []Match {
 	}
 	name = strings.TrimSuffix(name, ".")
 	for {
-		if r, ok := s.domains[name]; ok {
+		if r, ok := s.domains[s.key(name)]; ok {
 			dst = s.appendTags(dst, r, name)
 		}
 		i := strings.IndexByte(name, '.')
@@ -354,7 +365,7 @@ func (s *Set) AppendIP(dst []Match, a netip.Addr) []Match {
 		return dst
 	}
 	a = a.Unmap()
-	if r, ok := s.ips[a]; ok {
+	if r, ok := s.ips[a.As16()]; ok {
 		dst = s.appendTags(dst, r, a.String())
 	}
 	is4 := a.Is4()
@@ -370,9 +381,14 @@ func (s *Set) AppendIP(dst []Match, a netip.Addr) []Match {
 		if err != nil {
 			continue
 		}
-		if r, ok := s.prefixes[bits][p.Addr()]; ok {
+		if r, ok := s.prefixes[bits][p.Addr().As16()]; ok {
 			dst = s.appendTags(dst, r, p.String())
 		}
 	}
 	return dst
 }
+
+// key hashes an indicator for the maps. Two different indicators share a
+// key with odds of about one in 2^64 per pair: a false match is less
+// likely than a bit flip.
+func (s *Set) key(v string) uint64 { return maphash.String(s.seed, v) }

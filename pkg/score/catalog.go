@@ -47,6 +47,7 @@ var Flags = map[string]string{
 	"stratum_port":   "a port that mining pools use for stratum",
 	"doh_domain":     "a public DNS-over-HTTPS endpoint name",
 	"feed":           "an indicator from a user feed",
+	"first_seen":     "no monitored host looked the domain up before (after an hour of history)",
 }
 
 var catalogByID = func() map[string]*ThreatInfo {

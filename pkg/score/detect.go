@@ -25,7 +25,9 @@ type srcState struct {
 	HostsByPort map[uint16]int
 
 	SpamStart time.Time
-	Spam      []netip.Addr
+	Spam      []netip.Addr // external SMTP servers tried
+	SpamDone  int          // of them, with a completed session
+	MX        int          // MX lookups
 }
 
 // domState is what the engine remembers about one registered domain.
@@ -39,7 +41,7 @@ type domState struct {
 }
 
 type pairKey struct {
-	Src, Dst netip.Addr
+	Src, Dst [16]byte // netip.Addr.As16: no pointers for the collector
 	Port     uint16
 	Proto    uint8 // 1 icmp, 6 tcp, 17 udp
 }
@@ -117,8 +119,9 @@ func dur(d time.Duration) string {
 
 // matchName checks a host name (a DNS query, SNI or HTTP host) against the
 // built-in lists and the feeds; what names it in reasons.
-func (e *Engine) matchName(name, what string) {
+func (e *Engine) matchName(name, what string) (matches int) {
 	e.ms = e.builtin.AppendDomain(e.ms[:0], name)
+	matches += len(e.ms)
 	for _, m := range e.ms {
 		switch m.Threat {
 		case "dynamic_dns", "suspicious_tld", "ip_lookup":
@@ -140,6 +143,7 @@ func (e *Engine) matchName(name, what string) {
 	}
 	if e.feeds != nil {
 		e.ms = e.feeds.AppendDomain(e.ms[:0], name)
+		matches += len(e.ms)
 		for _, m := range e.ms {
 			e.flag("feed")
 			e.add(m.Threat, m.Indicator, "%s %s matches %s on feed %s", what, name, m.Indicator, m.Source)
@@ -147,13 +151,100 @@ func (e *Engine) matchName(name, what string) {
 	}
 	if strings.HasSuffix(name, ".onion") {
 		e.add("tor", name, "%s %s is a Tor onion service", what, name)
+		matches++
 	}
+	return matches
+}
+
+// checkName runs matchName and the lookalike check on a host name and
+// returns its registered domain. Names that match nothing are remembered,
+// so the common case costs one map lookup instead of a dozen.
+func (e *Engine) checkName(name, what string) (reg string, ok bool) {
+	k := e.hash(name)
+	e.cleanKey = k
+	if v, hit := e.cleanNames[k]; hit {
+		e.clean = v
+		e.hasClean, e.cleanHit = true, true
+		return name[v.regOff:], v.ok
+	}
+	e.hasClean, e.cleanHit = false, false
+	n := e.matchName(name, what)
+	reg, ok = Registered(name)
+	if ok && strings.HasSuffix(reg, ".arpa") {
+		ok = false
+	}
+	h := len(e.hits)
+	if ok {
+		e.imposter(name, reg, mainLabel(reg), what)
+	}
+	if n == 0 && len(e.hits) == h {
+		if len(e.cleanNames) >= maxNameCache {
+			clear(e.cleanNames)
+		}
+		c := cleanName{regOff: len(name), ok: ok}
+		c.miningStrong, c.miningWeak = miningName(name)
+		if ok {
+			c.regOff = len(name) - len(reg)
+		}
+		e.cleanNames[k] = c
+		e.clean, e.hasClean = c, true
+	}
+	return reg, ok
+}
+
+// cleanName is what the engine keeps of a name that matched nothing:
+// where its registered domain starts, and the domain's DGA statistics once
+// worked out. It holds no pointers, so the collector skips the cache.
+type cleanName struct {
+	regOff       int
+	ok           bool
+	miningStrong bool
+	miningWeak   bool
+	hasDGA       bool
+	dga          float64
+	st           labelStats
+}
+
+// dgaOf returns the DGA statistics of reg (the registered domain of q),
+// kept with the clean-name entry checkName found or made for q.
+func (e *Engine) dgaOf(q, reg string) (float64, labelStats) {
+	if e.hasClean {
+		c := &e.clean
+		if !c.hasDGA {
+			ni := e.nameInfo(reg, mainLabel(reg))
+			c.dga, c.st, c.hasDGA = ni.dga, ni.st, true
+			e.cleanNames[e.cleanKey] = *c
+		}
+		return c.dga, c.st
+	}
+	ni := e.nameInfo(reg, mainLabel(reg))
+	return ni.dga, ni.st
+}
+
+// checkAddr runs matchAddr, skipping the lists for addresses that matched
+// nothing before.
+func (e *Engine) checkAddr(a netip.Addr, port uint16, what string) {
+	if _, ok := e.cleanAddrs[a.As16()]; ok {
+		e.matchResolved(a, port, what)
+		return
+	}
+	if e.matchAddr(a, port, what) == 0 {
+		e.markClean(a)
+	}
+}
+
+func (e *Engine) markClean(a netip.Addr) {
+	if len(e.cleanAddrs) >= maxNameCache {
+		clear(e.cleanAddrs)
+	}
+	e.cleanAddrs[a.As16()] = struct{}{}
 }
 
 // matchAddr checks an address against the lists, the feeds and the
 // addresses listed names resolved to.
-func (e *Engine) matchAddr(a netip.Addr, port uint16, what string) {
+func (e *Engine) matchAddr(a netip.Addr, port uint16, what string) (matches int) {
 	e.ms = e.builtin.AppendIP(e.ms[:0], a)
+	matches += len(e.ms)
 	for _, m := range e.ms {
 		switch m.Threat {
 		case "public_resolver":
@@ -171,19 +262,27 @@ func (e *Engine) matchAddr(a netip.Addr, port uint16, what string) {
 	}
 	if e.feeds != nil {
 		e.ms = e.feeds.AppendIP(e.ms[:0], a)
+		matches += len(e.ms)
 		for _, m := range e.ms {
 			e.flag("feed")
 			e.add(m.Threat, m.Indicator, "%s %s matches %s on feed %s", what, a, m.Indicator, m.Source)
 		}
-		if port != 0 {
-			e.feeds.MatchAddrPort(netip.AddrPortFrom(a, port), func(m string, t intel.Tag) {
-				e.flag("feed")
-				e.add(t.Threat, m, "%s %s matches %s on feed %s", what, m, m, t.Source)
-			})
-		}
+	}
+	e.matchResolved(a, port, what)
+	return matches
+}
+
+// matchResolved checks what does not depend on the address alone: feed
+// entries with a port, and addresses that listed names resolved to.
+func (e *Engine) matchResolved(a netip.Addr, port uint16, what string) {
+	if e.feeds != nil && port != 0 {
+		e.feeds.MatchAddrPort(netip.AddrPortFrom(a, port), func(m string, t intel.Tag) {
+			e.flag("feed")
+			e.add(t.Threat, m, "%s %s matches %s on feed %s", what, m, m, t.Source)
+		})
 	}
 	if e.resolved.len() > 0 {
-		if r, ok := e.resolved.peek(a); ok {
+		if r, ok := e.resolved.peek(a); ok && r.Threat != "stratum" {
 			e.add(r.Threat, a.String(), "%s %s is an address of %s", what, a, r.Name)
 		}
 	}
@@ -194,49 +293,82 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 	if q == "" {
 		return
 	}
-	e.matchName(q, "query")
-	nameHits := len(e.hits)
+	if ev.QType == "MX" && e.isInternal(ev.SrcIP) {
+		e.mxLookup(ev)
+	}
+	if torSNI(q) {
+		e.lookedUp(q)
+	}
+	reg, regOK := e.checkName(q, "query")
+	// The addresses of listed names are remembered, so the connections
+	// that follow the lookup are recognised too.
+	listed := ""
+	for _, h := range e.hits {
+		switch h.id {
+		case "cryptomining", "c2", "malware", "sinkhole", "c2_public_api":
+			listed = h.id
+		}
+	}
 	for _, ans := range ev.Answers {
 		a, err := netip.ParseAddr(ans)
 		if err != nil {
 			if n := intel.NormalizeDomain(ans); n != "" {
 				if m, ok := e.builtin.HasDomain(n, "sinkhole"); ok {
 					e.add("sinkhole", m, "%s is answered by the sinkhole name %s", q, n)
+				} else if strings.Contains(n, "sinkhole") {
+					e.add("sinkhole", n, "%s is answered by %s, a sinkhole by its name", q, n)
 				}
 			}
 			continue
 		}
-		e.ms = e.builtin.AppendIP(e.ms[:0], a)
-		for _, m := range e.ms {
-			if m.Threat == "sinkhole" {
-				e.add("sinkhole", q, "%s resolves to the sinkhole address %s (built-in list %s)", q, a, m.Source)
-			}
-		}
-		if e.feeds != nil {
-			e.ms = e.feeds.AppendIP(e.ms[:0], a)
+		if _, clean := e.cleanAddrs[a.As16()]; !clean {
+			e.ms = e.builtin.AppendIP(e.ms[:0], a)
+			n := len(e.ms)
 			for _, m := range e.ms {
-				e.flag("feed")
-				e.add(m.Threat, q, "%s resolves to %s, listed as %s on feed %s", q, a, m.Indicator, m.Source)
+				if m.Threat == "sinkhole" {
+					e.add("sinkhole", q, "%s resolves to the sinkhole address %s (built-in list %s)", q, a, m.Source)
+				}
+			}
+			if e.feeds != nil {
+				e.ms = e.feeds.AppendIP(e.ms[:0], a)
+				n += len(e.ms)
+				for _, m := range e.ms {
+					e.flag("feed")
+					e.add(m.Threat, q, "%s resolves to %s, listed as %s on feed %s", q, a, m.Indicator, m.Source)
+				}
+			}
+			if n == 0 {
+				e.markClean(a)
 			}
 		}
-		// Remember the addresses of listed names, so the connections
-		// that follow the lookup are recognised too.
-		if nameHits > 0 {
-			h := e.hits[0]
-			if h.id == "cryptomining" || h.id == "c2" || h.id == "malware" || h.id == "sinkhole" || h.id == "c2_public_api" {
-				*e.resolved.get(a, e.now) = resolvedInfo{Name: q, Threat: h.id}
-			}
+		if listed != "" {
+			*e.resolved.get(a, e.now) = resolvedInfo{Name: q, Threat: listed}
 		}
 	}
-	reg, ok := Registered(q)
-	if !ok || strings.HasSuffix(reg, ".arpa") {
+	if !regOK {
 		return
 	}
-	label := mainLabel(reg)
-	e.imposter(q, reg, label, "query")
-
-	ni := e.nameInfo(reg, label)
-	s, st := ni.dga, ni.st
+	strong, weak := e.clean.miningStrong, e.clean.miningWeak
+	if !e.hasClean {
+		strong, weak = miningName(q)
+	}
+	if strong || weak {
+		if strong {
+			e.add("cryptomining", reg, "query %s names a mining pool (%s)", q, strongMiningWord(q))
+		}
+		for _, ans := range ev.Answers {
+			if a, err := netip.ParseAddr(ans); err == nil {
+				r := e.resolved.get(a, e.now)
+				if r.Threat == "" || r.Threat == "stratum" {
+					*r = resolvedInfo{Name: q, Threat: "stratum"}
+				}
+			}
+		}
+	}
+	if !e.cleanHit { // a cached name's domain has been seen
+		e.firstSeen(reg)
+	}
+	s, st := e.dgaOf(q, reg)
 	nx := ev.RCode == "NXDOMAIN"
 	if s >= 0.6 || nx {
 		src := e.sources.get(ev.SrcIP, e.now)
@@ -362,6 +494,11 @@ var cleartextPorts = map[uint16]string{21: "FTP", 23: "Telnet", 110: "POP3", 143
 
 var stratumPorts = map[uint16]bool{3333: true, 4444: true, 5555: true, 7777: true, 14444: true, 14433: true, 45700: true, 45560: true, 9999: true, 3334: true, 8008: true, 20535: true}
 
+// miningPorts are the stratum ports hardly anything else uses towards the
+// Internet; a completed connection to one is an alert on its own. (4444,
+// 5555, 7777 and 9999 serve games and tools too: they only flag.)
+var miningPorts = map[uint16]bool{3333: true, 3334: true, 14444: true, 14433: true, 45560: true, 45700: true, 20535: true}
+
 var torPorts = map[uint16]bool{9001: true, 9030: true, 9050: true, 9051: true, 9150: true}
 
 // beaconSkipPorts are services that are periodic by design.
@@ -373,9 +510,9 @@ func (e *Engine) scoreIP(ev *event.Event) {
 		return
 	}
 	ext := e.isExternal(dst)
-	e.matchAddr(dst, ev.DestPort, "destination")
+	e.checkAddr(dst, ev.DestPort, "destination")
 	if e.isExternal(src) {
-		e.matchAddr(src, 0, "source")
+		e.checkAddr(src, 0, "source")
 	}
 	proto := protoNum(ev.Proto)
 	switch proto {
@@ -390,9 +527,13 @@ func (e *Engine) scoreIP(ev *event.Event) {
 		return
 	}
 	port := ev.DestPort
+	if port == 25 && ext && e.isInternal(src) {
+		e.spam(ev, !failed(ev))
+	}
+	if ircPort(port) && ext {
+		e.add("irc", dst.String(), "IRC (tcp/%d) connection to %s", port, dst)
+	}
 	if failed(ev) {
-		// Unanswered SMTP attempts are not counted as spam: scanners make
-		// them too.
 		e.scan(ev)
 		return
 	}
@@ -404,26 +545,31 @@ func (e *Engine) scoreIP(ev *event.Event) {
 	}
 	if ext && est {
 		switch {
-		case port >= 6660 && port <= 6669 || port == 6697 || port == 7000:
-			e.add("irc", dst.String(), "IRC (tcp/%d) connection to %s", port, dst)
 		case torPorts[port]:
 			e.add("tor", dst.String(), "connection to %s on tcp/%d, a well-known Tor relay port", dst, port)
 		case port == 853:
 			e.add("dot", dst.String(), "DNS over TLS (tcp/853) to %s", dst)
 		case stratumPorts[port]:
 			e.flag("stratum_port")
+			if r, ok := e.resolved.peek(dst); ok && r.Threat == "stratum" {
+				e.add("cryptomining", dst.String(), "stratum port tcp/%d on %s, an address of %s", port, dst, r.Name)
+			} else if miningPorts[port] {
+				e.add("cryptomining", dst.String(), "connection to %s on tcp/%d, a port mining pools serve stratum on", dst, port)
+			}
 		}
 	}
-	if port == 25 && ext && e.isInternal(src) {
-		e.spam(ev)
-	}
-	if ext && ev.BytesOut > 0 {
-		e.upload(ev)
-	}
-	if ext && !beaconSkipPorts[port] {
-		e.beacon(ev)
+	if ext {
+		p := e.pairs.get(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: 6}, e.now)
+		if ev.BytesOut > 0 {
+			e.upload(ev, p)
+		}
+		if !beaconSkipPorts[port] {
+			e.beacon(ev, p)
+		}
 	}
 }
+
+func ircPort(p uint16) bool { return p >= 6660 && p <= 6669 || p == 6697 }
 
 func (e *Engine) icmp(ev *event.Event) {
 	typ := -1
@@ -435,7 +581,7 @@ func (e *Engine) icmp(ev *event.Event) {
 	if typ != 8 && typ != 0 && typ != 128 && typ != 129 {
 		return
 	}
-	p := e.pairs.get(pairKey{Src: ev.SrcIP, Dst: ev.DestIP, Proto: 1}, e.now)
+	p := e.pairs.get(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Proto: 1}, e.now)
 	if roll(&p.ICMPStart, e.now, e.th.Window) {
 		p.Pkts, p.Bytes = 0, 0
 	}
@@ -473,10 +619,13 @@ func (e *Engine) scan(ev *event.Event) {
 	}
 }
 
-func (e *Engine) spam(ev *event.Event) {
+// spam counts the external SMTP servers a host tries. Attempts count too
+// (ISPs often block tcp/25), but then the host must also have looked up
+// mail exchangers, which scanners probing port 25 do not.
+func (e *Engine) spam(ev *event.Event, done bool) {
 	s := e.sources.get(ev.SrcIP, e.now)
 	if roll(&s.SpamStart, e.now, e.th.SpamWindow) {
-		s.Spam = s.Spam[:0]
+		s.Spam, s.SpamDone, s.MX = s.Spam[:0], 0, 0
 	}
 	for _, a := range s.Spam {
 		if a == ev.DestIP {
@@ -485,14 +634,29 @@ func (e *Engine) spam(ev *event.Event) {
 	}
 	if len(s.Spam) < 256 {
 		s.Spam = append(s.Spam, ev.DestIP)
+		if done {
+			s.SpamDone++
+		}
 	}
-	if n := len(s.Spam); n >= e.th.SpamServers {
-		e.add("spam", "", "%s connected to %d external SMTP servers (tcp/25) in %s", ev.SrcIP, n, dur(e.th.SpamWindow))
+	n := len(s.Spam)
+	switch {
+	case s.SpamDone >= e.th.SpamServers:
+		e.add("spam", "", "%s completed SMTP sessions (tcp/25) with %d external servers in %s", ev.SrcIP, s.SpamDone, dur(e.th.SpamWindow))
+	case n >= e.th.SpamServers && s.MX >= 3:
+		e.add("spam", "", "%s tried SMTP (tcp/25) to %d external servers after %d MX lookups in %s", ev.SrcIP, n, s.MX, dur(e.th.SpamWindow))
 	}
 }
 
-func (e *Engine) upload(ev *event.Event) {
-	p := e.pairs.get(pairKey{Src: ev.SrcIP, Dst: ev.DestIP, Port: ev.DestPort, Proto: 6}, e.now)
+// mxLookup counts a host's MX lookups for the spam detector.
+func (e *Engine) mxLookup(ev *event.Event) {
+	s := e.sources.get(ev.SrcIP, e.now)
+	if roll(&s.SpamStart, e.now, e.th.SpamWindow) {
+		s.Spam, s.SpamDone, s.MX = s.Spam[:0], 0, 0
+	}
+	s.MX++
+}
+
+func (e *Engine) upload(ev *event.Event, p *pairState) {
 	if roll(&p.UpStart, e.now, e.th.UploadWindow) {
 		p.Out, p.In = 0, 0
 	}
@@ -524,8 +688,7 @@ func size(n int64) string {
 // beacon records a connection of a pair and scores the pair's regularity
 // as RITA does: Bowley skew and median absolute deviation of the intervals
 // and of the sizes.
-func (e *Engine) beacon(ev *event.Event) {
-	p := e.pairs.get(pairKey{Src: ev.SrcIP, Dst: ev.DestIP, Port: ev.DestPort, Proto: 6}, e.now)
+func (e *Engine) beacon(ev *event.Event, p *pairState) {
 	ts := ev.TS.UnixMilli()
 	if len(p.TS) < beaconRing {
 		p.TS = append(p.TS, ts)
@@ -611,10 +774,7 @@ func (e *Engine) scoreHTTP(ev *event.Event) {
 	host := hostOnly(ev.Host)
 	if host != "" {
 		if _, err := netip.ParseAddr(host); err != nil {
-			e.matchName(host, "HTTP host")
-			if reg, ok := Registered(host); ok {
-				e.imposter(host, reg, mainLabel(reg), "HTTP host")
-			}
+			e.checkName(host, "HTTP host")
 		}
 	}
 	if e.feeds != nil && host != "" {
@@ -624,7 +784,7 @@ func (e *Engine) scoreHTTP(ev *event.Event) {
 		})
 	}
 	if ev.DestIP.IsValid() {
-		e.matchAddr(ev.DestIP, ev.DestPort, "destination")
+		e.checkAddr(ev.DestIP, ev.DestPort, "destination")
 	}
 }
 
@@ -633,9 +793,9 @@ func (e *Engine) scoreTLS(ev *event.Event) {
 	defer func() { e.port = 0 }()
 	sni := strings.ToLower(strings.TrimSuffix(ev.SNI, "."))
 	if sni != "" {
-		e.matchName(sni, "SNI")
-		if reg, ok := Registered(sni); ok {
-			e.imposter(sni, reg, mainLabel(reg), "SNI")
+		e.checkName(sni, "SNI")
+		if torSNI(sni) && !e.wasLookedUp(sni) {
+			e.add("tor", sni, "SNI %s is a random name never looked up, as Tor clients send", sni)
 		}
 	}
 	if e.feeds != nil {
@@ -655,7 +815,7 @@ func (e *Engine) scoreTLS(ev *event.Event) {
 		}
 	}
 	if ev.DestIP.IsValid() {
-		e.matchAddr(ev.DestIP, ev.DestPort, "destination")
+		e.checkAddr(ev.DestIP, ev.DestPort, "destination")
 		if ev.DestPort == 853 && e.isExternal(ev.DestIP) {
 			e.add("dot", ev.DestIP.String(), "DNS over TLS (tcp/853) to %s, SNI %q", ev.DestIP, sni)
 		}
@@ -673,4 +833,87 @@ func hostOnly(h string) string {
 		return h[:i]
 	}
 	return h
+}
+
+// Words in host names that mean mining: a strong one alone, or a pool word
+// with a coin.
+var (
+	miningStrong = map[string]bool{"xmr": true, "monero": true, "stratum": true, "cryptonight": true, "nicehash": true,
+		"xmrig": true, "randomx": true, "ethash": true, "minexmr": true, "moneroocean": true, "xmrpool": true}
+	miningPool = map[string]bool{"pool": true, "mining": true, "miner": true, "mine": true, "pools": true, "solo": true}
+	miningCoin = map[string]bool{"eth": true, "etc": true, "btc": true, "ltc": true, "zec": true, "rvn": true, "erg": true,
+		"kas": true, "xmr": true, "dash": true, "doge": true, "bch": true, "zen": true, "flux": true, "beam": true, "grin": true, "ravencoin": true}
+)
+
+func nameWords(q string) []string {
+	return strings.FieldsFunc(q, func(r rune) bool { return r == '.' || r == '-' || r == '_' || (r >= '0' && r <= '9') })
+}
+
+// miningName reports whether q carries a strong mining word, or a pool
+// word (weak: pool.ntp.org) and, with a coin, a strong case.
+func miningName(q string) (strong, weak bool) {
+	if !strings.Contains(q, "xmr") && !strings.Contains(q, "pool") && !strings.Contains(q, "min") &&
+		!strings.Contains(q, "strat") && !strings.Contains(q, "monero") && !strings.Contains(q, "hash") && !strings.Contains(q, "solo") {
+		return false, false
+	}
+	pool, coin := false, false
+	for _, w := range nameWords(q) {
+		if miningStrong[w] {
+			return true, true
+		}
+		pool = pool || miningPool[w]
+		coin = coin || miningCoin[w]
+	}
+	return pool && coin, pool
+}
+
+func strongMiningWord(q string) string {
+	for _, w := range nameWords(q) {
+		if miningStrong[w] {
+			return "the word " + w
+		}
+	}
+	return "a pool word with a coin"
+}
+
+// torSNI matches the names Tor clients put in their TLS hellos:
+// www.<random base32>.com or .net.
+func torSNI(sni string) bool {
+	if !strings.HasPrefix(sni, "www.") || !(strings.HasSuffix(sni, ".com") || strings.HasSuffix(sni, ".net")) {
+		return false
+	}
+	l := sni[4 : len(sni)-4]
+	if len(l) < 8 || len(l) > 26 {
+		return false
+	}
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		if !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') {
+			return false
+		}
+	}
+	s, st := dgaScore(l)
+	return st.DigitIn && s >= 0.5 || s >= 0.8
+}
+
+// lookedUp remembers that some host looked q up.
+func (e *Engine) lookedUp(q string) {
+	if len(e.looked) >= maxNameCache {
+		clear(e.looked)
+	}
+	e.looked[e.hash(q)] = struct{}{}
+}
+
+func (e *Engine) wasLookedUp(q string) bool {
+	_, ok := e.looked[e.hash(q)]
+	return ok
+}
+
+// firstSeen flags a registered domain no monitored host looked up before,
+// once the engine has an hour of history to compare with (the set is kept
+// in the state file and capped at MaxDomains, oldest out).
+func (e *Engine) firstSeen(reg string) {
+	if _, created := e.seen.getNew(e.hash(reg), e.now); created && !e.since.IsZero() && e.now.Sub(e.since) >= time.Hour {
+		e.flag("first_seen")
+	}
 }

@@ -129,23 +129,33 @@ type Engine struct {
 	disabled map[string]bool
 	internal []netip.Prefix
 
-	now       time.Time
-	lastSweep time.Time
+	now           time.Time
+	lastSweep     time.Time
+	lastLongSweep time.Time
 
 	sources  *table[netip.Addr, srcState]
 	domains  *table[string, domState]
 	pairs    *table[pairKey, pairState]
 	resolved *table[netip.Addr, resolvedInfo]
 	suppress *table[uint64, time.Time]
+	seen     *table[uint64, struct{}] // registered domains looked up, for first_seen
+	since    time.Time                // event time the engine's history starts
 
 	stats Stats
 
 	// scratch for one Process call
-	hits  []hit
-	flags []string
-	port  uint16 // destination port of the TLS event being scored
-	ms    []intel.Match
-	names map[string]nameInfo // per registered domain: name statistics, cleared when full
+	hits       []hit
+	flags      []string
+	port       uint16 // destination port of the TLS event being scored
+	ms         []intel.Match
+	names      map[string]nameInfo  // per registered domain: name statistics, cleared when full
+	cleanNames map[uint64]cleanName // by hash of the name
+	clean      cleanName            // what checkName found or made for the current name
+	hasClean   bool
+	cleanHit   bool // the name was in the cache already
+	cleanKey   uint64
+	cleanAddrs map[[16]byte]struct{}
+	looked     map[uint64]struct{} // names looked up lately, for Tor's unresolved SNIs
 
 	times              []int64
 	deltas, sizes, dev []float64
@@ -187,6 +197,7 @@ func New(cfg Config) (*Engine, error) {
 		pairs:    newTable[pairKey, pairState](cfg.MaxPairs),
 		resolved: newTable[netip.Addr, resolvedInfo](cfg.MaxDomains),
 		suppress: newTable[uint64, time.Time](cfg.MaxPairs),
+		seen:     newTable[uint64, struct{}](cfg.MaxDomains),
 	}
 	for _, id := range cfg.Disabled {
 		if _, ok := Lookup(id); !ok {
@@ -201,6 +212,9 @@ func New(cfg Config) (*Engine, error) {
 	e.builtin = b
 	e.stats.ByThreat = map[string]int64{}
 	e.names = map[string]nameInfo{}
+	e.cleanNames = map[uint64]cleanName{}
+	e.cleanAddrs = map[[16]byte]struct{}{}
+	e.looked = map[uint64]struct{}{}
 	return e, nil
 }
 
@@ -246,7 +260,11 @@ func fillThresholds(t *Thresholds, d Thresholds) {
 }
 
 // SetFeeds replaces the user feeds (after a reload).
-func (e *Engine) SetFeeds(s *intel.Set) { e.feeds = s }
+func (e *Engine) SetFeeds(s *intel.Set) {
+	e.feeds = s
+	clear(e.cleanNames)
+	clear(e.cleanAddrs)
+}
 
 // Stats returns the counters and state sizes.
 func (e *Engine) Stats() Stats {
@@ -256,7 +274,7 @@ func (e *Engine) Stats() Stats {
 		st.ByThreat[k] = v
 	}
 	st.Sources, st.Domains, st.Pairs = e.sources.len(), e.domains.len(), e.pairs.len()
-	st.Evicted = e.sources.evicted + e.domains.evicted + e.pairs.evicted + e.resolved.evicted + e.suppress.evicted
+	st.Evicted = e.sources.evicted + e.domains.evicted + e.pairs.evicted + e.resolved.evicted + e.suppress.evicted + e.seen.evicted
 	st.Indicators = e.builtin.Len()
 	if e.feeds != nil {
 		st.Indicators += e.feeds.Len()
@@ -300,6 +318,9 @@ func (e *Engine) Advance(now time.Time, emit func(alert *event.Event)) {
 	if e.lastSweep.IsZero() {
 		e.lastSweep = now
 	}
+	if e.since.IsZero() {
+		e.since = now
+	}
 	if now.Sub(e.lastSweep) < time.Minute {
 		return
 	}
@@ -312,10 +333,14 @@ func (e *Engine) Advance(now time.Time, emit func(alert *event.Event)) {
 	}
 	e.sources.expire(now.Add(-keep))
 	e.domains.expire(now.Add(-e.th.Window))
-	// Pairs carry beacons, which span hours: keep them a day.
-	e.pairs.expire(now.Add(-24 * time.Hour))
-	e.resolved.expire(now.Add(-24 * time.Hour))
 	e.suppress.expire(now.Add(-e.cfg.Suppress))
+	// Pairs carry beacons, which span hours: they are kept a day, and the
+	// big tables are swept less often.
+	if now.Sub(e.lastLongSweep) >= 15*time.Minute {
+		e.lastLongSweep = now
+		e.pairs.expire(now.Add(-24 * time.Hour))
+		e.resolved.expire(now.Add(-24 * time.Hour))
+	}
 }
 
 // Flush is called at the end of input. Every detector of this engine

@@ -48,8 +48,13 @@ var cdnDomains = map[string]bool{"edgekey.net": true, "edgesuite.net": true, "ak
 	"azureedge.net": true, "trafficmanager.net": true, "fastly.net": true, "cloudflare.net": true,
 	"azurefd.net": true, "msedge.net": true, "cdn77.org": true, "footprint.net": true}
 
-var homoglyph = strings.NewReplacer("rn", "m", "vv", "w", "0", "o", "1", "l", "3", "e", "4", "a",
-	"5", "s", "7", "t", "8", "b", "-", "", "_", "")
+var (
+	homoglyph = strings.NewReplacer("rn", "m", "vv", "w", "0", "o", "1", "l", "3", "e", "4", "a",
+		"5", "s", "7", "t", "8", "b", "-", "", "_", "")
+	// the same with 1 for i (m1crosoft)
+	homoglyphI = strings.NewReplacer("rn", "m", "vv", "w", "0", "o", "1", "i", "3", "e", "4", "a",
+		"5", "s", "7", "t", "8", "b", "-", "", "_", "")
+)
 
 // imposter checks name (whose registered domain is reg, main label label)
 // for the marks of a lookalike of a popular brand.
@@ -80,6 +85,10 @@ func imposterReason(reg, label string) string {
 		return ""
 	}
 	norm := homoglyph.Replace(label)
+	normI := norm
+	if strings.IndexByte(label, '1') >= 0 {
+		normI = homoglyphI.Replace(label)
+	}
 	for _, b := range brands {
 		if label == b {
 			return ""
@@ -87,8 +96,12 @@ func imposterReason(reg, label string) string {
 	}
 	for _, b := range brands {
 		switch {
-		case norm == b:
+		case norm == b || normI == b:
 			return fmt.Sprintf("imitates %s with lookalike characters (%s)", b, label)
+		case strings.HasPrefix(normI, b) && owned[normI] || strings.HasPrefix(norm, b) && owned[norm]:
+			return fmt.Sprintf("imitates the %s domain %s with lookalike characters or hyphens", b, normI)
+		case doubled(label, b):
+			return fmt.Sprintf("repeats a letter of the brand %s", b)
 		case len(b) >= 6 && len(label) >= 6 && editDistance1(label, b):
 			return fmt.Sprintf("is one character away from the brand %s", b)
 		case strings.Contains(norm, b) && hasPhishWord(norm, b):
@@ -157,4 +170,18 @@ func (e *Engine) nameInfo(reg, label string) nameInfo {
 	}
 	e.names[reg] = ni
 	return ni
+}
+
+// doubled reports whether label is brand with one of its letters doubled
+// (gooogle, yahooo, appple).
+func doubled(label, brand string) bool {
+	if len(label) != len(brand)+1 || len(brand) < 4 {
+		return false
+	}
+	for i := 1; i < len(label); i++ {
+		if label[i] == label[i-1] && label[:i]+label[i+1:] == brand {
+			return true
+		}
+	}
+	return false
 }

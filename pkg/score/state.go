@@ -1,15 +1,19 @@
 package score
 
 import (
+	"bufio"
 	"encoding/gob"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/netip"
+	"os"
 	"time"
 )
 
 // stateVersion changes whenever the saved layout does.
-const stateVersion = 1
+const stateVersion = 3
 
 type savedState struct {
 	Version  int
@@ -19,6 +23,8 @@ type savedState struct {
 	Pairs    []entry[pairKey, pairState]
 	Resolved []entry[netip.Addr, resolvedInfo]
 	Suppress []entry[uint64, time.Time]
+	Seen     []entry[uint64, struct{}]
+	Since    time.Time
 }
 
 // SaveState writes the behavioural windows so a later run (a cron job over
@@ -32,6 +38,8 @@ func (e *Engine) SaveState(w io.Writer) error {
 		Pairs:    e.pairs.entries(),
 		Resolved: e.resolved.entries(),
 		Suppress: e.suppress.entries(),
+		Seen:     e.seen.entries(),
+		Since:    e.since,
 	}
 	return gob.NewEncoder(w).Encode(&s)
 }
@@ -55,8 +63,59 @@ func (e *Engine) LoadState(r io.Reader) error {
 	e.resolved.load(s.Resolved)
 	e.suppress = newTable[uint64, time.Time](e.cfg.MaxPairs)
 	e.suppress.load(s.Suppress)
+	e.seen = newTable[uint64, struct{}](e.cfg.MaxDomains)
+	e.seen.load(s.Seen)
+	if !s.Since.IsZero() && (e.since.IsZero() || s.Since.Before(e.since)) {
+		e.since = s.Since
+	}
 	if s.Now.After(e.now) {
 		e.now = s.Now
+	}
+	return nil
+}
+
+// LoadStateFile loads the state SaveStateFile wrote to path; a missing
+// file is a first run, not an error.
+func (e *Engine) LoadStateFile(path string) error {
+	fh, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	if err := e.LoadState(bufio.NewReader(fh)); err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	return nil
+}
+
+// SaveStateFile writes the state to a file next to path and renames it into
+// place, so a crash never leaves half a state file.
+func (e *Engine) SaveStateFile(path string) error {
+	tmp := path + ".tmp"
+	fh, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("saving state: %v", err)
+	}
+	bw := bufio.NewWriter(fh)
+	err = e.SaveState(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = fh.Sync()
+	}
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("saving state to %s: %v", path, err)
 	}
 	return nil
 }

@@ -2,7 +2,9 @@ package score
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/nfr-project/nfr/pkg/event"
 	"github.com/nfr-project/nfr/scripts/genthreats/traffic"
@@ -108,5 +110,61 @@ func TestDisabled(t *testing.T) {
 	cfg.Disabled = []string{"nope"}
 	if _, err := New(cfg); err == nil {
 		t.Error("want an error for an unknown threat id")
+	}
+}
+
+// FuzzLoadState: a state file is read back from disk, where anything may
+// have happened to it.
+func FuzzLoadState(f *testing.F) {
+	sc, _ := traffic.Find("scan")
+	g := traffic.New(1)
+	g.Play([]traffic.Scenario{sc})
+	e, _ := New(DefaultConfig())
+	evs := g.Events()
+	for i := range evs {
+		e.Process(&evs[i], func(*event.Event) {})
+	}
+	var buf bytes.Buffer
+	e.SaveState(&buf)
+	f.Add(buf.Bytes())
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, _ := New(DefaultConfig())
+		if err := e.LoadState(bytes.NewReader(data)); err != nil {
+			return
+		}
+		for i := range evs {
+			e.Process(&evs[i], func(*event.Event) {})
+		}
+	})
+}
+
+func TestFirstSeen(t *testing.T) {
+	e, _ := New(DefaultConfig())
+	t0 := traffic.Start
+	dns := func(at time.Duration, q string) []*event.Event {
+		ev := event.Event{Type: event.TypeDNS, TS: t0.Add(at), SrcIP: netip.MustParseAddr("10.0.0.9"), DestIP: netip.MustParseAddr("10.0.0.2"), Query: q, QType: "A"}
+		var out []*event.Event
+		e.Process(&ev, func(a *event.Event) { out = append(out, a) })
+		return out
+	}
+	has := func(as []*event.Event, flag string) bool {
+		for _, a := range as {
+			for _, f := range a.Flags {
+				if f == flag {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if as := dns(0, "a.oast.fun"); len(as) != 1 || has(as, "first_seen") {
+		t.Errorf("first hour: %v", as)
+	}
+	if as := dns(2*time.Hour, "b.oast.site"); len(as) != 1 || !has(as, "first_seen") {
+		t.Errorf("new domain after two hours: want first_seen, got %+v", as[0].Flags)
+	}
+	if as := dns(3*time.Hour, "c.oast.fun"); len(as) != 1 || has(as, "first_seen") {
+		t.Errorf("known domain: %+v", as[0].Flags)
 	}
 }

@@ -50,6 +50,23 @@ func (g *Gen) lookupAndTLS(t time.Time, host netip.Addr, name, a string, port ui
 	return g.TLS(t.Add(50*time.Millisecond), host, addr(a), port, name, 400+g.Rand.Intn(600), 1500+g.Rand.Intn(3000))
 }
 
+// spam looks up the mail exchangers of 8 providers and connects to each on
+// tcp/25; blocked makes the connections go unanswered.
+func (g *Gen) spam(h netip.Addr, t time.Time, mxPrefix string, firstAddr int, blocked bool) time.Time {
+	for i, d := range []string{"gmail.com", "yahoo.com", "outlook.com", "gmx.net", "mail.ru", "aol.com", "web.de", "orange.fr"} {
+		mx := mxPrefix + d
+		a := fmt.Sprintf("198.51.100.%d", firstAddr+i)
+		g.DNS(t, h, d, layers.DNSTypeMX, layers.DNSResponseCodeNoErr, mx)
+		g.DNS(t.Add(20*time.Millisecond), h, mx, layers.DNSTypeA, layers.DNSResponseCodeNoErr, a)
+		c := Conn{Src: h, Dst: addr(a), Port: 25, NoAnswer: blocked}
+		if !blocked {
+			c.Out, c.In = []byte("EHLO x\r\nMAIL FROM:<a@b.c>\r\n"), []byte("220 mx ESMTP\r\n250 ok\r\n")
+		}
+		t = g.TCP(t.Add(100*time.Millisecond), c)
+	}
+	return t
+}
+
 // Scenarios lists every behaviour, benign traffic first.
 var Scenarios = []Scenario{
 	{"benign", "", "ordinary browsing: lookups, HTTPS and HTTP to popular sites", func(g *Gen, h netip.Addr, t time.Time) time.Time {
@@ -146,14 +163,22 @@ var Scenarios = []Scenario{
 		return t
 	}},
 	{"spambot", "spam", "MX lookups and SMTP sessions to 8 mail providers", func(g *Gen, h netip.Addr, t time.Time) time.Time {
-		for i, d := range []string{"gmail.com", "yahoo.com", "outlook.com", "gmx.net", "mail.ru", "aol.com", "web.de", "orange.fr"} {
-			mx := "mx1." + d
-			a := fmt.Sprintf("198.51.100.%d", 140+i)
-			g.DNS(t, h, d, layers.DNSTypeMX, layers.DNSResponseCodeNoErr, mx)
-			g.DNS(t.Add(20*time.Millisecond), h, mx, layers.DNSTypeA, layers.DNSResponseCodeNoErr, a)
-			t = g.TCP(t.Add(100*time.Millisecond), Conn{Src: h, Dst: addr(a), Port: 25, Out: []byte("EHLO x\r\nMAIL FROM:<a@b.c>\r\n"), In: []byte("220 mx ESMTP\r\n250 ok\r\n")})
-		}
-		return t
+		return g.spam(h, t, "mx1.", 140, false)
+	}},
+	{"spambot-blocked", "spam", "MX lookups and SMTP attempts to 8 mail providers, tcp/25 blocked upstream", func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.spam(h, t, "mx2.", 160, true)
+	}},
+	{"miner-unlisted", "cryptomining", "stratum to a pool not on the built-in list, named like one", func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		g.DNS(t, h, "eu.eth-pool.example-hash.org", layers.DNSTypeA, layers.DNSResponseCodeNoErr, "198.51.100.34")
+		sub := []byte(`{"id":1,"method":"mining.subscribe","params":["lolMiner/1.76"]}` + "\n")
+		return g.TCP(t.Add(100*time.Millisecond), Conn{Src: h, Dst: addr("198.51.100.34"), Port: 4444, Out: sub, In: []byte(`{"id":1,"result":true,"error":null}` + "\n")})
+	}},
+	{"miner-ip", "cryptomining", "stratum login to a pool address with no lookup before (tcp/14444)", func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		sub := []byte(`{"jsonrpc": "2.0", "id": 1, "method": "mining.subscribe", "params": []}` + "\n")
+		return g.TCP(t, Conn{Src: h, Dst: addr("198.51.100.35"), Port: 14444, Out: sub, In: []byte(`{"id":1,"result":[[["mining.notify","1"]],"08",4],"error":null}` + "\n")})
+	}},
+	{"tor-relay", "tor", "a Tor client's TLS to a guard on tcp/443 with a random unresolved SNI", func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.TLS(t, h, addr("198.51.100.92"), 443, "www.y4pbqmzk2fwu7.net", 700, 4000)
 	}},
 	{"ssh-transfer", "exfil_ssh", "a 60 MB upload over SSH (tcp/22) to an external host", func(g *Gen, h netip.Addr, t time.Time) time.Time {
 		return g.TCP(t, Conn{Src: h, Dst: addr("203.0.113.22"), Port: 22, OutSize: 60 << 20, In: []byte("SSH-2.0-OpenSSH_9.2p1\r\n"), Dur: 90 * time.Second})
@@ -177,7 +202,7 @@ var Scenarios = []Scenario{
 		return t.Add(20 * time.Minute)
 	}},
 	{"imposter", "imposter", "lookups of lookalike brand domains", func(g *Gen, h netip.Addr, t time.Time) time.Time {
-		for _, d := range []string{"paypal-secure-login.com", "micros0ft.com", "www.g00gle-accounts.net", "arnazon.com", "appleid.apple.com.verify-account.info"} {
+		for _, d := range []string{"paypal-secure-login.com", "micros0ft.com", "www.g00gle-accounts.net", "arnazon.com", "appleid.apple.com.verify-account.info", "m1crosoft-online.com", "yahooo.com", "login.faceboook.net"} {
 			t = t.Add(2 * time.Second)
 			g.DNS(t, h, d, layers.DNSTypeA, layers.DNSResponseCodeNoErr, "198.51.100.77")
 		}
