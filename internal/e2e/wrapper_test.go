@@ -133,11 +133,16 @@ network:
   filter: "udp port 53"
   dns_ports: [5353, 8053]
   types: [dns, ip]
+  dns_timeout: 30s
+  promiscuous: false
+  afpacket: true
+  workers: 2
+  user: nobody
 alerts:
   file: /var/log/nfr alerts.json
 `))
 	out, _, code := nfr(t, nil, "-n", "-c", conf, "listen")
-	want := `nfr-capture -i eth7 -f udp\ port\ 53 --dns-port 5353 --dns-port 8053 --types dns,ip | nfr-scope | nfr-submit >> /var/log/nfr\ alerts.json`
+	want := `nfr-capture -i eth7 -f udp\ port\ 53 --dns-port 5353 --dns-port 8053 --dns-timeout 30s -p --afpacket --workers 2 -Z nobody --types dns,ip | nfr-scope | nfr-submit >> /var/log/nfr\ alerts.json`
 	if code != 0 || strings.TrimSpace(out) != want {
 		t.Errorf("listen with config:\n got %q\nwant %q", out, want)
 	}

@@ -16,6 +16,9 @@ type Network struct {
 	DNSTimeout  string   `yaml:"dns_timeout"` // how long a query waits for its response
 	SnapLen     int      `yaml:"snaplen"`     // bytes captured per packet, live
 	Promiscuous *bool    `yaml:"promiscuous"` // put the interface in promiscuous mode
+	AFPacket    bool     `yaml:"afpacket"`    // capture through AF_PACKET rings instead of libpcap
+	Workers     int      `yaml:"workers"`     // AF_PACKET decoding workers (fanout)
+	User        string   `yaml:"user"`        // drop root to this user once the interface is open (-Z)
 }
 
 // Defaults of the network section.
@@ -29,9 +32,13 @@ func (n *Network) setDefaults() {
 	n.SnapLen = DefaultSnapLen
 	on := true
 	n.Promiscuous = &on
+	n.Workers = 1
 }
 
 func (n *Network) validate() error {
+	if n.Workers < 1 || (n.Workers > 1 && !n.AFPacket) {
+		return fmt.Errorf("network.workers: %d needs network.afpacket and must be at least 1", n.Workers)
+	}
 	for _, p := range n.DNSPorts {
 		if p < 1 || p > 65535 {
 			return fmt.Errorf("network.dns_ports: %d is not a port (1-65535)", p)
