@@ -111,5 +111,3 @@ func diffLines(want, got []string) string {
 	}
 	return b.String()
 }
-
-
