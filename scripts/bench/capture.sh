@@ -18,41 +18,15 @@ if [ ! -s "$file" ]; then
 	go run ./scripts/gendns -o "$file" -n "$packets"
 fi
 
-# measure CMD...: runs it with stdout to /dev/null, sets secs, rss_kb and
-# cpu (user+system seconds, "?" without /usr/bin/time).
-measure() {
-	local out
-	out=$(mktemp)
-	if [ -x /usr/bin/time ]; then
-		/usr/bin/time -f '%e %M %U %S' -o "$out" "$@" >/dev/null 2>"$out.err" || { cat "$out.err" >&2; return 1; }
-		read -r secs rss_kb user sys <"$out"
-		cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
-		rm -f "$out.err"
-	else
-		local start end pid peak=0 cur
-		start=$(date +%s.%N)
-		"$@" >/dev/null &
-		pid=$!
-		while kill -0 "$pid" 2>/dev/null; do
-			cur=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-			[ "${cur:-0}" -gt "$peak" ] && peak=$cur
-			sleep 0.05
-		done
-		wait "$pid"
-		end=$(date +%s.%N)
-		secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
-		rss_kb=$peak
-		cpu="?"
-	fi
-	rm -f "$out"
-}
+# shellcheck source=scripts/bench/lib.bash
+. "$(dirname "$0")/lib.bash"
 
 rate() { awk -v n="$packets" -v s="$1" 'BEGIN { if (s <= 0) s = 0.001; printf "%.0f", n / s }'; }
 
 echo "capture: $file, $packets packets; load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
 echo "(wall-clock rates suffer on a loaded machine; CPU seconds do less)"
 
-measure "$bin" -r "$file"
+measure "$bin" -t dns -r "$file"
 nfr_secs=$secs nfr_rss=$rss_kb
 nfr_rate=$(rate "$nfr_secs")
 printf '%-12s %8.2f s %12s packets/s %8d MB peak RSS %8s CPU s\n' nfr-capture "$nfr_secs" "$nfr_rate" $((nfr_rss / 1024)) "$cpu"
