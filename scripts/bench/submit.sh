@@ -72,6 +72,7 @@ submit:
   spool: $tmp/spool
   fsync: \$1
 YML
+chmod 600 "$tmp/config.yml"
 rm -rf "$tmp/spool"
 exec env NFR_API_KEY='' "$BIN/nfr-submit" -c "$tmp/config.yml" --no-alerts <"$tmp/events.json"
 SH
