@@ -115,7 +115,7 @@ func events(from, to int) string {
 	for i := from; i < to; i++ {
 		fmt.Fprintf(&b, `{"type":"dns","v":1,"ts":"2026-11-27T07:00:00Z","srcIP":"10.0.0.1","query":"q%d.example.com","qtype":"A"}`+"\n", i)
 		if i%10 == 3 {
-			fmt.Fprintf(&b, `{"type":"ip","v":1,"srcIP":"10.0.0.1","destIP":"192.0.2.%d","destPort":443,"proto":"tcp"}`+"\n", i%250)
+			fmt.Fprintf(&b, `{"type":"ip","v":1,"ts":"2026-11-27T07:00:00Z","srcIP":"10.0.0.1","destIP":"192.0.2.%d","destPort":443,"proto":"tcp"}`+"\n", i%250)
 		}
 	}
 	return b.String()
@@ -444,12 +444,24 @@ func (e *env) taken() int {
 	for _, l := range e.srv.Events("dns") {
 		add(l)
 	}
+	e.eachSpooled(add)
+	return len(seen)
+}
+
+// eachSpooled calls fn for every dns event line in the spool.
+func (e *env) eachSpooled(fn func([]byte)) {
 	files, _ := filepath.Glob(filepath.Join(e.spool, "dns-*"))
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
-		spool.Records(b, add)
+		spool.Records(b, fn)
 	}
-	return len(seen)
+}
+
+// spooledDNS counts the dns events in the spool.
+func (e *env) spooledDNS() int {
+	n := 0
+	e.eachSpooled(func([]byte) { n++ })
+	return n
 }
 
 func waitFor(t *testing.T, cond func() bool) {
