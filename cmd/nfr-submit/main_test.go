@@ -175,13 +175,15 @@ func alertsOnce(t *testing.T, lines string, n int) {
 
 func TestSubmit(t *testing.T) {
 	e := newEnv(t, "")
-	code, out, errs := e.run(strings.NewReader(events(0, 1000)+"not json\n"+`{"type":"alert","v":1}`+"\n"), "--wait", "300ms")
+	bad := `{"type":"dns",broken}` + "\n" + `{"type":"dns","v":1,"query":}` + "\n"
+	code, out, errs := e.run(strings.NewReader(events(0, 1000)+"not json\n"+`{"type":"alert","v":1}`+"\n"+bad), "--wait", "300ms")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errs)
 	}
 	e.exactlyOnce(1000)
 	alertsOnce(t, out, 1000)
-	for _, want := range []string{"warning: -:1101: not a JSON object", "not sent, the API takes only dns, ip, http and tls events: 1 alert"} {
+	for _, want := range []string{"warning: -:1101: not a JSON object", "not sent, the API takes only dns, ip, http and tls events: 1 alert",
+		"malformed (more are counted and summed up at exit)", "warning: the server rejected 2 events: 2 malformed"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}

@@ -294,6 +294,12 @@ func (s *Sender) accepted(b *spool.Batch, r *api.EventsResponse) {
 		if s.stats.Rejected == nil {
 			s.stats.Rejected = map[string]int64{}
 		}
+		if _, seen := s.stats.Rejected[reason]; !seen {
+			// Said at once, since a sensor may run for months before its
+			// end-of-run summary.
+			s.Log.Warnf("the server rejected %d of %d %s events in batch %s: %s (more are counted and summed up at exit)",
+				n, b.Events, b.Type, b.ID, reason)
+		}
 		s.stats.Rejected[reason] += int64(n)
 	}
 }
