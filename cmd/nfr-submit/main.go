@@ -133,11 +133,7 @@ func run() int {
 			ui.Errorf("%v", err)
 			return cli.ExitFailure
 		}
-		defer func() {
-			if err := sp.Close(); err != nil {
-				ui.Errorf("%v", err)
-			}
-		}()
+		defer sp.Close()
 		r.Sender = &submit.Sender{Client: client, Spool: sp, Log: ui, Connections: sc.Connections, Gzip: sc.Gzip,
 			BatchAge: sc.BatchAge, RetryMin: sc.RetryMin, RetryMax: sc.RetryMax}
 		inputs, closeInputs, err := submit.OpenInputs(args, os.Stdin)
@@ -150,6 +146,12 @@ func run() int {
 	}
 
 	err = r.Run(ctx)
+	if r.Sender != nil {
+		// Events read but not yet written (a full disk) are lost at exit.
+		if cerr := r.Sender.Spool.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
 	r.Report(ui, o.Verbose)
 	ui.Summary()
 	var ke *submit.KeyError
