@@ -212,6 +212,7 @@ func TestFaults(t *testing.T) {
 		{"reset connections", "/v1/", faultserver.Fault{Kind: faultserver.Reset}, 5, ""},
 		{"slow past the timeout", "/v1/events", faultserver.Fault{Kind: faultserver.Slow, Delay: 2 * time.Second}, 2, ""},
 		{"malformed answers", "/v1/", faultserver.Fault{Kind: faultserver.Malformed}, 5, ""},
+		{"answers trickling past the timeout", "/v1/", faultserver.Fault{Kind: faultserver.Trickle, Delay: 100 * time.Millisecond}, 3, ""},
 		{"replies lost after the work", "/v1/events", faultserver.Fault{Kind: faultserver.LoseReply}, 4, ""},
 		{"gzip bodies", "/v1/events", faultserver.Fault{Kind: faultserver.LoseReply}, 1, "  gzip: true\n"},
 	} {

@@ -35,6 +35,7 @@ const (
 	Malformed             // answer 200 with a body that is not the expected JSON
 	Hold                  // signal Held, wait for Release, then answer normally
 	LoseReply             // do the work, then reset the connection: the client must replay
+	Trickle               // do the work, then send the answer a byte every Delay
 )
 
 // Fault is one injected failure.
@@ -42,7 +43,7 @@ type Fault struct {
 	Kind       Kind
 	Code       int           // Status
 	RetryAfter string        // Status: the Retry-After value, if any
-	Delay      time.Duration // Slow
+	Delay      time.Duration // Slow, Trickle
 	Held       chan string   // Hold: receives the request path when held
 	Release    chan struct{} // Hold: closed or sent to let the request go
 }
@@ -294,6 +295,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			<-f.Release
 		case LoseReply:
 			loseReply = true
+		case Trickle:
+			w = &trickleWriter{w: w, delay: f.Delay, done: r.Context().Done()}
 		}
 	}
 	key, _, _ := r.BasicAuth()
@@ -535,3 +538,29 @@ type httpRecorder struct {
 func (r *httpRecorder) Header() http.Header         { return r.h }
 func (r *httpRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (r *httpRecorder) WriteHeader(int)             {}
+
+// trickleWriter sends an answer a byte at a time, a slow link or a stuck
+// server that only a whole-request timeout catches.
+type trickleWriter struct {
+	w     http.ResponseWriter
+	delay time.Duration
+	done  <-chan struct{}
+}
+
+func (t *trickleWriter) Header() http.Header { return t.w.Header() }
+func (t *trickleWriter) WriteHeader(c int)   { t.w.WriteHeader(c) }
+
+func (t *trickleWriter) Write(b []byte) (int, error) {
+	for i := range b {
+		if _, err := t.w.Write(b[i : i+1]); err != nil {
+			return i, err
+		}
+		t.w.(http.Flusher).Flush()
+		select {
+		case <-time.After(t.delay):
+		case <-t.done:
+			return i + 1, http.ErrAbortHandler
+		}
+	}
+	return len(b), nil
+}

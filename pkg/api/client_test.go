@@ -55,6 +55,7 @@ func TestSendEventsFaults(t *testing.T) {
 		{name: "reset", fault: &faultserver.Fault{Kind: faultserver.Reset}, temporary: true},
 		{name: "malformed", fault: &faultserver.Fault{Kind: faultserver.Malformed}, status: 200, temporary: true, msg: "malformed answer"},
 		{name: "slow", fault: &faultserver.Fault{Kind: faultserver.Slow, Delay: 2 * time.Second}, temporary: true, msg: "timed out"},
+		{name: "trickle", fault: &faultserver.Fault{Kind: faultserver.Trickle, Delay: 50 * time.Millisecond}, temporary: true, msg: "timed out"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := server(t)
