@@ -57,6 +57,9 @@ func run() int {
 	if o.Host != "" {
 		host = o.Host
 	}
+	if api.Cleartext(host) {
+		ui.Warnf("%s is plain http: the API key crosses the network unencrypted", host)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fail := func(err error) int {

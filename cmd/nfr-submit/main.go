@@ -84,6 +84,9 @@ func run() int {
 		ui.Warnf("%s", msg)
 		ui.Hintf("run: chmod 600 %s", cfg.Path)
 	}
+	if api.Cleartext(host) {
+		ui.Warnf("%s is plain http: the API key and events cross the network unencrypted", host)
+	}
 	client, err := api.NewClient(host, api.ClientOptions{Key: key, Version: cli.Version, Timeout: sc.Timeout, MaxConns: sc.Connections})
 	if err != nil {
 		return usage("--host: %v", err)

@@ -171,3 +171,14 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("Retry-After 1h gave %v, want the cap of 10*Max", d)
 	}
 }
+
+func TestCleartext(t *testing.T) {
+	for in, want := range map[string]bool{
+		"https://api.alphasoc.net": false, "http://127.0.0.1:8080": false, "http://localhost:8080": false,
+		"http://[::1]:8080": false, "http://10.0.0.5:8080": true, "http://engine.example.org": true,
+	} {
+		if got := api.Cleartext(in); got != want {
+			t.Errorf("Cleartext(%q) = %v", in, got)
+		}
+	}
+}
