@@ -53,18 +53,23 @@ func newEnv(t *testing.T, extra string) *env {
 	t.Cleanup(e.srv.Stop)
 	e.spool = filepath.Join(e.dir, "spool")
 	e.config = filepath.Join(e.dir, "config.yml")
-	cfg := fmt.Sprintf(`alphasoc:
-  host: %s
-  api_key: %s
-submit:
-  spool: %s
-  batch_events: 100
-  batch_age: 50ms
-  timeout: 500ms
-  retry_min: 10ms
-  retry_max: 100ms
-  poll_interval: 50ms
-%s`, e.srv.URL(), testKey, e.spool, extra)
+	// submit keys: short intervals so the tests run fast; extra lines
+	// ("  key: value") override or add to them.
+	keys := []string{"spool", "batch_events", "batch_age", "timeout", "retry_min", "retry_max", "poll_interval"}
+	vals := map[string]string{"spool": e.spool, "batch_events": "100", "batch_age": "50ms", "timeout": "500ms",
+		"retry_min": "10ms", "retry_max": "100ms", "poll_interval": "50ms"}
+	for _, l := range strings.Split(strings.TrimSpace(extra), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(l), ":"); ok {
+			if _, seen := vals[k]; !seen {
+				keys = append(keys, k)
+			}
+			vals[k] = strings.TrimSpace(v)
+		}
+	}
+	cfg := fmt.Sprintf("alphasoc:\n  host: %s\n  api_key: %s\nsubmit:\n", e.srv.URL(), testKey)
+	for _, k := range keys {
+		cfg += fmt.Sprintf("  %s: %s\n", k, vals[k])
+	}
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -553,4 +558,63 @@ func TestSignals(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, errs)
 	}
 	e.exactlyOnce(400)
+}
+
+// TestBackpressure: with the server holding the only connection, a full
+// spool (1 MiB) makes nfr-submit stop reading, so the writer of its input
+// waits; nothing is dropped, and all arrives once the server answers.
+func TestBackpressure(t *testing.T) {
+	// A long timeout, so the held request stays held until released.
+	e := newEnv(t, "  spool_limit_mb: 1\n  connections: 1\n  timeout: 1m\n  batch_events: 2000\n")
+	held := make(chan string, 1)
+	release := make(chan struct{})
+	e.srv.Inject("/v1/events", faultserver.Fault{Kind: faultserver.Hold, Held: held, Release: release}, 1)
+	pr, pw := io.Pipe()
+	cmd, _, errb := e.cmd(pr, "--no-alerts")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	const n = 30000 // about 3.3 MB
+	written := make(chan error, 1)
+	go func() {
+		_, err := io.WriteString(pw, events(0, n))
+		pw.Close()
+		written <- err
+	}()
+	<-held
+	var size int64
+	waitFor(t, func() bool {
+		s := spoolBytes(e.spool)
+		stable := s == size && s > 0
+		size = s
+		time.Sleep(50 * time.Millisecond)
+		return stable
+	})
+	select {
+	case <-written:
+		t.Fatal("all input was read although the spool is full")
+	default:
+	}
+	if size > 1<<20+64<<10 {
+		t.Errorf("the spool holds %d bytes over a 1 MiB limit", size)
+	}
+	close(release)
+	if err := <-written; err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%v\n%s", err, errb)
+	}
+	e.exactlyOnce(n)
+}
+
+func spoolBytes(dir string) int64 {
+	var n int64
+	files, _ := filepath.Glob(filepath.Join(dir, "*-*"))
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
 }
