@@ -170,6 +170,8 @@ func run() int {
 	case err != nil:
 		ui.Errorf("%v", err)
 		return cli.ExitFailure
+	case r.Sender != nil && r.Sender.Stats().RejectedBatches > 0:
+		return cli.ExitFailure // events not delivered, kept in rejected/ (reported)
 	}
 	return cli.ExitOK
 }

@@ -618,3 +618,24 @@ func spoolBytes(dir string) int64 {
 	}
 	return n
 }
+
+// TestTooLarge: a server taking smaller bodies than submit.batch_bytes
+// answers 413; batches are split in halves (ids derived from theirs) until
+// they pass, and a single event too large for it is kept in rejected/.
+func TestTooLarge(t *testing.T) {
+	e := newEnv(t, "")
+	e.srv.MaxBody = 3000 // about 27 events; batches hold up to 100
+	huge := `{"type":"dns","v":1,"query":"` + strings.Repeat("x", 4000) + `.example"}` + "\n"
+	code, _, errs := e.run(strings.NewReader(events(0, 1000)+huge), "--no-alerts")
+	if code != 1 { // one event could not be delivered
+		t.Fatalf("exit %d\n%s", code, errs)
+	}
+	e.exactlyOnce(1000)
+	if !strings.Contains(errs, "sending them in halves") || !strings.Contains(errs, "kept in") {
+		t.Errorf("stderr:\n%s", errs)
+	}
+	rejected, _ := filepath.Glob(filepath.Join(e.spool, "rejected", "dns-*.ready"))
+	if len(rejected) != 1 {
+		t.Fatalf("rejected/ holds %v, want the one batch with the huge event", rejected)
+	}
+}

@@ -69,6 +69,9 @@ type Server struct {
 	PageSize int
 	// Discard counts events without keeping them (for benchmarks).
 	Discard bool
+	// MaxBody is the largest events body taken; larger is 413 (default
+	// DefaultMaxBody).
+	MaxBody int64
 	// TLS, if set, makes the server speak https.
 	TLS *tls.Config
 
@@ -385,8 +388,8 @@ func (s *Server) keyRequest(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, api.KeyResponse{Key: key})
 }
 
-// MaxBody is the largest events body accepted.
-const MaxBody = 16 << 20
+// DefaultMaxBody is the largest events body taken unless MaxBody says.
+const DefaultMaxBody = 16 << 20
 
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, typ string) {
 	switch typ {
@@ -395,17 +398,21 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, typ string) 
 		writeJSON(w, http.StatusNotFound, api.ErrorResponse{Message: "unknown event type " + typ})
 		return
 	}
-	var body io.Reader = http.MaxBytesReader(w, r.Body, MaxBody)
+	limit := s.MaxBody
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	var body io.Reader = http.MaxBytesReader(w, r.Body, limit)
 	if r.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(body)
 		if err != nil {
 			writeJSON(w, http.StatusBadRequest, api.ErrorResponse{Message: "bad gzip body"})
 			return
 		}
-		body = io.LimitReader(zr, 4*MaxBody)
+		body = &io.LimitedReader{R: zr, N: limit + 1}
 	}
 	b, err := io.ReadAll(body)
-	if err != nil {
+	if err != nil || int64(len(b)) > limit {
 		writeJSON(w, http.StatusRequestEntityTooLarge, api.ErrorResponse{Message: "body too large"})
 		return
 	}

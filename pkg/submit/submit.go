@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -49,10 +50,11 @@ type Sender struct {
 	RetryMin    time.Duration
 	RetryMax    time.Duration
 
-	mu       sync.Mutex
-	stats    Stats
-	failing  int // consecutive failed attempts, for one message per outage
-	notTyped map[string]int64
+	mu        sync.Mutex
+	splitOnce sync.Once
+	stats     Stats
+	failing   int // consecutive failed attempts, for one message per outage
+	notTyped  map[string]int64
 }
 
 // Stats counts what happened to the events.
@@ -257,6 +259,17 @@ func (s *Sender) worker(ctx context.Context) error {
 			if api.IsKeyRejected(err) {
 				s.Spool.Release(b)
 				return &KeyError{Err: err}
+			}
+			var ae *api.Error
+			if errors.As(err, &ae) && ae.Status == http.StatusRequestEntityTooLarge && b.Events > 1 {
+				_, serr := s.Spool.Split(b)
+				if serr == nil {
+					s.splitOnce.Do(func() {
+						s.Log.Warnf("%v: the server refuses batches of %d bytes; sending them in halves (lower submit.batch_bytes to match the server)", err, b.Bytes)
+					})
+					break
+				}
+				s.Log.Warnf("splitting batch %s: %v", b.ID, serr)
 			}
 			if !api.IsTemporary(err) {
 				p, rerr := s.Spool.Reject(b)
