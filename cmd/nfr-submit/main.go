@@ -107,9 +107,13 @@ func run() int {
 
 	r := &submit.Runner{Wait: o.Wait, Interrupt: interrupt, Grace: min(sc.Timeout, 10*time.Second),
 		Warn: func(msg string) { ui.Warnf("%s", msg) }}
-	if err := os.MkdirAll(sc.Spool, 0o700); err != nil {
+	spoolFailed := func(err error) int {
 		ui.Errorf("%v", err)
+		ui.Hintf("set submit.spool in %s, or run: nfr-submit --spool DIR", cfg.Path)
 		return cli.ExitFailure
+	}
+	if err := os.MkdirAll(sc.Spool, 0o700); err != nil {
+		return spoolFailed(err)
 	}
 	if !o.NoAlerts {
 		out, sync := os.Stdout, func() error { return nil }
@@ -133,8 +137,7 @@ func run() int {
 			MaxEvents: sc.BatchEvents, MaxBytes: sc.BatchBytes,
 			Warn: func(m string) { ui.Warnf("%s", m) }, Info: func(m string) { ui.Infof("%s", m) }})
 		if err != nil {
-			ui.Errorf("%v", err)
-			return cli.ExitFailure
+			return spoolFailed(err)
 		}
 		defer sp.Close()
 		r.Sender = &submit.Sender{Client: client, Spool: sp, Log: ui, Connections: sc.Connections, Gzip: sc.Gzip,

@@ -379,6 +379,18 @@ func TestUsage(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q", tc.args, code, errs)
 		}
 	}
+	// A second nfr-submit on the same spool is told how to use another;
+	// the test holds the lock as a running one would.
+	os.MkdirAll(e.spool, 0o700)
+	held, err := spool.Lock(filepath.Join(e.spool, "lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := e.run(strings.NewReader(""), "--no-alerts")
+	held.Close()
+	if code != 1 || !strings.Contains(errs, "is in use by another process") || !strings.Contains(errs, "hint: set submit.spool in") {
+		t.Errorf("spool in use: exit %d\n%s", code, errs)
+	}
 	bad := filepath.Join(e.dir, "bad.yml")
 	os.WriteFile(bad, []byte("submit:\n  fsync: sometimes\n"), 0o600)
 	cmd := exec.Command(e.bin, "-c", bad)
