@@ -57,6 +57,9 @@ func run() int {
 	if o.Host != "" {
 		host = o.Host
 	}
+	if api.Cleartext(host) {
+		ui.Warnf("%s is plain http: the API key crosses the network unencrypted", host)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fail := func(err error) int {
@@ -96,6 +99,10 @@ func run() int {
 			return fail(err)
 		}
 		ui.Infof("registered %s with %s; check it with: nfr account status", o.Email, host)
+		if msg := account.ExposedConfig(cfg.Path); msg != "" && cfg.AlphaSOC.APIKey != "" {
+			ui.Warnf("%s", msg)
+			ui.Hintf("run: chmod 600 %s", cfg.Path)
+		}
 	case "status":
 		key := cfg.AlphaSOC.Key()
 		if key == "" {

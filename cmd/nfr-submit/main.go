@@ -84,6 +84,9 @@ func run() int {
 		ui.Warnf("%s", msg)
 		ui.Hintf("run: chmod 600 %s", cfg.Path)
 	}
+	if api.Cleartext(host) {
+		ui.Warnf("%s is plain http: the API key and events cross the network unencrypted", host)
+	}
 	client, err := api.NewClient(host, api.ClientOptions{Key: key, Version: cli.Version, Timeout: sc.Timeout, MaxConns: sc.Connections})
 	if err != nil {
 		return usage("--host: %v", err)
@@ -104,9 +107,13 @@ func run() int {
 
 	r := &submit.Runner{Wait: o.Wait, Interrupt: interrupt, Grace: min(sc.Timeout, 10*time.Second),
 		Warn: func(msg string) { ui.Warnf("%s", msg) }}
-	if err := os.MkdirAll(sc.Spool, 0o700); err != nil {
+	spoolFailed := func(err error) int {
 		ui.Errorf("%v", err)
+		ui.Hintf("set submit.spool in %s, or run: nfr-submit --spool DIR", cfg.Path)
 		return cli.ExitFailure
+	}
+	if err := os.MkdirAll(sc.Spool, 0o700); err != nil {
+		return spoolFailed(err)
 	}
 	if !o.NoAlerts {
 		out, sync := os.Stdout, func() error { return nil }
@@ -130,14 +137,9 @@ func run() int {
 			MaxEvents: sc.BatchEvents, MaxBytes: sc.BatchBytes,
 			Warn: func(m string) { ui.Warnf("%s", m) }, Info: func(m string) { ui.Infof("%s", m) }})
 		if err != nil {
-			ui.Errorf("%v", err)
-			return cli.ExitFailure
+			return spoolFailed(err)
 		}
-		defer func() {
-			if err := sp.Close(); err != nil {
-				ui.Errorf("%v", err)
-			}
-		}()
+		defer sp.Close()
 		r.Sender = &submit.Sender{Client: client, Spool: sp, Log: ui, Connections: sc.Connections, Gzip: sc.Gzip,
 			BatchAge: sc.BatchAge, RetryMin: sc.RetryMin, RetryMax: sc.RetryMax}
 		inputs, closeInputs, err := submit.OpenInputs(args, os.Stdin)
@@ -150,6 +152,12 @@ func run() int {
 	}
 
 	err = r.Run(ctx)
+	if r.Sender != nil {
+		// Events read but not yet written (a full disk) are lost at exit.
+		if cerr := r.Sender.Spool.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
 	r.Report(ui, o.Verbose)
 	ui.Summary()
 	var ke *submit.KeyError
@@ -165,6 +173,8 @@ func run() int {
 	case err != nil:
 		ui.Errorf("%v", err)
 		return cli.ExitFailure
+	case r.Sender != nil && r.Sender.Stats().RejectedBatches > 0:
+		return cli.ExitFailure // events not delivered, kept in rejected/ (reported)
 	}
 	return cli.ExitOK
 }

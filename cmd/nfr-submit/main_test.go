@@ -53,18 +53,23 @@ func newEnv(t *testing.T, extra string) *env {
 	t.Cleanup(e.srv.Stop)
 	e.spool = filepath.Join(e.dir, "spool")
 	e.config = filepath.Join(e.dir, "config.yml")
-	cfg := fmt.Sprintf(`alphasoc:
-  host: %s
-  api_key: %s
-submit:
-  spool: %s
-  batch_events: 100
-  batch_age: 50ms
-  timeout: 500ms
-  retry_min: 10ms
-  retry_max: 100ms
-  poll_interval: 50ms
-%s`, e.srv.URL(), testKey, e.spool, extra)
+	// submit keys: short intervals so the tests run fast; extra lines
+	// ("  key: value") override or add to them.
+	keys := []string{"spool", "batch_events", "batch_age", "timeout", "retry_min", "retry_max", "poll_interval"}
+	vals := map[string]string{"spool": e.spool, "batch_events": "100", "batch_age": "50ms", "timeout": "500ms",
+		"retry_min": "10ms", "retry_max": "100ms", "poll_interval": "50ms"}
+	for _, l := range strings.Split(strings.TrimSpace(extra), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(l), ":"); ok {
+			if _, seen := vals[k]; !seen {
+				keys = append(keys, k)
+			}
+			vals[k] = strings.TrimSpace(v)
+		}
+	}
+	cfg := fmt.Sprintf("alphasoc:\n  host: %s\n  api_key: %s\nsubmit:\n", e.srv.URL(), testKey)
+	for _, k := range keys {
+		cfg += fmt.Sprintf("  %s: %s\n", k, vals[k])
+	}
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +120,7 @@ func events(from, to int) string {
 	for i := from; i < to; i++ {
 		fmt.Fprintf(&b, `{"type":"dns","v":1,"ts":"2026-11-27T07:00:00Z","srcIP":"10.0.0.1","query":"q%d.example.com","qtype":"A"}`+"\n", i)
 		if i%10 == 3 {
-			fmt.Fprintf(&b, `{"type":"ip","v":1,"srcIP":"10.0.0.1","destIP":"192.0.2.%d","destPort":443,"proto":"tcp"}`+"\n", i%250)
+			fmt.Fprintf(&b, `{"type":"ip","v":1,"ts":"2026-11-27T07:00:00Z","srcIP":"10.0.0.1","destIP":"192.0.2.%d","destPort":443,"proto":"tcp"}`+"\n", i%250)
 		}
 	}
 	return b.String()
@@ -175,13 +180,15 @@ func alertsOnce(t *testing.T, lines string, n int) {
 
 func TestSubmit(t *testing.T) {
 	e := newEnv(t, "")
-	code, out, errs := e.run(strings.NewReader(events(0, 1000)+"not json\n"+`{"type":"alert","v":1}`+"\n"), "--wait", "300ms")
+	bad := `{"type":"dns",broken}` + "\n" + `{"type":"dns","v":1,"query":}` + "\n"
+	code, out, errs := e.run(strings.NewReader(events(0, 1000)+"not json\n"+`{"type":"alert","v":1}`+"\n"+bad), "--wait", "300ms")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errs)
 	}
 	e.exactlyOnce(1000)
 	alertsOnce(t, out, 1000)
-	for _, want := range []string{"warning: -:1101: not a JSON object", "not sent, the API takes only dns, ip, http and tls events: 1 alert"} {
+	for _, want := range []string{"warning: -:1101: not a JSON object", "not sent, the API takes only dns, ip, http and tls events: 1 alert",
+		"malformed (more are counted and summed up at exit)", "warning: the server rejected 2 events: 2 malformed"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}
@@ -210,6 +217,7 @@ func TestFaults(t *testing.T) {
 		{"reset connections", "/v1/", faultserver.Fault{Kind: faultserver.Reset}, 5, ""},
 		{"slow past the timeout", "/v1/events", faultserver.Fault{Kind: faultserver.Slow, Delay: 2 * time.Second}, 2, ""},
 		{"malformed answers", "/v1/", faultserver.Fault{Kind: faultserver.Malformed}, 5, ""},
+		{"answers trickling past the timeout", "/v1/", faultserver.Fault{Kind: faultserver.Trickle, Delay: 100 * time.Millisecond}, 3, ""},
 		{"replies lost after the work", "/v1/events", faultserver.Fault{Kind: faultserver.LoseReply}, 4, ""},
 		{"gzip bodies", "/v1/events", faultserver.Fault{Kind: faultserver.LoseReply}, 1, "  gzip: true\n"},
 	} {
@@ -371,6 +379,18 @@ func TestUsage(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q", tc.args, code, errs)
 		}
 	}
+	// A second nfr-submit on the same spool is told how to use another;
+	// the test holds the lock as a running one would.
+	os.MkdirAll(e.spool, 0o700)
+	held, err := spool.Lock(filepath.Join(e.spool, "lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := e.run(strings.NewReader(""), "--no-alerts")
+	held.Close()
+	if code != 1 || !strings.Contains(errs, "is in use by another process") || !strings.Contains(errs, "hint: set submit.spool in") {
+		t.Errorf("spool in use: exit %d\n%s", code, errs)
+	}
 	bad := filepath.Join(e.dir, "bad.yml")
 	os.WriteFile(bad, []byte("submit:\n  fsync: sometimes\n"), 0o600)
 	cmd := exec.Command(e.bin, "-c", bad)
@@ -444,12 +464,24 @@ func (e *env) taken() int {
 	for _, l := range e.srv.Events("dns") {
 		add(l)
 	}
+	e.eachSpooled(add)
+	return len(seen)
+}
+
+// eachSpooled calls fn for every dns event line in the spool.
+func (e *env) eachSpooled(fn func([]byte)) {
 	files, _ := filepath.Glob(filepath.Join(e.spool, "dns-*"))
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
-		spool.Records(b, add)
+		spool.Records(b, fn)
 	}
-	return len(seen)
+}
+
+// spooledDNS counts the dns events in the spool.
+func (e *env) spooledDNS() int {
+	n := 0
+	e.eachSpooled(func([]byte) { n++ })
+	return n
 }
 
 func waitFor(t *testing.T, cond func() bool) {
@@ -538,4 +570,84 @@ func TestSignals(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, errs)
 	}
 	e.exactlyOnce(400)
+}
+
+// TestBackpressure: with the server holding the only connection, a full
+// spool (1 MiB) makes nfr-submit stop reading, so the writer of its input
+// waits; nothing is dropped, and all arrives once the server answers.
+func TestBackpressure(t *testing.T) {
+	// A long timeout, so the held request stays held until released.
+	e := newEnv(t, "  spool_limit_mb: 1\n  connections: 1\n  timeout: 1m\n  batch_events: 2000\n")
+	held := make(chan string, 1)
+	release := make(chan struct{})
+	e.srv.Inject("/v1/events", faultserver.Fault{Kind: faultserver.Hold, Held: held, Release: release}, 1)
+	pr, pw := io.Pipe()
+	cmd, _, errb := e.cmd(pr, "--no-alerts")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	const n = 30000 // about 3.3 MB
+	written := make(chan error, 1)
+	go func() {
+		_, err := io.WriteString(pw, events(0, n))
+		pw.Close()
+		written <- err
+	}()
+	<-held
+	var size int64
+	waitFor(t, func() bool {
+		s := spoolBytes(e.spool)
+		stable := s == size && s > 0
+		size = s
+		time.Sleep(50 * time.Millisecond)
+		return stable
+	})
+	select {
+	case <-written:
+		t.Fatal("all input was read although the spool is full")
+	default:
+	}
+	if size > 1<<20+64<<10 {
+		t.Errorf("the spool holds %d bytes over a 1 MiB limit", size)
+	}
+	close(release)
+	if err := <-written; err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%v\n%s", err, errb)
+	}
+	e.exactlyOnce(n)
+}
+
+func spoolBytes(dir string) int64 {
+	var n int64
+	files, _ := filepath.Glob(filepath.Join(dir, "*-*"))
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// TestTooLarge: a server taking smaller bodies than submit.batch_bytes
+// answers 413; batches are split in halves (ids derived from theirs) until
+// they pass, and a single event too large for it is kept in rejected/.
+func TestTooLarge(t *testing.T) {
+	e := newEnv(t, "")
+	e.srv.MaxBody = 3000 // about 27 events; batches hold up to 100
+	huge := `{"type":"dns","v":1,"query":"` + strings.Repeat("x", 4000) + `.example"}` + "\n"
+	code, _, errs := e.run(strings.NewReader(events(0, 1000)+huge), "--no-alerts")
+	if code != 1 { // one event could not be delivered
+		t.Fatalf("exit %d\n%s", code, errs)
+	}
+	e.exactlyOnce(1000)
+	if !strings.Contains(errs, "sending them in halves") || !strings.Contains(errs, "kept in") {
+		t.Errorf("stderr:\n%s", errs)
+	}
+	rejected, _ := filepath.Glob(filepath.Join(e.spool, "rejected", "dns-*.ready"))
+	if len(rejected) != 1 {
+		t.Fatalf("rejected/ holds %v, want the one batch with the huge event", rejected)
+	}
 }

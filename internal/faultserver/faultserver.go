@@ -35,6 +35,7 @@ const (
 	Malformed             // answer 200 with a body that is not the expected JSON
 	Hold                  // signal Held, wait for Release, then answer normally
 	LoseReply             // do the work, then reset the connection: the client must replay
+	Trickle               // do the work, then send the answer a byte every Delay
 )
 
 // Fault is one injected failure.
@@ -42,7 +43,7 @@ type Fault struct {
 	Kind       Kind
 	Code       int           // Status
 	RetryAfter string        // Status: the Retry-After value, if any
-	Delay      time.Duration // Slow
+	Delay      time.Duration // Slow, Trickle
 	Held       chan string   // Hold: receives the request path when held
 	Release    chan struct{} // Hold: closed or sent to let the request go
 }
@@ -68,6 +69,9 @@ type Server struct {
 	PageSize int
 	// Discard counts events without keeping them (for benchmarks).
 	Discard bool
+	// MaxBody is the largest events body taken; larger is 413 (default
+	// DefaultMaxBody).
+	MaxBody int64
 	// TLS, if set, makes the server speak https.
 	TLS *tls.Config
 
@@ -294,6 +298,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			<-f.Release
 		case LoseReply:
 			loseReply = true
+		case Trickle:
+			w = &trickleWriter{w: w, delay: f.Delay, done: r.Context().Done()}
 		}
 	}
 	key, _, _ := r.BasicAuth()
@@ -382,8 +388,8 @@ func (s *Server) keyRequest(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, api.KeyResponse{Key: key})
 }
 
-// MaxBody is the largest events body accepted.
-const MaxBody = 16 << 20
+// DefaultMaxBody is the largest events body taken unless MaxBody says.
+const DefaultMaxBody = 16 << 20
 
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, typ string) {
 	switch typ {
@@ -392,17 +398,21 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, typ string) 
 		writeJSON(w, http.StatusNotFound, api.ErrorResponse{Message: "unknown event type " + typ})
 		return
 	}
-	var body io.Reader = http.MaxBytesReader(w, r.Body, MaxBody)
+	limit := s.MaxBody
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	var body io.Reader = http.MaxBytesReader(w, r.Body, limit)
 	if r.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(body)
 		if err != nil {
 			writeJSON(w, http.StatusBadRequest, api.ErrorResponse{Message: "bad gzip body"})
 			return
 		}
-		body = io.LimitReader(zr, 4*MaxBody)
+		body = &io.LimitedReader{R: zr, N: limit + 1}
 	}
 	b, err := io.ReadAll(body)
-	if err != nil {
+	if err != nil || int64(len(b)) > limit {
 		writeJSON(w, http.StatusRequestEntityTooLarge, api.ErrorResponse{Message: "body too large"})
 		return
 	}
@@ -535,3 +545,29 @@ type httpRecorder struct {
 func (r *httpRecorder) Header() http.Header         { return r.h }
 func (r *httpRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (r *httpRecorder) WriteHeader(int)             {}
+
+// trickleWriter sends an answer a byte at a time, a slow link or a stuck
+// server that only a whole-request timeout catches.
+type trickleWriter struct {
+	w     http.ResponseWriter
+	delay time.Duration
+	done  <-chan struct{}
+}
+
+func (t *trickleWriter) Header() http.Header { return t.w.Header() }
+func (t *trickleWriter) WriteHeader(c int)   { t.w.WriteHeader(c) }
+
+func (t *trickleWriter) Write(b []byte) (int, error) {
+	for i := range b {
+		if _, err := t.w.Write(b[i : i+1]); err != nil {
+			return i, err
+		}
+		t.w.(http.Flusher).Flush()
+		select {
+		case <-time.After(t.delay):
+		case <-t.done:
+			return i + 1, http.ErrAbortHandler
+		}
+	}
+	return len(b), nil
+}

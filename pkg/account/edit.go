@@ -142,7 +142,7 @@ func sortStrings(s []string) {
 
 // header starts a config.yml that nfr-account creates.
 const header = `# NFR configuration, created by nfr account register. It holds the API
-# key: keep it mode 0600. Every key is described in the sample config.yml
+# key: keep it mode 0600. Every setting is described in the sample config.yml
 # (see nfr-submit(1) and nfr(1)).
 `
 

@@ -1,6 +1,7 @@
 package account
 
 import (
+	"bufio"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,6 +127,28 @@ func TestValidEmail(t *testing.T) {
 	} {
 		if err := ValidEmail(in); (err == nil) != ok {
 			t.Errorf("ValidEmail(%q) = %v", in, err)
+		}
+	}
+}
+
+func TestPrompt(t *testing.T) {
+	for _, tc := range []struct {
+		in, want, err string
+	}{
+		{"ann@example.com\n", "ann@example.com", ""},
+		{"  ann@example.com  \n", "ann@example.com", ""},
+		{"nope\nann@example.com\n", "ann@example.com", ""},
+		{"a\nb\nc\nann@example.com\n", "", "no valid answer"},
+		{"", "", "no answer"},
+		{"ann@example.com", "ann@example.com", ""}, // no final newline
+	} {
+		var out strings.Builder
+		got, err := Prompt(bufio.NewReader(strings.NewReader(tc.in)), &out, "E-mail", ValidEmail)
+		if got != tc.want || (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%q: got %q, %v", tc.in, got, err)
+		}
+		if !strings.HasPrefix(out.String(), "E-mail: ") {
+			t.Errorf("%q: prompt %q", tc.in, out.String())
 		}
 	}
 }

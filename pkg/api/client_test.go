@@ -55,6 +55,7 @@ func TestSendEventsFaults(t *testing.T) {
 		{name: "reset", fault: &faultserver.Fault{Kind: faultserver.Reset}, temporary: true},
 		{name: "malformed", fault: &faultserver.Fault{Kind: faultserver.Malformed}, status: 200, temporary: true, msg: "malformed answer"},
 		{name: "slow", fault: &faultserver.Fault{Kind: faultserver.Slow, Delay: 2 * time.Second}, temporary: true, msg: "timed out"},
+		{name: "trickle", fault: &faultserver.Fault{Kind: faultserver.Trickle, Delay: 50 * time.Millisecond}, temporary: true, msg: "timed out"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := server(t)
@@ -168,5 +169,16 @@ func TestBackoff(t *testing.T) {
 	}
 	if d := b.Next(&api.Error{RetryAfter: time.Hour}); d != 20*time.Second {
 		t.Errorf("Retry-After 1h gave %v, want the cap of 10*Max", d)
+	}
+}
+
+func TestCleartext(t *testing.T) {
+	for in, want := range map[string]bool{
+		"https://api.alphasoc.net": false, "http://127.0.0.1:8080": false, "http://localhost:8080": false,
+		"http://[::1]:8080": false, "http://10.0.0.5:8080": true, "http://engine.example.org": true,
+	} {
+		if got := api.Cleartext(in); got != want {
+			t.Errorf("Cleartext(%q) = %v", in, got)
+		}
 	}
 }

@@ -140,6 +140,10 @@ func (s *Spool) recover() error {
 	}
 	names := make([]string, 0, len(ents))
 	for _, e := range ents {
+		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".split") {
+			os.Remove(filepath.Join(s.o.Dir, e.Name())) // a split cut short; its batch is still whole
+			continue
+		}
 		if e.Type().IsRegular() && (strings.HasSuffix(e.Name(), ".open") || strings.HasSuffix(e.Name(), ".ready")) {
 			names = append(names, e.Name())
 		}
@@ -565,6 +569,87 @@ func (s *Spool) Done(b *Batch) error {
 	}
 	s.release(b, true)
 	return err
+}
+
+// Split replaces a batch of two events or more by two halves, for a server
+// that refuses it as too large. The halves' ids derive from the batch's
+// (ID+"a", ID+"b"), so a split redone after a crash gives the same ids and
+// the server drops what it already has. The halves go to the head of the
+// queue; the batch is removed.
+func (s *Spool) Split(b *Batch) ([]*Batch, error) {
+	if b.Events < 2 {
+		return nil, fmt.Errorf("batch %s has one event; it cannot be split", b.ID)
+	}
+	raw, err := os.ReadFile(b.path)
+	if err != nil {
+		return nil, err
+	}
+	var recs [][]byte
+	if err := Records(raw, func(p []byte) { recs = append(recs, p) }); err != nil {
+		return nil, fmt.Errorf("%s: %w", b.path, err)
+	}
+	parts := [][][]byte{recs[:len(recs)/2], recs[len(recs)/2:]}
+	var halves []*Batch
+	var queue []*Batch
+	for i, part := range parts {
+		h := &Batch{ID: b.ID + string(rune('a'+i)), Type: b.Type, Events: len(part)}
+		h.path = filepath.Join(s.o.Dir, h.ID+".ready")
+		buf := []byte(magic)
+		for _, p := range part {
+			buf = appendRecord(buf, p)
+			h.Bytes += int64(len(p)) + 1
+		}
+		h.size = int64(len(buf))
+		halves = append(halves, h)
+		if _, err := os.Stat(h.path); err == nil {
+			continue // made by a split a crash cut short, and queued when the spool opened
+		}
+		tmp := strings.TrimSuffix(h.path, ".ready") + ".split"
+		if err := s.writeDurable(tmp, buf); err != nil {
+			os.Remove(tmp)
+			return nil, err
+		}
+		if err := os.Rename(tmp, h.path); err != nil {
+			return nil, err
+		}
+		queue = append(queue, h)
+	}
+	if err := os.Remove(b.path); err != nil {
+		return nil, err
+	}
+	if err := s.syncDir(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight--
+	s.size -= b.size
+	s.events -= int64(b.Events)
+	for _, h := range queue {
+		s.size += h.size
+		s.events += int64(h.Events)
+	}
+	s.ready = append(queue, s.ready...)
+	s.cond.Broadcast()
+	return halves, nil
+}
+
+func (s *Spool) writeDurable(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if s.o.Fsync != "never" {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
 }
 
 // Reject moves a batch the server refused for good to rejected/, where it

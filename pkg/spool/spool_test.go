@@ -390,3 +390,54 @@ func TestLockFile(t *testing.T) {
 	}
 	l2.Close()
 }
+
+func TestSplit(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{MaxEvents: 5})
+	for i := range 5 {
+		s.Append("dns", line(i))
+	}
+	b, err := s.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	halves, err := s.Split(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(halves) != 2 || halves[0].ID != b.ID+"a" || halves[1].ID != b.ID+"b" || halves[0].Events != 2 || halves[1].Events != 3 {
+		t.Fatalf("halves %+v", halves)
+	}
+	// A crash after the halves were made but before the batch was removed:
+	// put the batch back; the next Open queues all three, and splitting it
+	// again must not queue the halves twice.
+	s.Close()
+	raw := appendRecord([]byte(magic), line(0))
+	for i := 1; i < 5; i++ {
+		raw = appendRecord(raw, line(i))
+	}
+	os.WriteFile(filepath.Join(dir, b.ID+".ready"), raw, 0o600)
+	os.WriteFile(filepath.Join(dir, b.ID+"c.split"), []byte("left over"), 0o600)
+	s2 := open(t, dir, Options{})
+	defer s2.Close()
+	if ev, _ := s2.Stats(); ev != 10 {
+		t.Fatalf("reopened spool holds %d events, want 10 (the batch and its halves)", ev)
+	}
+	orig, _ := s2.Next(context.Background())
+	if orig.ID != b.ID {
+		t.Fatalf("first batch %s, want the original %s", orig.ID, b.ID)
+	}
+	if _, err := s2.Split(orig); err != nil {
+		t.Fatal(err)
+	}
+	got, ids := drain(t, s2)
+	if len(got) != 5 || len(ids) != 2 {
+		t.Errorf("after the re-split: %d events in batches %v, want 5 in the two halves", len(got), ids)
+	}
+	if ev, by := s2.Stats(); ev != 0 || by != 0 {
+		t.Errorf("left: %d events, %d bytes", ev, by)
+	}
+	if _, err := os.Stat(filepath.Join(dir, b.ID+"c.split")); err == nil {
+		t.Error("a left-over .split file was not cleaned")
+	}
+}

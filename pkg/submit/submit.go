@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -49,10 +50,11 @@ type Sender struct {
 	RetryMin    time.Duration
 	RetryMax    time.Duration
 
-	mu       sync.Mutex
-	stats    Stats
-	failing  int // consecutive failed attempts, for one message per outage
-	notTyped map[string]int64
+	mu        sync.Mutex
+	splitOnce sync.Once
+	stats     Stats
+	failing   int // consecutive failed attempts, for one message per outage
+	notTyped  map[string]int64
 }
 
 // Stats counts what happened to the events.
@@ -258,6 +260,17 @@ func (s *Sender) worker(ctx context.Context) error {
 				s.Spool.Release(b)
 				return &KeyError{Err: err}
 			}
+			var ae *api.Error
+			if errors.As(err, &ae) && ae.Status == http.StatusRequestEntityTooLarge && b.Events > 1 {
+				_, serr := s.Spool.Split(b)
+				if serr == nil {
+					s.splitOnce.Do(func() {
+						s.Log.Warnf("%v: the server refuses batches of %d bytes; sending them in halves (lower submit.batch_bytes to match the server)", err, b.Bytes)
+					})
+					break
+				}
+				s.Log.Warnf("splitting batch %s: %v", b.ID, serr)
+			}
 			if !api.IsTemporary(err) {
 				p, rerr := s.Spool.Reject(b)
 				if rerr != nil {
@@ -293,6 +306,12 @@ func (s *Sender) accepted(b *spool.Batch, r *api.EventsResponse) {
 	for reason, n := range r.Rejected {
 		if s.stats.Rejected == nil {
 			s.stats.Rejected = map[string]int64{}
+		}
+		if _, seen := s.stats.Rejected[reason]; !seen {
+			// Said at once, since a sensor may run for months before its
+			// end-of-run summary.
+			s.Log.Warnf("the server rejected %d of %d %s events in batch %s: %s (more are counted and summed up at exit)",
+				n, b.Events, b.Type, b.ID, reason)
 		}
 		s.stats.Rejected[reason] += int64(n)
 	}

@@ -54,8 +54,8 @@ measure() {
 		"$@"
 	fi
 	end=$(date +%s.%N)
-	secs=$(echo "$end - $start" | bc -l)
-	printf '%-44s %8.2f s %10.0f events/s' "$label" "$secs" "$(echo "$N / $secs" | bc -l)"
+	secs=$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')
+	printf '%-44s %8.2f s %10.0f events/s' "$label" "$secs" "$(awk -v n="$N" -v s="$secs" 'BEGIN { print n / s }')"
 	[ -z "$rss" ] && echo || echo "   peak RSS $((rss / 1024)) MiB"
 	echo "$secs" >"$tmp/secs"
 }
@@ -72,6 +72,7 @@ submit:
   spool: $tmp/spool
   fsync: \$1
 YML
+chmod 600 "$tmp/config.yml"
 rm -rf "$tmp/spool"
 exec env NFR_API_KEY='' "$BIN/nfr-submit" -c "$tmp/config.yml" --no-alerts <"$tmp/events.json"
 SH
@@ -89,7 +90,7 @@ done
 if command -v curl >/dev/null; then
 	measure "split -l 5000 | curl per batch (no spool)" "$tmp/curl"
 	theirs=$(cat "$tmp/secs")
-	printf 'ratio (curl time / nfr-submit fsync=batch time): %.2f\n' "$(echo "$theirs / $ours" | bc -l)"
+	printf 'ratio (curl time / nfr-submit fsync=batch time): %.2f\n' "$(awk -v a="$theirs" -v b="$ours" 'BEGIN { print a / b }')"
 else
 	echo "curl not installed: no comparison"
 fi
