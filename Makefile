@@ -39,7 +39,7 @@ install: build
 lint:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) vet ./...
-	shellcheck scripts/nfr scripts/*.sh scripts/bench/*.sh .ci/run
+	shellcheck -x scripts/nfr scripts/*.sh scripts/bench/*.sh scripts/bench/lib.bash .ci/run
 	mandoc -Tlint -Wwarning man/*.1 man/*.5
 
 # Whole programs side by side with the tools users would otherwise pick.
