@@ -420,7 +420,9 @@ func TestFullDisk(t *testing.T) {
 	}
 	written := make(chan error, 1)
 	go func() {
-		_, err := io.WriteString(pw, events(0, 3000)) // ~330 KB, five times the disk
+		// ~1.1 MB: far more than the disk (64 KiB) and all the buffers on
+		// the way (pipe, copy, read buffer) can hold, so the writer must wait.
+		_, err := io.WriteString(pw, events(0, 10000))
 		written <- err
 	}()
 	waitFor(t, func() bool { return strings.Contains(errb.String(), "no space left on device") })
@@ -435,15 +437,22 @@ func TestFullDisk(t *testing.T) {
 	if err := e.srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-written; err != nil {
-		t.Fatal(err)
+	select {
+	case err := <-written:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Signal(syscall.SIGQUIT) // its goroutines, to see where it stopped reading
+		cmd.Wait()
+		t.Fatalf("nfr-submit stopped reading with room on the disk\n%s", errb)
 	}
 	pw.Close()
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("%v\n%s", err, errb)
 	}
-	e.exactlyOnce(3000)
-	alertsOnce(t, out.String(), 3000)
+	e.exactlyOnce(10000)
+	alertsOnce(t, out.String(), 10000)
 	sc := bufio.NewScanner(strings.NewReader(errb.String()))
 	for sc.Scan() {
 		if strings.Contains(sc.Text(), "cannot store") && !strings.Contains(sc.Text(), "input paused") {

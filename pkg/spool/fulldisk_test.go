@@ -2,6 +2,7 @@ package spool
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"syscall"
@@ -13,6 +14,15 @@ import (
 // says so once, keeps the events it could not store in memory and waits;
 // once sent batches free space it stores them, and nothing is lost.
 func TestFullDisk(t *testing.T) {
+	// Flushing every 100 events writes 11 KB at a time; every 1000, 110 KB,
+	// more than the whole disk: batches must still be closed at their
+	// limits and written one by one as space comes back.
+	for _, every := range []int{100, 1000} {
+		t.Run(fmt.Sprintf("flush every %d", every), func(t *testing.T) { fullDisk(t, every) })
+	}
+}
+
+func fullDisk(t *testing.T, every int) {
 	dir := t.TempDir()
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64k,mode=0700"); err != nil {
 		t.Skipf("cannot mount a tmpfs for the full-disk test (needs root or CAP_SYS_ADMIN): %v", err)
@@ -37,7 +47,7 @@ func TestFullDisk(t *testing.T) {
 				flushed <- err
 				return
 			}
-			if i%100 == 99 {
+			if i%every == every-1 {
 				if err := s.Flush(); err != nil {
 					flushed <- err
 					return

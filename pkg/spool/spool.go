@@ -80,6 +80,7 @@ type Spool struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
 	open     map[string]*segment
+	backlog  []*segment // closed while the disk was full; Flush writes them
 	ready    []*Batch
 	inflight int
 	size     int64 // bytes on disk plus bytes pending in memory
@@ -248,10 +249,10 @@ func (s *Spool) Append(typ string, line []byte) error {
 	seg := s.open[typ]
 	if seg != nil && seg.body+int64(len(line))+1 > s.o.MaxBytes {
 		// Keep batches within MaxBytes: close this one first.
-		if err := deferWrite(s.sealLocked(seg)); err != nil {
+		if err := s.sealLocked(seg); err != nil {
 			return err
 		}
-		seg = s.open[typ] // nil, or one holding what could not be written
+		seg = nil
 	}
 	if seg == nil {
 		seg = &segment{typ: typ, id: newID(typ), first: time.Now()}
@@ -267,10 +268,12 @@ func (s *Spool) Append(typ string, line []byte) error {
 	s.size += int64(len(seg.pending) - n)
 	s.events++
 	if seg.events+seg.pendEv >= s.o.MaxEvents {
-		return deferWrite(s.sealLocked(seg))
+		return s.sealLocked(seg)
 	}
 	if len(seg.pending) >= 256<<10 {
-		return deferWrite(s.writeLocked(seg))
+		cur, err := s.writeLocked(seg)
+		s.open[typ] = cur
+		return deferWrite(err)
 	}
 	return nil
 }
@@ -279,7 +282,7 @@ func (s *Spool) Append(typ string, line []byte) error {
 // to free space.
 func (s *Spool) waitRoom() error {
 	for _, typ := range sortedKeys(s.open) {
-		if err := deferWrite(s.sealLocked(s.open[typ])); err != nil {
+		if err := s.sealLocked(s.open[typ]); err != nil {
 			return err
 		}
 	}
@@ -336,15 +339,26 @@ func (s *Spool) pendingLocked() (events int, bytes int) {
 		events += seg.pendEv
 		bytes += len(seg.pending)
 	}
+	for _, seg := range s.backlog {
+		events += seg.pendEv
+		bytes += len(seg.pending)
+	}
 	return
 }
 
+// flushLocked writes and closes the backlog, then writes the open segments.
 func (s *Spool) flushLocked() error {
 	var first error
-	for _, typ := range sortedKeys(s.open) {
-		if err := s.writeLocked(s.open[typ]); err != nil && first == nil {
+	keep := func(err error) {
+		if err != nil && first == nil {
 			first = err
 		}
+	}
+	keep(s.backlogLocked())
+	for _, typ := range sortedKeys(s.open) {
+		cur, err := s.writeLocked(s.open[typ])
+		s.open[typ] = cur
+		keep(err)
 	}
 	return first
 }
@@ -358,32 +372,52 @@ func sortedKeys(m map[string]*segment) []string {
 	return ks
 }
 
+// backlogLocked writes and closes the segments parked while the disk was
+// full.
+func (s *Spool) backlogLocked() error {
+	var first error
+	var kept []*segment
+	for _, seg := range s.backlog {
+		cur, err := s.writeLocked(seg)
+		if err == nil {
+			err = s.closeLocked(cur)
+		} else {
+			kept = append(kept, cur)
+		}
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	s.backlog = kept
+	return first
+}
+
 // writeLocked writes seg's pending records. On failure the file is cut back
-// to its last good record, the part on disk is closed as a batch (so sending
-// it frees space), and the pending records move to a new segment.
-func (s *Spool) writeLocked(seg *segment) error {
+// to its last good record, and the part on disk, if any, is closed as a
+// batch (so sending it frees space); it returns the segment that now holds
+// the records not written: seg, or a new one.
+func (s *Spool) writeLocked(seg *segment) (*segment, error) {
 	if len(seg.pending) == 0 {
-		return nil
+		return seg, nil
 	}
 	err := s.writeSeg(seg)
 	if err == nil {
 		seg.events += seg.pendEv
 		seg.disk += int64(len(seg.pending))
 		seg.pending, seg.pendEv = seg.pending[:0], 0
-		return nil
+		return seg, nil
 	}
+	cur := seg
 	if seg.f != nil {
 		seg.f.Truncate(seg.disk)
 		if seg.events > 0 {
-			pend, pendEv := seg.pending, seg.pendEv
+			cur = &segment{typ: seg.typ, id: newID(seg.typ), first: seg.first, pending: seg.pending, pendEv: seg.pendEv}
+			Records(append([]byte(magic), cur.pending...), func(p []byte) { cur.body += int64(len(p)) + 1 })
 			seg.pending, seg.pendEv = nil, 0
-			seg.body = -1 // recomputed below
-			if serr := s.sealLocked(seg); serr != nil {
+			seg.body = -1 // recomputed from the file
+			if serr := s.closeLocked(seg); serr != nil {
 				s.o.Warn(fmt.Sprintf("spool: closing %s: %v", seg.id, serr))
 			}
-			ns := &segment{typ: seg.typ, id: newID(seg.typ), first: time.Now(), pending: pend, pendEv: pendEv}
-			Records(append([]byte(magic), pend...), func(p []byte) { ns.body += int64(len(p)) + 1 })
-			s.open[seg.typ] = ns
 		} else {
 			seg.f.Close()
 			os.Remove(s.path(seg, ".open"))
@@ -391,7 +425,7 @@ func (s *Spool) writeLocked(seg *segment) error {
 			seg.f, seg.disk = nil, 0
 		}
 	}
-	return &writeError{fmt.Errorf("spool %s: %w", s.o.Dir, err)}
+	return cur, &writeError{fmt.Errorf("spool %s: %w", s.o.Dir, err)}
 }
 
 // writeError is a failed write of pending records, which stay in memory
@@ -442,14 +476,27 @@ func (s *Spool) writeSeg(seg *segment) error {
 	return nil
 }
 
-// sealLocked writes seg out, closes it and queues it as a batch.
+// sealLocked takes the open segment seg out of the open set, writes it out,
+// closes it and queues it as a batch. When its records cannot be written
+// (a full disk) it is parked in the backlog, whole, for Flush to write and
+// close, so that no batch grows past its limits while the disk is full.
 func (s *Spool) sealLocked(seg *segment) error {
-	if err := s.writeLocked(seg); err != nil {
-		return err
-	}
 	if s.open[seg.typ] == seg {
 		delete(s.open, seg.typ)
 	}
+	cur, err := s.writeLocked(seg)
+	if err != nil {
+		if deferWrite(err) == nil {
+			s.backlog = append(s.backlog, cur)
+			return nil
+		}
+		return err
+	}
+	return s.closeLocked(cur)
+}
+
+// closeLocked closes a fully written segment and queues it as a batch.
+func (s *Spool) closeLocked(seg *segment) error {
 	if seg.f == nil {
 		return nil
 	}
@@ -484,11 +531,13 @@ func (s *Spool) sealLocked(seg *segment) error {
 func (s *Spool) SealOlder(age time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var first error
+	// Retry what a full disk held back, even when no input comes to
+	// trigger a Flush (at the end of input).
+	first := deferWrite(s.backlogLocked())
 	for _, typ := range sortedKeys(s.open) {
 		seg := s.open[typ]
 		if time.Since(seg.first) >= age {
-			if err := deferWrite(s.sealLocked(seg)); err != nil && first == nil {
+			if err := s.sealLocked(seg); err != nil && first == nil {
 				first = err
 			}
 		}
