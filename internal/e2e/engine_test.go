@@ -158,3 +158,44 @@ func pipe(t *testing.T, file string, env []string, bin string, args ...string) [
 	}
 	return out
 }
+
+// TestReadAgainstEngine runs `nfr read` on the bundled capture twice: with
+// no key (nfr-score scores locally) and with config.yml pointing at a
+// running nfr-engine (nfr-submit sends, and polls the alerts back). The
+// alerts on stderr must be the same.
+func TestReadAgainstEngine(t *testing.T) {
+	bins := testenv.BinDir(t, "nfr-capture", "nfr-scope", "nfr-score", "nfr-submit", "nfr-engine")
+	demo := filepath.Join(testenv.Root(t), "testdata", "demo.pcap")
+	url, key := startEngine(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "config.yml")
+	os.WriteFile(conf, []byte("alphasoc:\n  host: "+url+"\n  api_key: "+key+"\nsubmit:\n  spool: "+filepath.Join(dir, "spool")+"\n"), 0o600)
+
+	run := func(env ...string) []string {
+		cmd := exec.Command(filepath.Join(testenv.Root(t), "scripts", "nfr"), "read", demo)
+		cmd.Env = append([]string{"PATH=" + bins + ":" + os.Getenv("PATH"), "HOME=" + dir}, env...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("nfr read %v: %v\n%s", env, err, stderr.String())
+		}
+		if stdout.Len() > 0 {
+			t.Errorf("nfr read wrote to stdout; alerts belong on stderr: %q", stdout.String())
+		}
+		var alerts []byte
+		for _, l := range bytes.Split(stderr.Bytes(), []byte("\n")) {
+			if bytes.HasPrefix(l, []byte("{")) {
+				alerts = append(append(alerts, l...), '\n')
+			}
+		}
+		return alertSet(t, alerts)
+	}
+	want := run()
+	got := run("NFR_CONFIG=" + conf)
+	if len(want) < 10 {
+		t.Fatalf("nfr read of the demo capture raised only %d alerts locally", len(want))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("alerts through nfr-engine differ from local scoring (%d vs %d):\n%s", len(got), len(want), diffLines(want, got))
+	}
+}

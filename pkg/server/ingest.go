@@ -406,7 +406,11 @@ func (s *Server) advance(tenants map[int64]*tenantState) {
 		ins := tx.Stmt(s.store.insAlert)
 		var err error
 		for id, ts := range tenants {
-			if ts.lastTS.IsZero() {
+			// While batches keep coming, their events move the clock; a
+			// replayed capture arrives faster than real time, and moving its
+			// clock on by wall time between batches would close windows
+			// (suppression, scans, beacons) that its own events keep open.
+			if ts.lastTS.IsZero() || now.Sub(ts.lastWall) < s.cfg.IdleAdvance {
 				continue
 			}
 			ts.scorer.Advance(ts.lastTS.Add(now.Sub(ts.lastWall)), func(a *event.Event) {

@@ -53,6 +53,7 @@ type Config struct {
 	AlertRetention time.Duration // how long alerts are kept; 0 is for ever
 	RetryAfter     time.Duration // Retry-After on 429 and 503; 1s
 	Tick           time.Duration // how often idle tenants' scorers Advance; 1s
+	IdleAdvance    time.Duration // how long a tenant sends nothing before its clock follows the wall clock; 30s
 	// Decoders bounds the request bodies read and decoded at once; more
 	// wait, unread, so TCP pushes back on the clients. 4 x GOMAXPROCS.
 	Decoders int
@@ -80,6 +81,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RetryAfter <= 0 {
 		c.RetryAfter = time.Second
+	}
+	if c.IdleAdvance <= 0 {
+		c.IdleAdvance = 30 * time.Second
 	}
 	if c.Tick <= 0 {
 		c.Tick = time.Second

@@ -863,7 +863,7 @@ func TestAdvanceOnEventTime(t *testing.T) {
 	var mu sync.Mutex
 	wall := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return wall }
-	e := newEnvWith(t, Config{Tick: time.Millisecond, Now: now}, func(string) (Scorer, error) { return &windowScorer{}, nil })
+	e := newEnvWith(t, Config{Tick: time.Millisecond, IdleAdvance: time.Second, Now: now}, func(string) (Scorer, error) { return &windowScorer{}, nil })
 	key := e.key("acme")
 	// Events from a capture of 2026: far behind the wall clock of 2030.
 	e.post(key, "dns", []byte(dnsLine(0, "a.example")+"\n"+dnsLine(3, "b.example")), nil)
