@@ -67,7 +67,7 @@ timev=()
 
 # Scope load time alone.
 t0=$(now)
-"$bin" --check "$scope" >/dev/null
+"$bin" --check "$scope" >/dev/null 2>"$dir/check.txt" # notes on random out_scope entries
 t1=$(now)
 load=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 echo "nfr-scope --check (load the scope): ${load}s"
