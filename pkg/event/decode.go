@@ -305,37 +305,47 @@ func ParseEpoch(s string) (sec, nsec int64, err error) {
 }
 
 func readAddr(it *jsoniter.Iterator, a *netip.Addr) error {
-	s := it.ReadStringAsSlice()
-	v, err := parseAddr(s)
+	v, err := ParseAddr(it.ReadStringAsSlice())
 	if err != nil {
-		return fmt.Errorf("bad address %q", s)
+		return err
 	}
-	*a = v.Unmap()
+	*a = v
 	return nil
 }
 
-// parseAddr parses an address from bytes without allocating for IPv4.
-func parseAddr(b []byte) (netip.Addr, error) {
+// ParseAddr parses an IP address, IPv4 without allocating, and returns
+// IPv4-mapped IPv6 addresses as IPv4. The readers of every log format use it.
+func ParseAddr[T string | []byte](b T) (netip.Addr, error) {
 	var a [4]byte
-	n, oct, digits := 0, 0, 0
-	for _, c := range b {
+	n, v, digits := 0, 0, 0
+	for i := 0; i < len(b); i++ {
+		c := b[i]
 		switch {
 		case c >= '0' && c <= '9':
-			oct = oct*10 + int(c-'0')
+			v = v*10 + int(c-'0')
 			digits++
-			if oct > 255 || digits > 3 {
-				return netip.ParseAddr(string(b))
+			if v > 255 || digits > 3 {
+				return parseAddrSlow(string(b))
 			}
 		case c == '.' && digits > 0 && n < 3:
-			a[n] = byte(oct)
-			n, oct, digits = n+1, 0, 0
+			a[n] = byte(v)
+			n++
+			v, digits = 0, 0
 		default:
-			return netip.ParseAddr(string(b))
+			return parseAddrSlow(string(b))
 		}
 	}
-	if n != 3 || digits == 0 {
-		return netip.ParseAddr(string(b))
+	if n == 3 && digits > 0 {
+		a[3] = byte(v)
+		return netip.AddrFrom4(a), nil
 	}
-	a[3] = byte(oct)
-	return netip.AddrFrom4(a), nil
+	return parseAddrSlow(string(b))
+}
+
+func parseAddrSlow(s string) (netip.Addr, error) {
+	addr, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("bad address %q", s)
+	}
+	return addr.Unmap(), nil
 }

@@ -157,3 +157,19 @@ func BenchmarkUnmarshal(b *testing.B) {
 		}
 	}
 }
+
+func TestParseAddr(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"10.0.0.1", "10.0.0.1"}, {"::ffff:10.0.0.1", "10.0.0.1"}, {"2001:db8::1", "2001:db8::1"},
+		{"255.255.255.255", "255.255.255.255"}, {"256.0.0.1", ""}, {"1.2.3", ""}, {"1.2.3.4.5", ""}, {"", ""},
+	} {
+		a, err := ParseAddr(tt.in)
+		if (err != nil) != (tt.want == "") || (err == nil && a.String() != tt.want) {
+			t.Errorf("ParseAddr(%q) = %v, %v; want %q", tt.in, a, err, tt.want)
+		}
+		b, errb := ParseAddr([]byte(tt.in))
+		if a != b || (err == nil) != (errb == nil) {
+			t.Errorf("ParseAddr([]byte(%q)) = %v, %v, differs from the string form", tt.in, b, errb)
+		}
+	}
+}

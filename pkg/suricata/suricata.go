@@ -256,10 +256,10 @@ func (p *Parser) send(e *event.Event, emit func(*event.Event) error) error {
 func (p *Parser) keyOf(r *record, answerFromServer bool) txKey {
 	k := txKey{flow: r.flowID, id: r.dnsID}
 	if !r.hasFlowID {
-		ip, _ := parseAddr(r.srcIP)
+		ip, _ := event.ParseAddr(r.srcIP)
 		port := r.srcPort
 		if answerFromServer {
-			ip, _ = parseAddr(r.destIP)
+			ip, _ = event.ParseAddr(r.destIP)
 			port = r.destPort
 		}
 		k.src = netip.AddrPortFrom(ip.Unmap(), uint16(port))
@@ -280,12 +280,12 @@ func (p *Parser) base(e *event.Event, typ string, r *record, ts time.Time, swap 
 	}
 	var err error
 	if len(src) > 0 {
-		if e.SrcIP, err = parseAddr(src); err != nil {
+		if e.SrcIP, err = event.ParseAddr(src); err != nil {
 			return err
 		}
 	}
 	if len(dst) > 0 {
-		if e.DestIP, err = parseAddr(dst); err != nil {
+		if e.DestIP, err = event.ParseAddr(dst); err != nil {
 			return err
 		}
 	}
@@ -564,7 +564,7 @@ func queryName[T string | []byte](b T) string {
 // them; other data is kept as Suricata wrote it.
 func rdata[T string | []byte](rrtype, s T) string {
 	if string(rrtype) == "A" || string(rrtype) == "AAAA" {
-		if a, err := parseAddr(s); err == nil {
+		if a, err := event.ParseAddr(s); err == nil {
 			return a.String()
 		}
 	}
@@ -581,39 +581,6 @@ func ttl(v int64) uint32 {
 	return uint32(v)
 }
 
-// parseAddr parses dotted IPv4 without allocating and leaves the rest to
-// netip.
-func parseAddr[T string | []byte](b T) (netip.Addr, error) {
-	var a [4]byte
-	n, v, digits := 0, 0, 0
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case c >= '0' && c <= '9':
-			v = v*10 + int(c-'0')
-			digits++
-			if v > 255 || digits > 3 {
-				goto slow
-			}
-		case c == '.' && digits > 0 && n < 3:
-			a[n] = byte(v)
-			n++
-			v, digits = 0, 0
-		default:
-			goto slow
-		}
-	}
-	if n == 3 && digits > 0 {
-		a[3] = byte(v)
-		return netip.AddrFrom4(a), nil
-	}
-slow:
-	addr, err := netip.ParseAddr(string(b))
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("bad address %q", b)
-	}
-	return addr.Unmap(), nil
-}
 
 // ParseTime parses eve timestamps: 2021-06-06T16:26:27.431769+0200, with
 // the offset also as +02:00 or Z, or none (certificate dates, taken as UTC).

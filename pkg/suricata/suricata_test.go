@@ -423,7 +423,7 @@ func checkRecord(t *testing.T, i int, m map[string]any, e *event.Event) {
 
 func canonIP(s string) string {
 	e := &event.Event{}
-	if a, err := parseAddr(s); err == nil {
+	if a, err := event.ParseAddr(s); err == nil {
 		e.SrcIP = a
 		return e.SrcIP.String()
 	}

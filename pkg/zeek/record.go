@@ -3,7 +3,6 @@ package zeek
 import (
 	"bytes"
 	"fmt"
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -158,12 +157,12 @@ func (p *Parser) build(kind string, r *record, emit func(*event.Event) error) er
 	}
 	e.TS = ts
 	if r.has[fOrigH] {
-		if e.SrcIP, err = parseAddr(r.val[fOrigH]); err != nil {
+		if e.SrcIP, err = event.ParseAddr(r.val[fOrigH]); err != nil {
 			return fmt.Errorf("id.orig_h: %v", err)
 		}
 	}
 	if r.has[fRespH] {
-		if e.DestIP, err = parseAddr(r.val[fRespH]); err != nil {
+		if e.DestIP, err = event.ParseAddr(r.val[fRespH]); err != nil {
 			return fmt.Errorf("id.resp_h: %v", err)
 		}
 	}
@@ -449,38 +448,6 @@ func parseUint(b []byte, max uint64) (uint64, error) {
 	return v, nil
 }
 
-// parseAddr parses dotted IPv4 without allocating and leaves the rest to
-// netip.
-func parseAddr(b []byte) (netip.Addr, error) {
-	var a [4]byte
-	n, v, digits := 0, 0, 0
-	for _, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-			v = v*10 + int(c-'0')
-			digits++
-			if v > 255 || digits > 3 {
-				goto slow
-			}
-		case c == '.' && digits > 0 && n < 3:
-			a[n] = byte(v)
-			n++
-			v, digits = 0, 0
-		default:
-			goto slow
-		}
-	}
-	if n == 3 && digits > 0 {
-		a[3] = byte(v)
-		return netip.AddrFrom4(a), nil
-	}
-slow:
-	addr, err := netip.ParseAddr(string(b))
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("bad address %q", b)
-	}
-	return addr.Unmap(), nil
-}
 
 func lowerString(b []byte) string {
 	for _, c := range b {
