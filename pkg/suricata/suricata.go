@@ -581,7 +581,6 @@ func ttl(v int64) uint32 {
 	return uint32(v)
 }
 
-
 // ParseTime parses eve timestamps: 2021-06-06T16:26:27.431769+0200, with
 // the offset also as +02:00 or Z, or none (certificate dates, taken as UTC).
 // The result is in UTC.

@@ -448,7 +448,6 @@ func parseUint(b []byte, max uint64) (uint64, error) {
 	return v, nil
 }
 
-
 func lowerString(b []byte) string {
 	for _, c := range b {
 		if c >= 'A' && c <= 'Z' {
