@@ -61,19 +61,8 @@ func run(args []string) int {
 			return handler{p, out.Emit}
 		},
 		Sync: out.Sync,
-		Warn: func(name string, line int64, err error) error {
-			if err := out.Err(); err != nil {
-				return err
-			}
-			if o.Strict {
-				return &tail.LineError{Name: name, Line: line, Err: err}
-			}
-			ui.Warnf("%s:%d: %v", name, line, err)
-			return nil
-		},
-		Info:      func(msg string) { ui.Infof("%s", msg) },
-		FileError: func(err error) { ui.Errorf("%v", err) },
 	}
+	topt.Report(ui, out, o.Strict)
 	if o.State != "" {
 		lock, err := tail.Lock(o.State)
 		if err != nil {

@@ -1,6 +1,9 @@
 package tail
 
-import "github.com/nfr-project/nfr/pkg/event"
+import (
+	"github.com/nfr-project/nfr/pkg/cli"
+	"github.com/nfr-project/nfr/pkg/event"
+)
 
 // Output is where the parsers' events go: the Writer, counting events by
 // type and keeping the first write error. (Encoding on a second goroutine
@@ -37,3 +40,22 @@ func (o *Output) Sync() error { return o.W.Flush() }
 
 // Close writes everything emitted and closes the Writer.
 func (o *Output) Close() error { return o.W.Close() }
+
+// Report wires o's Warn, Info and FileError to ui, the same for every log
+// reader: a malformed line is a warning naming the file and line (the first
+// few, then a count), or with strict the run's error; a write error on out
+// stops the run.
+func (o *Options) Report(ui *cli.UI, out *Output, strict bool) {
+	o.Warn = func(name string, line int64, err error) error {
+		if err := out.Err(); err != nil {
+			return err
+		}
+		if strict {
+			return &LineError{Name: name, Line: line, Err: err}
+		}
+		ui.Warnf("%s:%d: %v", name, line, err)
+		return nil
+	}
+	o.Info = func(msg string) { ui.Infof("%s", msg) }
+	o.FileError = func(err error) { ui.Errorf("%v", err) }
+}
