@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -39,7 +38,7 @@ func run() int {
 	if done {
 		return code
 	}
-	cfg, err := loadConfig(opts.Config)
+	cfg, err := config.Find(opts.Config)
 	if err != nil {
 		ui.Errorf("%v", err)
 		return cli.ExitUsage
@@ -130,21 +129,6 @@ func run() int {
 		return cli.ExitFailure
 	}
 	return cli.ExitOK
-}
-
-// loadConfig reads -c FILE, else $NFR_CONFIG, else /etc/nfr/config.yml when
-// it exists; with none the defaults apply.
-func loadConfig(path string) (*config.Config, error) {
-	if path == "" {
-		path = os.Getenv("NFR_CONFIG")
-	}
-	if path == "" {
-		if _, err := os.Stat(config.DefaultPath); errors.Is(err, fs.ErrNotExist) {
-			return config.Default(), nil
-		}
-		path = config.DefaultPath
-	}
-	return config.Load(path)
 }
 
 // scorers makes each tenant's scorer: the built-in engine of nfr-score, with

@@ -3,9 +3,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -54,7 +52,7 @@ func run() int {
 		}
 		return cli.ExitOK
 	}
-	conf, err := loadConfig(o.Config)
+	conf, err := config.Find(o.Config)
 	if err != nil {
 		ui.Errorf("%v", err)
 		return cli.ExitUsage
@@ -143,19 +141,6 @@ func run() int {
 		ui.Infof("%s", score.FormatStats(eng.Stats(), f.Lines, f.Alerts))
 	}
 	return code
-}
-
-func loadConfig(path string) (*config.Config, error) {
-	if path == "" {
-		path = os.Getenv("NFR_CONFIG")
-	}
-	if path == "" {
-		if _, err := os.Stat(config.DefaultPath); errors.Is(err, fs.ErrNotExist) {
-			return config.Default(), nil
-		}
-		path = config.DefaultPath
-	}
-	return config.Load(path)
 }
 
 // watchSignals reloads feeds on SIGHUP. On the first SIGINT or SIGTERM it

@@ -7,7 +7,9 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -158,7 +160,7 @@ func Find(path string) (*Config, error) {
 		path = os.Getenv("NFR_CONFIG")
 	}
 	if path == "" {
-		if _, err := os.Stat(DefaultPath); err != nil {
+		if _, err := os.Stat(DefaultPath); errors.Is(err, fs.ErrNotExist) {
 			return Default(), nil
 		}
 		path = DefaultPath
