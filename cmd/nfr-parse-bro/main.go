@@ -46,11 +46,12 @@ func run(args []string) int {
 	// x509 logs first, so ssl records read after them find their certificates.
 	sort.SliceStable(files, func(i, j int) bool { return isX509(files[i], o.Type) && !isX509(files[j], o.Type) })
 
-	w := event.NewWriter(os.Stdout, o.LineBuffered || cli.IsTerminal(os.Stdout))
+	lineBuffered := o.LineBuffered || cli.IsTerminal(os.Stdout)
+	w := event.NewWriter(os.Stdout, lineBuffered)
 	if o.Follow {
 		w.FlushEvery(time.Second)
 	}
-	out := tail.NewOutput(w)
+	out := tail.NewOutput(w, lineBuffered)
 	certs := zeek.NewCerts()
 	var parsers []*zeek.Parser
 	topt := tail.Options{

@@ -146,7 +146,11 @@ func TestFollow(t *testing.T) {
 	next := func() string {
 		done := make(chan bool, 1)
 		var l string
-		go func() { done <- lines.Scan(); l = lines.Text() }()
+		go func() {
+			ok := lines.Scan()
+			l = lines.Text()
+			done <- ok
+		}()
 		select {
 		case ok := <-done:
 			if !ok {

@@ -40,11 +40,12 @@ func run(args []string) int {
 		ui.Hintf("run: nfr-parse-suricata --state %s eve.json eve.json.1.gz", o.State)
 		return cli.ExitUsage
 	}
-	w := event.NewWriter(os.Stdout, o.LineBuffered || cli.IsTerminal(os.Stdout))
+	lineBuffered := o.LineBuffered || cli.IsTerminal(os.Stdout)
+	w := event.NewWriter(os.Stdout, lineBuffered)
 	if o.Follow {
 		w.FlushEvery(time.Second)
 	}
-	out := tail.NewOutput(w)
+	out := tail.NewOutput(w, lineBuffered)
 	var parsers []*suricata.Parser
 	topt := tail.Options{
 		Follow: o.Follow, State: o.State, Poll: o.Poll, Stop: tail.StopOnSignal(),

@@ -1,0 +1,171 @@
+package event
+
+import "sync"
+
+// batchSize is how many events travel together to the encoding goroutine;
+// large enough to amortise the channel, small enough that a live capture's
+// timed flush is not held back (Flush also sends a partial batch).
+const batchSize = 256
+
+// An Encoder encodes events on a goroutine of its own, so the producer
+// (a packet decoder, a log parser) and JSON encoding use both cores. The
+// goroutine is the only one that writes to the Writer's stream, which keeps
+// one owner for stdout, and events come out in the order they went in.
+type Encoder struct {
+	w     *Writer
+	cur   []Event
+	full  chan []Event
+	free  chan []Event
+	done  chan struct{}
+	flush chan chan struct{}
+	err   error
+	errMu sync.Mutex // err is read by the producer through Err
+	// each hands on every event at once, for line-buffered output.
+	each bool
+}
+
+// NewEncoder starts the encoding goroutine over w. With eachLine, every
+// event is handed on at once (line-buffered output: a terminal or
+// --line-buffered), else in batches.
+func NewEncoder(w *Writer, eachLine bool) *Encoder {
+	m := &Encoder{
+		w:     w,
+		each:  eachLine,
+		full:  make(chan []Event, 4),
+		free:  make(chan []Event, 4),
+		done:  make(chan struct{}),
+		flush: make(chan chan struct{}),
+	}
+	for i := 0; i < 4; i++ {
+		m.free <- make([]Event, 0, batchSize)
+	}
+	m.cur = <-m.free
+	go m.loop()
+	return m
+}
+
+func (m *Encoder) loop() {
+	defer close(m.done)
+	var scratch []byte
+	for {
+		select {
+		case b, ok := <-m.full:
+			if !ok {
+				return
+			}
+			for i := range b {
+				scratch = m.write(&b[i], scratch)
+			}
+			m.free <- b[:0]
+		case ack := <-m.flush:
+			// Everything sent before the request is written by now,
+			// since full is drained in order first.
+			for drained := false; !drained; {
+				select {
+				case b := <-m.full:
+					for i := range b {
+						scratch = m.write(&b[i], scratch)
+					}
+					m.free <- b[:0]
+				default:
+					drained = true
+				}
+			}
+			m.w.Flush()
+			close(ack)
+		}
+	}
+}
+
+// Emit queues a copy of e; e and its slices may be reused when Emit
+// returns.
+func (m *Encoder) Emit(e *Event) {
+	m.cur = m.cur[:len(m.cur)+1] // reuse the slot and its slices' capacity
+	c := &m.cur[len(m.cur)-1]
+	answers, ttls, alpn, flags, groups := c.Answers[:0], c.TTLs[:0], c.ALPN[:0], c.Flags[:0], c.Groups[:0]
+	*c = *e
+	// nil and empty differ on the wire (no response seen, or a response
+	// without answers), so keep nil-ness.
+	c.Answers = copyInto(answers, e.Answers)
+	c.TTLs = copyInto(ttls, e.TTLs)
+	c.ALPN = copyInto(alpn, e.ALPN)
+	c.Flags = copyInto(flags, e.Flags)
+	c.Groups = copyInto(groups, e.Groups)
+	if e.ICMPType != nil {
+		v := *e.ICMPType
+		c.ICMPType = &v
+	}
+	if e.ICMPCode != nil {
+		v := *e.ICMPCode
+		c.ICMPCode = &v
+	}
+	if m.each || len(m.cur) == cap(m.cur) {
+		m.send()
+	}
+}
+
+func copyInto[T any](dst, src []T) []T {
+	if src == nil {
+		return nil
+	}
+	return append(dst[:0], src...)
+}
+
+func (m *Encoder) write(e *Event, scratch []byte) []byte {
+	m.errMu.Lock()
+	failed := m.err != nil
+	m.errMu.Unlock()
+	if failed {
+		return scratch
+	}
+	scratch, err := m.w.WriteEvent(e, scratch)
+	if err != nil {
+		m.errMu.Lock()
+		m.err = err
+		m.errMu.Unlock()
+	}
+	return scratch
+}
+
+// Err returns the first write error seen so far.
+func (m *Encoder) Err() error {
+	m.errMu.Lock()
+	defer m.errMu.Unlock()
+	return m.err
+}
+
+func (m *Encoder) send() {
+	m.full <- m.cur
+	m.cur = (<-m.free)[:0]
+}
+
+// Pass hands on the events queued so far without waiting for them; live
+// captures call it on every clock tick so the Writer's timed flush sees
+// them.
+func (m *Encoder) Pass() {
+	if len(m.cur) > 0 {
+		m.send()
+	}
+}
+
+// Flush hands on the events queued so far and waits until they are written
+// to the Writer and flushed.
+func (m *Encoder) Flush() {
+	if len(m.cur) > 0 {
+		m.send()
+	}
+	ack := make(chan struct{})
+	m.flush <- ack
+	<-ack
+}
+
+// Close writes everything queued and stops the goroutine. It returns the
+// first write error.
+func (m *Encoder) Close() error {
+	if len(m.cur) > 0 {
+		m.send()
+	}
+	close(m.full)
+	<-m.done
+	return m.Err()
+}
