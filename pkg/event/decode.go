@@ -84,8 +84,9 @@ func (e *Event) readField(it *jsoniter.Iterator, key string) error {
 	case "rcode":
 		e.RCode = readInterned(it)
 	case "answers":
-		e.Answers = readStrings(it, e.Answers)
+		e.Answers = readStrings(it, e.spare.answers)
 	case "ttls":
+		e.TTLs = e.spare.ttls[:0]
 		if e.TTLs == nil {
 			e.TTLs = []uint32{}
 		}
@@ -135,7 +136,7 @@ func (e *Event) readField(it *jsoniter.Iterator, key string) error {
 	case "version":
 		e.TLSVersion = readInterned(it)
 	case "alpn":
-		e.ALPN = readStrings(it, e.ALPN)
+		e.ALPN = readStrings(it, e.spare.alpn)
 	case "ja3":
 		e.JA3 = it.ReadString()
 	case "ja3s":
@@ -169,11 +170,11 @@ func (e *Event) readField(it *jsoniter.Iterator, key string) error {
 			return it.Error == nil
 		})
 	case "flags":
-		e.Flags = readStrings(it, e.Flags)
+		e.Flags = readStrings(it, e.spare.flags)
 	case "reason":
 		e.Reason = it.ReadString()
 	case "groups":
-		e.Groups = readStrings(it, e.Groups)
+		e.Groups = readStrings(it, e.spare.groups)
 	case "source":
 		e.Source = it.ReadString()
 	default:
@@ -211,6 +212,7 @@ func readInterned(it *jsoniter.Iterator) string {
 }
 
 func readStrings(it *jsoniter.Iterator, dst []string) []string {
+	dst = dst[:0]
 	if dst == nil {
 		dst = []string{}
 	}

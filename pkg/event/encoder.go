@@ -104,9 +104,13 @@ func (m *Encoder) Emit(e *Event) {
 	}
 }
 
+// copyInto copies src into dst's storage, keeping nil apart from empty.
 func copyInto[T any](dst, src []T) []T {
 	if src == nil {
 		return nil
+	}
+	if dst == nil {
+		dst = make([]T, 0, len(src))
 	}
 	return append(dst[:0], src...)
 }

@@ -83,6 +83,14 @@ type Event struct {
 
 	Groups []string // added by nfr-scope
 	Source string   // interface or file the event came from
+
+	// spare keeps the storage of the slices across Reset, so decoding into
+	// a reused Event allocates little, while a field absent from the next
+	// line stays nil (absent on the wire, unlike an empty list).
+	spare struct {
+		answers, alpn, flags, groups []string
+		ttls                         []uint32
+	}
 }
 
 // Threat describes one threat an alert carries.
@@ -92,9 +100,21 @@ type Threat struct {
 	Policy   bool   `json:"policy"`
 }
 
-// Reset clears e for reuse, keeping the capacity of its slices.
+// Reset clears e for reuse: every field is zero (slices nil), and the
+// slices' storage is kept for the decoder to fill again.
 func (e *Event) Reset() {
-	answers, ttls, alpn, flags, groups := e.Answers[:0], e.TTLs[:0], e.ALPN[:0], e.Flags[:0], e.Groups[:0]
+	sp := e.spare
+	keep := func(cur, old []string) []string {
+		if cap(cur) >= cap(old) {
+			return cur[:0]
+		}
+		return old
+	}
+	sp.answers, sp.alpn = keep(e.Answers, sp.answers), keep(e.ALPN, sp.alpn)
+	sp.flags, sp.groups = keep(e.Flags, sp.flags), keep(e.Groups, sp.groups)
+	if cap(e.TTLs) >= cap(sp.ttls) {
+		sp.ttls = e.TTLs[:0]
+	}
 	*e = Event{}
-	e.Answers, e.TTLs, e.ALPN, e.Flags, e.Groups = answers, ttls, alpn, flags, groups
+	e.spare = sp
 }

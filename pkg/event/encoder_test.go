@@ -1,0 +1,50 @@
+package event
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestEncoder checks order, copying (the producer reuses its event) and
+// that an empty list stays apart from an absent one, whichever batch slot
+// the event lands in.
+func TestEncoder(t *testing.T) {
+	for _, each := range []bool{false, true} {
+		var out bytes.Buffer
+		w := NewWriter(&out, false)
+		enc := NewEncoder(w, each)
+		var e Event
+		for i := 0; i < 600; i++ { // more than two batches
+			e.Reset()
+			e.Type, e.Query = TypeDNS, "q"
+			switch i % 3 {
+			case 0: // no response: no answers
+			case 1: // a response without answers
+				e.Answers, e.TTLs = []string{}, []uint32{}
+			case 2:
+				e.Answers, e.TTLs = append(e.Answers[:0], "192.0.2.1"), append(e.TTLs[:0], 60)
+			}
+			enc.Emit(&e)
+			e.Answers = append(e.Answers, "scribbled after Emit")
+		}
+		if err := enc.Close(); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if len(lines) != 600 {
+			t.Fatalf("each=%v: %d lines, want 600", each, len(lines))
+		}
+		want := []string{
+			`{"type":"dns","v":1,"query":"q"}`,
+			`{"type":"dns","v":1,"query":"q","answers":[],"ttls":[]}`,
+			`{"type":"dns","v":1,"query":"q","answers":["192.0.2.1"],"ttls":[60]}`,
+		}
+		for i, l := range lines {
+			if l != want[i%3] {
+				t.Fatalf("each=%v: line %d = %s, want %s", each, i+1, l, want[i%3])
+			}
+		}
+	}
+}
