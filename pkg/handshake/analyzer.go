@@ -3,7 +3,6 @@ package handshake
 import (
 	"time"
 
-	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/event"
 	"github.com/nfr-project/nfr/pkg/stream"
 )
@@ -35,11 +34,11 @@ type Stats struct {
 // Analyzer follows TLS handshakes in TCP connections. Use it from one
 // goroutine.
 type Analyzer struct {
-	cfg   Config
-	emit  func(*event.Event)
-	stats Stats
-	re    *stream.Reassembler
-	held  int
+	cfg        Config
+	emit       func(*event.Event)
+	stats      Stats
+	stream.Own // reassembly when used alone, as a decode.Handler
+	held       int
 }
 
 // New returns an analyser calling emit once per TLS connection; the event
@@ -57,7 +56,9 @@ func New(cfg Config, emit func(*event.Event)) *Analyzer {
 	if cfg.MaxHeld <= 0 {
 		cfg.MaxHeld = d.MaxHeld
 	}
-	return &Analyzer{cfg: cfg, emit: emit}
+	a := &Analyzer{cfg: cfg, emit: emit}
+	a.Own = stream.Own{Config: cfg.Stream, Factory: a.Conn}
+	return a
 }
 
 // Stats returns the counters.
@@ -66,26 +67,6 @@ func (a *Analyzer) Stats() Stats {
 	s.Held = a.held
 	return s
 }
-
-func (a *Analyzer) reassembler() *stream.Reassembler {
-	if a.re == nil {
-		a.re = stream.New(a.cfg.Stream, a.Conn)
-	}
-	return a.re
-}
-
-// HandlePacket feeds the analyser's own reassembler.
-func (a *Analyzer) HandlePacket(p *decode.Packet) {
-	if p.Proto == decode.ProtoTCP {
-		a.reassembler().HandlePacket(p)
-	}
-}
-
-// Advance ends idle connections.
-func (a *Analyzer) Advance(now time.Time) { a.reassembler().Advance(now) }
-
-// Close ends every connection, emitting what was seen.
-func (a *Analyzer) Close() { a.reassembler().Close() }
 
 // Conn is a stream.Factory: it returns the consumer of one connection.
 func (a *Analyzer) Conn(id stream.ID) stream.Conn { return &conn{a: a, id: id, transport: 't'} }

@@ -513,3 +513,28 @@ func (m *multi) End(ts time.Time) {
 		c.End(ts)
 	}
 }
+
+// Own makes a connection analyser a decode.Handler by itself: its
+// connections run through a Reassembler of their own, made on first use.
+// Analysers sharing one Reassembler (stream.Fanout) never make it.
+type Own struct {
+	Config  Config
+	Factory Factory
+	re      *Reassembler
+}
+
+func (o *Own) get() *Reassembler {
+	if o.re == nil {
+		o.re = New(o.Config, o.Factory)
+	}
+	return o.re
+}
+
+// HandlePacket feeds the reassembler.
+func (o *Own) HandlePacket(p *decode.Packet) { o.get().HandlePacket(p) }
+
+// Advance ends idle connections.
+func (o *Own) Advance(now time.Time) { o.get().Advance(now) }
+
+// Close ends every connection, emitting what is pending.
+func (o *Own) Close() { o.get().Close() }
