@@ -33,20 +33,15 @@ func run() int {
 	if done {
 		return code
 	}
-	usage := func(format string, a ...any) int {
-		ui.Errorf(format, a...)
-		ui.Hintf("run: nfr-account --help")
-		return cli.ExitUsage
-	}
 	if len(args) == 0 {
-		return usage("a command is needed: register, status or reset [EMAIL]")
+		return ui.Usagef("a command is needed: register, status or reset [EMAIL]")
 	}
 	most, ok := map[string]int{"register": 1, "status": 1, "reset": 2}[args[0]]
 	if !ok {
-		return usage("unknown command %q: register, status or reset [EMAIL]", args[0])
+		return ui.Usagef("unknown command %q: register, status or reset [EMAIL]", args[0])
 	}
 	if len(args) > most {
-		return usage("too many arguments for %s", args[0])
+		return ui.Usagef("too many arguments for %s", args[0])
 	}
 	cfg, err := account.LoadConfig(o.Config, args[0] == "register")
 	if err != nil {
@@ -74,7 +69,7 @@ func run() int {
 	case "register":
 		if o.Name == "" || o.Email == "" {
 			if !account.IsTTY(os.Stdin) {
-				return usage("--name and --email are needed when input is not a terminal")
+				return ui.Usagef("--name and --email are needed when input is not a terminal")
 			}
 			in := bufio.NewReader(os.Stdin)
 			if o.Name == "" {
@@ -89,7 +84,7 @@ func run() int {
 			}
 		}
 		if err := account.ValidEmail(o.Email); err != nil {
-			return usage("--email: %v", err)
+			return ui.Usagef("--email: %v", err)
 		}
 		reg, err := account.Register(ctx, cfg, host, cli.Version, o.Name, o.Email)
 		if reg.NewKey {
@@ -142,14 +137,14 @@ func run() int {
 		}
 		if email == "" {
 			if !account.IsTTY(os.Stdin) {
-				return usage("reset needs an e-mail address when input is not a terminal")
+				return ui.Usagef("reset needs an e-mail address when input is not a terminal")
 			}
 			if email, err = account.Prompt(bufio.NewReader(os.Stdin), os.Stderr, "E-mail", account.ValidEmail); err != nil {
 				return fail(err)
 			}
 		}
 		if err := account.ValidEmail(email); err != nil {
-			return usage("%v", err)
+			return ui.Usagef("%v", err)
 		}
 		if err := account.Reset(ctx, host, cli.Version, email); err != nil {
 			return fail(err)

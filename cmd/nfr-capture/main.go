@@ -52,11 +52,6 @@ func run(args []string) int {
 	if done {
 		return code
 	}
-	usage := func(format string, a ...any) int {
-		ui.Errorf(format, a...)
-		ui.Hintf("run: %s --help", prog)
-		return cli.ExitUsage
-	}
 	files, ifaces := append([]string(nil), o.Read...), o.Interfaces
 	switch {
 	case len(files) > 0:
@@ -66,31 +61,31 @@ func run(args []string) int {
 	case len(ifaces) == 0 && len(rest) == 1:
 		ifaces = rest
 	case len(rest) > 0:
-		return usage("unexpected argument %q", rest[len(rest)-1])
+		return ui.Usagef("unexpected argument %q", rest[len(rest)-1])
 	}
 	live := len(ifaces) > 0
 	switch {
 	case live && len(files) > 0:
-		return usage("give an interface or -r FILE, not both")
+		return ui.Usagef("give an interface or -r FILE, not both")
 	case !live && len(files) == 0:
 		ui.Errorf("nothing to read")
 		ui.Hintf("run: %s eth0, or %s -r FILE.pcap", prog, prog)
 		return cli.ExitUsage
 	case len(ifaces) > 1 && !o.AFPacket:
-		return usage("several interfaces need --afpacket")
+		return ui.Usagef("several interfaces need --afpacket")
 	case o.Workers < 1 || (o.Workers > 1 && !o.AFPacket):
-		return usage("--workers needs --afpacket and a number from 1")
+		return ui.Usagef("--workers needs --afpacket and a number from 1")
 	}
 	fanout, err := afpacket.ParseFanout(o.Fanout)
 	if err != nil {
-		return usage("--fanout: %v", err)
+		return ui.Usagef("--fanout: %v", err)
 	}
 	ports, err := capture.ParsePorts(o.DNSPorts)
 	if err != nil {
-		return usage("--dns-port: %v", err)
+		return ui.Usagef("--dns-port: %v", err)
 	}
 	if o.DNSTimeout <= 0 {
-		return usage("--dns-timeout must be positive")
+		return ui.Usagef("--dns-timeout must be positive")
 	}
 	types := capture.DefaultTypes()
 	if o.Types != "" {
@@ -112,7 +107,7 @@ func run(args []string) int {
 	for i := range workers {
 		if workers[i], err = newWorker(w, lineBuffered, live, types, capture.Options{
 			DNSPorts: ports, DNSTimeout: o.DNSTimeout, Analysis: cfg.Analysis}); err != nil {
-			return usage("--types: %v", err)
+			return ui.Usagef("--types: %v", err)
 		}
 	}
 	runners := make([]*capture.Runner, len(workers))

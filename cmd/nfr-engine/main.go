@@ -55,9 +55,7 @@ func run() int {
 		return cli.ExitUsage
 	}
 	if len(args) > 0 && args[0] != "keys" {
-		ui.Errorf("unknown command %q", args[0])
-		ui.Hintf("run: nfr-engine --help")
-		return cli.ExitUsage
+		return ui.Usagef("unknown command %q", args[0])
 	}
 	if len(args) == 0 {
 		os.MkdirAll(filepath.Dir(ec.DB), 0o750)
@@ -73,9 +71,7 @@ func run() int {
 		err := server.KeysCommand(st, args[1:], opts.JSON, os.Stdout, ui.Infof)
 		var ue *server.UsageError
 		if errors.As(err, &ue) {
-			ui.Errorf("%v", err)
-			ui.Hintf("run: nfr-engine --help")
-			return cli.ExitUsage
+			return ui.Usagef("%v", err)
 		}
 		if err != nil {
 			ui.Errorf("%v", err)

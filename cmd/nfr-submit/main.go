@@ -44,16 +44,11 @@ func run() int {
 	if done {
 		return code
 	}
-	usage := func(format string, a ...any) int {
-		ui.Errorf(format, a...)
-		ui.Hintf("run: nfr-submit --help")
-		return cli.ExitUsage
-	}
 	if o.NoAlerts && o.AlertsOnly {
-		return usage("--no-alerts and --alerts-only exclude each other")
+		return ui.Usagef("--no-alerts and --alerts-only exclude each other")
 	}
 	if o.AlertsOnly && len(args) > 0 {
-		return usage("--alerts-only reads no input, but files were given")
+		return ui.Usagef("--alerts-only reads no input, but files were given")
 	}
 	cfg, err := account.LoadConfig(o.Config, false)
 	if err != nil {
@@ -89,7 +84,7 @@ func run() int {
 	}
 	client, err := api.NewClient(host, api.ClientOptions{Key: key, Version: cli.Version, Timeout: sc.Timeout, MaxConns: sc.Connections})
 	if err != nil {
-		return usage("--host: %v", err)
+		return ui.Usagef("--host: %v", err)
 	}
 	defer client.Close()
 

@@ -61,6 +61,14 @@ func (u *UI) Errorf(format string, args ...any) { u.printf("error: ", format, ar
 // Hintf prints "prog: hint: ...".
 func (u *UI) Hintf(format string, args ...any) { u.printf("hint: ", format, args...) }
 
+// Usagef reports a usage error: "prog: error: ...", then the hint to read
+// --help. It returns ExitUsage for the caller to exit with.
+func (u *UI) Usagef(format string, args ...any) int {
+	u.Errorf(format, args...)
+	u.Hintf("run: %s --help", u.Prog)
+	return ExitUsage
+}
+
 // Infof prints "prog: ...".
 func (u *UI) Infof(format string, args ...any) { u.printf("", format, args...) }
 
@@ -121,9 +129,7 @@ func (u *UI) Parse(opts any, usage string, args []string, stdout io.Writer) (res
 		}
 		msg := err.Error()
 		msg = strings.TrimSuffix(strings.SplitN(msg, "\n", 2)[0], ".")
-		u.Errorf("%s", lowerFirst(msg))
-		u.Hintf("run: %s --help", u.Prog)
-		return nil, true, ExitUsage
+		return nil, true, u.Usagef("%s", lowerFirst(msg))
 	}
 	if c, ok := commonOf(opts); ok && c.Version {
 		fmt.Fprintf(stdout, "%s %s\n", u.Prog, Version)
