@@ -318,30 +318,41 @@ func readAddr(it *jsoniter.Iterator, a *netip.Addr) error {
 // ParseAddr parses an IP address, IPv4 without allocating, and returns
 // IPv4-mapped IPv6 addresses as IPv4. The readers of every log format use it.
 func ParseAddr[T string | []byte](b T) (netip.Addr, error) {
-	var a [4]byte
-	n, v, digits := 0, 0, 0
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case c >= '0' && c <= '9':
-			v = v*10 + int(c-'0')
-			digits++
-			if v > 255 || digits > 3 {
-				return parseAddrSlow(string(b))
-			}
-		case c == '.' && digits > 0 && n < 3:
-			a[n] = byte(v)
-			n++
-			v, digits = 0, 0
-		default:
-			return parseAddrSlow(string(b))
-		}
-	}
-	if n == 3 && digits > 0 {
-		a[3] = byte(v)
-		return netip.AddrFrom4(a), nil
+	if a, ok := ParseIPv4(b); ok {
+		return a, nil
 	}
 	return parseAddrSlow(string(b))
+}
+
+// ParseIPv4 parses a dotted-quad IPv4 address without allocating. Like
+// netip, it takes no leading zeros (they read as octal elsewhere).
+func ParseIPv4[T string | []byte](b T) (netip.Addr, bool) {
+	var a [4]byte
+	n, part, digits := 0, 0, 0
+	for i := 0; i <= len(b); i++ {
+		if i == len(b) || b[i] == '.' {
+			if digits == 0 || n == 4 {
+				return netip.Addr{}, false
+			}
+			a[n] = byte(part)
+			n++
+			part, digits = 0, 0
+			continue
+		}
+		c := b[i]
+		if c < '0' || c > '9' || (digits > 0 && part == 0) {
+			return netip.Addr{}, false
+		}
+		part = part*10 + int(c-'0')
+		digits++
+		if part > 255 {
+			return netip.Addr{}, false
+		}
+	}
+	if n != 4 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(a), true
 }
 
 func parseAddrSlow(s string) (netip.Addr, error) {

@@ -173,3 +173,16 @@ func TestParseAddr(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAddrLeadingZeros(t *testing.T) {
+	// netip reads no leading zeros (elsewhere they are octal); neither does
+	// the fast path.
+	for _, in := range []string{"01.2.3.4", "1.02.3.4", "010.0.0.1"} {
+		if a, err := ParseAddr(in); err == nil {
+			t.Errorf("ParseAddr(%q) = %v, want an error", in, a)
+		}
+	}
+	if a, err := ParseAddr("0.0.0.0"); err != nil || a.String() != "0.0.0.0" {
+		t.Errorf("ParseAddr(0.0.0.0) = %v, %v", a, err)
+	}
+}

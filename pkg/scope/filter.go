@@ -140,7 +140,7 @@ func (f *lineFilter) line(s *Scope, line []byte) ([]byte, Verdict, error) {
 		if err != nil {
 			return nil, 0, fmt.Errorf("field \"srcIP\": %v", err)
 		}
-		if src, err = parseAddr(b); err != nil {
+		if src, err = event.ParseAddr(b); err != nil {
 			return nil, 0, fmt.Errorf("field \"srcIP\": %v", err)
 		}
 	}
@@ -149,7 +149,7 @@ func (f *lineFilter) line(s *Scope, line []byte) ([]byte, Verdict, error) {
 		if err != nil {
 			return nil, 0, fmt.Errorf("field \"destIP\": %v", err)
 		}
-		if dst, err = parseAddr(b); err != nil {
+		if dst, err = event.ParseAddr(b); err != nil {
 			return nil, 0, fmt.Errorf("field \"destIP\": %v", err)
 		}
 	}
@@ -213,7 +213,7 @@ func hostName(h []byte) []byte {
 		}
 		h = h[:i]
 	}
-	if _, ok := parseIPv4(h); ok {
+	if _, ok := event.ParseIPv4(h); ok {
 		return nil
 	}
 	return h

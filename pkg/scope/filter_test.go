@@ -240,13 +240,13 @@ func TestUnescape(t *testing.T) {
 		`\b\f\r\t`:         "\b\f\r\t",
 		`\u0031\u0030.1.1`: "10.1.1",
 	} {
-		got, err := unescape(nil, []byte(in))
+		got, err := event.AppendUnquoted(nil, []byte(in))
 		if err != nil || string(got) != want {
 			t.Errorf("unescape(%s) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 	for _, in := range []string{`\`, `\q`, `\u12`, `\u12g4`} {
-		if _, err := unescape(nil, []byte(in)); err == nil {
+		if _, err := event.AppendUnquoted(nil, []byte(in)); err == nil {
 			t.Errorf("unescape(%s): no error", in)
 		}
 	}
@@ -257,13 +257,13 @@ func TestParseAddr(t *testing.T) {
 		"1.2.3.4": "1.2.3.4", "255.255.255.255": "255.255.255.255", "0.0.0.0": "0.0.0.0",
 		"::ffff:1.2.3.4": "1.2.3.4", "2001:db8::1": "2001:db8::1", "fe80::1%eth0": "fe80::1%eth0",
 	} {
-		a, err := parseAddr([]byte(in))
+		a, err := event.ParseAddr([]byte(in))
 		if err != nil || a.String() != want {
 			t.Errorf("parseAddr(%s) = %v, %v", in, a, err)
 		}
 	}
 	for _, in := range []string{"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1..2.3", "a.b.c.d", "1.2.3.4 "} {
-		if a, err := parseAddr([]byte(in)); err == nil {
+		if a, err := event.ParseAddr([]byte(in)); err == nil {
 			t.Errorf("parseAddr(%q) = %v, want an error", in, a)
 		}
 	}

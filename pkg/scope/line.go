@@ -6,9 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
-	"net/netip"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/nfr-project/nfr/pkg/event"
 )
 
 // fields are the parts of an event line the scope needs, found by one scan
@@ -300,116 +299,5 @@ func (s span) str(line, buf []byte) ([]byte, error) {
 	if !s.escaped {
 		return raw, nil
 	}
-	return unescape(buf[:0], raw)
-}
-
-// unescape decodes JSON string escapes.
-func unescape(dst, s []byte) ([]byte, error) {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' {
-			dst = append(dst, c)
-			continue
-		}
-		i++
-		if i >= len(s) {
-			return nil, errors.New("bad string escape")
-		}
-		switch s[i] {
-		case '"', '\\', '/':
-			dst = append(dst, s[i])
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r, ok := hex4(s[i+1:])
-			if !ok {
-				return nil, errors.New("bad \\u escape")
-			}
-			i += 4
-			if utf16.IsSurrogate(r) {
-				if i+6 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
-					if r2, ok := hex4(s[i+3:]); ok {
-						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-							r = d
-							i += 6
-						}
-					}
-				}
-			}
-			dst = utf8.AppendRune(dst, r)
-		default:
-			return nil, errors.New("bad string escape")
-		}
-	}
-	return dst, nil
-}
-
-func hex4(b []byte) (rune, bool) {
-	if len(b) < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
-}
-
-// parseAddr parses an address without allocating for IPv4, the common case.
-// IPv4-mapped IPv6 addresses are unmapped.
-func parseAddr(b []byte) (netip.Addr, error) {
-	if a, ok := parseIPv4(b); ok {
-		return a, nil
-	}
-	a, err := netip.ParseAddr(string(b))
-	if err != nil {
-		return a, fmt.Errorf("bad address %q", b)
-	}
-	return a.Unmap(), nil
-}
-
-func parseIPv4(b []byte) (netip.Addr, bool) {
-	var a [4]byte
-	n, part, digits := 0, 0, 0
-	for i := 0; i <= len(b); i++ {
-		if i == len(b) || b[i] == '.' {
-			if digits == 0 || n == 4 {
-				return netip.Addr{}, false
-			}
-			a[n] = byte(part)
-			n++
-			part, digits = 0, 0
-			continue
-		}
-		c := b[i]
-		if c < '0' || c > '9' || (digits > 0 && part == 0) { // no leading zeros
-			return netip.Addr{}, false
-		}
-		part = part*10 + int(c-'0')
-		digits++
-		if part > 255 {
-			return netip.Addr{}, false
-		}
-	}
-	if n != 4 {
-		return netip.Addr{}, false
-	}
-	return netip.AddrFrom4(a), true
+	return event.AppendUnquoted(buf[:0], raw)
 }

@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/nfr-project/nfr/pkg/event"
 )
 
 // This file is the package's JSON codec: a small scanner that decodes just
@@ -471,94 +472,34 @@ func (s *scanner) str() []byte {
 	return v
 }
 
-// unescape decodes a string with escapes into the arena.
+// unescape decodes a string with escapes, from start (after the opening
+// quote), into the arena.
 func (s *scanner) unescape(start int) []byte {
+	end := start
+	for end < len(s.b) && s.b[end] != '"' {
+		if s.b[end] == '\\' {
+			end++
+		}
+		end++
+	}
+	if end >= len(s.b) {
+		s.fail("unterminated string")
+		return nil
+	}
 	a := *s.arena
-	if cap(a)-len(a) < s.i-start+64 {
+	if cap(a)-len(a) < end-start {
 		// A new chunk: earlier strings keep pointing at the old one.
-		a = make([]byte, 0, max(4096, 2*(s.i-start+64)))
+		a = make([]byte, 0, max(4096, 2*(end-start)))
 	}
 	at := len(a)
-	a = append(a, s.b[start:s.i]...)
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			s.i++
-			*s.arena = a
-			return a[at:len(a):len(a)]
-		case c != '\\':
-			a = append(a, c)
-			s.i++
-			continue
-		}
-		if s.i+1 >= len(s.b) {
-			break
-		}
-		e := s.b[s.i+1]
-		s.i += 2
-		switch e {
-		case '"', '\\', '/':
-			a = append(a, e)
-		case 'b':
-			a = append(a, '\b')
-		case 'f':
-			a = append(a, '\f')
-		case 'n':
-			a = append(a, '\n')
-		case 'r':
-			a = append(a, '\r')
-		case 't':
-			a = append(a, '\t')
-		case 'u':
-			r, ok := s.hex4()
-			if !ok {
-				s.fail("bad \\u escape")
-				return nil
-			}
-			if r >= 0xd800 && r < 0xdc00 && s.i+1 < len(s.b) && s.b[s.i] == '\\' && s.b[s.i+1] == 'u' {
-				s.i += 2
-				r2, ok := s.hex4()
-				if ok && r2 >= 0xdc00 && r2 < 0xe000 {
-					r = (r-0xd800)<<10 + (r2 - 0xdc00) + 0x10000
-				} else {
-					r = utf8.RuneError
-				}
-			}
-			if r < 0x80 {
-				a = append(a, byte(r)) // control bytes stay bytes: the event writes them as \xNN
-			} else {
-				a = utf8.AppendRune(a, r)
-			}
-		default:
-			s.fail("bad escape")
-			return nil
-		}
+	a, err := event.AppendUnquoted(a, s.b[start:end])
+	if err != nil {
+		s.fail(err.Error())
+		return nil
 	}
-	s.fail("unterminated string")
-	return nil
-}
-
-func (s *scanner) hex4() (rune, bool) {
-	if s.i+4 > len(s.b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range s.b[s.i : s.i+4] {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, false
-		}
-	}
-	s.i += 4
-	return r, true
+	s.i = end + 1
+	*s.arena = a
+	return a[at:len(a):len(a)]
 }
 
 // raw returns a number or literal as written.
