@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nfr-project/nfr/internal/pcaptest"
 	"github.com/nfr-project/nfr/internal/testenv"
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/dns"
@@ -30,44 +30,9 @@ var zeekDiffs = map[string]struct {
 	"dns-notify":         {[]string{"query"}, "Zeek fills query only from standard queries (opcode 0) and logs a NOTIFY with an empty query; we give the zone the NOTIFY names"},
 }
 
-type zeekRec map[string]string
+// zeekRec is one line of a Zeek log, by field name.
+type zeekRec = pcaptest.Record
 
-// readZeekLog reads a Zeek TSV log (or a zeek-cut -m subset) into records.
-func readZeekLog(t *testing.T, path string) []zeekRec {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var fields []string
-	var recs []zeekRec
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	cut := strings.HasSuffix(path, ".cut")
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "#fields\t"):
-			fields = strings.Split(line, "\t")[1:]
-			continue
-		case strings.HasPrefix(line, "#"):
-			continue
-		case cut && fields == nil:
-			fields = strings.Split(line, "\t")
-			continue
-		}
-		vals := strings.Split(line, "\t")
-		r := zeekRec{}
-		for i, k := range fields {
-			if i < len(vals) {
-				r[k] = vals[i]
-			}
-		}
-		recs = append(recs, r)
-	}
-	return recs
-}
 
 var zeekEscape = regexp.MustCompile(`\\x([0-9a-fA-F]{2})`)
 
@@ -157,7 +122,7 @@ func TestZeekDNS(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(dir, "legacy-zeek-3.3.0-dev", "dns.log")); err == nil {
 				logPath, tsReal = filepath.Join(dir, "legacy-zeek-3.3.0-dev", "dns.log"), true
 			}
-			want := readZeekLog(t, logPath)
+			want := pcaptest.ZeekLog(t, logPath)
 			verify := true
 			for _, e := range m.Execs {
 				if strings.Contains(e, "zeek ") && zeekNoChecksums.MatchString(e) {
