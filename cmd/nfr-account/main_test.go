@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,17 +15,8 @@ import (
 
 func runAccount(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	cmd := exec.Command(testenv.Bin(t, "nfr-account"), args...)
-	cmd.Env = append(append(os.Environ(), "NFR_API_KEY=", "NFR_CONFIG="), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return code, out.String(), errb.String()
+	stdout, stderr, code = testenv.Run(t, testenv.Bin(t, "nfr-account"), nil, append([]string{"NFR_API_KEY=", "NFR_CONFIG="}, env...), args...)
+	return code, stdout, stderr
 }
 
 func TestRegisterStatusReset(t *testing.T) {

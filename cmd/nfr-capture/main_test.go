@@ -25,20 +25,9 @@ type result struct {
 
 func runCapture(t *testing.T, stdin []byte, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(testenv.Bin(t, "nfr-capture"), args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{out.String(), errb.String(), code}
+	var r result
+	r.stdout, r.stderr, r.code = testenv.Run(t, testenv.Bin(t, "nfr-capture"), stdin, nil, args...)
+	return r
 }
 
 func lines(s string) []string {

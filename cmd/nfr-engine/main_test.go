@@ -42,17 +42,7 @@ type engine struct {
 
 func runCmd(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(testenv.Bin(t, "nfr-engine"), args...)
-	cmd.Env = append(os.Environ(), "NFR_CONFIG=/dev/null")
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return o.String(), e.String(), code
+	return testenv.Run(t, testenv.Bin(t, "nfr-engine"), nil, []string{"NFR_CONFIG=/dev/null"}, args...)
 }
 
 func start(t *testing.T, args ...string) *engine {

@@ -22,18 +22,9 @@ type result struct {
 
 func runBin(t *testing.T, stdin []byte, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(testenv.Bin(t, "nfr-parse-bro"), args...)
-	cmd.Stdin = bytes.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{out.String(), errb.String(), code}
+	var r result
+	r.stdout, r.stderr, r.code = testenv.Run(t, testenv.Bin(t, "nfr-parse-bro"), stdin, nil, args...)
+	return r
 }
 
 const header = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n#open\t2026-11-27-07-00-00\n" +

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,18 +18,9 @@ type result struct {
 
 func runBin(t *testing.T, stdin []byte, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(testenv.Bin(t, "nfr-parse-suricata"), args...)
-	cmd.Stdin = bytes.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{out.String(), errb.String(), code}
+	var r result
+	r.stdout, r.stderr, r.code = testenv.Run(t, testenv.Bin(t, "nfr-parse-suricata"), stdin, nil, args...)
+	return r
 }
 
 func TestCLI(t *testing.T) {

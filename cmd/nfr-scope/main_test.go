@@ -34,20 +34,7 @@ func emptyConfig(t *testing.T) string {
 // machine leaking in.
 func runBin(t *testing.T, stdin string, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(testenv.Bin(t, "nfr-scope"), args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Env = append(os.Environ(), "NFR_CONFIG="+emptyConfig(t))
-	cmd.Env = append(cmd.Env, env...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	code = 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return o.String(), e.String(), code
+	return testenv.Run(t, testenv.Bin(t, "nfr-scope"), []byte(stdin), append([]string{"NFR_CONFIG=" + emptyConfig(t)}, env...), args...)
 }
 
 // TestPipeline runs nfr-scope between cat and jq, as users do, on the

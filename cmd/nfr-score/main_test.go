@@ -38,19 +38,7 @@ func events(t *testing.T, names ...string) []byte {
 
 func runBin(t *testing.T, stdin []byte, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(testenv.Bin(t, "nfr-score"), args...)
-	cmd.Stdin = bytes.NewReader(stdin)
-	cmd.Env = append(os.Environ(), "NFR_CONFIG="+filepath.Join(testenv.Root(t), "config.yml"))
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	code = 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return o.String(), e.String(), code
+	return testenv.Run(t, testenv.Bin(t, "nfr-score"), stdin, []string{"NFR_CONFIG=" + filepath.Join(testenv.Root(t), "config.yml")}, args...)
 }
 
 func TestAlertsFromGeneratedEvents(t *testing.T) {

@@ -3,6 +3,8 @@
 package testenv
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,4 +91,24 @@ func BinDir(t testing.TB, names ...string) string {
 		dir = filepath.Dir(Bin(t, n))
 	}
 	return dir
+}
+
+// Run runs the program bin with args, stdin (nil: empty) and env added to
+// the environment, and returns its output and exit status. Only a program
+// that could not be run fails the test.
+func Run(t testing.TB, bin string, stdin []byte, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	cmd.Env = append(os.Environ(), env...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
 }
