@@ -223,19 +223,3 @@ func AppendString(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
-
-// Escape returns raw bytes as a string in which control characters, DEL and
-// invalid UTF-8 are written as the text \xNN. AppendString does the same when
-// encoding, so decoders may keep raw bytes; Escape is for text output.
-func Escape(raw []byte) string {
-	b := AppendString(nil, string(raw))
-	// Undo the JSON quoting: only \" and \\ can appear besides \\xNN.
-	out := make([]byte, 0, len(b))
-	for i := 1; i < len(b)-1; i++ {
-		if b[i] == '\\' {
-			i++
-		}
-		out = append(out, b[i])
-	}
-	return string(out)
-}

@@ -43,14 +43,12 @@ func TestAppendString(t *testing.T) {
 		{"ünïcode", `"ünïcode"`},
 		{`q"b\`, `"q\"b\\"`},
 		{"\x7f", `"\\x7f"`},
+		{"a\x00b\"", `"a\\x00b\""`},
 	}
 	for _, tt := range tests {
 		if got := string(AppendString(nil, tt.in)); got != tt.want {
 			t.Errorf("AppendString(%q) = %s, want %s", tt.in, got, tt.want)
 		}
-	}
-	if got := Escape([]byte("a\x00b\"")); got != `a\x00b"` {
-		t.Errorf("Escape = %q", got)
 	}
 }
 
