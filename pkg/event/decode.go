@@ -262,8 +262,8 @@ func parseEpoch(s string) (time.Time, error) {
 
 // ParseEpoch parses "1234567890.123456" into seconds and nanoseconds without
 // going through float64, so microseconds stay microseconds.
-func ParseEpoch(s string) (sec, nsec int64, err error) {
-	if s == "" {
+func ParseEpoch[T string | []byte](s T) (sec, nsec int64, err error) {
+	if len(s) == 0 {
 		return 0, 0, errors.New("empty timestamp")
 	}
 	neg := false

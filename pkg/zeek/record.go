@@ -264,7 +264,7 @@ func (p *Parser) conn(r *record, e *event.Event) error {
 		}
 	}
 	if r.has[fDuration] {
-		sec, nsec, err := event.ParseEpoch(string(r.val[fDuration]))
+		sec, nsec, err := event.ParseEpoch(r.val[fDuration])
 		if err != nil {
 			return fmt.Errorf("duration: %v", err)
 		}
@@ -403,7 +403,7 @@ func parseTime(b []byte) (time.Time, error) {
 		}
 		return time.UnixMilli(v).UTC(), nil
 	}
-	sec, nsec, err := event.ParseEpoch(string(b))
+	sec, nsec, err := event.ParseEpoch(b)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("bad ts %q", b)
 	}
