@@ -33,7 +33,6 @@ var zeekDiffs = map[string]struct {
 // zeekRec is one line of a Zeek log, by field name.
 type zeekRec = pcaptest.Record
 
-
 var zeekEscape = regexp.MustCompile(`\\x([0-9a-fA-F]{2})`)
 
 func zeekUnescape(s string) string {
