@@ -9,7 +9,6 @@ import (
 	"syscall"
 
 	"github.com/nfr-project/nfr/pkg/cli"
-	"github.com/nfr-project/nfr/pkg/config"
 	"github.com/nfr-project/nfr/pkg/event"
 	"github.com/nfr-project/nfr/pkg/scope"
 )
@@ -38,7 +37,7 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 		return cli.ExitOK
 	}
 	open := func() (*scope.Scope, error) {
-		return scope.Open(opts.Scope, opts.Config, os.Getenv("NFR_CONFIG"), config.DefaultPath)
+		return scope.Open(opts.Scope, opts.Config)
 	}
 	if opts.Check {
 		return check(ui, files, open, stdout)
