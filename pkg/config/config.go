@@ -153,17 +153,27 @@ func YAMLError(name string, err error) error {
 	return &Error{File: name, Msg: msg}
 }
 
-// Find loads the configuration every nfr-* program uses: path when given,
-// else $NFR_CONFIG, else DefaultPath when it exists, else the defaults.
-func Find(path string) (*Config, error) {
-	if path == "" {
-		path = os.Getenv("NFR_CONFIG")
+// Locate names the config.yml to use: flag (-c FILE), else $NFR_CONFIG,
+// else DefaultPath. named says whether the user named it, in which case a
+// missing file is an error rather than the defaults.
+func Locate(flag string) (path string, named bool) {
+	if flag != "" {
+		return flag, true
 	}
-	if path == "" {
-		if _, err := os.Stat(DefaultPath); errors.Is(err, fs.ErrNotExist) {
+	if p := os.Getenv("NFR_CONFIG"); p != "" {
+		return p, true
+	}
+	return DefaultPath, false
+}
+
+// Find loads the configuration every nfr-* program uses, the file Locate
+// names; a missing DefaultPath gives the defaults.
+func Find(flag string) (*Config, error) {
+	path, named := Locate(flag)
+	if !named {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			return Default(), nil
 		}
-		path = DefaultPath
 	}
 	return Load(path)
 }
