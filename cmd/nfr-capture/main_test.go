@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -155,7 +154,7 @@ func TestLive(t *testing.T) {
 		}
 	}()
 
-	var out, errb syncBuffer
+	var out, errb testenv.SyncBuffer
 	cmd := exec.Command(testenv.Bin(t, "nfr-capture"), "-i", "lo", "-f", "udp port "+itoa(port), "--dns-port", itoa(port), "--stats")
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
@@ -199,24 +198,6 @@ func TestLive(t *testing.T) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// syncBuffer is a bytes.Buffer the test may read while the command writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestSignals feeds a capture through a pipe that stays open, asks for the
 // counters with SIGUSR1, then stops with SIGTERM: the pending query must
 // come out and the exit status be 0.
@@ -231,7 +212,7 @@ func TestSignals(t *testing.T) {
 	again := append([]byte(nil), raw[24:24+qlen]...)
 	binary.BigEndian.PutUint16(again[16+42:], 4242)
 	cmd := exec.Command(testenv.Bin(t, "nfr-capture"), "--line-buffered", "-t", "dns", "-r", "-")
-	var out, errb syncBuffer
+	var out, errb testenv.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	w, err := cmd.StdinPipe()
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -76,32 +75,14 @@ func newEnv(t *testing.T, extra string) *env {
 	return e
 }
 
-func (e *env) cmd(stdin io.Reader, args ...string) (*exec.Cmd, *bytes.Buffer, *syncBuffer) {
+func (e *env) cmd(stdin io.Reader, args ...string) (*exec.Cmd, *bytes.Buffer, *testenv.SyncBuffer) {
 	cmd := exec.Command(e.bin, append([]string{"-c", e.config}, args...)...)
 	cmd.Env = append(os.Environ(), "NFR_API_KEY=")
 	cmd.Stdin = stdin
 	var out bytes.Buffer
-	errb := &syncBuffer{}
+	errb := &testenv.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = &out, errb
 	return cmd, &out, errb
-}
-
-// syncBuffer is stderr, read by the test while the process writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func (e *env) run(stdin io.Reader, args ...string) (code int, stdout, stderr string) {

@@ -112,3 +112,22 @@ func Run(t testing.TB, bin string, stdin []byte, env []string, args ...string) (
 	}
 	return o.String(), e.String(), code
 }
+
+// SyncBuffer is a bytes.Buffer a test may read while a process writes it
+// (a command's stderr, say).
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
