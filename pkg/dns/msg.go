@@ -115,14 +115,23 @@ func (m *Message) Parse(msg []byte) error {
 	m.NSCount = binary.BigEndian.Uint16(msg[8:])
 	m.ARCount = binary.BigEndian.Uint16(msg[10:])
 	off := 12
+	// Answers almost always name their owner with a pointer to the first
+	// question (offset 12); when that name is written without pointers,
+	// the decoded copy is shared instead of decoding it again.
+	var q0 nameRef
+	q0Plain := false
 	// Counts are untrusted: every question takes at least 5 bytes and every
 	// record 11, so the loops end with the message whatever they claim.
 	for i := 0; i < int(m.QDCount); i++ {
 		var ref nameRef
 		var err error
+		start := off
 		ref, off, err = m.readName(off)
 		if err != nil {
 			return err
+		}
+		if i == 0 {
+			q0, q0Plain = ref, plainName(msg[start:off])
 		}
 		if off+4 > len(msg) {
 			return ErrTruncated
@@ -133,8 +142,9 @@ func (m *Message) Parse(msg []byte) error {
 	for i := 0; i < int(m.ANCount); i++ {
 		var ref nameRef
 		var err error
-		ref, off, err = m.readName(off)
-		if err != nil {
+		if q0Plain && off+2 <= len(msg) && msg[off] == 0xc0 && msg[off+1] == 12 {
+			ref, off = q0, off+2
+		} else if ref, off, err = m.readName(off); err != nil {
 			return err
 		}
 		if off+10 > len(msg) {
@@ -202,6 +212,20 @@ func skipName(msg []byte, off int) (int, error) {
 			return off, ErrBadLabel
 		}
 	}
+}
+
+// plainName reports whether wire, one whole encoded name, is written
+// without compression pointers: labels up to the root label.
+func plainName(wire []byte) bool {
+	for p := 0; p < len(wire); p += 1 + int(wire[p]) {
+		switch c := wire[p]; {
+		case c == 0:
+			return p == len(wire)-1
+		case c&0xc0 != 0:
+			return false
+		}
+	}
+	return false
 }
 
 // readName decodes the name at off into the name buffer and returns the
