@@ -1,6 +1,7 @@
 package event
 
 import (
+	"fmt"
 	"io"
 	"net/netip"
 	"reflect"
@@ -182,5 +183,40 @@ func TestParseAddrLeadingZeros(t *testing.T) {
 	}
 	if a, err := ParseAddr("0.0.0.0"); err != nil || a.String() != "0.0.0.0" {
 		t.Errorf("ParseAddr(0.0.0.0) = %v, %v", a, err)
+	}
+}
+
+func TestArenaStrings(t *testing.T) {
+	var a Arena
+	var got []string
+	b := make([]byte, 0, 8<<10)
+	for i := 0; i < 5000; i++ {
+		b = append(b[:0], fmt.Sprintf("name-%d.example.com", i)...)
+		if i%1000 == 0 {
+			b = append(b, make([]byte, 5000)...) // past the arena's limit: a plain copy
+		}
+		got = append(got, a.String(b))
+		clear(b) // the caller reuses its bytes
+	}
+	for i, s := range got {
+		want := fmt.Sprintf("name-%d.example.com", i)
+		if i%1000 == 0 {
+			want += string(make([]byte, 5000))
+		}
+		if s != want {
+			t.Fatalf("string %d = %.40q, want %.40q", i, s, want)
+		}
+	}
+	if a.String(nil) != "" {
+		t.Fatal("empty input gave a non-empty string")
+	}
+}
+
+func BenchmarkArenaString(b *testing.B) {
+	var a Arena
+	name := []byte("www.example.com")
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = a.String(name)
 	}
 }
