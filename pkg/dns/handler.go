@@ -31,7 +31,8 @@ type Config struct {
 	// when zero.
 	Timeout time.Duration
 	// Emit receives every event; e and its slices are reused after it
-	// returns.
+	// returns. Its strings are not reused, but they share blocks of an
+	// event.Arena: a receiver keeping one for long keeps its block too.
 	Emit func(e *event.Event)
 }
 
@@ -58,9 +59,8 @@ type txKey struct {
 	proto          uint8
 }
 
-// hash mixes the key into 64 bits (FNV-1a over 64-bit words); the map on
-// uint64 keys is cheaper than one on the 40-byte key, and chains resolve
-// collisions.
+// hash mixes the key into 64 bits (FNV-1a over 64-bit words, folded);
+// its low bits pick the key's place in the pairing table.
 func (k *txKey) hash() uint64 {
 	const prime = 0x100000001b3
 	h := uint64(0xcbf29ce484222325)
@@ -86,10 +86,11 @@ type question struct {
 }
 
 // pending is a query waiting for its response. It sits in the arrival list
-// (for timeouts) and in its key's chain (for pairing); answered entries
+// (for timeouts) and in the pairing table; answered entries
 // leave both at once and are reused.
 type pending struct {
 	key            txKey
+	hash           uint64 // key.hash()
 	client, server netip.AddrPort
 	proto          uint8
 	ts             time.Time
@@ -98,7 +99,6 @@ type pending struct {
 	names          []byte
 
 	prev, next *pending // arrival order
-	same       *pending // the next query with the same key
 }
 
 type tcpKey struct{ src, dst netip.AddrPort }
@@ -118,13 +118,14 @@ type Handler struct {
 	Stats Stats
 
 	msg     Message
-	pending map[uint64]*pending // chains of waiting queries by key hash, oldest first
-	head    *pending            // oldest query waiting
+	pairs   pairTable // waiting queries by key
+	head    *pending  // oldest query waiting
 	tail    *pending
 	waiting int
 	free    []*pending
 	tcp     map[tcpKey]*tcpStream
 	ev      event.Event
+	strs    event.Arena // the events' query and answer strings
 	text    []byte
 	ansBuf  []string
 	ttlBuf  []uint32
@@ -137,9 +138,8 @@ func NewHandler(cfg Config) *Handler {
 		cfg.Timeout = DefaultTimeout
 	}
 	h := &Handler{
-		cfg:     cfg,
-		pending: map[uint64]*pending{},
-		tcp:     map[tcpKey]*tcpStream{},
+		cfg: cfg,
+		tcp: map[tcpKey]*tcpStream{},
 	}
 	h.Stats.Malformed = map[string]uint64{}
 	h.setPort(53)
@@ -318,15 +318,8 @@ func (h *Handler) query(p *decode.Packet, client, server netip.AddrPort, proto u
 		off += n
 	}
 	// Append to the key's chain and to the arrival list.
-	hk := q.key.hash()
-	if first := h.pending[hk]; first == nil {
-		h.pending[hk] = q
-	} else {
-		for first.same != nil {
-			first = first.same
-		}
-		first.same = q
-	}
+	q.hash = q.key.hash()
+	h.pairs.add(q)
 	q.prev, q.next = h.tail, nil
 	if h.tail != nil {
 		h.tail.next = q
@@ -337,33 +330,14 @@ func (h *Handler) query(p *decode.Packet, client, server netip.AddrPort, proto u
 	h.waiting++
 }
 
-// pop takes the oldest waiting query of k out of its chain and the arrival
-// list; the caller releases it after use.
+// pop takes the oldest waiting query of k out of the pairing table and
+// the arrival list; the caller releases it after use.
 func (h *Handler) pop(k txKey) *pending {
-	hk := k.hash()
-	var prev *pending
-	for q := h.pending[hk]; q != nil; prev, q = q, q.same {
-		if q.key == k {
-			h.dropFromChain(hk, prev, q)
-			h.unlink(q)
-			return q
-		}
+	q := h.pairs.pop(&k, k.hash())
+	if q != nil {
+		h.unlink(q)
 	}
-	return nil
-}
-
-// dropFromChain removes q, which follows prev (nil when first), from the
-// chain of hash hk.
-func (h *Handler) dropFromChain(hk uint64, prev, q *pending) {
-	switch {
-	case prev != nil:
-		prev.same = q.same
-	case q.same != nil:
-		h.pending[hk] = q.same
-	default:
-		delete(h.pending, hk)
-	}
-	q.same = nil
+	return q
 }
 
 func (h *Handler) unlink(q *pending) {
@@ -377,7 +351,7 @@ func (h *Handler) unlink(q *pending) {
 	} else {
 		h.tail = q.prev
 	}
-	q.prev, q.next, q.same = nil, nil, nil
+	q.prev, q.next = nil, nil
 	h.waiting--
 }
 
@@ -432,7 +406,7 @@ func (h *Handler) answers(e *event.Event, qname []byte, several bool) {
 		if several && m.Answers[i].Type == TypeCNAME {
 			chain = h.text[start:]
 		}
-		e.Answers = append(e.Answers, string(h.text[start:]))
+		e.Answers = append(e.Answers, h.strs.String(h.text[start:]))
 		e.TTLs = append(e.TTLs, m.Answers[i].TTL)
 	}
 	h.text = h.text[:0]
@@ -469,7 +443,7 @@ func (h *Handler) emitPair(q *pending, p *decode.Packet) {
 	}
 	for _, qq := range q.qs {
 		h.fill(e, q.client, q.server, q.proto, q.ts, q.source)
-		e.Query = string(qq.name)
+		e.Query = h.strs.String(qq.name)
 		e.QType = TypeName(qq.qtype)
 		h.answers(e, qq.name, several)
 		h.emit(e)
@@ -483,7 +457,7 @@ func (h *Handler) emitResponseOnly(client, server netip.AddrPort, proto uint8, p
 		h.fill(e, client, server, proto, p.TS, p.Source)
 		if len(m.Answers) > 0 {
 			h.text = AppendQuery(h.text[:0], m.RRName(0))
-			e.Query = string(h.text)
+			e.Query = h.strs.String(h.text)
 		}
 		h.answers(e, nil, false)
 		h.emit(e)
@@ -494,7 +468,7 @@ func (h *Handler) emitResponseOnly(client, server netip.AddrPort, proto uint8, p
 		h.fill(e, client, server, proto, p.TS, p.Source)
 		name := m.QName(i)
 		h.text = AppendQuery(h.text[:0], name)
-		e.Query = string(h.text)
+		e.Query = h.strs.String(h.text)
 		e.QType = TypeName(m.Questions[i].Type)
 		h.answers(e, name, several)
 		h.emit(e)
@@ -506,7 +480,7 @@ func (h *Handler) emitUnanswered(q *pending) {
 	e := &h.ev
 	for _, qq := range q.qs {
 		h.fill(e, q.client, q.server, q.proto, q.ts, q.source)
-		e.Query = string(qq.name)
+		e.Query = h.strs.String(qq.name)
 		e.QType = TypeName(qq.qtype)
 		h.emit(e)
 	}
@@ -531,21 +505,10 @@ func (h *Handler) expire(now time.Time, limit int) {
 		if !now.IsZero() && now.Sub(q.ts) < h.cfg.Timeout {
 			return
 		}
-		h.removeFromChain(q)
+		h.pairs.remove(q)
 		h.unlink(q)
 		h.emitUnanswered(q)
 		h.release(q)
-	}
-}
-
-func (h *Handler) removeFromChain(q *pending) {
-	hk := q.key.hash()
-	var prev *pending
-	for x := h.pending[hk]; x != nil; prev, x = x, x.same {
-		if x == q {
-			h.dropFromChain(hk, prev, q)
-			return
-		}
 	}
 }
 

@@ -209,3 +209,40 @@ func TestPendingBound(t *testing.T) {
 		t.Errorf("%d events for %d queries", n, total)
 	}
 }
+
+// TestPairingAcrossGrowth keeps more queries waiting than the pairing table
+// first has buckets, two per key, and answers them newest key first: every
+// response finds its query across the table's growth, and a key's queries
+// are answered oldest first.
+func TestPairingAcrossGrowth(t *testing.T) {
+	var got []string
+	h := NewHandler(Config{Emit: func(e *event.Event) {
+		if len(e.Answers) != 1 {
+			t.Fatalf("%s: answers %q", e.Query, e.Answers)
+		}
+		got = append(got, e.Query+" "+e.Answers[0])
+	}})
+	const keys = 3 * minSlots
+	port := func(i int) uint16 { return uint16(1024 + i) }
+	for round := 0; round < 2; round++ {
+		for i := 0; i < keys; i++ {
+			h.HandlePacket(udp(0, client, server, port(i), 53, query(uint16(i), "q"+strconv.Itoa(round)+".example")))
+		}
+	}
+	if h.Pending() != 2*keys {
+		t.Fatalf("%d pending, want %d", h.Pending(), 2*keys)
+	}
+	for i := keys - 1; i >= 0; i-- {
+		for round := 0; round < 2; round++ {
+			h.HandlePacket(udp(time.Millisecond, server, client, 53, port(i), answerA(uint16(i), "q.example", 0, byte(round))))
+		}
+	}
+	if h.Pending() != 0 || h.Stats.Unsolicit != 0 || len(got) != 2*keys {
+		t.Fatalf("pending %d, unsolicited %d, events %d", h.Pending(), h.Stats.Unsolicit, len(got))
+	}
+	for i, g := range got {
+		if want := "q" + strconv.Itoa(i%2) + ".example 192.0.2." + strconv.Itoa(i%2); g != want {
+			t.Fatalf("event %d: %q, want %q", i, g, want)
+		}
+	}
+}
