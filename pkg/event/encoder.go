@@ -5,7 +5,7 @@ import "sync"
 // batchSize is how many events travel together to the encoding goroutine;
 // large enough to amortise the channel, small enough that a live capture's
 // timed flush is not held back (Flush also sends a partial batch).
-const batchSize = 256
+const batchSize = 1024
 
 // An Encoder encodes events on a goroutine of its own, so the producer
 // (a packet decoder, a log parser) and JSON encoding use both cores. The
