@@ -59,14 +59,58 @@ type iface struct {
 	offsetS int64
 }
 
-// File reads a pcap or pcapng stream without copying packets: ReadPacket
-// returns slices of one large buffer, valid until the next call.
+// File reads a pcap or pcapng stream. A goroutine of its own reads the
+// stream (decompressing it if need be) into large buffers and splits it
+// into frames ahead of the caller, which takes them in batches: ReadPacket
+// costs the decoding goroutine an index, and the stream is copied once,
+// from the kernel into the buffer the frames are returned from. A frame
+// returned by ReadPacket stays valid until the next call.
 type File struct {
 	name   string
-	r      io.Reader
-	pre    *prefetcher
 	closer io.Closer
+	sp     *splitter
 
+	batches chan *batch // filled by the splitter, in stream order
+	done    chan struct{}
+	cur     *batch
+	next    int   // index of the next record of cur
+	err     error // the end of the stream (io.EOF) or its damage, once reached
+
+	Stats FileStats
+	// Poll makes ReadPacket return an error whose Timeout() is true when a
+	// stream (a pipe) has stalled for a while, so the caller can serve
+	// signals; the next call carries on. Off, ReadPacket just waits.
+	Poll bool
+}
+
+// record is one frame of a batch; data points into the batch's buffer.
+type record struct {
+	data []byte
+	ci   decode.CaptureInfo
+}
+
+// batch carries frames from the splitter to the reader. Once read, release
+// (when set) is a buffer no frame still to come points into, given back
+// for reuse.
+type batch struct {
+	recs    []record
+	release []byte
+	stats   FileStats
+	err     error // after the records: io.EOF or a *FormatError
+}
+
+// Sizes of the splitter's work: buffers of bufSize bytes (poolSize of them
+// at most in flight, a larger one only for a record that needs it) and
+// batches of at most batchRecords frames.
+const (
+	poolSize     = 4
+	batchRecords = 2048
+)
+
+// splitter is the state of the reading goroutine.
+type splitter struct {
+	name       string
+	r          io.Reader
 	buf        []byte
 	start, end int   // unread bytes are buf[start:end]
 	base       int64 // stream offset of buf[0]
@@ -81,24 +125,27 @@ type File struct {
 	snaplen uint32
 	// pcapng
 	ifaces []iface
+	stats  FileStats
 
-	Stats FileStats
-	// Poll makes ReadPacket return an error whose Timeout() is true when a
-	// stream (a pipe) has stalled for a while, so the caller can serve
-	// signals; the next call carries on. Off, ReadPacket just waits.
-	Poll bool
+	cur     *batch
+	batches chan<- *batch
+	done    <-chan struct{}
+	pool    chan []byte // buffers the reader gave back
+	free    chan *batch // batches the reader gave back
+	made    int         // buffers of bufSize made so far
+	exited  chan struct{}
 }
+
+// errStopped ends the splitter when the File is closed.
+var errStopped = errors.New("capture file closed")
 
 // NewFile reads a capture from r; name is used in errors. Gzip-compressed
 // streams are recognised by their magic and decompressed.
 func NewFile(r io.Reader, name string) (*File, error) {
-	f := &File{name: name, buf: make([]byte, bufSize)}
+	f := &File{name: name, batches: make(chan *batch, poolSize), done: make(chan struct{})}
 	if c, ok := r.(io.Closer); ok {
 		f.closer = c
 	}
-	// The first bytes tell gzip from a capture. Reading (and
-	// decompressing) then runs ahead on a goroutine of its own, so the
-	// decoding goroutine does not wait in read(2).
 	br := bufio.NewReaderSize(r, 64<<10)
 	var src io.Reader = br
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -109,124 +156,285 @@ func NewFile(r io.Reader, name string) (*File, error) {
 		zr.Multistream(true)
 		src = zr
 	}
-	f.pre = newPrefetcher(src)
-	f.r = f.pre
-	if err := f.readHeader(); err != nil {
-		f.pre.stop()
+	sp := &splitter{
+		name: name, r: src, batches: f.batches, done: f.done,
+		pool: make(chan []byte, poolSize), free: make(chan *batch, poolSize+2),
+		exited: make(chan struct{}),
+	}
+	sp.buf, sp.made = make([]byte, bufSize), 1
+	if err := sp.readHeader(); err != nil {
 		return nil, err
 	}
+	f.sp = sp
+	go sp.run()
 	return f, nil
 }
 
 // Name returns the name given to NewFile.
 func (f *File) Name() string { return f.name }
 
-// Close closes the underlying reader when it is a Closer.
+// Close closes the underlying reader when it is a Closer, and stops the
+// splitter.
 func (f *File) Close() error {
 	var err error
 	if f.closer != nil {
 		err = f.closer.Close()
 	}
-	if f.pre != nil {
-		f.pre.stop()
+	select {
+	case <-f.done:
+	default:
+		close(f.done)
 	}
 	return err
 }
 
-func (f *File) offset() int64 { return f.base + int64(f.start) }
+// ReadPacket returns the next frame. At the end of the stream it returns
+// io.EOF; on damage, a *FormatError naming the offset.
+func (f *File) ReadPacket() ([]byte, decode.CaptureInfo, error) {
+	for {
+		if b := f.cur; b != nil {
+			if f.next < len(b.recs) {
+				r := &b.recs[f.next]
+				f.next++
+				return r.data, r.ci, nil
+			}
+			if b.err != nil {
+				f.err = b.err
+			}
+			f.cur = nil
+			f.sp.recycle(b)
+		}
+		if f.err != nil {
+			return nil, decode.CaptureInfo{}, f.err
+		}
+		b, err := f.receive()
+		if err != nil {
+			return nil, decode.CaptureInfo{}, err
+		}
+		f.cur, f.next, f.Stats = b, 0, b.stats
+	}
+}
 
-func (f *File) errorf(off int64, format string, args ...any) error {
-	return &FormatError{Name: f.name, Offset: off, Msg: fmt.Sprintf(format, args...)}
+// receive waits for the next batch; with Poll, for pollInterval at most.
+func (f *File) receive() (*batch, error) {
+	var b *batch
+	var ok bool
+	select {
+	case b, ok = <-f.batches:
+	case <-f.done:
+		f.err = io.EOF // stopped (SIGINT on a stream that cannot be closed, such as stdin)
+		return nil, f.err
+	default:
+		if !f.Poll {
+			select {
+			case b, ok = <-f.batches:
+			case <-f.done:
+				f.err = io.EOF
+				return nil, f.err
+			}
+			break
+		}
+		t := time.NewTimer(pollInterval)
+		defer t.Stop()
+		select {
+		case b, ok = <-f.batches:
+		case <-f.done:
+			f.err = io.EOF
+			return nil, f.err
+		case <-t.C:
+			return nil, errTimeout{} // a stalled pipe: let the caller look up
+		}
+	}
+	if !ok {
+		f.err = io.EOF
+		return nil, f.err
+	}
+	return b, nil
+}
+
+// recycle gives a read batch, and the buffer it releases, back to the
+// splitter. Called by the reader.
+func (sp *splitter) recycle(b *batch) {
+	if b.release != nil && cap(b.release) == bufSize {
+		sp.pool <- b.release[:bufSize] // never more than poolSize in flight: cannot block
+	}
+	b.recs, b.release, b.err = b.recs[:0], nil, nil
+	select {
+	case sp.free <- b:
+	default:
+	}
+}
+
+// run splits the stream into batches of frames until its end or damage,
+// which the last batch carries, or until the File is closed.
+func (sp *splitter) run() {
+	defer close(sp.exited)
+	defer close(sp.batches)
+	for {
+		data, ci, err := sp.readPacket()
+		if err != nil {
+			if err == errStopped {
+				return
+			}
+			sp.batch().err = err
+			sp.send()
+			return
+		}
+		b := sp.batch()
+		b.recs = append(b.recs, record{data, ci})
+		if len(b.recs) == batchRecords {
+			if sp.send() != nil {
+				return
+			}
+		}
+	}
+}
+
+// batch returns the batch being filled, taking one when there is none.
+func (sp *splitter) batch() *batch {
+	if sp.cur == nil {
+		select {
+		case sp.cur = <-sp.free:
+		default:
+			sp.cur = &batch{recs: make([]record, 0, 256)}
+		}
+	}
+	return sp.cur
+}
+
+// send hands the batch being filled on, if there is one.
+func (sp *splitter) send() error {
+	b := sp.cur
+	if b == nil {
+		return nil
+	}
+	sp.cur = nil
+	b.stats = sp.stats
+	select {
+	case sp.batches <- b:
+		return nil
+	case <-sp.done:
+		return errStopped
+	}
+}
+
+// buffer returns a buffer of at least n bytes: one given back by the
+// reader, a new one while fewer than poolSize exist, or a larger one made
+// for a record that needs it.
+func (sp *splitter) buffer(n int) ([]byte, error) {
+	if n > bufSize {
+		return make([]byte, n), nil
+	}
+	select {
+	case b := <-sp.pool:
+		return b, nil
+	default:
+	}
+	if sp.made < poolSize {
+		sp.made++
+		return make([]byte, bufSize), nil
+	}
+	select {
+	case b := <-sp.pool:
+		return b, nil
+	case <-sp.done:
+		return nil, errStopped
+	}
+}
+
+func (sp *splitter) offset() int64 { return sp.base + int64(sp.start) }
+
+func (sp *splitter) errorf(off int64, format string, args ...any) error {
+	return &FormatError{Name: sp.name, Offset: off, Msg: fmt.Sprintf(format, args...)}
 }
 
 // fill makes at least n unread bytes available. It returns io.EOF when the
 // stream ended cleanly before any of them, io.ErrUnexpectedEOF when it ended
-// part-way.
-func (f *File) fill(n int) error {
-	if f.end-f.start >= n {
+// part-way. Frames already split point into the buffer, so its bytes are
+// never moved: unread bytes go to the front of another buffer, and the old
+// one goes back to the pool once the frames in it are read.
+func (sp *splitter) fill(n int) error {
+	if sp.end-sp.start >= n {
 		return nil
 	}
-	if n > len(f.buf) {
-		nb := make([]byte, max(n, 2*len(f.buf)))
-		copy(nb, f.buf[f.start:f.end])
-		f.base += int64(f.start)
-		f.end -= f.start
-		f.start = 0
-		f.buf = nb
-	} else if f.start+n > len(f.buf) {
-		copy(f.buf, f.buf[f.start:f.end])
-		f.base += int64(f.start)
-		f.end -= f.start
-		f.start = 0
+	if sp.start+n > len(sp.buf) {
+		nb, err := sp.buffer(n)
+		if err != nil {
+			return err
+		}
+		copy(nb, sp.buf[sp.start:sp.end])
+		sp.base += int64(sp.start)
+		sp.end -= sp.start
+		sp.start = 0
+		sp.batch().release = sp.buf
+		if err := sp.send(); err != nil {
+			return err
+		}
+		sp.buf = nb
 	}
-	for f.end-f.start < n {
-		if f.eof {
-			if f.rerr != nil {
-				return f.rerr
+	for sp.end-sp.start < n {
+		if sp.eof {
+			if sp.rerr != nil {
+				return sp.rerr
 			}
-			if f.end == f.start {
+			if sp.end == sp.start {
 				return io.EOF
 			}
 			return io.ErrUnexpectedEOF
 		}
-		m, err := f.r.Read(f.buf[f.end:])
-		f.end += m
-		if isTimeout(err) {
-			if f.Poll {
-				return err // nothing yet from a pipe: the caller may retry
-			}
-			continue
+		// The read may block (a pipe): hand on the frames split so far.
+		if err := sp.send(); err != nil {
+			return err
 		}
+		m, err := sp.r.Read(sp.buf[sp.end:])
+		sp.end += m
 		if err != nil {
-			f.eof = true
+			sp.eof = true
 			if err != io.EOF {
-				f.rerr = err
+				sp.rerr = err
 			}
 		}
 	}
 	return nil
 }
 
-func (f *File) readHeader() error {
-	err := f.fill(24)
-	for isTimeout(err) {
-		err = f.fill(24)
-	}
+func (sp *splitter) readHeader() error {
+	err := sp.fill(24)
 	if err != nil {
 		if err == io.EOF {
-			return f.errorf(0, "empty file, not a capture")
+			return sp.errorf(0, "empty file, not a capture")
 		}
 		if err == io.ErrUnexpectedEOF {
-			if f.end-f.start >= 4 && isMagic(f.buf[f.start:f.start+4]) {
-				return f.errorf(f.offset(), "truncated file header")
+			if sp.end-sp.start >= 4 && isMagic(sp.buf[sp.start:sp.start+4]) {
+				return sp.errorf(sp.offset(), "truncated file header")
 			}
-			return f.errorf(0, "not a pcap or pcapng file")
+			return sp.errorf(0, "not a pcap or pcapng file")
 		}
-		return &FormatError{Name: f.name, Msg: err.Error()}
+		return &FormatError{Name: sp.name, Msg: err.Error()}
 	}
-	h := f.buf[f.start : f.start+24]
+	h := sp.buf[sp.start : sp.start+24]
 	switch {
 	case bytes.Equal(h[:4], []byte{0x0a, 0x0d, 0x0d, 0x0a}):
-		f.format = formatPcapng
+		sp.format = formatPcapng
 		return nil // the section header is read as a block
 	case binary.LittleEndian.Uint32(h) == 0xa1b2c3d4:
-		f.order = binary.LittleEndian
+		sp.order = binary.LittleEndian
 	case binary.BigEndian.Uint32(h) == 0xa1b2c3d4:
-		f.order = binary.BigEndian
+		sp.order = binary.BigEndian
 	case binary.LittleEndian.Uint32(h) == 0xa1b23c4d:
-		f.order, f.nano = binary.LittleEndian, true
+		sp.order, sp.nano = binary.LittleEndian, true
 	case binary.BigEndian.Uint32(h) == 0xa1b23c4d:
-		f.order, f.nano = binary.BigEndian, true
+		sp.order, sp.nano = binary.BigEndian, true
 	default:
-		return f.errorf(0, "not a pcap or pcapng file (magic %x)", h[:4])
+		return sp.errorf(0, "not a pcap or pcapng file (magic %x)", h[:4])
 	}
-	f.format = formatPcap
-	if major := f.order.Uint16(h[4:]); major != 2 {
-		return f.errorf(4, "unsupported pcap version %d.%d", major, f.order.Uint16(h[6:]))
+	sp.format = formatPcap
+	if major := sp.order.Uint16(h[4:]); major != 2 {
+		return sp.errorf(4, "unsupported pcap version %d.%d", major, sp.order.Uint16(h[6:]))
 	}
-	f.snaplen = f.order.Uint32(h[16:])
-	f.link = uint16(f.order.Uint32(h[20:]) & 0xffff)
-	f.start += 24
+	sp.snaplen = sp.order.Uint32(h[16:])
+	sp.link = uint16(sp.order.Uint32(h[20:]) & 0xffff)
+	sp.start += 24
 	return nil
 }
 
@@ -238,64 +446,64 @@ func isMagic(b []byte) bool {
 	return false
 }
 
-// ReadPacket returns the next frame. At the end of the stream it returns
-// io.EOF; on damage, a *FormatError naming the offset.
-func (f *File) ReadPacket() ([]byte, decode.CaptureInfo, error) {
-	if f.format == formatPcap {
-		return f.readPcap()
+// readPacket splits off the next frame. At the end of the stream it
+// returns io.EOF; on damage, a *FormatError naming the offset.
+func (sp *splitter) readPacket() ([]byte, decode.CaptureInfo, error) {
+	if sp.format == formatPcap {
+		return sp.readPcap()
 	}
-	return f.readPcapng()
+	return sp.readPcapng()
 }
 
-func (f *File) readPcap() ([]byte, decode.CaptureInfo, error) {
+func (sp *splitter) readPcap() ([]byte, decode.CaptureInfo, error) {
 	var ci decode.CaptureInfo
-	off := f.offset()
-	if err := f.fill(16); err != nil {
+	off := sp.offset()
+	if err := sp.fill(16); err != nil {
 		if err == io.EOF {
 			return nil, ci, io.EOF
 		}
-		return nil, ci, f.ioError(off, "truncated packet header", err)
+		return nil, ci, sp.ioError(off, "truncated packet header", err)
 	}
-	h := f.buf[f.start : f.start+16]
-	sec := f.order.Uint32(h)
-	frac := f.order.Uint32(h[4:])
-	capLen := f.order.Uint32(h[8:])
-	wireLen := f.order.Uint32(h[12:])
+	h := sp.buf[sp.start : sp.start+16]
+	sec := sp.order.Uint32(h)
+	frac := sp.order.Uint32(h[4:])
+	capLen := sp.order.Uint32(h[8:])
+	wireLen := sp.order.Uint32(h[12:])
 	limit := uint32(maxPcapCapLen)
-	if f.snaplen > limit && f.snaplen <= maxBlock {
-		limit = f.snaplen
+	if sp.snaplen > limit && sp.snaplen <= maxBlock {
+		limit = sp.snaplen
 	}
 	if capLen > limit {
-		return nil, ci, f.errorf(off, "invalid packet capture length %d, bigger than maximum of %d", capLen, limit)
+		return nil, ci, sp.errorf(off, "invalid packet capture length %d, bigger than maximum of %d", capLen, limit)
 	}
-	if err := f.fill(16 + int(capLen)); err != nil {
-		return nil, ci, f.ioError(off, "truncated packet record", err)
+	if err := sp.fill(16 + int(capLen)); err != nil {
+		return nil, ci, sp.ioError(off, "truncated packet record", err)
 	}
-	data := f.buf[f.start+16 : f.start+16+int(capLen)]
-	f.start += 16 + int(capLen)
+	data := sp.buf[sp.start+16 : sp.start+16+int(capLen)]
+	sp.start += 16 + int(capLen)
 	ns := int64(frac)
-	if !f.nano {
+	if !sp.nano {
 		ns *= 1000
 	}
 	ci.TS = time.Unix(int64(sec), ns).UTC()
 	ci.CapLen = int(capLen)
 	ci.WireLen = int(max(wireLen, capLen))
-	ci.LinkType = f.link
+	ci.LinkType = sp.link
 	return data, ci, nil
 }
 
-func (f *File) ioError(off int64, msg string, err error) error {
-	if isTimeout(err) {
+func (sp *splitter) ioError(off int64, msg string, err error) error {
+	if err == errStopped {
 		return err
 	}
 	if err == io.ErrUnexpectedEOF || err == io.EOF {
-		return f.errorf(off, "%s", msg)
+		return sp.errorf(off, "%s", msg)
 	}
 	var fe *FormatError
 	if errors.As(err, &fe) {
 		return err
 	}
-	return f.errorf(off, "%s: %v", msg, err)
+	return sp.errorf(off, "%s: %v", msg, err)
 }
 
 // pcapng block types.
@@ -308,75 +516,75 @@ const (
 	byteOrderBO = 0x1a2b3c4d
 )
 
-func (f *File) readPcapng() ([]byte, decode.CaptureInfo, error) {
+func (sp *splitter) readPcapng() ([]byte, decode.CaptureInfo, error) {
 	for {
-		off := f.offset()
-		if err := f.fill(12); err != nil {
+		off := sp.offset()
+		if err := sp.fill(12); err != nil {
 			if err == io.EOF {
 				return nil, decode.CaptureInfo{}, io.EOF
 			}
-			return nil, decode.CaptureInfo{}, f.ioError(off, "truncated block header", err)
+			return nil, decode.CaptureInfo{}, sp.ioError(off, "truncated block header", err)
 		}
-		h := f.buf[f.start : f.start+12]
+		h := sp.buf[sp.start : sp.start+12]
 		if binary.BigEndian.Uint32(h) == blockSHB {
 			switch {
 			case binary.LittleEndian.Uint32(h[8:]) == byteOrderBO:
-				f.order = binary.LittleEndian
+				sp.order = binary.LittleEndian
 			case binary.BigEndian.Uint32(h[8:]) == byteOrderBO:
-				f.order = binary.BigEndian
+				sp.order = binary.BigEndian
 			default:
-				return nil, decode.CaptureInfo{}, f.errorf(off, "bad section header byte-order magic")
+				return nil, decode.CaptureInfo{}, sp.errorf(off, "bad section header byte-order magic")
 			}
-		} else if f.order == nil {
-			return nil, decode.CaptureInfo{}, f.errorf(off, "pcapng block before the first section header")
+		} else if sp.order == nil {
+			return nil, decode.CaptureInfo{}, sp.errorf(off, "pcapng block before the first section header")
 		}
-		typ := f.order.Uint32(h)
-		blen := f.order.Uint32(h[4:])
+		typ := sp.order.Uint32(h)
+		blen := sp.order.Uint32(h[4:])
 		if blen < 12 || blen%4 != 0 || blen > maxBlock {
-			return nil, decode.CaptureInfo{}, f.errorf(off, "invalid block length %d", blen)
+			return nil, decode.CaptureInfo{}, sp.errorf(off, "invalid block length %d", blen)
 		}
-		if err := f.fill(int(blen)); err != nil {
-			return nil, decode.CaptureInfo{}, f.ioError(off, "truncated block", err)
+		if err := sp.fill(int(blen)); err != nil {
+			return nil, decode.CaptureInfo{}, sp.ioError(off, "truncated block", err)
 		}
-		blk := f.buf[f.start : f.start+int(blen)]
-		if f.order.Uint32(blk[blen-4:]) != blen {
-			return nil, decode.CaptureInfo{}, f.errorf(off, "block length %d does not match its trailer", blen)
+		blk := sp.buf[sp.start : sp.start+int(blen)]
+		if sp.order.Uint32(blk[blen-4:]) != blen {
+			return nil, decode.CaptureInfo{}, sp.errorf(off, "block length %d does not match its trailer", blen)
 		}
-		f.start += int(blen)
+		sp.start += int(blen)
 		body := blk[8 : blen-4]
 		switch typ {
 		case blockSHB:
 			if len(body) < 16 {
-				return nil, decode.CaptureInfo{}, f.errorf(off, "short section header")
+				return nil, decode.CaptureInfo{}, sp.errorf(off, "short section header")
 			}
-			if major := f.order.Uint16(body[4:]); major != 1 {
-				return nil, decode.CaptureInfo{}, f.errorf(off, "unsupported pcapng section version %d.%d", major, f.order.Uint16(body[6:]))
+			if major := sp.order.Uint16(body[4:]); major != 1 {
+				return nil, decode.CaptureInfo{}, sp.errorf(off, "unsupported pcapng section version %d.%d", major, sp.order.Uint16(body[6:]))
 			}
-			f.ifaces = f.ifaces[:0]
+			sp.ifaces = sp.ifaces[:0]
 		case blockIDB:
 			if len(body) < 8 {
-				return nil, decode.CaptureInfo{}, f.errorf(off, "short interface description block")
+				return nil, decode.CaptureInfo{}, sp.errorf(off, "short interface description block")
 			}
-			f.ifaces = append(f.ifaces, f.parseIDB(body))
+			sp.ifaces = append(sp.ifaces, sp.parseIDB(body))
 		case blockEPB, blockOPB:
 			var ifID, hi, lo, capLen, wireLen uint32
 			if len(body) < 20 {
-				return nil, decode.CaptureInfo{}, f.errorf(off, "short packet block")
+				return nil, decode.CaptureInfo{}, sp.errorf(off, "short packet block")
 			}
 			if typ == blockEPB {
-				ifID = f.order.Uint32(body)
+				ifID = sp.order.Uint32(body)
 			} else {
-				ifID = uint32(f.order.Uint16(body))
+				ifID = uint32(sp.order.Uint16(body))
 			}
-			hi, lo = f.order.Uint32(body[4:]), f.order.Uint32(body[8:])
-			capLen, wireLen = f.order.Uint32(body[12:]), f.order.Uint32(body[16:])
-			if int(ifID) >= len(f.ifaces) {
-				return nil, decode.CaptureInfo{}, f.errorf(off, "packet block names interface %d, but only %d are described", ifID, len(f.ifaces))
+			hi, lo = sp.order.Uint32(body[4:]), sp.order.Uint32(body[8:])
+			capLen, wireLen = sp.order.Uint32(body[12:]), sp.order.Uint32(body[16:])
+			if int(ifID) >= len(sp.ifaces) {
+				return nil, decode.CaptureInfo{}, sp.errorf(off, "packet block names interface %d, but only %d are described", ifID, len(sp.ifaces))
 			}
 			if uint64(capLen) > uint64(len(body)-20) {
-				return nil, decode.CaptureInfo{}, f.errorf(off, "packet block captured length %d exceeds the block", capLen)
+				return nil, decode.CaptureInfo{}, sp.errorf(off, "packet block captured length %d exceeds the block", capLen)
 			}
-			ifc := &f.ifaces[ifID]
+			ifc := &sp.ifaces[ifID]
 			ci := decode.CaptureInfo{
 				TS:       ifc.time(uint64(hi)<<32 | uint64(lo)),
 				CapLen:   int(capLen),
@@ -386,18 +594,18 @@ func (f *File) readPcapng() ([]byte, decode.CaptureInfo, error) {
 			}
 			return body[20 : 20+capLen], ci, nil
 		case blockSPB:
-			f.Stats.SimplePackets++
+			sp.stats.SimplePackets++
 		default:
-			f.Stats.SkippedBlocks++
+			sp.stats.SkippedBlocks++
 		}
 	}
 }
 
-func (f *File) parseIDB(body []byte) iface {
-	ifc := iface{link: f.order.Uint16(body), resDiv: 1e6}
+func (sp *splitter) parseIDB(body []byte) iface {
+	ifc := iface{link: sp.order.Uint16(body), resDiv: 1e6}
 	opts := body[8:]
 	for len(opts) >= 4 {
-		code, l := f.order.Uint16(opts), int(f.order.Uint16(opts[2:]))
+		code, l := sp.order.Uint16(opts), int(sp.order.Uint16(opts[2:]))
 		if code == 0 || 4+l > len(opts) {
 			break
 		}
@@ -416,7 +624,7 @@ func (f *File) parseIDB(body []byte) iface {
 				}
 			}
 		case code == 14 && l >= 8: // if_tsoffset
-			ifc.offsetS = int64(f.order.Uint64(v))
+			ifc.offsetS = int64(sp.order.Uint64(v))
 		}
 		opts = opts[4+(l+3)&^3:]
 	}
@@ -459,128 +667,6 @@ func Open(path string, stdin io.Reader) (*File, error) {
 	return f, nil
 }
 
-// pollInterval bounds how long a read waits on a stalled stream before
+// pollInterval bounds how long ReadPacket waits on a stalled stream before
 // returning a timeout error, so the reading loop can serve signals.
 const pollInterval = 250 * time.Millisecond
-
-func isTimeout(err error) bool {
-	var te interface{ Timeout() bool }
-	return err != nil && errors.As(err, &te) && te.Timeout()
-}
-
-// prefetchChunk is the size of one read-ahead buffer; three are in flight.
-const prefetchChunk = 1 << 20
-
-// prefetcher reads its source on a goroutine, a chunk ahead of the reader.
-// Read returns what a chunk holds as soon as it arrives, so a capture
-// streamed through a pipe is not held back to fill a chunk.
-type prefetcher struct {
-	full    chan []byte
-	free    chan []byte
-	done    chan struct{}
-	cur     []byte
-	curBuf  []byte
-	err     error
-	errOnce chan error
-}
-
-func newPrefetcher(r io.Reader) *prefetcher {
-	p := &prefetcher{
-		full:    make(chan []byte, 2),
-		free:    make(chan []byte, 3),
-		done:    make(chan struct{}),
-		errOnce: make(chan error, 1),
-	}
-	go func() {
-		defer close(p.full)
-		// Buffers are made on demand, the first one small, so a small
-		// file costs little; at most three are in flight.
-		made, size := 0, 64<<10
-		for {
-			var b []byte
-			if made < 3 && len(p.free) == 0 {
-				b, made = make([]byte, size), made+1
-				size = prefetchChunk
-			} else {
-				select {
-				case b = <-p.free:
-				case <-p.done:
-					return
-				}
-			}
-			n, err := r.Read(b[:cap(b)])
-			if n > 0 {
-				select {
-				case p.full <- b[:n]:
-				case <-p.done:
-					return
-				}
-			} else {
-				p.free <- b // a buffer slot is free: cannot block
-			}
-			if err != nil {
-				p.errOnce <- err
-				return
-			}
-		}
-	}()
-	return p
-}
-
-func (p *prefetcher) Read(b []byte) (int, error) {
-	for len(p.cur) == 0 {
-		if p.err != nil {
-			return 0, p.err
-		}
-		if p.curBuf != nil {
-			p.free <- p.curBuf[:cap(p.curBuf)]
-			p.curBuf = nil
-		}
-		var c []byte
-		var ok bool
-		select {
-		case c, ok = <-p.full:
-		case <-p.done:
-			// Stopped (SIGINT on a stream that cannot be closed, such
-			// as stdin): end here.
-			p.err = io.EOF
-			continue
-		default:
-			// Nothing read ahead: wait a while, then let the caller look
-			// up (a stalled pipe must not keep SIGUSR1 from being served).
-			t := time.NewTimer(pollInterval)
-			select {
-			case c, ok = <-p.full:
-				t.Stop()
-			case <-p.done:
-				t.Stop()
-				p.err = io.EOF
-				continue
-			case <-t.C:
-				return 0, errTimeout{}
-			}
-		}
-		if !ok {
-			select {
-			case p.err = <-p.errOnce:
-			default:
-				p.err = io.ErrClosedPipe
-			}
-			continue
-		}
-		p.cur, p.curBuf = c, c
-	}
-	n := copy(b, p.cur)
-	p.cur = p.cur[n:]
-	return n, nil
-}
-
-// stop ends the goroutine; a Read blocked in the source ends when the
-// source is closed.
-func (p *prefetcher) stop() {
-	select {
-	case <-p.done:
-	default:
-		close(p.done)
-	}
-}

@@ -351,3 +351,113 @@ func TestOddDNSCaptures(t *testing.T) {
 		}
 	}
 }
+
+// chunkReader returns at most a few thousand bytes per Read, as a pipe
+// does, so frames straddle every read.
+type chunkReader struct {
+	b []byte
+	n int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.b) == 0 {
+		return 0, io.EOF
+	}
+	c.n = (c.n*7 + 3) % 7001
+	m := copy(p[:min(len(p), c.n+1)], c.b)
+	c.b = c.b[m:]
+	return m, nil
+}
+
+// pcapHeader returns the file header of a little-endian, microsecond,
+// Ethernet pcap.
+func pcapHeader(snaplen uint32) []byte {
+	h := make([]byte, 24)
+	binary.LittleEndian.PutUint32(h, 0xa1b2c3d4)
+	binary.LittleEndian.PutUint16(h[4:], 2)
+	binary.LittleEndian.PutUint16(h[6:], 4)
+	binary.LittleEndian.PutUint32(h[16:], snaplen)
+	binary.LittleEndian.PutUint32(h[20:], 1)
+	return h
+}
+
+// appendRecord appends a pcap record of frame at sec seconds.
+func appendRecord(pcap []byte, sec uint32, frame []byte) []byte {
+	var rec [16]byte
+	binary.LittleEndian.PutUint32(rec[0:], sec)
+	binary.LittleEndian.PutUint32(rec[8:], uint32(len(frame)))
+	binary.LittleEndian.PutUint32(rec[12:], uint32(len(frame)))
+	return append(append(pcap, rec[:]...), frame...)
+}
+
+// TestManyBuffers reads a capture of many megabytes, frames of every size
+// from 1 byte to one far larger than a buffer, whole and through a reader
+// that returns small chunks: every frame comes out once, in order, intact,
+// and the end is clean.
+func TestManyBuffers(t *testing.T) {
+	const frames = 30000
+	size := func(i int) int {
+		if i == frames/2 {
+			return 3 * bufSize // a frame larger than a buffer
+		}
+		return 1 + i*131%1600
+	}
+	pcap := pcapHeader(4 * bufSize) // the snaplen allows the large frame
+	for i := 0; i < frames; i++ {
+		pcap = appendRecord(pcap, uint32(i), bytes.Repeat([]byte{byte(i)}, size(i)))
+	}
+	for name, r := range map[string]func() io.Reader{
+		"whole":  func() io.Reader { return bytes.NewReader(pcap) },
+		"chunks": func() io.Reader { return &chunkReader{b: pcap} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			f, err := NewFile(r(), "big")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			for i := 0; ; i++ {
+				data, ci, err := f.ReadPacket()
+				if err == io.EOF && i == frames {
+					return
+				}
+				if err != nil {
+					t.Fatalf("frame %d: %v", i, err)
+				}
+				if ci.TS.Unix() != int64(i) || len(data) != size(i) || ci.CapLen != size(i) {
+					t.Fatalf("frame %d: ts %d, %d bytes, caplen %d; want %d bytes", i, ci.TS.Unix(), len(data), ci.CapLen, size(i))
+				}
+				for k, c := range data {
+					if c != byte(i) {
+						t.Fatalf("frame %d: byte %d is %#x", i, k, c)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestCloseWhileReading closes a file with frames still unread: the
+// splitter stops instead of waiting for a reader that is gone.
+func TestCloseWhileReading(t *testing.T) {
+	pcap := pcapHeader(65535)
+	for i := 0; i < 20000; i++ { // 20 MB: more than the buffers in flight
+		pcap = appendRecord(pcap, uint32(i), make([]byte, 1000))
+	}
+	f, err := NewFile(bytes.NewReader(pcap), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.ReadPacket(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	select {
+	case <-f.sp.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the splitter did not stop after Close")
+	}
+	if _, _, err := f.ReadPacket(); err != nil && err != io.EOF {
+		t.Errorf("ReadPacket after Close: %v", err)
+	}
+}
