@@ -3,7 +3,8 @@
 # of synthetic DNS traffic. Run from the repository root after `make build`:
 #   bash scripts/bench/capture.sh            (1,000,000 packets)
 #   PACKETS=5000000 bash scripts/bench/capture.sh
-# Prints packets per second and peak RSS of each tool, and the ratio.
+# Prints packets per second and peak RSS of each tool, and the ratio;
+# nfr-capture runs BENCH_RUNS times (default 3) and the median counts.
 set -euo pipefail
 
 packets=${PACKETS:-1000000}
@@ -26,10 +27,10 @@ rate() { awk -v n="$packets" -v s="$1" 'BEGIN { if (s <= 0) s = 0.001; printf "%
 echo "capture: $file, $packets packets; load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
 echo "(wall-clock rates suffer on a loaded machine; CPU seconds do less)"
 
-measure "$bin" -t dns -r "$file"
+measure_median "$bin" -t dns -r "$file"
 nfr_secs=$secs nfr_rss=$rss_kb
 nfr_rate=$(rate "$nfr_secs")
-printf '%-12s %8.2f s %12s packets/s %8d MB peak RSS %8s CPU s\n' nfr-capture "$nfr_secs" "$nfr_rate" $((nfr_rss / 1024)) "$cpu"
+printf '%-12s %8.2f s %12s packets/s %8d MB peak RSS %8s CPU s  (median of runs: %ss)\n' nfr-capture "$nfr_secs" "$nfr_rate" $((nfr_rss / 1024)) "$cpu" "$runs"
 
 if command -v tshark >/dev/null; then
 	measure tshark -r "$file" -T fields -e frame.time_epoch -e ip.src -e ipv6.src -e udp.srcport \

@@ -30,3 +30,16 @@ measure() {
 	rm -f "$out"
 }
 
+
+# measure_median CMD...: runs measure ${BENCH_RUNS:-3} times and keeps the
+# run of median wall time (secs, rss_kb and cpu as measure sets them); runs
+# lists every run's seconds. One run alone moves a lot on a shared machine.
+measure_median() {
+	local n=${BENCH_RUNS:-3} i all=()
+	for ((i = 0; i < n; i++)); do
+		measure "$@"
+		all+=("$secs $rss_kb $cpu")
+	done
+	runs=$(printf '%s\n' "${all[@]}" | cut -d' ' -f1 | tr '\n' ' ')
+	read -r secs rss_kb cpu < <(printf '%s\n' "${all[@]}" | sort -n | sed -n "$(((n + 1) / 2))p")
+}

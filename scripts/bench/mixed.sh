@@ -24,9 +24,9 @@ n=${n:-$packets}
 rate() { awk -v n="$n" -v s="$1" 'BEGIN { if (s <= 0) s = 0.001; printf "%.0f", n / s }'; }
 
 echo "mixed: $file, $n packets; load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
-measure "$bin" -r "$file"
+measure_median "$bin" -r "$file"
 nfr_rate=$(rate "$secs") nfr_rss=$rss_kb
-printf '%-34s %8.2f s %10s packets/s %6d MB peak RSS %6s CPU s\n' "nfr-capture (dns,ip,http,tls)" "$secs" "$nfr_rate" $((rss_kb / 1024)) "$cpu"
+printf '%-34s %8.2f s %10s packets/s %6d MB peak RSS %6s CPU s  (median of runs: %ss)\n' "nfr-capture (dns,ip,http,tls)" "$secs" "$nfr_rate" $((rss_kb / 1024)) "$cpu" "$runs"
 events=$("$bin" -r "$file" | wc -l)
 echo "  $events events"
 
