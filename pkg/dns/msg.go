@@ -36,13 +36,13 @@ type Question struct {
 	Type, Class uint16
 }
 
-// RR is one resource record; RData points into the message.
+// RR is one resource record; its rdata is Message.RData. It holds no
+// pointer, so the answer list is filled with plain copies.
 type RR struct {
-	name        nameRef
-	Type, Class uint16
-	TTL         uint32
-	rdOff       int // offset of the rdata in the message, for compressed names inside it
-	RData       []byte
+	name         nameRef
+	Type, Class  uint16
+	TTL          uint32
+	rdOff, rdLen int32 // the rdata in the message (compressed names inside it point there too)
 }
 
 type nameRef struct{ start, end int32 }
@@ -91,6 +91,11 @@ func (m *Message) QName(i int) []byte {
 	return m.names[r.start:r.end]
 }
 
+// RData returns the rdata of answer i.
+func (m *Message) RData(i int) []byte { return m.rdata(&m.Answers[i]) }
+
+func (m *Message) rdata(rr *RR) []byte { return m.msg[rr.rdOff : rr.rdOff+rr.rdLen] }
+
 // RRName returns the owner name of answer i.
 func (m *Message) RRName(i int) []byte {
 	r := m.Answers[i].name
@@ -131,7 +136,10 @@ func (m *Message) Parse(msg []byte) error {
 			return err
 		}
 		if i == 0 {
-			q0, q0Plain = ref, plainName(msg[start:off])
+			// Without pointers the name takes two bytes more on the
+			// wire than decoded (the first length and the root label);
+			// with one it takes fewer.
+			q0, q0Plain = ref, off-start == int(ref.end-ref.start)+2
 		}
 		if off+4 > len(msg) {
 			return ErrTruncated
@@ -161,7 +169,7 @@ func (m *Message) Parse(msg []byte) error {
 		if off+n > len(msg) {
 			return ErrTruncated
 		}
-		rr.rdOff, rr.RData = off, msg[off:off+n]
+		rr.rdOff, rr.rdLen = int32(off), int32(n)
 		off += n
 		m.Answers = append(m.Answers, rr)
 	}
@@ -212,20 +220,6 @@ func skipName(msg []byte, off int) (int, error) {
 			return off, ErrBadLabel
 		}
 	}
-}
-
-// plainName reports whether wire, one whole encoded name, is written
-// without compression pointers: labels up to the root label.
-func plainName(wire []byte) bool {
-	for p := 0; p < len(wire); p += 1 + int(wire[p]) {
-		switch c := wire[p]; {
-		case c == 0:
-			return p == len(wire)-1
-		case c&0xc0 != 0:
-			return false
-		}
-	}
-	return false
 }
 
 // readName decodes the name at off into the name buffer and returns the

@@ -49,7 +49,7 @@ const (
 // malformed; such a record is left out of answers, as Zeek leaves it out.
 func (m *Message) AppendAnswer(dst []byte, i int) (out []byte, ok bool) {
 	rr := &m.Answers[i]
-	rd := rr.RData
+	rd := m.rdata(rr)
 	start := len(dst)
 	fail := func() ([]byte, bool) { return dst[:start], false }
 	switch rr.Type {
@@ -212,15 +212,15 @@ func (m *Message) AppendAnswer(dst []byte, i int) (out []byte, ok bool) {
 
 // appendRDName appends the (possibly compressed) name at rdata offset k.
 func (m *Message) appendRDName(dst []byte, rr *RR, k int) ([]byte, bool) {
-	if k > len(rr.RData) {
+	if k > int(rr.rdLen) {
 		return dst, false
 	}
 	// Names in rdata may point back into the whole message but must start
 	// inside the rdata.
-	msg := m.msg[:rr.rdOff+len(rr.RData)]
+	msg := m.msg[:rr.rdOff+rr.rdLen]
 	n := len(m.names)
 	var err error
-	m.names, _, err = appendName(m.names, msg, rr.rdOff+k)
+	m.names, _, err = appendName(m.names, msg, int(rr.rdOff)+k)
 	name := m.names[n:]
 	m.names = m.names[:n]
 	if err != nil {
@@ -232,7 +232,7 @@ func (m *Message) appendRDName(dst []byte, rr *RR, k int) ([]byte, bool) {
 // appendSVCB writes SVCB and HTTPS records in their presentation form
 // (RFC 9460): priority, target, then key=value pairs.
 func (m *Message) appendSVCB(dst []byte, rr *RR) ([]byte, bool) {
-	rd := rr.RData
+	rd := m.rdata(rr)
 	start := len(dst)
 	if len(rd) < 3 {
 		return dst, false
