@@ -137,10 +137,61 @@ func (e *Event) AppendJSON(b []byte) []byte {
 }
 
 // AppendTime appends t as RFC 3339 in UTC with up to nanosecond precision,
-// trailing zeros of the fraction removed.
+// trailing zeros of the fraction removed: time.RFC3339Nano, written
+// without the general formatter for the years 0 to 9999.
 func AppendTime(b []byte, t time.Time) []byte {
-	return t.UTC().AppendFormat(b, time.RFC3339Nano)
+	const (
+		minSec = -62167219200 // 0000-01-01T00:00:00Z
+		maxSec = 253402300799 // 9999-12-31T23:59:59Z
+	)
+	sec := t.Unix()
+	if sec < minSec || sec > maxSec {
+		return t.UTC().AppendFormat(b, time.RFC3339Nano)
+	}
+	// Unsigned from here: seconds since 0000-01-01.
+	u := uint64(sec - minSec)
+	days, rem := u/86400, u%86400
+	// Civil date (H. Hinnant, "chrono-Compatible Low-Level Date
+	// Algorithms"), with years counted from March so that the leap day
+	// ends the year, and one era (400 years) added to keep every
+	// quantity positive.
+	z := days + 146097 - 60 // days since -0400-03-01
+	era := z / 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	y := yoe + era*400 - 400
+	if m > 12 {
+		m -= 12
+		y++
+	}
+	hh, mm, ss := rem/3600, rem/60%60, rem%60
+	b = append(b, digits2[2*(y/100)], digits2[2*(y/100)+1], digits2[2*(y%100)], digits2[2*(y%100)+1], '-',
+		digits2[2*m], digits2[2*m+1], '-', digits2[2*d], digits2[2*d+1], 'T',
+		digits2[2*hh], digits2[2*hh+1], ':', digits2[2*mm], digits2[2*mm+1], ':',
+		digits2[2*ss], digits2[2*ss+1])
+	if ns := uint32(t.Nanosecond()); ns != 0 {
+		frac := [10]byte{'.'}
+		frac[9] = byte('0' + ns%10)
+		ns /= 10
+		for i := 7; i >= 1; i -= 2 {
+			frac[i], frac[i+1] = digits2[2*(ns%100)], digits2[2*(ns%100)+1]
+			ns /= 100
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(b, frac[:n]...)
+	}
+	return append(b, 'Z')
 }
+
+// digits2 holds the two decimal digits of 0 to 99 at 2n and 2n+1.
+const digits2 = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
 func appendSeconds(b []byte, s float64) []byte {
 	return strconv.AppendFloat(b, s, 'f', -1, 64)
@@ -189,13 +240,34 @@ func appendStrings(b []byte, key string, ss []string) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// load8 reads eight bytes little-endian; the compiler makes one load of it.
+func load8(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// plain8 reports whether none of the eight bytes of x needs escaping or a
+// UTF-8 check: each is in 0x20-0x7e and is neither '"' nor '\\'.
+func plain8(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) uint64 { return (v - lo) & ^v & hi } // a zero byte in v
+	return (x|(x-0x20*lo)|zero(x^'"'*lo)|zero(x^'\\'*lo)|zero(x^0x7f*lo))&hi == 0
+}
+
 // AppendString appends s as a JSON string. Control characters, DEL and bytes
 // that are not valid UTF-8 become the text \xNN (as Zeek writes them), so the
 // output is always valid UTF-8 and no byte is lost or replaced.
 func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
+	start, i := 0, 0
+	// The plain prefix eight bytes at a time: none below 0x20, none of
+	// '"', '\\' or DEL, none with the high bit (UTF-8 is checked byte by
+	// byte); from the first byte that needs care on, byte by byte.
+	for i+8 <= len(s) && plain8(load8(s[i:i+8])) {
+		i += 8
+	}
+	for i < len(s) {
 		c := s[i]
 		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
 			i++

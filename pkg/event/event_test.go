@@ -3,11 +3,13 @@ package event
 import (
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -218,5 +220,95 @@ func BenchmarkArenaString(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = a.String(name)
+	}
+}
+
+// TestAppendTime compares AppendTime with time.RFC3339Nano over edges
+// (leap days, centuries, the ends of the years 0 and 9999, beyond them)
+// and random instants.
+func TestAppendTime(t *testing.T) {
+	check := func(tm time.Time) {
+		t.Helper()
+		want := tm.UTC().Format(time.RFC3339Nano)
+		if got := string(AppendTime(nil, tm)); got != want {
+			t.Fatalf("AppendTime(%d.%09d) = %s, want %s", tm.Unix(), tm.Nanosecond(), got, want)
+		}
+	}
+	for _, y := range []int{0, 1, 4, 99, 100, 400, 1600, 1899, 1900, 1969, 1970, 2000, 2024, 2100, 2106, 2400, 9999} {
+		for _, d := range []time.Time{
+			time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(y, 2, 28, 23, 59, 59, 999999999, time.UTC),
+			time.Date(y, 2, 29, 12, 0, 0, 1, time.UTC), time.Date(y, 3, 1, 0, 0, 0, 100, time.UTC),
+			time.Date(y, 12, 31, 23, 59, 59, 120000000, time.UTC),
+		} {
+			check(d)
+			check(d.In(time.FixedZone("x", 5*3600+1800)))
+		}
+	}
+	check(time.Date(-1, 12, 31, 23, 59, 59, 0, time.UTC))
+	check(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))
+	check(time.Unix(0, 0))
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 200000; i++ {
+		check(time.Unix(rng.Int64N(253402300800+62167219200)-62167219200, rng.Int64N(1e9)))
+	}
+}
+
+func BenchmarkAppendTime(b *testing.B) {
+	ts := time.Date(2017, 5, 22, 16, 16, 56, 123456000, time.UTC)
+	var buf []byte
+	for b.Loop() {
+		buf = AppendTime(buf[:0], ts)
+	}
+}
+
+// quoteReference is what AppendString must write, rune by rune: the
+// reference for TestAppendStringWords.
+func quoteReference(s string) string {
+	var sb strings.Builder
+	sb.WriteByte('"')
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		switch {
+		case r == utf8.RuneError && size == 1, r < 0x20, r == 0x7f:
+			fmt.Fprintf(&sb, `\\x%02x`, s[0])
+		case r == '"', r == '\\':
+			sb.WriteString(`\` + string(r))
+		default:
+			sb.WriteString(s[:size])
+		}
+		s = s[size:]
+	}
+	sb.WriteByte('"')
+	return sb.String()
+}
+
+// TestAppendStringWords checks AppendString, and its eight-byte path,
+// against quoteReference on strings of every length mixing plain bytes with each kind that
+// needs care, at every position.
+func TestAppendStringWords(t *testing.T) {
+	special := []string{"\x00", "\x1f", " ", "~", "\x7f", "\x80", "\xff", "\"", "\\", "é", "€", "😀", "\xe2\x82", "!", "A"}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := 0; n < 40; n++ {
+		for k := 0; k < 200; k++ {
+			var sb strings.Builder
+			for sb.Len() < n {
+				if rng.IntN(4) == 0 {
+					sb.WriteString(special[rng.IntN(len(special))])
+				} else {
+					sb.WriteByte(byte('a' + rng.IntN(26)))
+				}
+			}
+			s := sb.String()
+			if got, want := string(AppendString(nil, s)), quoteReference(s); got != want {
+				t.Fatalf("AppendString(%q) = %s, want %s", s, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkAppendString(b *testing.B) {
+	var buf []byte
+	for b.Loop() {
+		buf = AppendString(buf[:0], "cdn.assets.example.net")
 	}
 }
