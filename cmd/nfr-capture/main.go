@@ -97,9 +97,11 @@ func run(args []string) int {
 		return cli.ExitUsage
 	}
 
-	// The heap is bounded by the analysers' limits; collect less often, but
-	// keep the process under a fixed ceiling when flow tables fill up.
-	debug.SetGCPercent(400)
+	// The heap is bounded by the analysers' limits. The collector runs at
+	// its default pace (GOGC): a slower one made little difference to the
+	// time but grew the heap with the length of the capture (93 MB after
+	// 3 M DNS packets at GOGC=400, 53 MB at 100). The limit keeps the
+	// process under a fixed ceiling when flow tables fill up.
 	debug.SetMemoryLimit(200 << 20)
 	lineBuffered := o.LineBuffered || cli.IsTerminal(os.Stdout)
 	w := event.NewWriter(os.Stdout, lineBuffered)
