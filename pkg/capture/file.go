@@ -45,6 +45,11 @@ type FileStats struct {
 	SimplePackets uint64 // pcapng simple packet blocks skipped: they carry no timestamp
 }
 
+func (s *FileStats) add(o FileStats) {
+	s.SkippedBlocks += o.SkippedBlocks
+	s.SimplePackets += o.SimplePackets
+}
+
 type fileFormat int
 
 const (

@@ -41,8 +41,9 @@ type Runner struct {
 	OnTick func()
 
 	statsReq atomic.Bool
-	lastTick int64 // UnixNano of the last Advance; integer compares cost less than time.Time.Sub
-	files    []*File
+	lastTick int64     // UnixNano of the last Advance; integer compares cost less than time.Time.Sub
+	file     *File     // the capture file being read, for its counters
+	past     FileStats // the counters of the files read before it
 	kernel   func() (uint64, uint64, bool)
 }
 
@@ -63,7 +64,11 @@ func (r *Runner) RequestStats() { r.statsReq.Store(true) }
 // after the last source.
 func (r *Runner) Run(src decode.Source, name string) error {
 	if f, ok := src.(*File); ok {
-		r.files = append(r.files, f)
+		// Keep the counters, not the File: its buffers go once it is read.
+		if r.file != nil {
+			r.past.add(r.file.Stats)
+		}
+		r.file = f
 		f.Poll = true
 	}
 	if k, ok := src.(KernelCounter); ok {
@@ -175,11 +180,11 @@ func (r *Runner) WriteStats(w io.Writer, prog string) {
 	} else {
 		fmt.Fprintf(w, "%s: malformed 0\n", prog)
 	}
-	var spb, skipped uint64
-	for _, f := range r.files {
-		spb += f.Stats.SimplePackets
-		skipped += f.Stats.SkippedBlocks
+	files := r.past
+	if r.file != nil {
+		files.add(r.file.Stats)
 	}
+	spb, skipped := files.SimplePackets, files.SkippedBlocks
 	if spb > 0 || skipped > 0 {
 		fmt.Fprintf(w, "%s: pcapng blocks skipped %d, simple packet blocks skipped %d (no timestamp)\n", prog, skipped, spb)
 	}
