@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -459,5 +460,32 @@ func TestCloseWhileReading(t *testing.T) {
 	}
 	if _, _, err := f.ReadPacket(); err != nil && err != io.EOF {
 		t.Errorf("ReadPacket after Close: %v", err)
+	}
+}
+
+// TestStatsAcrossFiles reads one pcapng twice through a Runner: the
+// skipped-block counters of both files add up in --stats.
+func TestStatsAcrossFiles(t *testing.T) {
+	name := testenv.SharedPath(t, "pcap/pcapng-suite/le/difficult/test202.pcapng")
+	stats := func(n int) string {
+		h := dns.NewHandler(dns.Config{})
+		r := &Runner{Decoder: decode.NewDecoder(h), DNS: h}
+		var names []string
+		for i := 0; i < n; i++ {
+			names = append(names, name)
+		}
+		if err := r.RunFiles(names, nil, &Guard{}); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		r.WriteStats(&b, "x")
+		return regexp.MustCompile(`pcapng blocks skipped \d+`).FindString(b.String())
+	}
+	one, two := stats(1), stats(2)
+	var a, b int
+	fmt.Sscanf(one, "pcapng blocks skipped %d", &a)
+	fmt.Sscanf(two, "pcapng blocks skipped %d", &b)
+	if a == 0 || b != 2*a {
+		t.Errorf("one file: %q, two: %q", one, two)
 	}
 }
