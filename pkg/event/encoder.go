@@ -46,16 +46,13 @@ func NewEncoder(w *Writer, eachLine bool) *Encoder {
 
 func (m *Encoder) loop() {
 	defer close(m.done)
-	var scratch []byte
 	for {
 		select {
 		case b, ok := <-m.full:
 			if !ok {
 				return
 			}
-			for i := range b {
-				scratch = m.write(&b[i], scratch)
-			}
+			m.write(b)
 			m.free <- b[:0]
 		case ack := <-m.flush:
 			// Everything sent before the request is written by now,
@@ -63,9 +60,7 @@ func (m *Encoder) loop() {
 			for drained := false; !drained; {
 				select {
 				case b := <-m.full:
-					for i := range b {
-						scratch = m.write(&b[i], scratch)
-					}
+					m.write(b)
 					m.free <- b[:0]
 				default:
 					drained = true
@@ -115,20 +110,20 @@ func copyInto[T any](dst, src []T) []T {
 	return append(dst[:0], src...)
 }
 
-func (m *Encoder) write(e *Event, scratch []byte) []byte {
+// write writes a batch; after a write error, batches are dropped (the
+// producer sees the error through Err).
+func (m *Encoder) write(b []Event) {
 	m.errMu.Lock()
 	failed := m.err != nil
 	m.errMu.Unlock()
 	if failed {
-		return scratch
+		return
 	}
-	scratch, err := m.w.WriteEvent(e, scratch)
-	if err != nil {
+	if err := m.w.WriteEvents(b); err != nil {
 		m.errMu.Lock()
 		m.err = err
 		m.errMu.Unlock()
 	}
-	return scratch
 }
 
 // Err returns the first write error seen so far.

@@ -2,8 +2,11 @@ package event
 
 import (
 	"bytes"
+	"io"
+	"net/netip"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestEncoder checks order, copying (the producer reuses its event) and
@@ -47,4 +50,20 @@ func TestEncoder(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkEncoder measures events through an Encoder into a discarding
+// Writer: the copy on the producer's side, the encoding on the other.
+func BenchmarkEncoder(b *testing.B) {
+	e := Event{Type: TypeDNS, TS: time.Date(2017, 5, 22, 16, 16, 56, 123456000, time.UTC),
+		SrcIP: netip.MustParseAddr("2001:db8::1"), SrcPort: 5353, DestIP: netip.MustParseAddr("2001:db8::53"), DestPort: 53,
+		Proto: "udp", Query: "cdn.assets.example.net", QType: "AAAA", RCode: "NOERROR",
+		Answers: []string{"2001:db8::10", "2001:db8::11"}, TTLs: []uint32{300, 300}, Source: "trace.pcap"}
+	w := NewWriter(io.Discard, false)
+	m := NewEncoder(w, false)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Emit(&e)
+	}
+	m.Close()
 }

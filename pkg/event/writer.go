@@ -43,10 +43,32 @@ func (w *Writer) WriteLine(line []byte) error {
 	return w.err
 }
 
-// WriteEvent encodes e and writes it as one line, reusing scratch.
-func (w *Writer) WriteEvent(e *Event, scratch []byte) ([]byte, error) {
-	scratch = e.AppendJSON(scratch[:0])
-	return scratch, w.WriteLine(scratch)
+// WriteEvents encodes evs, one line each, straight into the output buffer
+// and under one lock: the batch path of Encoder.
+func (w *Writer) WriteEvents(evs []Event) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i := range evs {
+		if w.err != nil {
+			return w.err
+		}
+		b := w.bw.AvailableBuffer()
+		if cap(b) < 4096 { // make room for a typical line, so it is encoded in place
+			if w.err = w.bw.Flush(); w.err != nil {
+				return w.err
+			}
+			b = w.bw.AvailableBuffer()
+		}
+		b = append(evs[i].AppendJSON(b), '\n')
+		if _, w.err = w.bw.Write(b); w.err != nil {
+			return w.err
+		}
+		w.lines++
+		if w.lineBuffered {
+			w.err = w.bw.Flush()
+		}
+	}
+	return w.err
 }
 
 // Lines returns how many lines were written.
