@@ -312,3 +312,14 @@ func BenchmarkAppendString(b *testing.B) {
 		buf = AppendString(buf[:0], "cdn.assets.example.net")
 	}
 }
+
+// FuzzAppendString checks AppendString against quoteReference on any bytes.
+func FuzzAppendString(f *testing.F) {
+	f.Add("www.example.com")
+	f.Add("caf\xc3\xa9\x00\"\\\x7f\xff-0123456789abcdef")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := string(AppendString(nil, s)), quoteReference(s); got != want {
+			t.Fatalf("AppendString(%q) = %s, want %s", s, got, want)
+		}
+	})
+}
