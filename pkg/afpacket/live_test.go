@@ -70,6 +70,16 @@ func veth(t *testing.T) *netns.NS {
 	return ns
 }
 
+// The tests' rings: many small blocks. A block is handed over when full or
+// after the block timeout (10 ms), so a ring of two blocks drops frames
+// once its reader is kept off the CPU for 20 ms, which a loaded machine
+// running tests in parallel does (TestAnyCooked lost a frame so); 32
+// blocks take 320 ms.
+const (
+	testRing  = 8 << 20
+	testBlock = 256 << 10
+)
+
 // open opens a capture inside the namespace.
 func open(t *testing.T, ns *netns.NS, cfg afpacket.Config) *afpacket.Capture {
 	t.Helper()
@@ -97,6 +107,9 @@ func capture(t *testing.T, ns *netns.NS, c *afpacket.Capture, n int, replays ...
 	col.wg.Wait()
 	for _, err := range col.errs {
 		t.Errorf("ReadPacket: %v", err)
+	}
+	if st := c.Stats(); st.Dropped > 0 {
+		t.Logf("the kernel dropped %d frames: the ring filled while the reader was off the CPU", st.Dropped)
 	}
 	return col
 }
@@ -197,7 +210,7 @@ func TestReplayAFPacket(t *testing.T) {
 				file := testenv.SharedPath(t, tc.file)
 				want := readFrames(t, file)
 				ns := veth(t)
-				c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, Workers: workers, RingSize: 4 << 20, BlockSize: 1 << 20})
+				c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, Workers: workers, RingSize: testRing, BlockSize: testBlock})
 				start := time.Now()
 				col := capture(t, ns, c, len(want), "nfr0", file)
 				end := time.Now()
@@ -393,7 +406,7 @@ func TestCloseDrains(t *testing.T) {
 	file := testenv.SharedPath(t, replayCases[0].file)
 	want := readFrames(t, file)
 	ns := veth(t)
-	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, RingSize: 2 << 20, BlockSize: 1 << 20})
+	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, RingSize: testRing, BlockSize: testBlock})
 	ns.Replay(t, "nfr0", file)
 	s := c.Sources()[0]
 	var got [][]byte
@@ -435,7 +448,7 @@ func TestSeveralInterfaces(t *testing.T) {
 			}
 			ns := veth(t)
 			ns.Veth(t, "nfr2", "nfr3", 65000)
-			c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1", "nfr3"}, Workers: workers, RingSize: 2 << 20, BlockSize: 1 << 20})
+			c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1", "nfr3"}, Workers: workers, RingSize: testRing, BlockSize: testBlock})
 			col := capture(t, ns, c, len(wantA)+len(wantB), "nfr0", fileA, "nfr2", fileB)
 			var gotA, gotB [][]byte
 			for i, ci := range col.info {
@@ -477,7 +490,7 @@ func TestFilter(t *testing.T) {
 		}
 	}
 	ns := veth(t)
-	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, Filter: "udp src port 53", Snaplen: 64, RingSize: 2 << 20, BlockSize: 1 << 20})
+	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, Filter: "udp src port 53", Snaplen: 64, RingSize: testRing, BlockSize: testBlock})
 	col := capture(t, ns, c, len(want), "nfr0", file)
 	sameFrames(t, col.frames, want, true)
 	for i, ci := range col.info {
@@ -496,7 +509,7 @@ func TestAnyCooked(t *testing.T) {
 	file := testenv.SharedPath(t, replayCases[0].file)
 	sent := readFrames(t, file)
 	ns := veth(t)
-	c := open(t, ns, afpacket.Config{Interfaces: []string{"any"}, RingSize: 2 << 20, BlockSize: 1 << 20})
+	c := open(t, ns, afpacket.Config{Interfaces: []string{"any"}, RingSize: testRing, BlockSize: testBlock})
 	if lt := c.LinkType(0); lt != decode.LinkSLL2 {
 		t.Fatalf("link type %d, want SLL2", lt)
 	}
@@ -527,7 +540,7 @@ func TestAnyCooked(t *testing.T) {
 // no frame in a reader's hands ends everything at once.
 func TestQuiet(t *testing.T) {
 	ns := veth(t)
-	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, RingSize: 2 << 20, BlockSize: 1 << 20, ReadTimeout: 20 * time.Millisecond})
+	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, RingSize: testRing, BlockSize: testBlock, ReadTimeout: 20 * time.Millisecond})
 	s := c.Sources()[0]
 	_, _, err := s.ReadPacket()
 	if !errors.Is(err, afpacket.ErrTimeout) || !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -582,7 +595,7 @@ func TestOpenErrors(t *testing.T) {
 // gets an error naming it rather than waiting for ever.
 func TestLinkDown(t *testing.T) {
 	ns := veth(t)
-	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, RingSize: 2 << 20, BlockSize: 1 << 20})
+	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, RingSize: testRing, BlockSize: testBlock})
 	errc := make(chan error, 1)
 	go func() {
 		_, _, err := c.Sources()[0].ReadPacket()
@@ -611,7 +624,7 @@ func TestPromisc(t *testing.T) {
 		}
 		return strings.Fields(out[i:])[1]
 	}
-	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, Promisc: true, Workers: 2, RingSize: 2 << 20, BlockSize: 1 << 20})
+	c := open(t, ns, afpacket.Config{Interfaces: []string{"nfr1"}, Promisc: true, Workers: 2, RingSize: testRing, BlockSize: testBlock})
 	if p := promiscuity(); p != "2" {
 		t.Errorf("promiscuity %s with two workers capturing, want 2", p)
 	}
