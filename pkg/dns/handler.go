@@ -90,7 +90,6 @@ type question struct {
 // leave both at once and are reused.
 type pending struct {
 	key            txKey
-	hash           uint64 // key.hash()
 	client, server netip.AddrPort
 	proto          uint8
 	ts             time.Time
@@ -117,19 +116,18 @@ type Handler struct {
 	ports [65536 / 64]uint64 // bitmap of DNS ports
 	Stats Stats
 
-	msg     Message
-	pairs   pairTable // waiting queries by key
-	head    *pending  // oldest query waiting
-	tail    *pending
-	waiting int
-	free    []*pending
-	tcp     map[tcpKey]*tcpStream
-	ev      event.Event
-	strs    event.Arena // the events' query and answer strings
-	text    []byte
-	ansBuf  []string
-	ttlBuf  []uint32
-	now     time.Time
+	msg    Message
+	pairs  pairTable // waiting queries by key
+	head   *pending  // oldest query waiting
+	tail   *pending
+	free   []*pending
+	tcp    map[tcpKey]*tcpStream
+	ev     event.Event
+	strs   event.Arena // the events' query and answer strings
+	text   []byte
+	ansBuf []string
+	ttlBuf []uint32
+	now    time.Time
 }
 
 // NewHandler returns a DNS analyser.
@@ -153,7 +151,7 @@ func (h *Handler) setPort(p uint16)     { h.ports[p/64] |= 1 << (p % 64) }
 func (h *Handler) isPort(p uint16) bool { return h.ports[p/64]&(1<<(p%64)) != 0 }
 
 // Pending returns how many queries wait for a response.
-func (h *Handler) Pending() int { return h.waiting }
+func (h *Handler) Pending() int { return h.pairs.n }
 
 // HandlePacket parses DNS carried by p.
 func (h *Handler) HandlePacket(p *decode.Packet) {
@@ -295,7 +293,7 @@ func (h *Handler) message(p *decode.Packet, b []byte, proto uint8) {
 
 func (h *Handler) query(p *decode.Packet, client, server netip.AddrPort, proto uint8) {
 	m := &h.msg
-	if h.waiting >= maxPending {
+	if h.pairs.n >= maxPending {
 		h.expire(time.Time{}, 1)
 		h.Stats.Dropped++
 	}
@@ -317,9 +315,8 @@ func (h *Handler) query(p *decode.Packet, client, server netip.AddrPort, proto u
 		q.qs = append(q.qs, question{name: q.names[off : off+n : off+n], qtype: m.Questions[i].Type})
 		off += n
 	}
-	// Append to the key's chain and to the arrival list.
-	q.hash = q.key.hash()
-	h.pairs.add(q)
+	// Into the pairing table, and last in the arrival list.
+	h.pairs.add(q, q.key.hash())
 	q.prev, q.next = h.tail, nil
 	if h.tail != nil {
 		h.tail.next = q
@@ -327,7 +324,6 @@ func (h *Handler) query(p *decode.Packet, client, server netip.AddrPort, proto u
 		h.head = q
 	}
 	h.tail = q
-	h.waiting++
 }
 
 // pop takes the oldest waiting query of k out of the pairing table and
@@ -352,7 +348,6 @@ func (h *Handler) unlink(q *pending) {
 		h.tail = q.prev
 	}
 	q.prev, q.next = nil, nil
-	h.waiting--
 }
 
 func (h *Handler) release(q *pending) {
@@ -505,7 +500,7 @@ func (h *Handler) expire(now time.Time, limit int) {
 		if !now.IsZero() && now.Sub(q.ts) < h.cfg.Timeout {
 			return
 		}
-		h.pairs.remove(q)
+		h.pairs.remove(q, q.key.hash())
 		h.unlink(q)
 		h.emitUnanswered(q)
 		h.release(q)

@@ -21,22 +21,23 @@ const minSlots = 1 << 10
 
 func (t *pairTable) mask() uint64 { return uint64(len(t.slots) - 1) }
 
-// add inserts q after every query of its hash already there.
-func (t *pairTable) add(q *pending) {
+// add inserts q, whose key hashes to h, after every query of that hash
+// already there.
+func (t *pairTable) add(q *pending, h uint64) {
 	if 2*(t.n+1) > len(t.slots) {
 		t.resize(max(minSlots, 2*len(t.slots)))
 	}
 	t.n++
-	t.place(q)
+	t.place(pairSlot{h, q})
 }
 
-func (t *pairTable) place(q *pending) {
+func (t *pairTable) place(s pairSlot) {
 	m := t.mask()
-	i := q.hash & m
+	i := s.hash & m
 	for t.slots[i].q != nil {
 		i = (i + 1) & m
 	}
-	t.slots[i] = pairSlot{q.hash, q}
+	t.slots[i] = s
 }
 
 // resize rehashes into size slots.
@@ -54,7 +55,7 @@ func (t *pairTable) resize(size int) {
 	}
 	for k := range old {
 		if s := old[(start+k)%len(old)]; s.q != nil {
-			t.place(s.q)
+			t.place(s)
 		}
 	}
 }
@@ -74,13 +75,13 @@ func (t *pairTable) pop(k *txKey, h uint64) *pending {
 	return nil
 }
 
-// remove removes q.
-func (t *pairTable) remove(q *pending) {
+// remove removes q, whose key hashes to h.
+func (t *pairTable) remove(q *pending, h uint64) {
 	if t.n == 0 {
 		return
 	}
 	m := t.mask()
-	for i := q.hash & m; t.slots[i].q != nil; i = (i + 1) & m {
+	for i := h & m; t.slots[i].q != nil; i = (i + 1) & m {
 		if t.slots[i].q == q {
 			t.deleteAt(i)
 			return

@@ -18,8 +18,8 @@ func TestPairTable(t *testing.T) {
 		id := uint16(rng.IntN(40))
 		switch op := rng.IntN(10); {
 		case op < 5 || len(live) == 0:
-			q := &pending{key: txKey{id: id}, hash: hashOf(id)}
-			tab.add(q)
+			q := &pending{key: txKey{id: id}}
+			tab.add(q, hashOf(id))
 			model[id] = append(model[id], q)
 			live = append(live, q)
 		case op < 8:
@@ -41,7 +41,7 @@ func TestPairTable(t *testing.T) {
 		default:
 			i := rng.IntN(len(live))
 			q := live[i]
-			tab.remove(q)
+			tab.remove(q, hashOf(q.key.id))
 			live = append(live[:i], live[i+1:]...)
 			l := model[q.key.id]
 			for j := range l {
