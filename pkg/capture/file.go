@@ -18,9 +18,10 @@ import (
 	"github.com/nfr-project/nfr/pkg/decode"
 )
 
-// maxRecord bounds one pcap record or pcapng block, so a corrupt length
-// cannot make the reader allocate without limit. libpcap refuses captured
-// lengths above 262144 for most link types; pcapng blocks may carry more.
+// maxPcapCapLen and maxBlock bound one pcap record and one pcapng block, so
+// a corrupt length cannot make the reader allocate without limit: libpcap
+// refuses captured lengths above 262144 for most link types, pcapng blocks
+// may carry more. bufSize is the splitter's buffer.
 const (
 	maxPcapCapLen = 262144
 	maxBlock      = 16 << 20
@@ -71,7 +72,6 @@ type iface struct {
 // from the kernel into the buffer the frames are returned from. A frame
 // returned by ReadPacket stays valid until the next call.
 type File struct {
-	name   string
 	closer io.Closer
 	sp     *splitter
 
@@ -147,7 +147,7 @@ var errStopped = errors.New("capture file closed")
 // NewFile reads a capture from r; name is used in errors. Gzip-compressed
 // streams are recognised by their magic and decompressed.
 func NewFile(r io.Reader, name string) (*File, error) {
-	f := &File{name: name, batches: make(chan *batch, poolSize), done: make(chan struct{})}
+	f := &File{batches: make(chan *batch, poolSize), done: make(chan struct{})}
 	if c, ok := r.(io.Closer); ok {
 		f.closer = c
 	}
@@ -176,7 +176,7 @@ func NewFile(r io.Reader, name string) (*File, error) {
 }
 
 // Name returns the name given to NewFile.
-func (f *File) Name() string { return f.name }
+func (f *File) Name() string { return f.sp.name }
 
 // Close closes the underlying reader when it is a Closer, and stops the
 // splitter.
@@ -222,39 +222,23 @@ func (f *File) ReadPacket() ([]byte, decode.CaptureInfo, error) {
 
 // receive waits for the next batch; with Poll, for pollInterval at most.
 func (f *File) receive() (*batch, error) {
-	var b *batch
-	var ok bool
-	select {
-	case b, ok = <-f.batches:
-	case <-f.done:
-		f.err = io.EOF // stopped (SIGINT on a stream that cannot be closed, such as stdin)
-		return nil, f.err
-	default:
-		if !f.Poll {
-			select {
-			case b, ok = <-f.batches:
-			case <-f.done:
-				f.err = io.EOF
-				return nil, f.err
-			}
-			break
-		}
+	var timeout <-chan time.Time // nil: wait as long as it takes
+	if f.Poll {
 		t := time.NewTimer(pollInterval)
 		defer t.Stop()
-		select {
-		case b, ok = <-f.batches:
-		case <-f.done:
-			f.err = io.EOF
-			return nil, f.err
-		case <-t.C:
-			return nil, errTimeout{} // a stalled pipe: let the caller look up
+		timeout = t.C
+	}
+	select {
+	case b, ok := <-f.batches:
+		if ok {
+			return b, nil
 		}
+	case <-f.done: // stopped (SIGINT on a stream that cannot be closed, such as stdin)
+	case <-timeout:
+		return nil, errTimeout{} // a stalled pipe: let the caller look up
 	}
-	if !ok {
-		f.err = io.EOF
-		return nil, f.err
-	}
-	return b, nil
+	f.err = io.EOF
+	return nil, f.err
 }
 
 // recycle gives a read batch, and the buffer it releases, back to the
