@@ -32,10 +32,15 @@ func (w *Writer) WriteLine(line []byte) error {
 		return w.err
 	}
 	w.bw.Write(line)
-	if err := w.bw.WriteByte('\n'); err != nil {
-		w.err = err
-		return err
+	if w.err = w.bw.WriteByte('\n'); w.err != nil {
+		return w.err
 	}
+	return w.ended()
+}
+
+// ended counts a line written to the buffer and flushes it when line
+// buffered. The caller holds mu.
+func (w *Writer) ended() error {
 	w.lines++
 	if w.lineBuffered {
 		w.err = w.bw.Flush()
@@ -48,10 +53,10 @@ func (w *Writer) WriteLine(line []byte) error {
 func (w *Writer) WriteEvents(evs []Event) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
 	for i := range evs {
-		if w.err != nil {
-			return w.err
-		}
 		b := w.bw.AvailableBuffer()
 		if cap(b) < 4096 { // make room for a typical line, so it is encoded in place
 			if w.err = w.bw.Flush(); w.err != nil {
@@ -63,12 +68,11 @@ func (w *Writer) WriteEvents(evs []Event) error {
 		if _, w.err = w.bw.Write(b); w.err != nil {
 			return w.err
 		}
-		w.lines++
-		if w.lineBuffered {
-			w.err = w.bw.Flush()
+		if err := w.ended(); err != nil {
+			return err
 		}
 	}
-	return w.err
+	return nil
 }
 
 // Lines returns how many lines were written.
