@@ -142,11 +142,9 @@ func (e *Engine) matchName(name, what string) (matches int) {
 		}
 	}
 	if e.feeds != nil {
-		e.ms = e.feeds.AppendDomain(e.ms[:0], name)
-		matches += len(e.ms)
-		for _, m := range e.ms {
-			e.flag("feed")
-			e.add(m.Threat, m.Indicator, "%s %s matches %s on feed %s", what, name, m.Indicator, m.Source)
+		// Only a match boxes the subject for the message.
+		if e.ms = e.feeds.AppendDomain(e.ms[:0], name); len(e.ms) > 0 {
+			matches += e.addFeedMatches(what, name)
 		}
 	}
 	if strings.HasSuffix(name, ".onion") {
@@ -261,11 +259,9 @@ func (e *Engine) matchAddr(a netip.Addr, port uint16, what string) (matches int)
 		}
 	}
 	if e.feeds != nil {
-		e.ms = e.feeds.AppendIP(e.ms[:0], a)
-		matches += len(e.ms)
-		for _, m := range e.ms {
-			e.flag("feed")
-			e.add(m.Threat, m.Indicator, "%s %s matches %s on feed %s", what, a, m.Indicator, m.Source)
+		// Only a match boxes the subject for the message.
+		if e.ms = e.feeds.AppendIP(e.ms[:0], a); len(e.ms) > 0 {
+			matches += e.addFeedMatches(what, a)
 		}
 	}
 	e.matchResolved(a, port, what)
@@ -916,4 +912,14 @@ func (e *Engine) firstSeen(reg string) {
 	if _, created := e.seen.getNew(e.hash(reg), e.now); created && !e.since.IsZero() && e.now.Sub(e.since) >= time.Hour {
 		e.flag("first_seen")
 	}
+}
+
+// addFeedMatches adds the feed matches in e.ms for subject (a name or an
+// address, what it is in the event) and returns how many there were.
+func (e *Engine) addFeedMatches(what string, subject any) int {
+	for _, m := range e.ms {
+		e.flag("feed")
+		e.add(m.Threat, m.Indicator, "%s %v matches %s on feed %s", what, subject, m.Indicator, m.Source)
+	}
+	return len(e.ms)
 }
