@@ -116,13 +116,7 @@ func ParseClientHello(b []byte) (*ClientHello, error) {
 	if len(r.b) == 0 {
 		return ch, nil // no extensions
 	}
-	exts := reader{b: r.vec16()}
-	for len(exts.b) > 0 && !exts.bad {
-		typ := exts.u16()
-		data := exts.vec16()
-		if exts.bad {
-			break
-		}
+	whole := extensions(r.vec16(), func(typ uint16, data []byte) {
 		ch.Extensions = append(ch.Extensions, typ)
 		e := reader{b: data}
 		switch typ {
@@ -152,8 +146,8 @@ func ParseClientHello(b []byte) (*ClientHello, error) {
 		case extSupportedVersions:
 			ch.Versions = u16s(e.vec8())
 		}
-	}
-	if exts.bad {
+	})
+	if !whole {
 		return ch, errShort
 	}
 	return ch, nil
@@ -178,19 +172,27 @@ func ParseServerHello(b []byte) (*ServerHello, error) {
 	if len(r.b) == 0 {
 		return sh, nil
 	}
-	exts := reader{b: r.vec16()}
-	for len(exts.b) > 0 && !exts.bad {
-		typ := exts.u16()
-		data := exts.vec16()
-		if exts.bad {
-			break
-		}
+	extensions(r.vec16(), func(typ uint16, data []byte) { // a cut-off extension ends them, no error
 		sh.Extensions = append(sh.Extensions, typ)
 		if typ == extSupportedVersions && len(data) == 2 {
 			sh.Selected = uint16(data[0])<<8 | uint16(data[1])
 		}
-	}
+	})
 	return sh, nil
+}
+
+// extensions calls f with the type and data of each extension of an
+// extensions block, in order; false when the block is cut short.
+func extensions(b []byte, f func(typ uint16, data []byte)) bool {
+	exts := reader{b: b}
+	for len(exts.b) > 0 {
+		typ, data := exts.u16(), exts.vec16()
+		if exts.bad {
+			return false
+		}
+		f(typ, data)
+	}
+	return true
 }
 
 // Grease says whether v is a GREASE value (RFC 8701): 0x?a?a.
