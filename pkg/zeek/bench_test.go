@@ -2,9 +2,7 @@ package zeek
 
 import (
 	"bytes"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/nfr-project/nfr/internal/testenv"
 	"github.com/nfr-project/nfr/pkg/event"
@@ -30,24 +28,7 @@ func benchLines(b *testing.B, path string) {
 		out = e.AppendJSON(out[:0])
 		return nil
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu0 := cpuTime()
-	var n int64
-	for i := 0; i < b.N; i++ {
-		l := rows[i%len(rows)]
-		n += int64(len(l)) + 1
-		if err := p.Line(l, emit); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.SetBytes(n / int64(b.N))
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
-	// The machine is shared: lines per CPU second (user+system time of the
-	// process) is the figure that does not depend on the load.
-	if cpu := cpuTime() - cpu0; cpu > 0 {
-		b.ReportMetric(float64(b.N)/cpu.Seconds(), "lines/cpu-s")
-	}
+	testenv.BenchLines(b, rows, func(l []byte) error { return p.Line(l, emit) })
 }
 
 // BenchmarkTSV parses dns.log rows and encodes their events.
@@ -59,9 +40,3 @@ func BenchmarkTSV(b *testing.B) {
 func BenchmarkTSVConn(b *testing.B) { benchLines(b, "zeek-extra/rita-proxy/conn.log") }
 
 func BenchmarkJSON(b *testing.B) { benchLines(b, "zeek-extra/slips-test9-json/dns.log") }
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
