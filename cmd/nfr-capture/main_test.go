@@ -17,16 +17,9 @@ import (
 	"github.com/nfr-project/nfr/internal/testenv"
 )
 
-type result struct {
-	stdout, stderr string
-	code           int
-}
-
-func runCapture(t *testing.T, stdin []byte, args ...string) result {
+func runCapture(t *testing.T, stdin []byte, args ...string) testenv.Result {
 	t.Helper()
-	var r result
-	r.stdout, r.stderr, r.code = testenv.Run(t, testenv.Bin(t, "nfr-capture"), stdin, nil, args...)
-	return r
+	return testenv.RunBin(t, "nfr-capture", stdin, args...)
 }
 
 func lines(s string) []string {
@@ -64,16 +57,16 @@ func TestCLI(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := runCapture(t, nil, c.args...)
-			if r.code != c.code {
-				t.Errorf("exit %d, want %d; stderr:\n%s", r.code, c.code, r.stderr)
+			if r.Code != c.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", r.Code, c.code, r.Stderr)
 			}
-			if n := len(lines(r.stdout)); n != c.events {
-				t.Errorf("%d events, want %d:\n%s", n, c.events, r.stdout)
+			if n := len(lines(r.Stdout)); n != c.events {
+				t.Errorf("%d events, want %d:\n%s", n, c.events, r.Stdout)
 			}
-			if !strings.Contains(r.stderr, c.stderr) {
-				t.Errorf("stderr %q does not contain %q", r.stderr, c.stderr)
+			if !strings.Contains(r.Stderr, c.stderr) {
+				t.Errorf("stderr %q does not contain %q", r.Stderr, c.stderr)
 			}
-			for _, l := range lines(r.stdout) {
+			for _, l := range lines(r.Stdout) {
 				var m map[string]any
 				if err := json.Unmarshal([]byte(l), &m); err != nil || (m["type"] != "dns" && m["type"] != "ip") {
 					t.Errorf("bad event line %q: %v", l, err)
@@ -85,11 +78,11 @@ func TestCLI(t *testing.T) {
 
 func TestHelpVersion(t *testing.T) {
 	r := runCapture(t, nil, "--help")
-	if r.code != 0 || !strings.Contains(r.stdout, "--dns-timeout") || r.stderr != "" {
+	if r.Code != 0 || !strings.Contains(r.Stdout, "--dns-timeout") || r.Stderr != "" {
 		t.Errorf("--help: %+v", r)
 	}
 	r = runCapture(t, nil, "--version")
-	if r.code != 0 || !strings.HasPrefix(r.stdout, "nfr-capture ") {
+	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "nfr-capture ") {
 		t.Errorf("--version: %+v", r)
 	}
 }
@@ -108,12 +101,12 @@ func TestStdinGzip(t *testing.T) {
 	zw.Close()
 	a := runCapture(t, nil, "-t", "dns", "-r", path)
 	b := runCapture(t, gz.Bytes(), "-t", "dns", "-r", "-")
-	if a.code != 0 || b.code != 0 {
-		t.Fatalf("exit %d, %d: %s %s", a.code, b.code, a.stderr, b.stderr)
+	if a.Code != 0 || b.Code != 0 {
+		t.Fatalf("exit %d, %d: %s %s", a.Code, b.Code, a.Stderr, b.Stderr)
 	}
 	strip := func(s string) string { return strings.ReplaceAll(s, `"source":"`+path+`"`, `"source":"-"`) }
-	if strip(a.stdout) != b.stdout || len(lines(a.stdout)) != 4 {
-		t.Errorf("file:\n%s\nstdin:\n%s", a.stdout, b.stdout)
+	if strip(a.Stdout) != b.Stdout || len(lines(a.Stdout)) != 4 {
+		t.Errorf("file:\n%s\nstdin:\n%s", a.Stdout, b.Stdout)
 	}
 }
 

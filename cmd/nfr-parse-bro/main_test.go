@@ -15,16 +15,9 @@ import (
 	"github.com/nfr-project/nfr/internal/testenv"
 )
 
-type result struct {
-	stdout, stderr string
-	code           int
-}
-
-func runBin(t *testing.T, stdin []byte, args ...string) result {
+func runBin(t *testing.T, stdin []byte, args ...string) testenv.Result {
 	t.Helper()
-	var r result
-	r.stdout, r.stderr, r.code = testenv.Run(t, testenv.Bin(t, "nfr-parse-bro"), stdin, nil, args...)
-	return r
+	return testenv.RunBin(t, "nfr-parse-bro", stdin, args...)
 }
 
 const header = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n#open\t2026-11-27-07-00-00\n" +
@@ -37,22 +30,22 @@ func row(i int, q string) string {
 
 func TestCLI(t *testing.T) {
 	r := runBin(t, nil, "--help")
-	if r.code != 0 || !strings.Contains(r.stdout, "Usage:") || !strings.Contains(r.stdout, "--follow") {
+	if r.Code != 0 || !strings.Contains(r.Stdout, "Usage:") || !strings.Contains(r.Stdout, "--follow") {
 		t.Errorf("--help: %+v", r)
 	}
-	if r := runBin(t, nil, "--version"); r.code != 0 || !strings.HasPrefix(r.stdout, "nfr-parse-bro ") {
+	if r := runBin(t, nil, "--version"); r.Code != 0 || !strings.HasPrefix(r.Stdout, "nfr-parse-bro ") {
 		t.Errorf("--version: %+v", r)
 	}
-	if r := runBin(t, nil, "--bogus"); r.code != 2 || !strings.Contains(r.stderr, "nfr-parse-bro: hint: run: nfr-parse-bro --help") {
+	if r := runBin(t, nil, "--bogus"); r.Code != 2 || !strings.Contains(r.Stderr, "nfr-parse-bro: hint: run: nfr-parse-bro --help") {
 		t.Errorf("bad flag: %+v", r)
 	}
-	if r := runBin(t, nil, "--type", "weird"); r.code != 2 {
+	if r := runBin(t, nil, "--type", "weird"); r.Code != 2 {
 		t.Errorf("bad --type: %+v", r)
 	}
-	if r := runBin(t, nil, "--state", "s.json"); r.code != 2 || !strings.Contains(r.stderr, "--state needs FILE") {
+	if r := runBin(t, nil, "--state", "s.json"); r.Code != 2 || !strings.Contains(r.Stderr, "--state needs FILE") {
 		t.Errorf("--state on stdin: %+v", r)
 	}
-	if r := runBin(t, nil, "/nonexistent/dns.log"); r.code != 1 || !strings.Contains(r.stderr, "nfr-parse-bro: error: /nonexistent/dns.log: no such file or directory") {
+	if r := runBin(t, nil, "/nonexistent/dns.log"); r.Code != 1 || !strings.Contains(r.Stderr, "nfr-parse-bro: error: /nonexistent/dns.log: no such file or directory") {
 		t.Errorf("missing file: %+v", r)
 	}
 }
@@ -64,15 +57,15 @@ func TestStdinGzipWarningsStrict(t *testing.T) {
 	zw.Write([]byte(in))
 	zw.Close()
 	r := runBin(t, gz.Bytes(), "--stats")
-	if r.code != 0 || strings.Count(r.stdout, "\n") != 2 {
+	if r.Code != 0 || strings.Count(r.Stdout, "\n") != 2 {
 		t.Fatalf("gzip stdin: %+v", r)
 	}
-	if !strings.Contains(r.stderr, "nfr-parse-bro: warning: -:10: 1 fields where the #fields header has 12") ||
-		!strings.Contains(r.stderr, "2 events (dns 2), 1 skipped") {
-		t.Errorf("stderr: %s", r.stderr)
+	if !strings.Contains(r.Stderr, "nfr-parse-bro: warning: -:10: 1 fields where the #fields header has 12") ||
+		!strings.Contains(r.Stderr, "2 events (dns 2), 1 skipped") {
+		t.Errorf("stderr: %s", r.Stderr)
 	}
 	r = runBin(t, []byte(in), "--strict")
-	if r.code != 1 || strings.Count(r.stdout, "\n") != 1 || !strings.Contains(r.stderr, "error: -:10:") {
+	if r.Code != 1 || strings.Count(r.Stdout, "\n") != 1 || !strings.Contains(r.Stderr, "error: -:10:") {
 		t.Errorf("--strict: %+v", r)
 	}
 }
@@ -85,14 +78,14 @@ func TestStateResumesTSV(t *testing.T) {
 	state := filepath.Join(dir, "state.json")
 	os.WriteFile(log, []byte(header+row(1, "one.example")+row(2, "two.example")), 0o644)
 	r := runBin(t, nil, "--state", state, log)
-	if r.code != 0 || strings.Count(r.stdout, "\n") != 2 {
+	if r.Code != 0 || strings.Count(r.Stdout, "\n") != 2 {
 		t.Fatalf("first run: %+v", r)
 	}
 	f, _ := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(row(3, "three.example"))
 	f.Close()
 	r = runBin(t, nil, "--state", state, log)
-	if r.code != 0 || r.stdout == "" || strings.Count(r.stdout, "\n") != 1 || !strings.Contains(r.stdout, `"query":"three.example","qtype":"A"`) {
+	if r.Code != 0 || r.Stdout == "" || strings.Count(r.Stdout, "\n") != 1 || !strings.Contains(r.Stdout, `"query":"three.example","qtype":"A"`) {
 		t.Fatalf("second run: %+v", r)
 	}
 	// Rotated and compressed, plus a new log: only the new record.
@@ -104,7 +97,7 @@ func TestStateResumesTSV(t *testing.T) {
 	os.WriteFile(log+".1.gz", gz.Bytes(), 0o644)
 	os.WriteFile(log, []byte(strings.Replace(header, "07-00-00", "08-00-00", 1)+row(4, "four.example")), 0o644)
 	r = runBin(t, nil, "--state", state, log+".1.gz", log)
-	if r.code != 0 || strings.Count(r.stdout, "\n") != 1 || !strings.Contains(r.stdout, "four.example") {
+	if r.Code != 0 || strings.Count(r.Stdout, "\n") != 1 || !strings.Contains(r.Stdout, "four.example") {
 		t.Fatalf("after rotation: %+v", r)
 	}
 }
@@ -171,7 +164,7 @@ func TestFollow(t *testing.T) {
 	f.WriteString(row(3, "three.example"))
 	f.Close()
 	r := runBin(t, nil, "--state", state, log)
-	if strings.Count(r.stdout, "\n") != 1 || !strings.Contains(r.stdout, "three.example") {
+	if strings.Count(r.Stdout, "\n") != 1 || !strings.Contains(r.Stdout, "three.example") {
 		t.Errorf("after restart: %+v", r)
 	}
 }
@@ -179,11 +172,11 @@ func TestFollow(t *testing.T) {
 func TestUnknownKindHint(t *testing.T) {
 	in := `{"ts":1.5,"id.orig_h":"10.0.0.1","query":"a.example"}` + "\n"
 	r := runBin(t, []byte(in))
-	if r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "hint: name the kind: nfr-parse-bro --type dns") {
+	if r.Code != 0 || r.Stdout != "" || !strings.Contains(r.Stderr, "hint: name the kind: nfr-parse-bro --type dns") {
 		t.Errorf("no kind: %+v", r)
 	}
 	r = runBin(t, []byte(in), "-t", "dns")
-	if !strings.Contains(r.stdout, `"query":"a.example"`) {
+	if !strings.Contains(r.Stdout, `"query":"a.example"`) {
 		t.Errorf("--type dns: %+v", r)
 	}
 }

@@ -11,26 +11,19 @@ import (
 	"github.com/nfr-project/nfr/internal/testenv"
 )
 
-type result struct {
-	stdout, stderr string
-	code           int
-}
-
-func runBin(t *testing.T, stdin []byte, args ...string) result {
+func runBin(t *testing.T, stdin []byte, args ...string) testenv.Result {
 	t.Helper()
-	var r result
-	r.stdout, r.stderr, r.code = testenv.Run(t, testenv.Bin(t, "nfr-parse-suricata"), stdin, nil, args...)
-	return r
+	return testenv.RunBin(t, "nfr-parse-suricata", stdin, args...)
 }
 
 func TestCLI(t *testing.T) {
-	if r := runBin(t, nil, "-h"); r.code != 0 || !strings.Contains(r.stdout, "--state") {
+	if r := runBin(t, nil, "-h"); r.Code != 0 || !strings.Contains(r.Stdout, "--state") {
 		t.Errorf("-h: %+v", r)
 	}
-	if r := runBin(t, nil, "--version"); r.code != 0 || !strings.HasPrefix(r.stdout, "nfr-parse-suricata ") {
+	if r := runBin(t, nil, "--version"); r.Code != 0 || !strings.HasPrefix(r.Stdout, "nfr-parse-suricata ") {
 		t.Errorf("--version: %+v", r)
 	}
-	if r := runBin(t, nil, "-x"); r.code != 2 || !strings.Contains(r.stderr, "hint:") {
+	if r := runBin(t, nil, "-x"); r.Code != 2 || !strings.Contains(r.Stderr, "hint:") {
 		t.Errorf("bad flag: %+v", r)
 	}
 }
@@ -40,12 +33,12 @@ func TestCLI(t *testing.T) {
 func TestBrokenFile(t *testing.T) {
 	f := testenv.SharedPath(t, "eve", "rhaist-surevego", "eve_broken.json")
 	r := runBin(t, nil, "--stats", f)
-	if r.code != 0 || !strings.Contains(r.stderr, "nfr-parse-suricata: warning: "+f+":1: not a JSON object") ||
-		!strings.Contains(r.stderr, "7 skipped") || strings.Count(r.stdout, "\n") != 92 {
-		t.Errorf("broken: code %d, %d events\n%s", r.code, strings.Count(r.stdout, "\n"), r.stderr)
+	if r.Code != 0 || !strings.Contains(r.Stderr, "nfr-parse-suricata: warning: "+f+":1: not a JSON object") ||
+		!strings.Contains(r.Stderr, "7 skipped") || strings.Count(r.Stdout, "\n") != 92 {
+		t.Errorf("broken: code %d, %d events\n%s", r.Code, strings.Count(r.Stdout, "\n"), r.Stderr)
 	}
 	r = runBin(t, nil, "--strict", f)
-	if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "error: "+f+":1: not a JSON object") {
+	if r.Code != 1 || r.Stdout != "" || !strings.Contains(r.Stderr, "error: "+f+":1: not a JSON object") {
 		t.Errorf("--strict: %+v", r)
 	}
 }
@@ -59,7 +52,7 @@ func TestCronGzip(t *testing.T) {
 	}
 	lines := bytes.SplitAfter(src, []byte("\n"))
 	all := runBin(t, src)
-	want := strings.Count(all.stdout, "\n")
+	want := strings.Count(all.Stdout, "\n")
 
 	dir := t.TempDir()
 	eve := filepath.Join(dir, "eve.json")
@@ -77,12 +70,12 @@ func TestCronGzip(t *testing.T) {
 	os.WriteFile(eve+".1.gz", gz.Bytes(), 0o644)
 	os.WriteFile(eve, bytes.Join(lines[200:], nil), 0o644)
 	r2 := runBin(t, nil, "--state", state, eve+".1.gz", eve)
-	got := strings.Count(r1.stdout, "\n") + strings.Count(r2.stdout, "\n")
+	got := strings.Count(r1.Stdout, "\n") + strings.Count(r2.Stdout, "\n")
 	// A query at the end of one run and its answer at the start of the
 	// next become two events (the query is flushed unanswered at the end of
 	// a run); no such pair is cut at lines 100 and 200 of this file.
-	if got != want || r1.code != 0 || r2.code != 0 {
-		t.Errorf("%d events over two runs, %d in one; %s %s", got, want, r1.stderr, r2.stderr)
+	if got != want || r1.Code != 0 || r2.Code != 0 {
+		t.Errorf("%d events over two runs, %d in one; %s %s", got, want, r1.Stderr, r2.Stderr)
 	}
 }
 
@@ -98,7 +91,7 @@ func TestGzipStdin(t *testing.T) {
 	zw.Write(src)
 	zw.Close()
 	plain, zipped := runBin(t, src), runBin(t, gz.Bytes(), "-")
-	if plain.code != 0 || zipped.code != 0 || plain.stdout != zipped.stdout || strings.Count(plain.stdout, "\n") != 3 {
+	if plain.Code != 0 || zipped.Code != 0 || plain.Stdout != zipped.Stdout || strings.Count(plain.Stdout, "\n") != 3 {
 		t.Errorf("plain %+v\ngzip %+v", plain, zipped)
 	}
 }

@@ -113,6 +113,21 @@ func Run(t testing.TB, bin string, stdin []byte, env []string, args ...string) (
 	return o.String(), e.String(), code
 }
 
+// Result is what a program printed and its exit status.
+type Result struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// RunBin runs the built program name (see Bin) with args and stdin, in the
+// test's environment.
+func RunBin(t testing.TB, name string, stdin []byte, args ...string) Result {
+	t.Helper()
+	var r Result
+	r.Stdout, r.Stderr, r.Code = Run(t, Bin(t, name), stdin, nil, args...)
+	return r
+}
+
 // SyncBuffer is a bytes.Buffer a test may read while a process writes it
 // (a command's stderr, say).
 type SyncBuffer struct {
