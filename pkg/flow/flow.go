@@ -27,6 +27,7 @@ type Config struct {
 	ICMPIdle time.Duration // idle timeout of ICMP and other protocols
 	Active   time.Duration // a flow alive this long is emitted and restarted
 	Grace    time.Duration // kept after FIN both ways or RST, for late packets
+	Attempt  time.Duration // an unanswered SYN's flow ends this long after it (Zeek tcp_attempt_delay)
 	MaxFlows int           // table bound; when full the oldest flow is emitted
 }
 
@@ -39,6 +40,7 @@ func DefaultConfig() Config {
 		ICMPIdle: time.Minute,
 		Active:   30 * time.Minute,
 		Grace:    5 * time.Second,
+		Attempt:  5 * time.Second,
 		MaxFlows: 1 << 18,
 	}
 }
@@ -59,6 +61,9 @@ func (c *Config) fill() {
 	}
 	if c.Grace <= 0 {
 		c.Grace = d.Grace
+	}
+	if c.Attempt <= 0 {
+		c.Attempt = d.Attempt
 	}
 	if c.MaxFlows <= 0 {
 		c.MaxFlows = d.MaxFlows
@@ -310,6 +315,14 @@ func (t *Table) HandlePacket(p *decode.Packet) {
 		t.finish(f)
 		f = nil
 	}
+	if f != nil && f.proto == decode.ProtoTCP && f.ostate == tcpSynSent && f.rstate == tcpInactive &&
+		time.Duration(p.TS.UnixNano()-f.start) >= t.cfg.Attempt {
+		// A connection attempt nobody answered ends after the attempt
+		// delay, as in Zeek: what the originator sends later (a retried
+		// SYN, or data of a half-duplex capture) is a connection of its own.
+		t.finish(f)
+		f = nil
+	}
 	if f == nil {
 		if t.flows.Len() >= t.cfg.MaxFlows {
 			t.evictOldest()
@@ -471,7 +484,7 @@ func (t *Table) tcp(f *Flow, p *decode.Packet, fromOrig bool) {
 	}
 	if !syn && !rst {
 		end := p.Seq + uint32(p.PayloadLen+int(fl&decode.FIN))
-		if p.PayloadLen+int(fl&decode.FIN) > 0 && *ok && int32(end-*seq) <= 0 {
+		if p.PayloadLen > 0 && *ok && int32(end-*seq) <= 0 {
 			f.mark(fromOrig, 'T')
 		}
 		if !*ok || int32(end-*seq) > 0 {

@@ -29,6 +29,7 @@ func eve(e *event.Event) map[string]any {
 var suricataKnown = map[string]string{
 	"dns-vxlan": "the checks count the outer VXLAN flows (UDP 4789), which are not ours: analysers get the innermost packet only " +
 		"(decode.Packet); the inner NTP flow agrees. (Suricata also splits one outer 5-tuple in two at its 30 s UDP timeout.)",
+	"ssh-hassh":          "the check selects the flow by flow.state bypassed (Suricata's bypass once SSH turns encrypted), a Suricata engine state flow events do not carry",
 	"mixed-ethernet-eve": "the checks select TLS flows by app_proto, which flow events do not carry: one of the six flows from 192.168.56.1 is not TLS",
 }
 

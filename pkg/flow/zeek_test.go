@@ -125,6 +125,10 @@ var knownDiff = map[string]string{
 	"dns-max-compression-depth":         "history D^X: Zeek's DNS analyser flips the direction after the first packet and marks X (analyser violation); packets and bytes agree",
 	"tunnel-geneve-vxlan-dns-truncated": "Zeek logs the outer UDP flows of the Geneve and VXLAN tunnels besides the inner one; analysers get the innermost packet only (decode.Packet), so the outer flows are not ours",
 	"tunnel-gre-over-udp":               "GRE in UDP (port 4754): the test adapter (gopacket) does not decapsulate it; pkg/decode's job",
+	"service-dhcp":                      "Zeek's DHCP analyser flips a connection whose first packet is a server's OFFER or ACK (history ^); the flow table knows no DHCP messages, so the server stays the originator",
+	"service-gridftp":                   "Zeek's gridftp script calls skip_further_processing once it recognises the data channel, so its counts stop there (7/6 packets); we count every packet (9/9)",
+	"service-krb-tcp":                   "the capture starts with the server's SYN-ACK: Zeek flips the roles and calls it S1; the flow table flips too (^h) but, without the originator's SYN, calls the handshake OTH",
+	"service-ntp":                       "Zeek's NTP analyser flips a connection whose first packet is a server reply (mode 4, history ^); the flow table does not read NTP modes",
 	"tunnel-vxlan":                      "Zeek logs the outer UDP flows of the VXLAN tunnel besides the inner ones; analysers get the innermost packet only (decode.Packet), so the outer flows are not ours",
 }
 
