@@ -1,0 +1,289 @@
+package alert
+
+import (
+	"bufio"
+	"compress/zlib"
+	"bytes"
+	"crypto/rand"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+)
+
+type framing int
+
+const (
+	octetCount framing = iota // RFC 6587 3.4.1: "LEN SP MSG"
+	nullEnd                   // GELF TCP: MSG NUL
+)
+
+// streamSender writes messages over TCP or TLS. A message counts as
+// delivered once the kernel took it; TCP cannot say more, so a receiver
+// killed hard loses what was in flight.
+type streamSender struct {
+	network, addr string
+	d             Dest
+	frame         framing
+	tls           *tls.Config
+
+	mu   sync.Mutex
+	conn net.Conn
+	bw   *bufio.Writer
+}
+
+func (s *streamSender) connect() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != nil {
+		return nil
+	}
+	c, err := dial(s.network, s.addr, s.d.Timeout)
+	if err != nil {
+		return err
+	}
+	if s.tls != nil {
+		tc := tls.Client(c, s.tls)
+		tc.SetDeadline(time.Now().Add(s.d.Timeout))
+		if err := tc.Handshake(); err != nil {
+			c.Close()
+			return err
+		}
+		tc.SetDeadline(time.Time{})
+		c = tc
+	}
+	s.conn, s.bw = c, bufio.NewWriterSize(c, 64<<10)
+	return nil
+}
+
+func (s *streamSender) Send(msgs [][]byte) (int, error) {
+	// A receiver that closed its side (a graceful stop) shows only on a
+	// read; look without waiting, so a batch is not written into a dead
+	// connection and lost.
+	if s.conn != nil && peerClosed(s.conn) != nil {
+		s.Close()
+	}
+	if err := s.connect(); err != nil {
+		return 0, err
+	}
+	s.conn.SetWriteDeadline(time.Now().Add(s.d.Timeout))
+	var num [20]byte
+	for _, m := range msgs {
+		switch s.frame {
+		case octetCount:
+			s.bw.Write(strconv.AppendInt(num[:0], int64(len(m)), 10))
+			s.bw.WriteByte(' ')
+			s.bw.Write(m)
+		case nullEnd:
+			s.bw.Write(m)
+			s.bw.WriteByte(0)
+		}
+	}
+	if err := s.bw.Flush(); err != nil {
+		s.Close()
+		return 0, err
+	}
+	return len(msgs), nil
+}
+
+// peerClosed reports a connection the peer has closed (EOF on a read that
+// would otherwise block).
+func peerClosed(c net.Conn) error {
+	c.SetReadDeadline(time.Now().Add(time.Microsecond))
+	var b [1]byte
+	_, err := c.Read(b[:])
+	c.SetReadDeadline(time.Time{})
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		return nil
+	}
+	if err == nil {
+		return nil // the receiver talks; syslog receivers do not
+	}
+	return err
+}
+
+func (s *streamSender) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn == nil {
+		return nil
+	}
+	err := s.conn.Close()
+	s.conn, s.bw = nil, nil
+	return err
+}
+
+// packetSender sends one datagram per message: syslog over UDP or a unix
+// datagram socket, GELF over UDP (compressed, chunked).
+type packetSender struct {
+	network, addr string
+	d             Dest
+	gelf          bool
+
+	mu   sync.Mutex
+	conn net.Conn
+	zbuf bytes.Buffer
+	zw   *zlib.Writer
+}
+
+// GELF UDP chunking: at most 128 chunks of a 12-byte header and data.
+const (
+	gelfChunkData = 1420
+	gelfMaxChunks = 128
+)
+
+func (s *packetSender) Send(msgs [][]byte) (int, error) {
+	s.mu.Lock()
+	if s.conn == nil {
+		c, err := dial(s.network, s.addr, s.d.Timeout)
+		if err != nil {
+			s.mu.Unlock()
+			return 0, err
+		}
+		s.conn = c
+	}
+	c := s.conn
+	s.mu.Unlock()
+	for i, m := range msgs {
+		var err error
+		if s.gelf {
+			err = s.sendGELF(c, m)
+		} else {
+			_, err = c.Write(m)
+		}
+		if err != nil {
+			if isTooBig(err) || err == errTooManyChunks {
+				s.d.Reject(m, err.Error())
+				continue
+			}
+			s.Close()
+			return i, err
+		}
+	}
+	return len(msgs), nil
+}
+
+var errTooManyChunks = fmt.Errorf("GELF message over %d chunks of %d bytes, even compressed", gelfMaxChunks, gelfChunkData)
+
+func isTooBig(err error) bool {
+	return err != nil && (os.IsExist(err) || bytes.Contains([]byte(err.Error()), []byte("message too long")))
+}
+
+func (s *packetSender) sendGELF(c net.Conn, m []byte) error {
+	s.zbuf.Reset()
+	if s.zw == nil {
+		s.zw = zlib.NewWriter(&s.zbuf)
+	} else {
+		s.zw.Reset(&s.zbuf)
+	}
+	s.zw.Write(m)
+	s.zw.Close()
+	z := s.zbuf.Bytes()
+	if len(z) <= gelfChunkData {
+		_, err := c.Write(z)
+		return err
+	}
+	n := (len(z) + gelfChunkData - 1) / gelfChunkData
+	if n > gelfMaxChunks {
+		return errTooManyChunks
+	}
+	var id [8]byte
+	rand.Read(id[:])
+	pkt := make([]byte, 0, 12+gelfChunkData)
+	for i := 0; i < n; i++ {
+		pkt = append(pkt[:0], 0x1e, 0x0f)
+		pkt = append(pkt, id[:]...)
+		pkt = append(pkt, byte(i), byte(n))
+		pkt = append(pkt, z[i*gelfChunkData:min(len(z), (i+1)*gelfChunkData)]...)
+		if _, err := c.Write(pkt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *packetSender) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn == nil {
+		return nil
+	}
+	err := s.conn.Close()
+	s.conn = nil
+	return err
+}
+
+// writerSender writes lines to a writer (stdout).
+type writerSender struct {
+	w  io.Writer
+	bw *bufio.Writer
+}
+
+func (s *writerSender) Send(msgs [][]byte) (int, error) {
+	if s.bw == nil {
+		s.bw = bufio.NewWriterSize(s.w, 64<<10)
+	}
+	for _, m := range msgs {
+		s.bw.Write(m)
+		s.bw.WriteByte('\n')
+	}
+	return len(msgs), s.bw.Flush()
+}
+
+func (s *writerSender) Close() error { return nil }
+
+// FileSender appends lines to a file (mode 0640), reopened by Reopen so
+// logrotate can move it away.
+type FileSender struct {
+	path string
+	mu   sync.Mutex
+	f    *os.File
+	bw   *bufio.Writer
+}
+
+func openFileSender(path string) (*FileSender, error) {
+	if path == "" {
+		return nil, fmt.Errorf("file: needs a path, as in file:/var/log/nfr/alerts.cef")
+	}
+	return &FileSender{path: path}, nil
+}
+
+func (s *FileSender) Send(msgs [][]byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			return 0, err
+		}
+		s.f, s.bw = f, bufio.NewWriterSize(f, 64<<10)
+	}
+	for _, m := range msgs {
+		s.bw.Write(m)
+		s.bw.WriteByte('\n')
+	}
+	if err := s.bw.Flush(); err != nil {
+		s.f.Close()
+		s.f = nil
+		return 0, err
+	}
+	return len(msgs), nil
+}
+
+// Reopen closes the file; the next Send opens it again by name.
+func (s *FileSender) Reopen() error { return s.Close() }
+
+func (s *FileSender) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return nil
+	}
+	err := s.f.Close()
+	s.f = nil
+	return err
+}
