@@ -295,4 +295,3 @@ func (s *httpSender) Close() error {
 	s.client.CloseIdleConnections()
 	return nil
 }
-

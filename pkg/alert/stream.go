@@ -2,8 +2,8 @@ package alert
 
 import (
 	"bufio"
-	"compress/zlib"
 	"bytes"
+	"compress/zlib"
 	"crypto/rand"
 	"crypto/tls"
 	"fmt"
@@ -34,6 +34,7 @@ type streamSender struct {
 	mu   sync.Mutex
 	conn net.Conn
 	bw   *bufio.Writer
+	ends []int
 }
 
 func (s *streamSender) connect() error {
@@ -63,7 +64,7 @@ func (s *streamSender) connect() error {
 func (s *streamSender) Send(msgs [][]byte) (int, error) {
 	// A receiver that closed its side (a graceful stop) shows only on a
 	// read; look without waiting, so a batch is not written into a dead
-	// connection and lost.
+	// connection.
 	if s.conn != nil && peerClosed(s.conn) != nil {
 		s.Close()
 	}
@@ -71,23 +72,68 @@ func (s *streamSender) Send(msgs [][]byte) (int, error) {
 		return 0, err
 	}
 	s.conn.SetWriteDeadline(time.Now().Add(s.d.Timeout))
+	// ends[i] is where message i ends in the bytes written.
+	ends := s.ends[:0]
 	var num [20]byte
+	written := 0
 	for _, m := range msgs {
 		switch s.frame {
 		case octetCount:
-			s.bw.Write(strconv.AppendInt(num[:0], int64(len(m)), 10))
+			l := strconv.AppendInt(num[:0], int64(len(m)), 10)
+			s.bw.Write(l)
 			s.bw.WriteByte(' ')
-			s.bw.Write(m)
-		case nullEnd:
-			s.bw.Write(m)
-			s.bw.WriteByte(0)
+			written += len(l) + 1
 		}
+		s.bw.Write(m)
+		written += len(m)
+		if s.frame == nullEnd {
+			s.bw.WriteByte(0)
+			written++
+		}
+		ends = append(ends, written)
 	}
+	s.ends = ends
 	if err := s.bw.Flush(); err != nil {
 		s.Close()
 		return 0, err
 	}
-	return len(msgs), nil
+	return s.waitAcked(msgs, ends, written)
+}
+
+// waitAcked waits until the receiver's TCP acknowledged every byte, so a
+// message counts as delivered only once it reached the receiving host. A
+// message whose bytes were not acknowledged when the connection failed is
+// sent again. Over TLS the byte counts differ, so a batch is all or none.
+func (s *streamSender) waitAcked(msgs [][]byte, ends []int, written int) (int, error) {
+	raw := s.conn
+	if s.tls != nil {
+		raw = s.conn.(*tls.Conn).NetConn()
+	}
+	deadline := time.Now().Add(s.d.Timeout)
+	wait := 50 * time.Microsecond
+	last := -1
+	for {
+		q := unacked(raw)
+		if q <= 0 {
+			return len(msgs), nil
+		}
+		last = q
+		if err := peerClosed(s.conn); err != nil || time.Now().After(deadline) {
+			if err == nil {
+				err = fmt.Errorf("%s: %d bytes not acknowledged in %v", s.addr, q, s.d.Timeout)
+			}
+			s.Close()
+			settled := 0
+			if s.tls == nil && last >= 0 {
+				for settled < len(ends) && ends[settled] <= written-last {
+					settled++
+				}
+			}
+			return settled, err
+		}
+		time.Sleep(wait)
+		wait = min(wait*2, 10*time.Millisecond)
+	}
 }
 
 // peerClosed reports a connection the peer has closed (EOF on a read that
