@@ -68,6 +68,9 @@ func (o *Output) Open() error {
 		o.MaxBackoff = 30 * time.Second
 	}
 	o.Dest.Reject = o.reject
+	if err := o.Dest.Check(); err != nil {
+		return err
+	}
 	s, err := Dial(o.Dest)
 	if err != nil {
 		return err

@@ -29,11 +29,11 @@ import (
 // receives is parsed (mmpstrucdata for RFC 5424 structured data) and
 // written as one JSON object per line to out.json.
 type rsyslog struct {
-	t                        *testing.T
-	dir, conf, pid, out      string
+	t                         *testing.T
+	dir, conf, pid, out       string
 	udp, tcp, tls, relp, tls2 int
-	cmd                      *exec.Cmd
-	pki                      *testPKI
+	cmd                       *exec.Cmd
+	pki                       *testPKI
 }
 
 const rsyslogd = "/usr/sbin/rsyslogd"
