@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nfr-project/nfr/internal/testenv"
+)
+
+func demo(t *testing.T) []byte {
+	b, err := os.ReadFile(filepath.Join(testenv.Root(t), "pkg/score/testdata/demo.alerts.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestPassThroughAndFile(t *testing.T) {
+	dir := t.TempDir()
+	in := append([]byte(`{"type":"dns","query":"x.example"}`+"\n"), demo(t)...)
+	in = append(in, "not json\n"...)
+	r := testenv.RunBin(t, "nfr-alert", in, "-c", "/dev/null", "-q", filepath.Join(dir, "q"), "--sensor", "s1",
+		"-o", "file:"+filepath.Join(dir, "a.leef"), "-f", "leef", "--stats")
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+	}
+	// Every valid line passes through unchanged (the bad one is reported).
+	if r.Stdout != string(in[:len(in)-len("not json\n")]) {
+		t.Errorf("stdout is not the input")
+	}
+	if !strings.Contains(r.Stderr, "nfr-alert: warning: -:40: not a JSON object") || !strings.Contains(r.Stderr, "38 delivered, 0 queued, 0 failed") {
+		t.Errorf("stderr: %s", r.Stderr)
+	}
+	out, _ := os.ReadFile(filepath.Join(dir, "a.leef"))
+	if n := bytes.Count(out, []byte("\nLEEF:2.0|AlphaSOC|NFR|")) + 1; n != 38 || !bytes.Contains(out, []byte("\tsensor=s1\t")) {
+		t.Errorf("%d LEEF lines: %.300s", n, out)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"-c", "/dev/null", "-o", "ftp://x"},
+		{"-c", "/dev/null", "-o", "file:/tmp/x", "-f", "xml"},
+		{"-c", "/dev/null"},
+		{"-c", "/dev/null", "-f", "cef"},
+		{"--bogus"},
+	} {
+		r := testenv.RunBin(t, "nfr-alert", nil, args...)
+		if r.Code != 2 || !strings.HasPrefix(r.Stderr, "nfr-alert: error: ") || strings.Count(r.Stderr, "error:") != 1 {
+			t.Errorf("%v: exit %d: %s", args, r.Code, r.Stderr)
+		}
+	}
+	if r := testenv.RunBin(t, "nfr-alert", nil, "--version"); r.Code != 0 || !strings.HasPrefix(r.Stdout, "nfr-alert ") {
+		t.Errorf("--version: %+v", r)
+	}
+}
+
+// TestSignals: SIGUSR1 prints the counters; SIGHUP reopens a file output
+// moved away; a receiver that is down leaves alerts queued and the exit
+// status 0.
+func TestSignals(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.json")
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	down := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(testenv.Bin(t, "nfr-alert"), "-c", "/dev/null", "-q", filepath.Join(dir, "q"), "--wait", "200ms",
+		"-o", "file:"+path, "-o", "syslog+tcp://"+down, "--no-pass")
+	stdin, _ := cmd.StdinPipe()
+	var stderr testenv.SyncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(demo(t), []byte("\n"))
+	stdin.Write(bytes.Join(lines[:10], nil))
+	waitLines(t, path, 10)
+	os.Rename(path, path+".1")
+	cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(100 * time.Millisecond)
+	stdin.Write(bytes.Join(lines[10:], nil))
+	waitLines(t, path, len(lines)-10-1)
+	cmd.Process.Signal(syscall.SIGUSR1)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(stderr.String(), "a.json: 38 delivered") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	stdin.Close()
+	err := cmd.Wait()
+	if err != nil {
+		t.Errorf("exit: %v: %s", err, stderr.String())
+	}
+	s := stderr.String()
+	if !strings.Contains(s, "a.json: 38 delivered, 0 queued") || !strings.Contains(s, "38 alerts still queued") {
+		t.Errorf("stderr: %s", s)
+	}
+}
+
+func waitLines(t *testing.T, path string, n int) {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if f, err := os.Open(path); err == nil {
+			c := 0
+			sc := bufio.NewScanner(f)
+			sc.Buffer(nil, 1<<20)
+			for sc.Scan() {
+				c++
+			}
+			f.Close()
+			if c >= n {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s: fewer than %d lines", path, n)
+}
