@@ -204,3 +204,28 @@ func TestTLSVerified(t *testing.T) {
 		t.Errorf("warnings %q", warn)
 	}
 }
+
+// TestUnixDatagram: syslog:///PATH sends one datagram per message, as to
+// /dev/log.
+func TestUnixDatagram(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	o := output(t, "syslog://"+path, "syslog")
+	o.Format.RFC3164 = true
+	runFilter(t, bytes.NewReader(numbered(3)), 5*time.Second, o)
+	buf := make([]byte, 65536)
+	for i := 0; i < 3; i++ {
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := rfc3164.FindSubmatch(buf[:n]); m == nil || !bytes.Contains(m[5], []byte(fmt.Sprintf(`"reason":"alert %d"`, i))) {
+			t.Errorf("datagram %d: %q", i, buf[:n])
+		}
+	}
+}

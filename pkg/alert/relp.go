@@ -100,7 +100,7 @@ func (s *relpSender) readFrame() (txnr int, cmd string, data []byte, err error) 
 			}
 			break
 		}
-		if c < '0' || c > '9' || n > 1<<27 {
+		if c < '0' || c > '9' || n > 1<<20 {
 			return 0, "", nil, fmt.Errorf("relp: bad data length")
 		}
 		n = n*10 + int(c-'0')
