@@ -157,6 +157,11 @@ type Route struct {
 	Policy      *bool    // nil: any; false: no policy-only alerts; true: only those
 }
 
+// Empty reports whether the route takes every alert.
+func (r *Route) Empty() bool {
+	return r.MinSeverity <= 1 && len(r.Include) == 0 && len(r.Exclude) == 0 && len(r.Groups) == 0 && r.Policy == nil
+}
+
 // Match reports whether the route takes a.
 func (r *Route) Match(a *Alert) bool {
 	if a.Severity < r.MinSeverity {

@@ -1,6 +1,8 @@
 package alert
 
 import (
+	"bytes"
+	"encoding/json"
 	"context"
 	"errors"
 	"fmt"
@@ -30,6 +32,7 @@ type Filter struct {
 	wg     sync.WaitGroup
 	a      Alert
 	buf    []byte
+	route  bool // some output has a route
 }
 
 // Start opens every output and starts delivering what their queues hold.
@@ -46,8 +49,35 @@ func (f *Filter) Start() error {
 	for _, o := range f.Outputs {
 		f.wg.Add(1)
 		go func() { defer f.wg.Done(); o.deliver(f.ctx) }()
+		if !o.Route.Empty() {
+			f.route = true
+		}
 	}
+	f.wg.Add(1)
+	go func() { defer f.wg.Done(); f.seal(f.ctx) }()
 	return nil
+}
+
+// sealAge is how long an alert may wait in an open queue segment before
+// it is handed to the deliverer: batches of many alerts at speed (one
+// fsync each), little delay for a lone one.
+const sealAge = 20 * time.Millisecond
+
+func (f *Filter) seal(ctx context.Context) {
+	t := time.NewTicker(sealAge / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for _, o := range f.Outputs {
+				if err := o.sp.SealOlder(sealAge); err != nil && !o.sp.Stuck() {
+					o.Warn(fmt.Sprintf("%s: queue: %v", o.Name, err))
+				}
+			}
+		}
+	}
 }
 
 // flushingReader calls before each time its reader may block, so queued
@@ -77,7 +107,15 @@ func (f *Filter) Run(r io.Reader, name string) error {
 		if err != nil {
 			f.Skipped += rd.Skipped()
 			if errors.Is(err, io.EOF) {
-				return f.flush()
+				if err := f.flush(); err != nil {
+					return err
+				}
+				for _, o := range f.Outputs {
+					if err := o.sp.SealAll(); err != nil {
+						return fmt.Errorf("%s: queue: %w", o.Name, err)
+					}
+				}
+				return nil
 			}
 			if fr.err != nil {
 				return fr.err
@@ -97,17 +135,22 @@ func (f *Filter) Run(r io.Reader, name string) error {
 }
 
 func (f *Filter) take(line []byte, rd *event.Reader) error {
-	if err := Parse(line, &f.a); err != nil {
+	if !f.route {
+		// No output routes: decoding the alert here would be wasted; the
+		// deliverers decode it anyway, and report what does not decode.
+		if !isAlert(line) {
+			return nil
+		}
+	} else if err := Parse(line, &f.a); err != nil {
 		rd.Skip(err.Error())
 		return nil
-	}
-	if f.a.Type != event.TypeAlert {
+	} else if f.a.Type != event.TypeAlert {
 		return nil
 	}
 	f.buf = WithSensor(f.buf, line, f.Sensor)
 	took := false
 	for _, o := range f.Outputs {
-		if o.Route.Match(&f.a) {
+		if !f.route || o.Route.Match(&f.a) {
 			if err := o.add(f.buf); err != nil {
 				return fmt.Errorf("%s: queue: %w", o.Name, err)
 			}
@@ -120,9 +163,22 @@ func (f *Filter) take(line []byte, rd *event.Reader) error {
 	return nil
 }
 
+// isAlert reports whether line's top-level type is alert.
+func isAlert(line []byte) bool {
+	if bytes.HasPrefix(line, []byte(`{"type":"alert"`)) {
+		return true
+	}
+	var t struct {
+		Type string `json:"type"`
+	}
+	return json.Unmarshal(line, &t) == nil && t.Type == event.TypeAlert
+}
+
+// flush writes what was read to the queues, so it survives a kill, and
+// flushes stdout; the sealer hands it to the deliverers.
 func (f *Filter) flush() error {
 	for _, o := range f.Outputs {
-		if err := o.flush(); err != nil {
+		if err := o.sp.Flush(); err != nil {
 			return fmt.Errorf("%s: queue: %w", o.Name, err)
 		}
 	}

@@ -23,6 +23,8 @@ type Formatter struct {
 	Color    bool   // text: colour by severity
 	// ProcID is the RFC 5424 PROCID (the process id); "" writes "-".
 	ProcID string
+
+	scratch []byte // AppendSyslog's message; a Formatter is not for concurrent use
 }
 
 // FormatError is an unknown format name.
@@ -61,8 +63,8 @@ func (f *Formatter) AppendSyslog(dst []byte, a *Alert) []byte {
 	if f.Name == "syslog" {
 		return f.appendSyslog(dst, a, nil)
 	}
-	msg := f.Append(nil, a)
-	return f.appendSyslog(dst, a, msg)
+	f.scratch = f.Append(f.scratch[:0], a)
+	return f.appendSyslog(dst, a, f.scratch)
 }
 
 // --- CEF (ArcSight Common Event Format, revision 25) ---

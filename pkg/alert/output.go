@@ -126,14 +126,6 @@ func (o *Output) add(line []byte) error {
 	return o.sp.Append("alert", line)
 }
 
-// flush writes queued alerts to disk and hands them to the deliverer.
-func (o *Output) flush() error {
-	if err := o.sp.Flush(); err != nil {
-		return err
-	}
-	return o.sp.SealAll()
-}
-
 // reject keeps a refused message in rejected.log in the queue directory.
 func (o *Output) reject(msg []byte, why string) {
 	o.failed.Add(1)
@@ -154,7 +146,9 @@ func (o *Output) reject(msg []byte, why string) {
 // ends. A batch leaves the queue only when every alert in it is settled.
 func (o *Output) deliver(ctx context.Context) {
 	defer close(o.stopped)
-	var body []byte
+	var body, out []byte
+	var msgs [][]byte
+	var ends []int
 	var a Alert
 	backoff := time.Duration(0)
 	failing := false
@@ -172,19 +166,25 @@ func (o *Output) deliver(ctx context.Context) {
 			}
 			continue
 		}
-		var msgs [][]byte
+		msgs = msgs[:0]
+		ends = ends[:0]
+		out = out[:0]
 		for _, line := range bytes.Split(bytes.TrimSuffix(body, []byte("\n")), []byte("\n")) {
 			if err := Parse(line, &a); err != nil {
 				o.reject(line, "not an alert: "+err.Error())
 				continue
 			}
-			var m []byte
 			if o.syslog {
-				m = o.Format.AppendSyslog(nil, &a)
+				out = o.Format.AppendSyslog(out, &a)
 			} else {
-				m = o.Format.Append(nil, &a)
+				out = o.Format.Append(out, &a)
 			}
-			msgs = append(msgs, m)
+			ends = append(ends, len(out))
+		}
+		start := 0
+		for _, e := range ends {
+			msgs = append(msgs, out[start:e:e])
+			start = e
 		}
 		done := 0
 		for done < len(msgs) {
