@@ -28,15 +28,51 @@ type Alert struct {
 	ThreatIDs []string
 }
 
-type extra struct {
-	ID        string    `json:"id"`
-	Count     int64     `json:"count"`
-	FirstSeen time.Time `json:"firstSeen"`
-	LastSeen  time.Time `json:"lastSeen"`
-	Sensor    string    `json:"sensor"`
+// extras reads the fields event.Event does not have, in one pass over
+// the line's top-level keys.
+func (a *Alert) extras(line []byte) error {
+	var err error
+	str := func(v []byte, dst *string) {
+		if err == nil {
+			*dst, err = jsonString(v)
+		}
+	}
+	tm := func(v []byte, dst *time.Time) {
+		var s string
+		if str(v, &s); err == nil && s != "" {
+			*dst, err = event.ParseTime(s)
+		}
+	}
+	event.Fields(line, func(k, v []byte) {
+		switch string(k) {
+		case "id":
+			str(v, &a.ID)
+		case "sensor":
+			str(v, &a.Sensor)
+		case "firstSeen":
+			tm(v, &a.FirstSeen)
+		case "lastSeen":
+			tm(v, &a.LastSeen)
+		case "count":
+			if err == nil && string(v) != "null" {
+				a.Count, err = strconv.ParseInt(string(v), 10, 64)
+			}
+		}
+	})
+	return err
 }
 
-var extraKeys = [][]byte{[]byte(`"id"`), []byte(`"count"`), []byte(`"firstSeen"`), []byte(`"lastSeen"`), []byte(`"sensor"`)}
+// jsonString decodes a JSON string value; null is "".
+func jsonString(v []byte) (string, error) {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && bytes.IndexByte(v, '\\') < 0 {
+		return string(v[1 : len(v)-1]), nil
+	}
+	var s *string
+	if err := json.Unmarshal(v, &s); err != nil || s == nil {
+		return "", err
+	}
+	return *s, nil
+}
 
 // Parse decodes line into a, which keeps a reference to line.
 func Parse(line []byte, a *Alert) error {
@@ -46,15 +82,8 @@ func Parse(line []byte, a *Alert) error {
 	if err := event.Unmarshal(line, &a.Event); err != nil {
 		return err
 	}
-	for _, k := range extraKeys {
-		if bytes.Contains(line, k) {
-			var x extra
-			if err := json.Unmarshal(line, &x); err != nil {
-				return err
-			}
-			a.ID, a.Count, a.FirstSeen, a.LastSeen, a.Sensor = x.ID, x.Count, x.FirstSeen, x.LastSeen, x.Sensor
-			break
-		}
+	if err := a.extras(line); err != nil {
+		return err
 	}
 	a.ThreatIDs = a.ThreatIDs[:0]
 	for id := range a.Threats {

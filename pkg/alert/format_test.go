@@ -2,11 +2,14 @@ package alert
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // demoAlerts are nfr-score's alerts on the demo capture.
@@ -283,4 +286,37 @@ func BenchmarkFormat(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkFilter runs alerts through the whole filter into two file
+// outputs (one routed), queues included.
+func BenchmarkFilter(b *testing.B) {
+	lines := demoAlerts(b)
+	var in []byte
+	for i := 0; len(in) < 4<<20; i++ {
+		in = append(append(in, lines[i%len(lines)]...), '\n')
+	}
+	n := bytes.Count(in, []byte("\n"))
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		mk := func(name, format string) *Output {
+			return &Output{Name: name, Dest: Dest{URL: "file:" + filepath.Join(dir, name)}, Format: Formatter{Name: format},
+				QueueDir: filepath.Join(dir, "q", name)}
+		}
+		pager := mk("pager", "json")
+		pager.Route.MinSeverity = 5
+		f := &Filter{Outputs: []*Output{mk("cef", "cef"), mk("syslog", "syslog"), pager}, Sensor: "s"}
+		if err := f.Start(); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Run(bytes.NewReader(in), "bench"); err != nil {
+			b.Fatal(err)
+		}
+		if q := f.Drain(time.Minute); q != 0 {
+			b.Fatal(q)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "alerts/s")
 }
