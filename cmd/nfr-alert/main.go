@@ -6,6 +6,7 @@ package main
 import (
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -41,6 +42,11 @@ func main() { os.Exit(run()) }
 
 func run() int {
 	signal.Ignore(syscall.SIGHUP, syscall.SIGUSR1)
+	// Little lives long here but the queues: collect less often, for
+	// speed, unless the user set GOGC.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	ui := cli.New("nfr-alert", os.Stderr)
 	var o options
 	files, done, code := ui.Parse(&o, "[OPTIONS] [FILE...]", os.Args[1:], os.Stdout)
