@@ -63,9 +63,11 @@ module(load="imptcp")
 module(load="imrelp")
 module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")
 module(load="mmpstrucdata")
+module(load="mmjsonparse")
 template(name="j" type="string" string="{\"host\":\"%%hostname:::json%%\",\"app\":\"%%app-name:::json%%\",\"msgid\":\"%%msgid:::json%%\",\"pri\":%%pri%%,\"tree\":%%$!%%,\"msg\":\"%%msg:::json%%\"}\n")
 ruleset(name="r") {
   action(type="mmpstrucdata")
+  action(type="mmjsonparse" cookie="")
   action(type="omfile" file=%q template="j")
 }
 input(type="imudp" address="127.0.0.1" port="%d" ruleset="r")
@@ -126,6 +128,11 @@ type received struct {
 	Pri   int    `json:"pri"`
 	Tree  struct {
 		SD map[string]map[string]string `json:"rfc5424-sd"`
+		// The alert line, parsed by mmjsonparse.
+		Severity int    `json:"severity"`
+		SrcIP    string `json:"srcIP"`
+		Query    string `json:"query"`
+		Sensor   string `json:"sensor"`
 	} `json:"tree"`
 	Msg string `json:"msg"`
 }
@@ -264,6 +271,7 @@ func TestRsyslog(t *testing.T) {
 	}
 	// Every alert line (with the sensor added) arrives once per output.
 	count := map[string]int{}
+	bsdSeen := 0
 	for _, m := range got {
 		// rsyslog keeps the space after an RFC 3164 TAG in the message.
 		m.Msg = strings.TrimPrefix(m.Msg, " ")
@@ -278,11 +286,17 @@ func TestRsyslog(t *testing.T) {
 		if m.Pri != 16*8+SyslogSeverity(a.Severity) {
 			t.Errorf("pri %d for severity %d", m.Pri, a.Severity)
 		}
+		// RFC 5424 and 3164 alike: the message parsed into the alert's
+		// fields.
+		if m.Tree.Severity != a.Severity || m.Tree.SrcIP != a.SrcIP.String() || m.Tree.Query != a.Query || m.Tree.Sensor != "sensor-1" {
+			t.Errorf("rsyslog parsed %+v from %s", m.Tree, m.Msg)
+		}
 		sd := m.Tree.SD[SDID]
 		if sd == nil {
 			if m.MsgID != "" && m.MsgID != "-" {
 				t.Errorf("RFC 5424 message without structured data: %+v", m)
 			}
+			bsdSeen++
 			continue // RFC 3164
 		}
 		id, _ := a.Main()
@@ -291,6 +305,9 @@ func TestRsyslog(t *testing.T) {
 			t.Errorf("structured data %v does not match %s", sd, m.Msg)
 		}
 	}
+	if bsdSeen != len(lines) {
+		t.Errorf("%d RFC 3164 messages, want %d", bsdSeen, len(lines))
+	}
 	for _, l := range lines {
 		w := string(WithSensor(nil, l, "sensor-1"))
 		if count[w] != len(outs) {
@@ -298,6 +315,22 @@ func TestRsyslog(t *testing.T) {
 		}
 	}
 	t.Logf("rsyslog received %d alerts over udp, tcp, tls, tls with client certificate, relp and tcp RFC 3164", len(got))
+
+	// The listener that wants a client certificate takes nothing from a
+	// client without one; the alerts stay queued.
+	noCert := output(t, "syslog+tls://"+addr(r.tls2), "syslog")
+	noCert.Dest.CAFile = r.pki.ca
+	f = &Filter{Outputs: []*Output{noCert}}
+	if err := f.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f.Run(bytes.NewReader(input), "test")
+	if q := f.Drain(time.Second); q != int64(len(lines)) {
+		t.Errorf("without a client certificate %d queued, want %d", q, len(lines))
+	}
+	if n := len(r.waitFor(want+1, 300*time.Millisecond)); n != want {
+		t.Errorf("rsyslog took %d messages from a client without a certificate", n-want)
+	}
 }
 
 // numbered makes n alerts, the i-th carrying "reason":"alert i".

@@ -15,6 +15,10 @@ import (
 	"time"
 )
 
+// tlsVerdict is how long a new TLS 1.3 session waits for the server to
+// refuse the client's certificate.
+const tlsVerdict = 200 * time.Millisecond
+
 type framing int
 
 const (
@@ -55,6 +59,22 @@ func (s *streamSender) connect() error {
 			return err
 		}
 		tc.SetDeadline(time.Time{})
+		// In TLS 1.3 the server judges the client's certificate after the
+		// client's handshake is done, and says no with an alert: wait a
+		// moment for one, so no batch is written into a refused session.
+		if tc.ConnectionState().Version >= tls.VersionTLS13 {
+			tc.SetReadDeadline(time.Now().Add(tlsVerdict))
+			var b [1]byte
+			_, err := tc.Read(b[:])
+			tc.SetReadDeadline(time.Time{})
+			if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+				c.Close()
+				if err == nil {
+					err = fmt.Errorf("%s: the syslog server spoke first", s.addr)
+				}
+				return err
+			}
+		}
 		c = tc
 	}
 	s.conn, s.bw = c, bufio.NewWriterSize(c, 64<<10)
