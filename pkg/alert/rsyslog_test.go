@@ -409,6 +409,26 @@ func TestRsyslogRELPRestart(t *testing.T) {
 	t.Logf("relp: %d of %d alerts arrived in order across an rsyslog restart, none twice", len(s), n)
 }
 
+// TestRsyslogRELPKill measures what a hard kill of rsyslog costs over
+// RELP: rsyslog answers a message once it is in its queue, which is in
+// memory unless configured on disk, so a kill loses what it had queued.
+func TestRsyslogRELPKill(t *testing.T) {
+	r := newRsyslog(t)
+	const n = 10000
+	s := restartMidStream(t, r, fmt.Sprintf("syslog+relp://127.0.0.1:%d", r.relp), n, syscall.SIGKILL)
+	seen := map[int]int{}
+	for _, v := range s {
+		seen[v]++
+	}
+	twice := 0
+	for _, c := range seen {
+		if c > 1 {
+			twice++
+		}
+	}
+	t.Logf("relp kill: %d of %d arrived, %d lost, %d twice", len(seen), n, n-len(seen), twice)
+}
+
 // TestRsyslogTCPRestart: plain TCP loses nothing over a graceful stop of
 // rsyslog; a hard kill costs what was in flight, measured and logged.
 func TestRsyslogTCPRestart(t *testing.T) {
