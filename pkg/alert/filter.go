@@ -33,6 +33,7 @@ type Filter struct {
 	a      Alert
 	buf    []byte
 	route  bool // some output has a route
+	addMu  sync.Mutex
 }
 
 // Start opens every output and starts delivering what their queues hold.
@@ -224,4 +225,43 @@ func (f *Filter) Drain(wait time.Duration) (queued int64) {
 		queued += q
 	}
 	return queued
+}
+
+// Add queues one alert line to the outputs whose route takes it and
+// writes it to disk at once, for a program that makes alerts itself
+// (nfr-engine) rather than reading a stream. Safe for concurrent use.
+func (f *Filter) Add(line []byte) error {
+	f.addMu.Lock()
+	defer f.addMu.Unlock()
+	rd := event.NewReader(bytes.NewReader(nil), "alert")
+	rd.Warn = f.Warn
+	if err := f.take(line, rd); err != nil {
+		return err
+	}
+	for _, o := range f.Outputs {
+		if err := o.sp.Flush(); err != nil {
+			return fmt.Errorf("%s: queue: %w", o.Name, err)
+		}
+	}
+	return nil
+}
+
+// WriteMetrics writes every output's counters in the Prometheus text
+// format.
+func (f *Filter) WriteMetrics(w io.Writer) {
+	stats := f.Stats()
+	for _, m := range []struct {
+		name, typ, help string
+		v               func(Stats) int64
+	}{
+		{"nfr_alert_delivered_total", "counter", "Alerts an output's receiver took.", func(s Stats) int64 { return s.Delivered }},
+		{"nfr_alert_failed_total", "counter", "Alerts an output's receiver refused for good (kept in rejected.log).", func(s Stats) int64 { return s.Failed }},
+		{"nfr_alert_retries_total", "counter", "Failed deliveries that were retried.", func(s Stats) int64 { return s.Retries }},
+		{"nfr_alert_queued", "gauge", "Alerts in an output's queue on disk.", func(s Stats) int64 { return s.Queued }},
+	} {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", m.name, m.help, m.name, m.typ)
+		for _, s := range stats {
+			fmt.Fprintf(w, "%s{output=%q} %d\n", m.name, s.Name, m.v(s))
+		}
+	}
 }
