@@ -155,6 +155,9 @@ func outputs(ui *cli.UI, o *options, conf *config.Config) ([]*alert.Output, int)
 		if err != nil {
 			return nil, ui.Usagef("-o %v", err)
 		}
+		if alert.Scheme(u) == "stdout" && out.Format.Name == "text" {
+			out.Format.Color = cli.IsTerminal(os.Stdout)
+		}
 		outs = append(outs, out)
 	}
 	return outs, 0

@@ -176,7 +176,21 @@ func redact(u string) string {
 func (s *httpSender) hec(msgs [][]byte) (int, error) {
 	var body []byte
 	for _, m := range msgs {
-		body = append(body, `{"source":"nfr","sourcetype":"nfr:alert","event":`...)
+		body = append(body, `{"source":"nfr","sourcetype":"nfr:alert",`...)
+		// HEC's own time (epoch seconds) and host, from the alert.
+		if v, ok := event.Field(m, "ts"); ok && len(v) > 2 {
+			if t, err := event.ParseTime(string(v[1 : len(v)-1])); err == nil {
+				body = append(body, `"time":`...)
+				body = strconv.AppendFloat(body, float64(t.UnixMilli())/1e3, 'f', 3, 64)
+				body = append(body, ',')
+			}
+		}
+		if v, ok := event.Field(m, "sensor"); ok && len(v) > 2 && v[0] == '"' {
+			body = append(body, `"host":`...)
+			body = append(body, v...)
+			body = append(body, ',')
+		}
+		body = append(body, `"event":`...)
 		if json.Valid(m) {
 			body = append(body, m...)
 		} else {

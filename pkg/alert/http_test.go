@@ -69,6 +69,10 @@ func (h *hecServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			answer(400, "Invalid data format", 6, fmt.Sprintf(`,"invalid-event-number":%d`, i))
 			return
 		}
+		if string(ev["host"]) != `"sensor-1"` || !bytes.HasPrefix(ev["time"], []byte("17936")) {
+			answer(400, "Invalid data format", 6, fmt.Sprintf(`,"invalid-event-number":%d`, i))
+			return
+		}
 		batch = append(batch, ev["event"])
 	}
 	h.events = append(h.events, batch...)
@@ -94,7 +98,7 @@ func TestHEC(t *testing.T) {
 	// A wrong token is retried (a person fixes it), never dropped.
 	wrong := httpOutput(t, srv.URL+"/services/collector/event", "hec", "json")
 	wrong.Dest.Token = "wrong"
-	f := &Filter{Outputs: []*Output{wrong}, Warn: func(m string) { t.Log(m) }}
+	f := &Filter{Outputs: []*Output{wrong}, Sensor: "sensor-1", Warn: func(m string) { t.Log(m) }}
 	if err := f.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +123,7 @@ func TestHEC(t *testing.T) {
 	}
 	for i, ev := range h.events {
 		var a Alert
-		if err := Parse(ev, &a); err != nil || !bytes.Equal(ev, lines[i]) {
+		if err := Parse(ev, &a); err != nil || !bytes.Equal(ev, WithSensor(nil, lines[i], "sensor-1")) {
 			t.Fatalf("event %d: %v %s", i, err, ev)
 		}
 	}

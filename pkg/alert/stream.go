@@ -236,7 +236,7 @@ func (s *packetSender) Send(msgs [][]byte) (int, error) {
 var errTooManyChunks = fmt.Errorf("GELF message over %d chunks of %d bytes, even compressed", gelfMaxChunks, gelfChunkData)
 
 func isTooBig(err error) bool {
-	return err != nil && (os.IsExist(err) || bytes.Contains([]byte(err.Error()), []byte("message too long")))
+	return err != nil && bytes.Contains([]byte(err.Error()), []byte("message too long"))
 }
 
 func (s *packetSender) sendGELF(c net.Conn, m []byte) error {
