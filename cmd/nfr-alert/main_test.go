@@ -123,3 +123,43 @@ func waitLines(t *testing.T, path string, n int) {
 	}
 	t.Fatalf("%s: fewer than %d lines", path, n)
 }
+
+// TestConfigRoutes: alerts.outputs from config.yml, each with its route.
+func TestConfigRoutes(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "config.yml")
+	os.WriteFile(conf, []byte(`sensor: cfg-sensor
+alerts:
+  queue: q
+  outputs:
+    - {name: all, url: "file:all.json"}
+    - {name: high, url: "file:high.json", min_severity: 4}
+    - {name: nodga, url: "file:nodga.json", threats: {exclude: [dga]}}
+    - {name: dgaonly, url: "file:dga.json", threats: {include: [dga]}, format: text}
+    - {name: nopolicy, url: "file:nopolicy.json", policy: false}
+`), 0o600)
+	r := testenv.RunBin(t, "nfr-alert", demo(t), "-c", conf, "--no-pass", "--stats")
+	if r.Code != 0 || r.Stdout != "" {
+		t.Fatalf("exit %d: %s %s", r.Code, r.Stdout, r.Stderr)
+	}
+	count := func(name string) int {
+		b, _ := os.ReadFile(filepath.Join(dir, name))
+		return bytes.Count(b, []byte("\n"))
+	}
+	// The demo: 38 alerts, 23 of severity 4, 11 dga, 7 policy-only (cleartext, doh).
+	for name, want := range map[string]int{"all.json": 38, "high.json": 23, "nodga.json": 27, "dga.json": 11} {
+		if got := count(name); got != want {
+			t.Errorf("%s: %d alerts, want %d", name, got, want)
+		}
+	}
+	if n := count("nopolicy.json"); n >= 38 || n < 31 {
+		t.Errorf("nopolicy: %d", n)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "all.json"))
+	if !bytes.Contains(b, []byte(`"sensor":"cfg-sensor"}`)) {
+		t.Errorf("no sensor: %.200s", b)
+	}
+	if !strings.Contains(r.Stderr, "high: 23 delivered, 0 queued, 0 failed") {
+		t.Errorf("stats: %s", r.Stderr)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -128,4 +129,15 @@ func (c *Config) SensorName() string {
 	}
 	h, _ := os.Hostname()
 	return h
+}
+
+// resolveFileURLs makes a relative file:PATH output relative to dir, like
+// the other file names in config.yml.
+func (a *Alerts) resolveFileURLs(dir string) {
+	for i := range a.Outputs {
+		u := &a.Outputs[i].URL
+		if p, ok := strings.CutPrefix(*u, "file:"); ok && p != "" && !filepath.IsAbs(p) && !strings.HasPrefix(p, "//") {
+			*u = "file:" + filepath.Join(dir, p)
+		}
+	}
 }

@@ -12,6 +12,7 @@ alerts:
   facility: auth
   outputs:
     - {name: siem, url: "syslog+relp://siem:2514", format: cef}
+    - {name: f, url: "file:alerts/out.cef"}
     - url: https://hec:8088/services/collector/event
       body: hec
       token_file: hec.token
@@ -23,10 +24,13 @@ alerts:
 		t.Fatal(err)
 	}
 	a := c.Alerts
-	if c.SensorName() != "dmz-1" || a.Queue != "/etc/nfr/q" || a.Outputs[1].TokenFile != "/etc/nfr/hec.token" || FacilityNumber(a.Facility) != 4 {
+	if c.SensorName() != "dmz-1" || a.Queue != "/etc/nfr/q" || a.Outputs[2].TokenFile != "/etc/nfr/hec.token" || FacilityNumber(a.Facility) != 4 {
 		t.Errorf("got %+v", a)
 	}
-	o := a.Outputs[1]
+	if a.Outputs[1].URL != "file:/etc/nfr/alerts/out.cef" {
+		t.Errorf("file url not resolved: %s", a.Outputs[1].URL)
+	}
+	o := a.Outputs[2]
 	if o.MinSeverity != 4 || o.Threats.Include[0] != "c2" || o.Policy == nil || *o.Policy || a.QueueLimitMB != 256 {
 		t.Errorf("output %+v", o)
 	}

@@ -127,6 +127,7 @@ func (c *Config) resolvePaths() {
 	for _, p := range c.paths() {
 		rel(p)
 	}
+	c.Alerts.resolveFileURLs(dir)
 }
 
 func (c *Config) paths() []*string {
