@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nfr-project/nfr/pkg/event"
 )
 
 // demoAlerts are nfr-score's alerts on the demo capture.
@@ -319,4 +321,27 @@ func BenchmarkFilter(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "alerts/s")
+}
+
+// TestCEFSpecEscapes follows the escaping examples of the ArcSight CEF
+// implementation standard: a pipe and a backslash in a header field, an
+// equals sign and a backslash in an extension value, a pipe in an
+// extension value left alone, and a line end in a value as \n.
+func TestCEFSpecEscapes(t *testing.T) {
+	for _, c := range []struct{ title, reason, header, ext string }{
+		{"detected a | in message", "x", `|detected a \| in message|`, ""},
+		{`detected a \ in packet`, "x", `|detected a \\ in packet|`, ""},
+		{"t", "blocked a = sign", "", `msg=blocked a \= sign`},
+		{"t", `a \ in the reason`, "", `msg=a \\ in the reason`},
+		{"t", "blocked a | sign", "", `msg=blocked a | sign`},
+		{"t", "Detected a threat.\n No action needed.", "", `msg=Detected a threat.\n No action needed.`},
+	} {
+		a := parse(t, `{"type":"alert","v":1,"severity":5,"threats":{"x":{"title":"t","severity":5}},"reason":"r"}`)
+		a.Threats["x"] = event.Threat{Title: c.title, Severity: 5}
+		a.Reason = c.reason
+		got := string((&Formatter{Name: "cef"}).Append(nil, a))
+		if !strings.Contains(got, c.header) || !strings.Contains(got, c.ext) {
+			t.Errorf("%q %q: %s", c.title, c.reason, got)
+		}
+	}
 }
