@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nfr-project/nfr/internal/rsyslogtest"
 )
 
 // syslogTCP is a receiver of RFC 6587 octet-counted syslog messages.
@@ -76,7 +78,7 @@ func (s *syslogTCP) count() int {
 // of nfr-alert, and arrive in order when it runs again and the receiver
 // is back.
 func TestQueueAcrossRestart(t *testing.T) {
-	port := freePort(t)
+	port := rsyslogtest.FreePort(t)
 	url := fmt.Sprintf("syslog+tcp://127.0.0.1:%d", port)
 	o := output(t, url, "json")
 	f := &Filter{Outputs: []*Output{o}}
