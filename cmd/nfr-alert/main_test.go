@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nfr-project/nfr/internal/rsyslogtest"
 	"github.com/nfr-project/nfr/internal/testenv"
 )
 
@@ -162,4 +164,60 @@ alerts:
 	if !strings.Contains(r.Stderr, "high: 23 delivered, 0 queued, 0 failed") {
 		t.Errorf("stats: %s", r.Stderr)
 	}
+}
+
+// TestKilledAndRestarted: nfr-alert killed (SIGKILL) in the middle of
+// delivering 10,000 queued alerts over RELP, then run again: every alert
+// arrives, in order; only the chunk in flight at the kill (at most 256)
+// may arrive twice: at least once across a restart of nfr-alert itself.
+func TestKilledAndRestarted(t *testing.T) {
+	r := rsyslogtest.Start(t)
+	r.Stop(syscall.SIGTERM) // down while nfr-alert queues everything
+	dir := t.TempDir()
+	const n = 10000
+	var in bytes.Buffer
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&in, `{"type":"alert","v":1,"ts":"2026-11-02T09:01:55Z","srcIP":"10.0.0.1","destIP":"10.0.0.2","query":"x%d.example","eventType":"dns","severity":4,"threats":{"dga":{"title":"DGA","severity":4,"policy":false}},"reason":"alert %d"}`+"\n", i, i)
+	}
+	args := []string{"-c", "/dev/null", "-q", filepath.Join(dir, "q"), "--no-pass", "--wait", "1m",
+		"-o", fmt.Sprintf("syslog+relp://127.0.0.1:%d", r.RELP)}
+	cmd := exec.Command(testenv.Bin(t, "nfr-alert"), args...)
+	cmd.Stdin = &in
+	var stderr testenv.SyncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // reads and queues all, retries the receiver
+	r.Start()
+	r.WaitFor(n/3, 30*time.Second)
+	cmd.Process.Kill()
+	cmd.Wait()
+	got1 := len(r.Lines())
+	res := testenv.RunBin(t, "nfr-alert", nil, append(args, "--stats")...)
+	if res.Code != 0 {
+		t.Fatalf("second run: exit %d: %s", res.Code, res.Stderr)
+	}
+	got := r.WaitFor(n, 10*time.Second)
+	seen := map[int]int{}
+	next, twice := 0, 0
+	for _, m := range got {
+		var v int
+		fmt.Sscanf(m.Tree.Reason, "alert %d", &v)
+		if seen[v]++; seen[v] > 1 {
+			twice++
+			continue
+		}
+		if v != next {
+			t.Fatalf("alert %d arrived where %d was due", v, next)
+		}
+		next++
+	}
+	if next != n {
+		t.Errorf("%d of %d alerts arrived", next, n)
+	}
+	if twice > 256 {
+		t.Errorf("%d alerts arrived twice, want at most one chunk (256)", twice)
+	}
+	t.Logf("killed after %d alerts arrived; after the restart all %d arrived in order, %d twice", got1, n, twice)
 }

@@ -138,6 +138,7 @@ type Message struct {
 		SrcIP    string `json:"srcIP"`
 		Query    string `json:"query"`
 		Sensor   string `json:"sensor"`
+		Reason   string `json:"reason"`
 	} `json:"tree"`
 	Msg string `json:"msg"`
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -186,12 +187,15 @@ func (o *Output) deliver(ctx context.Context) {
 			msgs = append(msgs, out[start:e:e])
 			start = e
 		}
-		done := 0
+		done := o.progress(b.ID, len(msgs))
 		for done < len(msgs) {
 			before := o.failed.Load()
-			n, err := o.sender.Send(msgs[done:])
+			n, err := o.sender.Send(msgs[done:min(len(msgs), done+chunk)])
 			done += n
 			o.delivered.Add(int64(n) - (o.failed.Load() - before))
+			if n > 0 && done < len(msgs) {
+				o.saveProgress(b.ID, done)
+			}
 			if err == nil {
 				if failing {
 					o.Info(fmt.Sprintf("%s: delivering again", o.Name))
@@ -220,8 +224,8 @@ func (o *Output) deliver(ctx context.Context) {
 			}
 		}
 		if done < len(msgs) {
-			// Stopping: the batch goes back whole. Alerts already settled
-			// in it are sent again next time (at least once).
+			// Stopping: the batch goes back; the progress file says how
+			// much of it is settled.
 			o.sp.Release(b)
 			return
 		}
@@ -257,4 +261,41 @@ func (o *Output) close() error {
 		<-o.stopped
 	}
 	return o.sp.Close()
+}
+
+// chunk is how many alerts go to a Sender at a time; after each chunk the
+// progress in the batch is written down, so a restart after a kill sends
+// at most one chunk again.
+const chunk = 256
+
+// progress returns how many alerts of batch id a previous run settled
+// (written by saveProgress), or 0.
+func (o *Output) progress(id string, n int) int {
+	b, err := os.ReadFile(filepath.Join(o.QueueDir, "progress"))
+	if err != nil {
+		return 0
+	}
+	pid, num, ok := strings.Cut(strings.TrimSpace(string(b)), " ")
+	if !ok || pid != id {
+		return 0
+	}
+	done, err := strconv.Atoi(num)
+	if err != nil || done < 0 || done > n {
+		return 0
+	}
+	if done > 0 {
+		o.Info(fmt.Sprintf("%s: %d alerts of the first queued batch were delivered before the last stop; sending the rest", o.Name, done))
+	}
+	return done
+}
+
+// saveProgress writes how much of batch id is settled. It is not synced:
+// it survives a killed process, and after a power cut the batch is sent
+// again whole, as it would be without it.
+func (o *Output) saveProgress(id string, done int) {
+	path := filepath.Join(o.QueueDir, "progress")
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(id+" "+strconv.Itoa(done)+"\n"), 0o600); err == nil {
+		os.Rename(tmp, path)
+	}
 }

@@ -6,12 +6,14 @@ import (
 	"compress/zlib"
 	"crypto/rand"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -39,6 +41,10 @@ type streamSender struct {
 	conn net.Conn
 	bw   *bufio.Writer
 	ends []int
+
+	recent     [][]byte // settled on this connection, newest last
+	recentSize int
+	redo       [][]byte // to send again before anything else
 }
 
 func (s *streamSender) connect() error {
@@ -85,18 +91,26 @@ func (s *streamSender) Send(msgs [][]byte) (int, error) {
 	// A receiver that closed its side (a graceful stop) shows only on a
 	// read; look without waiting, so a batch is not written into a dead
 	// connection.
-	if s.conn != nil && peerClosed(s.conn) != nil {
-		s.Close()
+	if s.conn != nil {
+		if err := peerClosed(s.conn); err != nil {
+			s.lost(err)
+			s.Close()
+		}
 	}
 	if err := s.connect(); err != nil {
 		return 0, err
+	}
+	all := msgs
+	nredo := len(s.redo)
+	if nredo > 0 {
+		all = append(append(make([][]byte, 0, nredo+len(msgs)), s.redo...), msgs...)
 	}
 	s.conn.SetWriteDeadline(time.Now().Add(s.d.Timeout))
 	// ends[i] is where message i ends in the bytes written.
 	ends := s.ends[:0]
 	var num [20]byte
 	written := 0
-	for _, m := range msgs {
+	for _, m := range all {
 		switch s.frame {
 		case octetCount:
 			l := strconv.AppendInt(num[:0], int64(len(m)), 10)
@@ -114,10 +128,56 @@ func (s *streamSender) Send(msgs [][]byte) (int, error) {
 	}
 	s.ends = ends
 	if err := s.bw.Flush(); err != nil {
+		s.lost(err)
 		s.Close()
 		return 0, err
 	}
-	return s.waitAcked(msgs, ends, written)
+	settled, err := s.waitAcked(all, ends, written)
+	s.remember(all[:settled])
+	if settled >= nredo {
+		s.redo = nil
+	} else {
+		s.redo = s.redo[settled:]
+	}
+	if err != nil {
+		s.lost(err)
+	}
+	return max(0, settled-nredo), err
+}
+
+// Messages kept after their bytes were acknowledged, to send again if the
+// receiver resets the connection (it closed with data unread: a stopping
+// rsyslog drops what sat in its socket).
+const (
+	recentMsgs  = 4096
+	recentBytes = 2 << 20
+)
+
+// remember keeps copies of settled messages, the newest recentMsgs or
+// recentBytes of them.
+func (s *streamSender) remember(ms [][]byte) {
+	for _, m := range ms {
+		s.recent = append(s.recent, append([]byte(nil), m...))
+		s.recentSize += len(m)
+	}
+	drop := 0
+	for drop < len(s.recent) && (len(s.recent)-drop > recentMsgs || s.recentSize > recentBytes) {
+		s.recentSize -= len(s.recent[drop])
+		drop++
+	}
+	if drop > 0 {
+		s.recent = append(s.recent[:0], s.recent[drop:]...)
+	}
+}
+
+// lost handles a failed connection: after a reset, the messages the
+// receiver may not have read are sent again first (at least once: some
+// arrive twice); after a clean close it read everything.
+func (s *streamSender) lost(err error) {
+	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		s.redo = append(s.recent, s.redo...)
+	}
+	s.recent, s.recentSize = nil, 0
 }
 
 // waitAcked waits until the receiver's TCP acknowledged every byte, so a
