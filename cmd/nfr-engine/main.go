@@ -9,7 +9,9 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
+	"github.com/nfr-project/nfr/pkg/alert"
 	"github.com/nfr-project/nfr/pkg/cli"
 	"github.com/nfr-project/nfr/pkg/config"
 	"github.com/nfr-project/nfr/pkg/score"
@@ -97,6 +99,30 @@ func run() int {
 	if err != nil {
 		ui.Errorf("%s: score: %v", cfg.Path, err)
 		return cli.ExitUsage
+	}
+	if ec.DeliverAlerts {
+		outs, err := alert.OutputsFrom(&cfg.Alerts, cfg.SensorName(), cli.Version)
+		if err == nil && len(outs) == 0 {
+			err = errors.New("engine.deliver_alerts is set but alerts.outputs is empty")
+		}
+		if err != nil {
+			ui.Errorf("%s: %v", cfg.Path, err)
+			return cli.ExitUsage
+		}
+		f := &alert.Filter{Outputs: outs, Sensor: cfg.SensorName(), Warn: func(s string) { ui.Warnf("%s", s) }}
+		for _, o := range outs {
+			o.Warn, o.Info = func(s string) { ui.Warnf("%s", s) }, func(s string) { ui.Infof("%s", s) }
+		}
+		if err := f.Start(); err != nil {
+			ui.Errorf("alert outputs: %v", err)
+			return cli.ExitFailure
+		}
+		defer func() {
+			if q := f.Drain(5 * time.Second); q > 0 {
+				ui.Warnf("%d alerts still queued for delivery: they are delivered on the next start", q)
+			}
+		}()
+		scfg.Outputs = f
 	}
 	srv := server.New(st, factory, scfg)
 

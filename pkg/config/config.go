@@ -31,6 +31,8 @@ type Config struct {
 	Score    Score    `yaml:"score"`
 	Engine   Engine   `yaml:"engine"`
 	Analysis Analysis `yaml:"analysis"`
+	// Sensor names this sensor in alerts (default: the host name).
+	Sensor string `yaml:"sensor"`
 
 	// Path is the file the configuration was read from ("" for defaults).
 	Path string `yaml:"-"`
@@ -125,6 +127,7 @@ func (c *Config) resolvePaths() {
 	for _, p := range c.paths() {
 		rel(p)
 	}
+	c.Alerts.resolveFileURLs(dir)
 }
 
 func (c *Config) paths() []*string {

@@ -19,6 +19,7 @@ type Engine struct {
 	KeyRequests    bool   `yaml:"key_requests"`    // POST /v1/key/request gives keys
 	BatchRetention string `yaml:"batch_retention"` // how long batch ids are kept for replays
 	AlertRetention string `yaml:"alert_retention"` // how long alerts are kept; 0 is for ever
+	DeliverAlerts  bool   `yaml:"deliver_alerts"`  // deliver stored alerts to alerts.outputs, as nfr-alert does
 }
 
 func (e *Engine) setDefaults() {

@@ -41,6 +41,20 @@ func SetField(dst, line []byte, key string, value []byte) []byte {
 // findTopLevelKey returns the byte range of the value of key in the object
 // line, scanning strings and nesting properly.
 func findTopLevelKey(line []byte, key string) (start, end int, ok bool) {
+	walkTopLevel(line, func(k []byte, s, e int) bool {
+		if string(k) == key {
+			start, end, ok = s, e, true
+			return false
+		}
+		return true
+	})
+	return start, end, ok
+}
+
+// walkTopLevel calls fn with each top-level key of the object line
+// (undecoded: keys we look for need no escapes) and its value's byte
+// range, until fn returns false.
+func walkTopLevel(line []byte, fn func(key []byte, start, end int) bool) {
 	depth := 0
 	i := 0
 	expectKey := false
@@ -60,25 +74,24 @@ func findTopLevelKey(line []byte, key string) (start, end int, ok bool) {
 		case '"':
 			j := skipString(line, i)
 			if depth == 1 && expectKey {
-				k := line[i+1 : j-1]
-				// key match (keys we look for need no escapes)
-				if string(k) == key {
-					// skip to value
-					v := j
-					for v < len(line) && (line[v] == ' ' || line[v] == ':' || line[v] == '\t') {
-						v++
-					}
-					e := skipValue(line, v)
-					return v, e, true
+				v := j
+				for v < len(line) && (line[v] == ' ' || line[v] == ':' || line[v] == '\t') {
+					v++
 				}
-				expectKey = false
+				e := skipValue(line, v)
+				if !fn(line[i+1:j-1], v, e) {
+					return
+				}
+				// The value is skipped whole: a nested object's keys are
+				// not top-level.
+				i, expectKey = e, false
+				continue
 			}
 			i = j
 		default:
 			i++
 		}
 	}
-	return 0, 0, false
 }
 
 func skipString(b []byte, i int) int {

@@ -492,6 +492,7 @@ func (s *Server) storeAlert(ins *sql.Stmt, tenant int64, now time.Time, a *event
 		return err
 	}
 	s.metrics.alerts.Add(1)
+	s.deliver(a)
 	return nil
 }
 

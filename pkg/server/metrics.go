@@ -139,6 +139,9 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		head(g.name, g.typ, g.help)
 		fmt.Fprintf(&b, "%s %d\n", g.name, g.v)
 	}
+	if s.cfg.Outputs != nil {
+		s.cfg.Outputs.WriteMetrics(&b)
+	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w.Write(b.Bytes())
 }

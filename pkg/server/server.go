@@ -64,6 +64,8 @@ type Config struct {
 	Notice func(format string, args ...any)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Outputs, if set, delivers every stored alert (see outputs.go).
+	Outputs AlertOutputs
 }
 
 func (c *Config) setDefaults() {

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package alert
+
+import "net"
+
+func unacked(c net.Conn) int { return -1 }
