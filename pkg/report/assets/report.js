@@ -81,7 +81,10 @@
   q.addEventListener('input', apply);
   sev.addEventListener('change', apply);
   threat.addEventListener('change', apply);
-  document.getElementById('filters').addEventListener('reset', function () { setTimeout(apply, 0); });
+  document.getElementById('f-reset').addEventListener('click', function () {
+    q.value = ''; sev.value = '0'; threat.value = '';
+    apply();
+  });
   document.getElementById('filters').addEventListener('submit', function (e) { e.preventDefault(); });
   apply();
 })();
