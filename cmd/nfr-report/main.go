@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"time"
 
@@ -17,6 +18,7 @@ type options struct {
 	Output string `short:"o" long:"output" value-name:"FILE" description:"write the page to FILE (replaced atomically) instead of stdout"`
 	Title  string `short:"t" long:"title" value-name:"TEXT" default:"NFR report" description:"page title"`
 	Top    int    `long:"top" value-name:"N" default:"10" description:"rows in the top sources and destinations"`
+	Tee    bool   `long:"tee" description:"also copy the input to stdout as it is read, to sit in a pipeline (needs -o)"`
 }
 
 func main() { os.Exit(run()) }
@@ -30,6 +32,9 @@ func run() int {
 	}
 	if o.Top < 1 {
 		return ui.Usagef("--top must be at least 1")
+	}
+	if o.Tee && (o.Output == "" || o.Output == "-") {
+		return ui.Usagef("--tee needs -o FILE: stdout carries the alerts")
 	}
 	if len(files) == 0 {
 		files = []string{"-"}
@@ -47,7 +52,11 @@ func run() int {
 				continue
 			}
 		}
-		err := set.Read(in, name, warn)
+		var r io.Reader = in
+		if o.Tee {
+			r = io.TeeReader(in, os.Stdout)
+		}
+		err := set.Read(r, name, warn)
 		in.Close()
 		if err != nil {
 			ui.Errorf("%s: %v", name, err)

@@ -62,3 +62,22 @@ func TestErrors(t *testing.T) {
 		t.Errorf("--help: exit %d, %q", r.Code, r.Stdout)
 	}
 }
+
+func TestTee(t *testing.T) {
+	alerts, err := os.ReadFile(filepath.Join(testenv.Root(t), "pkg", "score", "testdata", "demo.alerts.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "report.html")
+	r := testenv.RunBin(t, "nfr-report", alerts, "--tee", "-o", out)
+	if r.Code != 0 || r.Stdout != string(alerts) {
+		t.Fatalf("exit %d, stdout is not the input (%d bytes, want %d), stderr %s", r.Code, len(r.Stdout), len(alerts), r.Stderr)
+	}
+	if page, err := os.ReadFile(out); err != nil || !strings.Contains(string(page), `id="alert-38"`) {
+		t.Errorf("report not written: %v", err)
+	}
+	r = testenv.RunBin(t, "nfr-report", nil, "--tee")
+	if r.Code != 2 || !strings.Contains(r.Stderr, "--tee needs -o FILE") {
+		t.Errorf("--tee without -o: exit %d, %q", r.Code, r.Stderr)
+	}
+}
