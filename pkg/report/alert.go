@@ -55,6 +55,7 @@ type Alert struct {
 	DestPort  int
 	Proto     string
 	Groups    []string
+	Origin    string // the event's "source": the interface or file it came from
 	// Indicator is what the alert is about: the query, host and URL, SNI,
 	// or empty for a flow.
 	Indicator string
@@ -249,6 +250,8 @@ func (a *Alert) set(key string, raw json.RawMessage, typ, query, host, url, sni 
 		*url = v
 	case "sni":
 		*sni = v
+	case "source":
+		a.Origin = v
 	}
 	a.Fields = append(a.Fields, Field{key, v})
 	return nil

@@ -68,6 +68,7 @@ type Page struct {
 	Title        string
 	Generated    time.Time
 	Inputs       []string
+	Origins      []string // the alerts' interfaces and files, most alerts first
 	First, Last  time.Time
 	Span         string
 	Total        int
@@ -105,6 +106,7 @@ func Build(s *Set, o Options) *Page {
 
 	threats := map[string]*ThreatCount{}
 	threatSrc := map[string]map[string]bool{}
+	origins := map[string]*HostCount{}
 	src := map[string]*HostCount{}
 	dst := map[string]*HostCount{}
 	var sev [6]int
@@ -140,6 +142,7 @@ func Build(s *Set, o Options) *Page {
 			tc.Events += n
 			threatSrc[t.ID][a.SrcIP] = true
 		}
+		countHost(origins, a.Origin, a)
 		countHost(src, a.SrcIP, a)
 		countHost(dst, a.Dest(), a)
 	}
@@ -168,6 +171,12 @@ func Build(s *Set, o Options) *Page {
 	p.Sources, p.Dests = len(src), len(dst)
 	p.TopSources = top(src, o.Top)
 	p.TopDests = top(dst, o.Top)
+	for _, o := range top(origins, 5) {
+		p.Origins = append(p.Origins, o.Name)
+	}
+	if len(origins) > 5 {
+		p.Origins = append(p.Origins, fmt.Sprintf("%d more", len(origins)-5))
+	}
 	p.Span = span(p.First, p.Last)
 	p.Timeline = timeline(p)
 	return p
@@ -235,12 +244,20 @@ func span(first, last time.Time) string {
 	case d < time.Minute:
 		return plural(int(d/time.Second), "second")
 	case d < time.Hour:
-		return plural(int(d/time.Minute), "minute") + trail(int(d%time.Minute/time.Second), "second")
+		return short(int(d/time.Minute), "min", int(d%time.Minute/time.Second), "s")
 	case d < 48*time.Hour:
-		return plural(int(d/time.Hour), "hour") + trail(int(d%time.Hour/time.Minute), "minute")
+		return short(int(d/time.Hour), "h", int(d%time.Hour/time.Minute), "min")
 	default:
-		return plural(int(d/(24*time.Hour)), "day") + trail(int(d%(24*time.Hour)/time.Hour), "hour")
+		return short(int(d/(24*time.Hour)), "days", int(d%(24*time.Hour)/time.Hour), "h")
 	}
+}
+
+// short writes "30 min 14 s", leaving out a zero second part.
+func short(n int, unit string, m int, unit2 string) string {
+	if m == 0 {
+		return fmt.Sprintf("%d %s", n, unit)
+	}
+	return fmt.Sprintf("%d %s %d %s", n, unit, m, unit2)
 }
 
 func plural(n int, unit string) string {
@@ -248,13 +265,6 @@ func plural(n int, unit string) string {
 		return "1 " + unit
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
-}
-
-func trail(n int, unit string) string {
-	if n == 0 {
-		return ""
-	}
-	return " " + plural(n, unit)
 }
 
 // Color returns the chart colour of a threat.

@@ -105,7 +105,7 @@ func TestDemoAgreesWithJQ(t *testing.T) {
 		}
 	}
 	t.Logf("%d alerts, %d threats, %d sources agree with jq", p.Total, len(p.ByThreat), p.Sources)
-	if p.Span != "30 minutes 14 seconds" {
+	if p.Span != "30 min 14 s" {
 		t.Errorf("span %q", p.Span)
 	}
 	// The timeline's bars add up to the alerts.
