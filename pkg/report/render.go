@@ -50,7 +50,7 @@ var Funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05.000")
 	},
-	"utcs": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
+	"utcs":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
 	"unixms":    func(t time.Time) int64 { return t.UnixMilli() },
 	"sevname":   SeverityName,
 	"threatids": ThreatIDs,
