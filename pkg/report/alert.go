@@ -66,6 +66,14 @@ type Alert struct {
 	LastSeen  time.Time
 
 	Fields []Field
+
+	// Set by the engine console: the alert's row id, its page, and what
+	// an analyst said of it.
+	Key    int64
+	Link   string
+	Status string // acknowledged, closed; empty while open
+	Note   string
+	NoteAt time.Time
 }
 
 // Primary returns the alert's highest-severity threat id.
@@ -112,7 +120,7 @@ func (s *Set) Read(r io.Reader, name string, warn func(string)) error {
 		}
 		s.Lines++
 		var a Alert
-		typ, err := decode(line, &a)
+		typ, err := decode(line, &a, false)
 		if err != nil {
 			rd.Skip(err.Error())
 			continue
@@ -129,9 +137,29 @@ func (s *Set) Read(r io.Reader, name string, warn func(string)) error {
 	}
 }
 
+// FromEvent decodes an alert from an event line and the threats and flags
+// kept beside it, as nfr-engine stores alerts.
+func FromEvent(line []byte, threats map[string]Threat, flags []string) (Alert, error) {
+	var a Alert
+	typ, err := decode(line, &a, true)
+	if err != nil {
+		return a, err
+	}
+	if a.EventType == "" {
+		a.EventType = typ
+	}
+	for id, t := range threats {
+		t.ID = id
+		a.Threats = append(a.Threats, t)
+	}
+	sortThreats(&a)
+	a.Flags = flags
+	return a, nil
+}
+
 // decode fills a from one line and returns the line's type. For a line of
-// another type it stops early.
-func decode(line []byte, a *Alert) (string, error) {
+// another type it stops early, unless whole is set.
+func decode(line []byte, a *Alert, whole bool) (string, error) {
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.UseNumber()
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
@@ -152,7 +180,7 @@ func decode(line []byte, a *Alert) (string, error) {
 		if err := a.set(key, raw, &typ, &query, &host, &url, &sni); err != nil {
 			return "", fmt.Errorf("field %q: %v", key, err)
 		}
-		if typ != "" && typ != event.TypeAlert {
+		if !whole && typ != "" && typ != event.TypeAlert {
 			return typ, nil
 		}
 	}
@@ -167,6 +195,13 @@ func decode(line []byte, a *Alert) (string, error) {
 	case sni != "":
 		a.Indicator = sni
 	}
+	sortThreats(a)
+	return typ, nil
+}
+
+// sortThreats puts the highest severity first and sets the alert's severity
+// from its threats when the line had none.
+func sortThreats(a *Alert) {
 	sort.SliceStable(a.Threats, func(i, j int) bool {
 		if a.Threats[i].Severity != a.Threats[j].Severity {
 			return a.Threats[i].Severity > a.Threats[j].Severity
@@ -176,7 +211,6 @@ func decode(line []byte, a *Alert) (string, error) {
 	if a.Severity == 0 && len(a.Threats) > 0 {
 		a.Severity = a.Threats[0].Severity
 	}
-	return typ, nil
 }
 
 func badJSON(err error) error {
