@@ -51,7 +51,7 @@ var Funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04:05.000")
 	},
 	"utcs":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
-	"statuses": func() []string { return []string{"", "open", "acknowledged", "closed"} },
+	"statuses":  func() []string { return []string{"", "open", "acknowledged", "closed"} },
 	"unixms":    func(t time.Time) int64 { return t.UnixMilli() },
 	"sevname":   SeverityName,
 	"threatids": ThreatIDs,
