@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/nfr-project/nfr/pkg/api"
 	"github.com/nfr-project/nfr/pkg/cli"
 	"github.com/nfr-project/nfr/pkg/config"
 	"github.com/nfr-project/nfr/pkg/score"
@@ -89,6 +90,7 @@ func run() int {
 		BatchRetention: batchRet,
 		AlertRetention: alertRet,
 		Notice:         ui.Infof,
+		Catalog:        catalog(),
 	}
 	if opts.Verbose {
 		scfg.Log = ui.Infof
@@ -125,6 +127,15 @@ func run() int {
 		return cli.ExitFailure
 	}
 	return cli.ExitOK
+}
+
+// catalog is the threat catalog for the console's pages.
+func catalog() map[string]api.ThreatInfo {
+	m := make(map[string]api.ThreatInfo, len(score.Catalog))
+	for _, t := range score.Catalog {
+		m[t.ID] = api.ThreatInfo{Title: t.Title, Severity: t.Severity, Policy: t.Policy}
+	}
+	return m
 }
 
 // scorers makes each tenant's scorer: the built-in engine of nfr-score, with

@@ -1,0 +1,334 @@
+package server
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nfr-project/nfr/pkg/api"
+	"github.com/nfr-project/nfr/pkg/event"
+)
+
+// consoleSchema is the console's part of the database. The alerts table
+// keeps each alert's event as JSON; console_alerts holds the columns the
+// console filters on (event time, severity, source, scope groups) and
+// console_threats one row per threat, each indexed, so a page over a
+// million alerts reads an index range instead of every row. alert_status is
+// what analysts said of an alert.
+const consoleSchema = `
+CREATE TABLE IF NOT EXISTS console_alerts (
+	alert    INTEGER PRIMARY KEY, -- alerts.id
+	tenant   INTEGER NOT NULL,
+	ts       INTEGER NOT NULL,    -- the event's time, Unix milliseconds
+	severity INTEGER NOT NULL,
+	src      TEXT NOT NULL,
+	groups   TEXT NOT NULL        -- " a b ", for LIKE '% a %'
+);
+CREATE INDEX IF NOT EXISTS console_alerts_tenant ON console_alerts(tenant, alert);
+CREATE INDEX IF NOT EXISTS console_alerts_sev ON console_alerts(tenant, severity, alert);
+CREATE INDEX IF NOT EXISTS console_alerts_src ON console_alerts(tenant, src, alert);
+CREATE INDEX IF NOT EXISTS console_alerts_ts ON console_alerts(tenant, ts);
+CREATE TABLE IF NOT EXISTS console_threats (
+	tenant INTEGER NOT NULL,
+	threat TEXT NOT NULL,
+	alert  INTEGER NOT NULL,
+	PRIMARY KEY (tenant, threat, alert)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alert_status (
+	alert  INTEGER PRIMARY KEY, -- alerts.id
+	tenant INTEGER NOT NULL,
+	state  TEXT NOT NULL,       -- acknowledged, closed
+	note   TEXT NOT NULL,
+	at     INTEGER NOT NULL     -- Unix seconds
+);
+`
+
+// AlertStatus is what an analyst said of an alert in the console; the API
+// serves it as the alert's extension field "nfrStatus".
+type AlertStatus = api.AlertStatus
+
+// migrateConsole creates the console's tables; they sit beside the
+// engine's own and are filled from them, so an older database gains them
+// on the first start.
+func (s *Store) migrateConsole() error {
+	_, err := s.w.Exec(consoleSchema)
+	return err
+}
+
+// indexConsole adds the alerts stored since the last call to the console's
+// index tables, at most chunk rows a transaction, and returns how many.
+func (s *Store) indexConsole(chunk int) (int, error) {
+	var last int64
+	if err := s.r.QueryRow(`SELECT coalesce(max(alert), 0) FROM console_alerts`).Scan(&last); err != nil {
+		return 0, err
+	}
+	total := 0
+	for {
+		rows, err := s.r.Query(`SELECT id, tenant, event, threats FROM alerts WHERE id > ? ORDER BY id LIMIT ?`, last, chunk)
+		if err != nil {
+			return total, err
+		}
+		type row struct {
+			id, tenant  int64
+			ts          int64
+			sev         int
+			src, groups string
+			threats     []string
+		}
+		var batch []row
+		var ev event.Event
+		for rows.Next() {
+			var r row
+			var evJSON, thJSON []byte
+			if err := rows.Scan(&r.id, &r.tenant, &evJSON, &thJSON); err != nil {
+				rows.Close()
+				return total, err
+			}
+			// A row that does not decode is still indexed, with what is
+			// known, so the console lists it and the index moves on.
+			if event.Unmarshal(evJSON, &ev) == nil {
+				r.ts = ev.TS.UnixMilli()
+				if ev.SrcIP.IsValid() {
+					r.src = ev.SrcIP.String()
+				}
+				if len(ev.Groups) > 0 {
+					r.groups = " " + strings.Join(ev.Groups, " ") + " "
+				}
+			}
+			var th map[string]api.ThreatInfo
+			if json.Unmarshal(thJSON, &th) == nil {
+				for id, t := range th {
+					r.threats = append(r.threats, id)
+					r.sev = max(r.sev, t.Severity)
+				}
+			}
+			batch = append(batch, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return total, err
+		}
+		if len(batch) == 0 {
+			return total, nil
+		}
+		tx, err := s.w.Begin()
+		if err != nil {
+			return total, err
+		}
+		insA, err := tx.Prepare(`INSERT OR IGNORE INTO console_alerts(alert, tenant, ts, severity, src, groups) VALUES (?, ?, ?, ?, ?, ?)`)
+		if err == nil {
+			var insT *sql.Stmt
+			insT, err = tx.Prepare(`INSERT OR IGNORE INTO console_threats(tenant, threat, alert) VALUES (?, ?, ?)`)
+			for _, r := range batch {
+				if err != nil {
+					break
+				}
+				if _, err = insA.Exec(r.id, r.tenant, r.ts, r.sev, r.src, r.groups); err != nil {
+					break
+				}
+				for _, t := range r.threats {
+					if _, err = insT.Exec(r.tenant, t, r.id); err != nil {
+						break
+					}
+				}
+			}
+		}
+		if err != nil {
+			tx.Rollback()
+			return total, err
+		}
+		if err := tx.Commit(); err != nil {
+			return total, err
+		}
+		total += len(batch)
+		last = batch[len(batch)-1].id
+		if len(batch) < chunk {
+			return total, nil
+		}
+	}
+}
+
+// AlertQuery selects a tenant's alerts for the console, newest first.
+type AlertQuery struct {
+	Tenant      int64
+	From, To    time.Time // event time; zero: open
+	MinSeverity int
+	Threat      string
+	Src         string
+	Group       string
+	Status      string // open, acknowledged, closed; empty: any
+	Before      int64  // only alerts with a smaller row id; 0: from the newest
+	Except      int64  // leave this alert out
+	Limit       int
+}
+
+// consoleAlert is one alert row with its status.
+type consoleAlert struct {
+	storedAlert
+	Status AlertStatus
+}
+
+// ConsoleAlerts returns the alerts q selects.
+func (s *Store) ConsoleAlerts(q AlertQuery) ([]consoleAlert, error) {
+	var b strings.Builder
+	args := []any{}
+	b.WriteString(`SELECT a.id, a.event_type, a.event, a.threats, a.flags,
+		coalesce(st.state, ''), coalesce(st.note, ''), coalesce(st.at, 0)
+		FROM console_alerts c`)
+	if q.Threat != "" {
+		b.WriteString(` JOIN console_threats t ON t.tenant = c.tenant AND t.alert = c.alert AND t.threat = ?`)
+		args = append(args, q.Threat)
+	}
+	b.WriteString(` JOIN alerts a ON a.id = c.alert LEFT JOIN alert_status st ON st.alert = c.alert WHERE c.tenant = ?`)
+	args = append(args, q.Tenant)
+	if q.MinSeverity > 1 {
+		b.WriteString(` AND c.severity >= ?`)
+		args = append(args, q.MinSeverity)
+	}
+	if q.Src != "" {
+		b.WriteString(` AND c.src = ?`)
+		args = append(args, q.Src)
+	}
+	if q.Group != "" {
+		b.WriteString(` AND c.groups LIKE ? ESCAPE '\'`)
+		args = append(args, "% "+likeEscape(q.Group)+" %")
+	}
+	if !q.From.IsZero() {
+		b.WriteString(` AND c.ts >= ?`)
+		args = append(args, q.From.UnixMilli())
+	}
+	if !q.To.IsZero() {
+		b.WriteString(` AND c.ts < ?`)
+		args = append(args, q.To.UnixMilli())
+	}
+	switch q.Status {
+	case "":
+	case "open":
+		b.WriteString(` AND st.state IS NULL`)
+	default:
+		b.WriteString(` AND st.state = ?`)
+		args = append(args, q.Status)
+	}
+	if q.Before > 0 {
+		b.WriteString(` AND c.alert < ?`)
+		args = append(args, q.Before)
+	}
+	if q.Except > 0 {
+		b.WriteString(` AND c.alert != ?`)
+		args = append(args, q.Except)
+	}
+	b.WriteString(` ORDER BY c.alert DESC LIMIT ?`)
+	args = append(args, q.Limit)
+	rows, err := s.r.Query(b.String(), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []consoleAlert
+	for rows.Next() {
+		var a consoleAlert
+		var at int64
+		if err := rows.Scan(&a.ID, &a.EventType, &a.Event, &a.Threats, &a.Flags, &a.Status.State, &a.Status.Note, &at); err != nil {
+			return nil, err
+		}
+		if at != 0 {
+			a.Status.At = time.Unix(at, 0).UTC()
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// ConsoleAlert returns one alert of the tenant; found is false when the
+// tenant has no alert with that id.
+func (s *Store) ConsoleAlert(tenant, id int64) (a consoleAlert, found bool, err error) {
+	var at int64
+	err = s.r.QueryRow(`SELECT a.id, a.event_type, a.event, a.threats, a.flags,
+		coalesce(st.state, ''), coalesce(st.note, ''), coalesce(st.at, 0)
+		FROM alerts a LEFT JOIN alert_status st ON st.alert = a.id WHERE a.id = ? AND a.tenant = ?`, id, tenant).
+		Scan(&a.ID, &a.EventType, &a.Event, &a.Threats, &a.Flags, &a.Status.State, &a.Status.Note, &at)
+	if err == sql.ErrNoRows {
+		return a, false, nil
+	}
+	if at != 0 {
+		a.Status.At = time.Unix(at, 0).UTC()
+	}
+	return a, err == nil, err
+}
+
+// SetAlertStatus records an analyst's state and note for one of the
+// tenant's alerts; state "open" removes it. It reports whether the tenant
+// has that alert.
+func (s *Store) SetAlertStatus(tenant, id int64, state, note string, at time.Time) (bool, error) {
+	switch state {
+	case "acknowledged", "closed", "open":
+	default:
+		return false, fmt.Errorf("unknown state %q", state)
+	}
+	tx, err := s.w.Begin()
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRow(`SELECT count(*) FROM alerts WHERE id = ? AND tenant = ?`, id, tenant).Scan(&n); err != nil || n == 0 {
+		return false, err
+	}
+	if state == "open" {
+		_, err = tx.Exec(`DELETE FROM alert_status WHERE alert = ?`, id)
+	} else {
+		_, err = tx.Exec(`INSERT INTO alert_status(alert, tenant, state, note, at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT(alert) DO UPDATE SET state = excluded.state, note = excluded.note, at = excluded.at`,
+			id, tenant, state, note, at.Unix())
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
+}
+
+// alertStatuses returns the statuses of the tenant's alerts with row ids
+// from..to, for the API's extension field.
+func (s *Store) alertStatuses(tenant, from, to int64) (map[int64]AlertStatus, error) {
+	rows, err := s.r.Query(`SELECT alert, state, note, at FROM alert_status WHERE tenant = ? AND alert BETWEEN ? AND ?`, tenant, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[int64]AlertStatus{}
+	for rows.Next() {
+		var id, at int64
+		var st AlertStatus
+		if err := rows.Scan(&id, &st.State, &st.Note, &at); err != nil {
+			return nil, err
+		}
+		st.At = time.Unix(at, 0).UTC()
+		m[id] = st
+	}
+	return m, rows.Err()
+}
+
+// ThreatCounts returns how many alerts the tenant has of each threat.
+func (s *Store) ThreatCounts(tenant int64) (map[string]int64, error) {
+	rows, err := s.r.Query(`SELECT threat, count(*) FROM console_threats WHERE tenant = ? GROUP BY threat`, tenant)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[string]int64{}
+	for rows.Next() {
+		var t string
+		var n int64
+		if err := rows.Scan(&t, &n); err != nil {
+			return nil, err
+		}
+		m[t] = n
+	}
+	return m, rows.Err()
+}
