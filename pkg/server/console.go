@@ -82,7 +82,7 @@ func secureHeaders(w http.ResponseWriter) {
 	h.Set("Content-Security-Policy", report.ConsoleCSP)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Referrer-Policy", "same-origin") // no-referrer would make the browser send "Origin: null" on our own forms
 	h.Set("Cache-Control", "no-store")
 }
 
