@@ -36,6 +36,12 @@ CREATE TABLE IF NOT EXISTS console_threats (
 	alert  INTEGER NOT NULL,
 	PRIMARY KEY (tenant, threat, alert)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS console_counts (
+	tenant INTEGER NOT NULL,
+	threat TEXT NOT NULL,
+	alerts INTEGER NOT NULL,    -- alerts indexed with this threat
+	PRIMARY KEY (tenant, threat)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS alert_status (
 	alert  INTEGER PRIMARY KEY, -- alerts.id
 	tenant INTEGER NOT NULL,
@@ -43,6 +49,7 @@ CREATE TABLE IF NOT EXISTS alert_status (
 	note   TEXT NOT NULL,
 	at     INTEGER NOT NULL     -- Unix seconds
 );
+CREATE INDEX IF NOT EXISTS alert_status_state ON alert_status(tenant, state, alert);
 `
 
 // AlertStatus is what an analyst said of an alert in the console; the API
@@ -118,9 +125,16 @@ func (s *Store) indexConsole(chunk int) (int, error) {
 			return total, err
 		}
 		insA, err := tx.Prepare(`INSERT OR IGNORE INTO console_alerts(alert, tenant, ts, severity, src, groups) VALUES (?, ?, ?, ?, ?, ?)`)
+		var insT, count *sql.Stmt
 		if err == nil {
-			var insT *sql.Stmt
 			insT, err = tx.Prepare(`INSERT OR IGNORE INTO console_threats(tenant, threat, alert) VALUES (?, ?, ?)`)
+		}
+		if err == nil {
+			count, err = tx.Prepare(`INSERT INTO console_counts(tenant, threat, alerts) VALUES (?, ?, ?)
+				ON CONFLICT(tenant, threat) DO UPDATE SET alerts = alerts + excluded.alerts`)
+		}
+		counts := map[[2]any]int{}
+		if err == nil {
 			for _, r := range batch {
 				if err != nil {
 					break
@@ -132,8 +146,15 @@ func (s *Store) indexConsole(chunk int) (int, error) {
 					if _, err = insT.Exec(r.tenant, t, r.id); err != nil {
 						break
 					}
+					counts[[2]any{r.tenant, t}]++
 				}
 			}
+		}
+		for k, n := range counts {
+			if err != nil {
+				break
+			}
+			_, err = count.Exec(k[0], k[1], n)
 		}
 		if err != nil {
 			tx.Rollback()
@@ -181,10 +202,23 @@ func (s *Store) ConsoleAlerts(q AlertQuery) ([]consoleAlert, error) {
 		b.WriteString(` JOIN console_threats t ON t.tenant = c.tenant AND t.alert = c.alert AND t.threat = ?`)
 		args = append(args, q.Threat)
 	}
-	b.WriteString(` JOIN alerts a ON a.id = c.alert LEFT JOIN alert_status st ON st.alert = c.alert WHERE c.tenant = ?`)
+	b.WriteString(` LEFT JOIN alert_status st ON st.alert = c.alert JOIN alerts a ON a.id = c.alert WHERE c.tenant = ?`)
 	args = append(args, q.Tenant)
+	// A triaged state is rare: look the alerts up from alert_status's
+	// index. Open alerts are most of them: walk the newest first.
+	switch q.Status {
+	case "acknowledged", "closed":
+		b.WriteString(` AND c.alert IN (SELECT alert FROM alert_status WHERE tenant = ? AND state = ?)`)
+		args = append(args, q.Tenant, q.Status)
+	case "open":
+		b.WriteString(` AND st.state IS NULL`)
+	}
 	if q.MinSeverity > 1 {
-		b.WriteString(` AND c.severity >= ?`)
+		// The unary + keeps SQLite off the severity index: a range of
+		// severities in index order would need a sort of all of them,
+		// while walking the newest alerts finds a page of common ones
+		// at once.
+		b.WriteString(` AND +c.severity >= ?`)
 		args = append(args, q.MinSeverity)
 	}
 	if q.Src != "" {
@@ -202,14 +236,6 @@ func (s *Store) ConsoleAlerts(q AlertQuery) ([]consoleAlert, error) {
 	if !q.To.IsZero() {
 		b.WriteString(` AND c.ts < ?`)
 		args = append(args, q.To.UnixMilli())
-	}
-	switch q.Status {
-	case "":
-	case "open":
-		b.WriteString(` AND st.state IS NULL`)
-	default:
-		b.WriteString(` AND st.state = ?`)
-		args = append(args, q.Status)
 	}
 	if q.Before > 0 {
 		b.WriteString(` AND c.alert < ?`)
@@ -316,7 +342,7 @@ func (s *Store) alertStatuses(tenant, from, to int64) (map[int64]AlertStatus, er
 
 // ThreatCounts returns how many alerts the tenant has of each threat.
 func (s *Store) ThreatCounts(tenant int64) (map[string]int64, error) {
-	rows, err := s.r.Query(`SELECT threat, count(*) FROM console_threats WHERE tenant = ? GROUP BY threat`, tenant)
+	rows, err := s.r.Query(`SELECT threat, alerts FROM console_counts WHERE tenant = ?`, tenant)
 	if err != nil {
 		return nil, err
 	}
