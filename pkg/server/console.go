@@ -32,8 +32,8 @@ const (
 	sessionCookie = "nfr_session"
 	signinCookie  = "nfr_signin" // the sign-in form's CSRF token
 	sessionTTL    = 12 * time.Hour
-	listPage      = 100  // alerts per page of the list
-	overviewSize  = 1000 // newest alerts the overview summarises
+	listPage      = 100 // alerts per page of the list
+	overviewSize  = 500 // newest alerts the overview summarises
 	hostSize      = 500
 	maxNote       = 2000 // characters
 )
