@@ -117,7 +117,7 @@ func TestBrowserReport(t *testing.T) {
 	tab.Click(`#alert-rows tr.a`)
 	tab.Do(chromedp.WaitVisible(chromedp.CSS(`#alert-rows tr.d:not([hidden])`)))
 	detail := browser.Eval[string](tab, `document.querySelector('#alert-rows tr.d:not([hidden])').innerText`)
-	for _, w := range []string{"threat", "source", "destination", "event"} {
+	for _, w := range []string{"threat", "from", "to", "event"} {
 		if !strings.Contains(detail, w) {
 			t.Errorf("detail lacks %q:\n%s", w, detail)
 		}
