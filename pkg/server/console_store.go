@@ -358,3 +358,30 @@ func (s *Store) ThreatCounts(tenant int64) (map[string]int64, error) {
 	}
 	return m, rows.Err()
 }
+
+// pruneConsole forgets the console's rows of alerts that retention deleted.
+// Alerts are deleted oldest first and row ids grow with time, so every row
+// below the smallest id left is gone. Per-threat counts are counted again.
+func (s *Store) pruneConsole() error {
+	tx, err := s.w.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var low int64
+	if err := tx.QueryRow(`SELECT coalesce(min(id), 9223372036854775807) FROM alerts`).Scan(&low); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		`DELETE FROM console_alerts WHERE alert < ?1`,
+		`DELETE FROM console_threats WHERE alert < ?1`,
+		`DELETE FROM alert_status WHERE alert < ?1`,
+		`DELETE FROM console_counts`,
+		`INSERT INTO console_counts(tenant, threat, alerts) SELECT tenant, threat, count(*) FROM console_threats GROUP BY tenant, threat`,
+	} {
+		if _, err := tx.Exec(q, low); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}

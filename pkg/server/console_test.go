@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nfr-project/nfr/pkg/api"
 )
@@ -243,5 +244,31 @@ func TestConsoleAccountsAndTriage(t *testing.T) {
 	}
 	if resp, body := b.get("/host/10.0.0.3"); resp.StatusCode != 200 || !strings.Contains(body, "x2.evil.test") || strings.Contains(body, "x0.evil.test") {
 		t.Errorf("host page: %s", resp.Status)
+	}
+}
+
+// TestConsolePrune: alerts deleted by retention leave the console's index,
+// counts and triage states too.
+func TestConsolePrune(t *testing.T) {
+	e, acme, _ := consoleEnv(t)
+	b := newBrowserClient(t, e.url)
+	page := b.signIn(acme) // indexes
+	id := alertLinkRe.FindStringSubmatch(page)[1]
+	_, detail := b.get("/alert/" + id)
+	b.post("/alert/"+id+"/status", url.Values{"csrf": {csrfOf(t, detail)}, "state": {"closed"}})
+	if _, err := e.store.pruneAlerts(e.srv.cfg.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.pruneConsole(); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"console_alerts", "console_threats", "console_counts", "alert_status"} {
+		var n int
+		if err := e.store.r.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%s: %d rows left (%v)", table, n, err)
+		}
+	}
+	if _, body := b.get("/"); strings.Contains(body, "evil.test") {
+		t.Error("pruned alerts still on the overview")
 	}
 }
