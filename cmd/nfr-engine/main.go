@@ -28,7 +28,7 @@ type options struct {
 	JSON    bool   `long:"json" description:"keys list: one JSON object per key"`
 }
 
-const usage = "[OPTIONS]\n  nfr-engine [OPTIONS] keys add NAME | keys list | keys revoke ID|PREFIX|NAME"
+const usage = "[OPTIONS]\n  nfr-engine [OPTIONS] keys add NAME | keys list | keys revoke ID|PREFIX|NAME | keys admin"
 
 func main() { os.Exit(run()) }
 

@@ -21,7 +21,14 @@ const (
 	NavAlert    = "alert"
 	NavHost     = "host"
 	NavThreats  = "threats"
+	NavAccounts = "accounts"
 )
+
+// Account is one account an administrator may look at.
+type Account struct {
+	ID   int64
+	Name string
+}
 
 // Filter is the alert list's query, as the form sends it.
 type Filter struct {
@@ -43,19 +50,21 @@ type CatalogEntry struct {
 type ConsoleView struct {
 	Title  string
 	Tenant string // the signed-in account; empty on the sign-in page
+	Admin  bool   // signed in with an admin token: Tenant is the account picked
 	CSRF   string // token of the session (or of the sign-in form)
 	Nav    string
 	Error  string
 	Notice string
 
-	Page    *Page          // overview, host, alert list: the summary and the alerts
-	Alert   *Alert         // alert page
-	Others  *Page          // alert page: the source's other alerts
-	Filter  Filter         // alert list
-	Threats []Threat       // the list's threat choices
-	Catalog []CatalogEntry // threat catalog
-	Older   string         // alert list: link to the next, older page
-	Host    string
+	Page     *Page          // overview, host, alert list: the summary and the alerts
+	Alert    *Alert         // alert page
+	Others   *Page          // alert page: the source's other alerts
+	Filter   Filter         // alert list
+	Threats  []Threat       // the list's threat choices
+	Catalog  []CatalogEntry // threat catalog
+	Older    string         // alert list: link to the next, older page
+	Host     string
+	Accounts []Account // accounts page
 }
 
 // RenderConsole writes one console page.

@@ -39,7 +39,8 @@ const (
 )
 
 type session struct {
-	tenant  Tenant
+	tenant  Tenant // for an admin, the account picked; ID 0 until then
+	admin   bool
 	csrf    string
 	expires time.Time
 }
@@ -67,6 +68,8 @@ func (s *Server) consoleRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /threats", c.page(c.threats))
 	m.HandleFunc("POST /alert/{id}/status", c.post(c.setStatus))
 	m.HandleFunc("POST /signout", c.post(c.signout))
+	m.HandleFunc("GET /accounts", c.accounts)
+	m.HandleFunc("POST /accounts", c.post(c.chooseAccount))
 	m.HandleFunc("GET /signin", c.signinForm)
 	m.HandleFunc("POST /signin", c.signin)
 }
@@ -141,6 +144,10 @@ func (c *console) page(h pageFunc) http.HandlerFunc {
 			http.Redirect(w, r, "/signin", http.StatusSeeOther)
 			return
 		}
+		if ss.admin && ss.tenant.ID == 0 {
+			http.Redirect(w, r, "/accounts", http.StatusSeeOther)
+			return
+		}
 		if sw, ok := w.(*statusWriter); ok {
 			sw.tenant = ss.tenant.Name
 		}
@@ -153,7 +160,7 @@ func (c *console) page(h pageFunc) http.HandlerFunc {
 			c.fail(w, err)
 			return
 		}
-		v.Tenant, v.CSRF = ss.tenant.Name, ss.csrf
+		v.Tenant, v.CSRF, v.Admin = ss.tenant.Name, ss.csrf, ss.admin
 		c.render(w, code, v)
 	}
 }
@@ -223,11 +230,15 @@ func (c *console) signin(w http.ResponseWriter, r *http.Request) {
 		c.signinPage(w, r, http.StatusForbidden, "the sign-in form expired or came from elsewhere: try again")
 		return
 	}
-	t, err := c.s.store.Authenticate(strings.TrimSpace(r.PostForm.Get("key")))
+	key := strings.TrimSpace(r.PostForm.Get("key"))
+	t, err := c.s.store.Authenticate(key)
+	admin := false
 	if err == ErrUnknownKey {
-		c.s.notice("console: failed sign-in from %s", r.RemoteAddr)
-		c.signinPage(w, r, http.StatusUnauthorized, "invalid API key")
-		return
+		if admin, err = c.s.store.isAdminToken(key); err == nil && !admin {
+			c.s.notice("console: failed sign-in from %s", r.RemoteAddr)
+			c.signinPage(w, r, http.StatusUnauthorized, "invalid API key")
+			return
+		}
 	}
 	if err != nil {
 		c.fail(w, err)
@@ -241,7 +252,7 @@ func (c *console) signin(w http.ResponseWriter, r *http.Request) {
 			delete(c.sessions, k)
 		}
 	}
-	c.sessions[HashKey(tok)] = &session{tenant: t, csrf: randomToken(), expires: now.Add(sessionTTL)}
+	c.sessions[HashKey(tok)] = &session{tenant: t, admin: admin, csrf: randomToken(), expires: now.Add(sessionTTL)}
 	c.mu.Unlock()
 	setCookie(w, r, sessionCookie, tok, "/", 0)
 	setCookie(w, r, signinCookie, "", "/signin", -1)

@@ -60,7 +60,7 @@ type AlertStatus = api.AlertStatus
 // engine's own and are filled from them, so an older database gains them
 // on the first start.
 func (s *Store) migrateConsole() error {
-	_, err := s.w.Exec(consoleSchema)
+	_, err := s.w.Exec(consoleSchema + consoleAdminSchema)
 	return err
 }
 

@@ -272,3 +272,55 @@ func TestConsolePrune(t *testing.T) {
 		t.Error("pruned alerts still on the overview")
 	}
 }
+
+// TestConsoleAdmin signs in with an admin token from `keys admin`, which
+// sees no alerts until it picks an account, then that account's only.
+func TestConsoleAdmin(t *testing.T) {
+	e, acme, _ := consoleEnv(t)
+	var out bytes.Buffer
+	if err := KeysCommand(e.store, []string{"admin"}, false, &out, func(string, ...any) {}); err != nil {
+		t.Fatal(err)
+	}
+	tok := strings.TrimSpace(out.String())
+	if len(tok) != 40 {
+		t.Fatalf("admin token %q", tok)
+	}
+	// The token opens no API door.
+	if resp, _ := e.do("GET", "/v1/alerts", tok, nil, nil); resp.StatusCode != 401 {
+		t.Errorf("admin token on the API: %s", resp.Status)
+	}
+	b := newBrowserClient(t, e.url)
+	_, page := b.get("/signin")
+	resp, _ := b.post("/signin", url.Values{"csrf": {csrfOf(t, page)}, "key": {tok}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("admin sign-in: %s", resp.Status)
+	}
+	if resp, _ := b.get("/"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/accounts" {
+		t.Fatalf("admin before picking an account: %s %s", resp.Status, resp.Header.Get("Location"))
+	}
+	_, accounts := b.get("/accounts")
+	m := regexp.MustCompile(`<option value="(\d+)">acme</option>`).FindStringSubmatch(accounts)
+	if m == nil || !strings.Contains(accounts, ">other</option>") {
+		t.Fatalf("accounts page:\n%s", accounts)
+	}
+	if resp, _ := b.post("/accounts", url.Values{"csrf": {"x"}, "tenant": {m[1]}}); resp.StatusCode != 403 {
+		t.Errorf("pick without CSRF token: %s", resp.Status)
+	}
+	if resp, _ := b.post("/accounts", url.Values{"csrf": {csrfOf(t, accounts)}, "tenant": {m[1]}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("pick acme: %s", resp.Status)
+	}
+	_, over := b.get("/")
+	if !strings.Contains(over, "x0.evil.test") || strings.Contains(over, "other0.evil.test") || !strings.Contains(over, "(administrator)") {
+		t.Errorf("admin looking at acme sees the wrong alerts")
+	}
+	// An account's key does not make its holder an admin.
+	ab := newBrowserClient(t, e.url)
+	ab.signIn(acme)
+	_, ap := ab.get("/")
+	if resp, _ := ab.get("/accounts"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("account key on /accounts: %s", resp.Status)
+	}
+	if resp, _ := ab.post("/accounts", url.Values{"csrf": {csrfOf(t, ap)}, "tenant": {"2"}}); resp.StatusCode != 404 {
+		t.Errorf("account key picking another account: %s", resp.Status)
+	}
+}
