@@ -36,6 +36,7 @@ const (
 	overviewSize  = 500 // newest alerts the overview summarises
 	hostSize      = 500
 	maxNote       = 2000 // characters
+	indexBudget   = 100 * time.Millisecond
 )
 
 type session struct {
@@ -151,7 +152,8 @@ func (c *console) page(h pageFunc) http.HandlerFunc {
 		if sw, ok := w.(*statusWriter); ok {
 			sw.tenant = ss.tenant.Name
 		}
-		if err := c.catchUp(); err != nil {
+		indexing, err := c.catchUp()
+		if err != nil {
 			c.fail(w, err)
 			return
 		}
@@ -159,6 +161,9 @@ func (c *console) page(h pageFunc) http.HandlerFunc {
 		if err != nil {
 			c.fail(w, err)
 			return
+		}
+		if indexing != "" {
+			v.Notice = strings.TrimSpace(v.Notice + " " + indexing)
 		}
 		v.Tenant, v.CSRF, v.Admin = ss.tenant.Name, ss.csrf, ss.admin
 		c.render(w, code, v)
@@ -269,12 +274,25 @@ func (c *console) signout(w http.ResponseWriter, r *http.Request, ss *session) {
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 }
 
-// catchUp indexes the alerts stored since the last page.
-func (c *console) catchUp() error {
-	c.indexMu.Lock()
-	defer c.indexMu.Unlock()
-	_, err := c.s.store.indexConsole(20000)
-	return err
+// catchUp indexes the alerts stored since the last page, for at most
+// indexBudget; what is left (a large database the console sees for the
+// first time) is indexed in the background, and the page says so.
+func (c *console) catchUp() (notice string, err error) {
+	if !c.indexMu.TryLock() {
+		return "Older alerts are still being indexed for the console: pages show those indexed so far.", nil
+	}
+	_, more, err := c.s.store.indexConsole(2000, time.Now().Add(indexBudget))
+	if err != nil || !more {
+		c.indexMu.Unlock()
+		return "", err
+	}
+	go func() {
+		defer c.indexMu.Unlock()
+		if _, _, err := c.s.store.indexConsole(20000, time.Time{}); err != nil {
+			c.s.notice("error: console: indexing alerts: %v", err)
+		}
+	}()
+	return "Older alerts are still being indexed for the console: pages show those indexed so far.", nil
 }
 
 // page builds the report page of rows.

@@ -88,7 +88,7 @@ func BenchmarkConsolePages(b *testing.B) {
 	}
 	b.Logf("%d alerts stored in %v", n, time.Since(t0).Round(time.Millisecond))
 	t0 = time.Now()
-	if _, err := st.indexConsole(20000); err != nil {
+	if _, _, err := st.indexConsole(20000, time.Time{}); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("console index built in %v", time.Since(t0).Round(time.Millisecond))

@@ -65,17 +65,18 @@ func (s *Store) migrateConsole() error {
 }
 
 // indexConsole adds the alerts stored since the last call to the console's
-// index tables, at most chunk rows a transaction, and returns how many.
-func (s *Store) indexConsole(chunk int) (int, error) {
+// index tables, at most chunk rows a transaction, and returns how many. It
+// stops after the first transaction that ends past deadline (zero: none),
+// reporting more when alerts are left.
+func (s *Store) indexConsole(chunk int, deadline time.Time) (total int, more bool, err error) {
 	var last int64
 	if err := s.r.QueryRow(`SELECT coalesce(max(alert), 0) FROM console_alerts`).Scan(&last); err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	total := 0
 	for {
 		rows, err := s.r.Query(`SELECT id, tenant, event, threats FROM alerts WHERE id > ? ORDER BY id LIMIT ?`, last, chunk)
 		if err != nil {
-			return total, err
+			return total, false, err
 		}
 		type row struct {
 			id, tenant  int64
@@ -91,7 +92,7 @@ func (s *Store) indexConsole(chunk int) (int, error) {
 			var evJSON, thJSON []byte
 			if err := rows.Scan(&r.id, &r.tenant, &evJSON, &thJSON); err != nil {
 				rows.Close()
-				return total, err
+				return total, false, err
 			}
 			// A row that does not decode is still indexed, with what is
 			// known, so the console lists it and the index moves on.
@@ -115,14 +116,14 @@ func (s *Store) indexConsole(chunk int) (int, error) {
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return total, err
+			return total, false, err
 		}
 		if len(batch) == 0 {
-			return total, nil
+			return total, false, nil
 		}
 		tx, err := s.w.Begin()
 		if err != nil {
-			return total, err
+			return total, false, err
 		}
 		insA, err := tx.Prepare(`INSERT OR IGNORE INTO console_alerts(alert, tenant, ts, severity, src, groups) VALUES (?, ?, ?, ?, ?, ?)`)
 		var insT, count *sql.Stmt
@@ -158,15 +159,18 @@ func (s *Store) indexConsole(chunk int) (int, error) {
 		}
 		if err != nil {
 			tx.Rollback()
-			return total, err
+			return total, false, err
 		}
 		if err := tx.Commit(); err != nil {
-			return total, err
+			return total, false, err
 		}
 		total += len(batch)
 		last = batch[len(batch)-1].id
 		if len(batch) < chunk {
-			return total, nil
+			return total, false, nil
+		}
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			return total, true, nil
 		}
 	}
 }

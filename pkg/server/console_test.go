@@ -324,3 +324,35 @@ func TestConsoleAdmin(t *testing.T) {
 		t.Errorf("account key picking another account: %s", resp.Status)
 	}
 }
+
+// TestConsoleIndexesInBackground: a database the console sees for the first
+// time with many alerts is indexed in the background; pages answer at once
+// and say so, and then show everything.
+func TestConsoleIndexesInBackground(t *testing.T) {
+	e, acme, _ := consoleEnv(t)
+	tenant, err := e.store.Authenticate(acme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fillAlerts(t, e.store, tenant.ID, 30000)
+	b := newBrowserClient(t, e.url)
+	page := b.signIn(acme)
+	if !strings.Contains(page, "still being indexed") {
+		t.Error("first page does not say older alerts are being indexed")
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for strings.Contains(page, "still being indexed") && time.Now().Before(deadline) {
+		if !strings.Contains(page, "pages show those indexed so far") {
+			t.Fatal("notice cut")
+		}
+		time.Sleep(200 * time.Millisecond)
+		_, page = b.get("/threats")
+	}
+	var n int
+	if err := e.store.r.QueryRow(`SELECT count(*) FROM console_alerts WHERE tenant = ?`, tenant.ID).Scan(&n); err != nil || n != 30003 {
+		t.Errorf("%d alerts indexed, want 30003 (%v)", n, err)
+	}
+	if _, body := b.get("/threats"); !strings.Contains(body, `<td class="r">3003</td>`) {
+		t.Errorf("catalog counts: c2 should count 3003 alerts")
+	}
+}
