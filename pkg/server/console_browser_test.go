@@ -16,6 +16,9 @@ func TestConsoleBrowser(t *testing.T) {
 	e, acme, _ := consoleEnv(t)
 	payload := `<img src=x onerror="window.__xss=1">.evil.test`
 	e.post(acme, "dns", []byte(strings.Replace(dnsLine(7, "q"), `"query":"q"`, `"query":"<img src=x onerror=\"window.__xss=1\">.evil.test"`, 1)+"\n"), nil)
+	// An HTTP request to port 4444 raises an alert too: every string of it a payload.
+	e.post(acme, "http", []byte(`{"type":"http","ts":"2026-11-27T07:01:00Z","srcIP":"10.0.0.8","srcPort":40000,"destIP":"10.0.0.99","destPort":4444,"proto":"tcp",`+
+		`"host":"<svg onload=window.__xss=2>","url":"/<script>window.__xss=3</script>","method":"GET","userAgent":"\"><img src=x onerror=window.__xss=4>","referrer":"javascript:window.__xss=5","status":200}`+"\n"), nil)
 
 	tab := browser.New(t)
 	tab.Do(chromedp.Navigate(e.url+"/"), chromedp.WaitVisible(chromedp.ID("key")))
@@ -26,8 +29,8 @@ func TestConsoleBrowser(t *testing.T) {
 	if got := browser.Eval[string](tab, `document.getElementById('tenant').textContent`); got != "acme" {
 		t.Fatalf("signed in as %q", got)
 	}
-	if n := browser.Eval[int](tab, `document.querySelectorAll('#alert-rows tr.a').length`); n != 4 {
-		t.Errorf("overview lists %d alerts, want 4", n)
+	if n := browser.Eval[int](tab, `document.querySelectorAll('#alert-rows tr.a').length`); n != 5 {
+		t.Errorf("overview lists %d alerts, want 5", n)
 	}
 	if c := browser.Eval[string](tab, `document.cookie`); c != "" {
 		t.Errorf("the session cookie is readable by scripts: %q", c)
@@ -75,8 +78,14 @@ func TestConsoleBrowser(t *testing.T) {
 	if n := browser.Eval[int](tab, `document.querySelectorAll('img').length`); n != 0 {
 		t.Errorf("%d img elements injected", n)
 	}
-	if text := browser.Eval[string](tab, `document.body.innerText`); !strings.Contains(text, payload) {
-		t.Errorf("payload not shown literally on the host page")
+	text := browser.Eval[string](tab, `document.body.innerText`)
+	for _, p := range []string{payload, `<svg onload=window.__xss=2>/<script>window.__xss=3</script>`, `"><img src=x onerror=window.__xss=4>`, `javascript:window.__xss=5`} {
+		if !strings.Contains(text, p) {
+			t.Errorf("payload %q not shown literally on the host page", p)
+		}
+	}
+	if n := browser.Eval[int](tab, `document.querySelectorAll('svg[onload], script:not(:last-of-type), [href^="javascript"]').length`); n != 0 {
+		t.Errorf("%d injected elements", n)
 	}
 	tab.FullShot("console-host")
 	tab.Do(chromedp.Navigate(e.url+"/threats"), chromedp.WaitVisible(chromedp.ID("catalog")))
