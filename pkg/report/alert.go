@@ -292,8 +292,11 @@ func (a *Alert) set(key string, raw json.RawMessage, typ, query, host, url, sni 
 }
 
 func timeField(raw json.RawMessage) (time.Time, error) {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return time.Time{}, err
+		}
 		return event.ParseTime(s)
 	}
 	var n json.Number
@@ -322,17 +325,24 @@ func addrField(raw json.RawMessage, dst *string) error {
 // fieldText renders any JSON value as text for a person: strings as they
 // are, lists joined with ", ", anything else as compact JSON.
 func fieldText(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var list []json.RawMessage
-	if json.Unmarshal(raw, &list) == nil {
+	switch raw[0] { // the decoder gave a whole value: never empty
+	case '"':
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+	case '[':
+		var list []json.RawMessage
+		if json.Unmarshal(raw, &list) != nil {
+			break
+		}
 		parts := make([]string, len(list))
 		for i, v := range list {
 			parts[i] = fieldText(v)
 		}
 		return strings.Join(parts, ", ")
+	case 't', 'f', 'n', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return string(raw)
 	}
 	var b bytes.Buffer
 	if json.Compact(&b, raw) == nil {
