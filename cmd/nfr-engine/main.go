@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nfr-project/nfr/pkg/alert"
+	"github.com/nfr-project/nfr/pkg/api"
 	"github.com/nfr-project/nfr/pkg/cli"
 	"github.com/nfr-project/nfr/pkg/config"
 	"github.com/nfr-project/nfr/pkg/score"
@@ -29,7 +30,7 @@ type options struct {
 	JSON    bool   `long:"json" description:"keys list: one JSON object per key"`
 }
 
-const usage = "[OPTIONS]\n  nfr-engine [OPTIONS] keys add NAME | keys list | keys revoke ID|PREFIX|NAME"
+const usage = "[OPTIONS]\n  nfr-engine [OPTIONS] keys add NAME | keys list | keys revoke ID|PREFIX|NAME | keys admin"
 
 func main() { os.Exit(run()) }
 
@@ -91,6 +92,7 @@ func run() int {
 		BatchRetention: batchRet,
 		AlertRetention: alertRet,
 		Notice:         ui.Infof,
+		Catalog:        catalog(),
 	}
 	if opts.Verbose {
 		scfg.Log = ui.Infof
@@ -151,6 +153,15 @@ func run() int {
 		return cli.ExitFailure
 	}
 	return cli.ExitOK
+}
+
+// catalog is the threat catalog for the console's pages.
+func catalog() map[string]api.ThreatInfo {
+	m := make(map[string]api.ThreatInfo, len(score.Catalog))
+	for _, t := range score.Catalog {
+		m[t.ID] = api.ThreatInfo{Title: t.Title, Severity: t.Severity, Policy: t.Policy}
+	}
+	return m
 }
 
 // scorers makes each tenant's scorer: the built-in engine of nfr-score, with

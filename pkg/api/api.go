@@ -12,7 +12,10 @@
 // a replayed batch it already has.
 package api
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // BatchIDHeader carries a batch's id on POST /v1/events/*.
 const BatchIDHeader = "X-NFR-Batch-Id"
@@ -38,6 +41,17 @@ type Alert struct {
 	Event     json.RawMessage `json:"event"`
 	Threats   []string        `json:"threats"`
 	Wisdom    Wisdom          `json:"wisdom"`
+	// Status is NFR's extension: what an analyst said of the alert in the
+	// nfr-engine console. Other servers leave it out; clients that do not
+	// know it ignore it.
+	Status *AlertStatus `json:"nfrStatus,omitempty"`
+}
+
+// AlertStatus is an alert's triage state in the nfr-engine console.
+type AlertStatus struct {
+	State string    `json:"state"` // acknowledged or closed
+	Note  string    `json:"note,omitempty"`
+	At    time.Time `json:"at"`
 }
 
 // Wisdom carries weaker signals about an alert's event.

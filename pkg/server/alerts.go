@@ -76,6 +76,10 @@ func (s *Server) getAlerts(w http.ResponseWriter, r *http.Request, t Tenant) {
 			Wisdom:    api.Wisdom{Flags: flags},
 		})
 	}
+	if err := s.withStatus(t, rows, resp.Alerts); err != nil {
+		s.internalError(w, err)
+		return
+	}
 	s.metrics.alertsServed.Add(int64(len(rows)))
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -459,6 +459,9 @@ func (s *Server) prune() {
 		s.notice("error: pruning old alerts: %v", err)
 	} else if n > 0 {
 		s.notice("deleted %d alerts older than %s", n, s.cfg.AlertRetention)
+		if err := s.store.pruneConsole(); err != nil { // console_store.go
+			s.notice("error: pruning the console's index: %v", err)
+		}
 	}
 }
 

@@ -17,17 +17,19 @@ func (e *UsageError) Error() string { return e.Msg }
 // data (the new key, the list) on stdout, messages through info.
 func KeysCommand(st *Store, args []string, asJSON bool, stdout io.Writer, info func(format string, a ...any)) error {
 	if len(args) == 0 {
-		return &UsageError{"keys: missing subcommand (add NAME, list, revoke ID|PREFIX|NAME)"}
+		return &UsageError{"keys: missing subcommand (add NAME, list, revoke ID|PREFIX|NAME, admin)"}
 	}
-	want := map[string]int{"add": 1, "list": 0, "revoke": 1}
+	want := map[string]int{"add": 1, "list": 0, "revoke": 1, "admin": 0}
 	n, ok := want[args[0]]
 	if !ok {
-		return &UsageError{fmt.Sprintf("keys: unknown subcommand %q (add, list, revoke)", args[0])}
+		return &UsageError{fmt.Sprintf("keys: unknown subcommand %q (add, list, revoke, admin)", args[0])}
 	}
 	if len(args)-1 != n {
 		return &UsageError{fmt.Sprintf("keys %s takes %d argument(s), got %d", args[0], n, len(args)-1)}
 	}
 	switch args[0] {
+	case "admin":
+		return adminCommand(st, stdout, info) // console_admin.go
 	case "add":
 		if !validName(args[1]) {
 			return &UsageError{fmt.Sprintf("keys add: tenant name %q: use 1 to 64 letters, digits, dots, dashes and underscores", args[1])}

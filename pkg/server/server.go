@@ -66,6 +66,8 @@ type Config struct {
 	Now func() time.Time
 	// Outputs, if set, delivers every stored alert (see outputs.go).
 	Outputs AlertOutputs
+	// Catalog is the threat catalog the console shows (score.Catalog).
+	Catalog map[string]api.ThreatInfo
 }
 
 func (c *Config) setDefaults() {
@@ -145,6 +147,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/events", s.auth(s.getLegacyEvents))
 	m.HandleFunc("GET /metrics", s.serveMetrics)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	s.consoleRoutes(m) // console.go
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if allow := allowed(r.URL.Path); allow != "" {
 			w.Header().Set("Allow", allow)

@@ -1,0 +1,56 @@
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nfr-project/nfr/internal/testenv"
+)
+
+// TestReadReport runs `nfr read testdata/demo.pcap --report FILE`: the
+// alerts still go to stderr, and the page holds every one of them.
+func TestReadReport(t *testing.T) {
+	bins := testenv.BinDir(t, "nfr-capture", "nfr-scope", "nfr-score", "nfr-report")
+	demo := filepath.Join(testenv.Root(t), "testdata", "demo.pcap")
+	dir := t.TempDir()
+	page := filepath.Join(dir, "demo.html")
+	cmd := exec.Command(filepath.Join(testenv.Root(t), "scripts", "nfr"), "read", demo, "--report", page)
+	cmd.Env = []string{"PATH=" + bins + ":" + os.Getenv("PATH"), "HOME=" + dir}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("nfr read --report: %v\n%s", err, stderr.String())
+	}
+	alerts := 0
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.HasPrefix(l, `{"type":"alert"`) {
+			alerts++
+		}
+	}
+	if alerts < 10 {
+		t.Fatalf("only %d alerts on stderr:\n%s", alerts, stderr.String())
+	}
+	html, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(html), `<tr class="a" id="alert-`); n != alerts {
+		t.Errorf("the report holds %d alerts, stderr %d", n, alerts)
+	}
+	if !strings.Contains(stderr.String(), "nfr-report: ") {
+		t.Errorf("nfr-report said nothing on stderr")
+	}
+
+	// -n shows where nfr-report sits.
+	cmd = exec.Command(filepath.Join(testenv.Root(t), "scripts", "nfr"), "-n", "read", "--report=r.html", demo)
+	cmd.Env = cmd.Env[:0:0]
+	cmd.Env = append(cmd.Env, "PATH="+bins+":"+os.Getenv("PATH"), "HOME="+dir)
+	out, err := cmd.Output()
+	if err != nil || !strings.Contains(string(out), "| nfr-score | nfr-report --tee -o r.html >&2") {
+		t.Errorf("nfr -n read --report: %v %q", err, out)
+	}
+}
