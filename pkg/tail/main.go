@@ -14,7 +14,7 @@ import (
 // nfr-parse-suricata); each embeds them in its own options.
 type Flags struct {
 	Follow       bool          `short:"f" long:"follow" description:"keep reading as files grow, across rotation and truncation (like tail -F)"`
-	State        string        `long:"state" value-name:"FILE" description:"remember in FILE where each log was left, and resume there"`
+	State        string        `long:"state" value-name:"FILE" description:"remember in FILE where each log was left, and resume there (saved after every flush)"`
 	Poll         time.Duration `long:"poll" value-name:"DURATION" default:"250ms" description:"with --follow, how often to look for new data"`
 	LineBuffered bool          `long:"line-buffered" description:"flush output after every event"`
 	Stats        bool          `long:"stats" description:"print counts to stderr at the end"`

@@ -2,7 +2,8 @@
 // (told by magic, not by name), once or followed like `tail -F` across
 // growth, rotation by rename and re-create, and truncation; with a state file
 // it remembers per file where reading stopped, so a cron job over a log and
-// its rotated, maybe compressed, siblings reads every record exactly once.
+// its rotated, maybe compressed, siblings reads every record once; after a
+// kill -9 at most the lines since the last checkpoint are read again.
 //
 // A file is recognised by a hash of its first HeadLen decompressed bytes
 // (with device and inode to break ties), so a rename, a copy or gzip keeps
@@ -20,10 +21,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sort"
+	"strings"
 	"time"
 )
+
+// CheckpointLines is the default most lines read between two checkpoints
+// (output flushed, then state saved): with the 1 s default of
+// Options.SaveEvery, what a reader restarted after kill -9 may repeat.
+const CheckpointLines = 64 << 10
 
 // MaxLine is the longest line handed to a Handler; longer lines are skipped
 // and reported.
@@ -46,8 +54,13 @@ type Options struct {
 	Follow bool          // keep reading as files grow and rotate
 	State  string        // state file path; "" for none
 	Poll   time.Duration // how often a follower looks for new data (default 250ms)
-	// SaveEvery is how often a busy follower saves its state (default 2s).
+	// SaveEvery is the longest a busy reader goes between checkpoints
+	// (output flushed, then state saved; default 1s).
 	SaveEvery time.Duration
+	// SaveLines is the most lines a reader handles between checkpoints
+	// (default CheckpointLines). With SaveEvery it bounds what a restart
+	// after kill -9 repeats: the output since the last checkpoint.
+	SaveLines int64
 	// IdleFlush is how long a follower waits without new data before it
 	// makes handlers write what they hold (default 2s).
 	IdleFlush time.Duration
@@ -112,6 +125,11 @@ type runner struct {
 	finished []*Entry // files read to the end and closed (rotated away)
 	stats    Stats
 	firstErr error
+	// inputs are what a checkpoint saves (nil entries are skipped);
+	// sinceSave counts lines since the last one, made at lastSave.
+	inputs    []*input
+	sinceSave int64
+	lastSave  time.Time
 }
 
 // Run reads the named files ("-" or none is stdin) and hands their lines to
@@ -124,7 +142,10 @@ func Run(names []string, o Options) (Stats, error) {
 		o.Poll = 250 * time.Millisecond
 	}
 	if o.SaveEvery <= 0 {
-		o.SaveEvery = 2 * time.Second
+		o.SaveEvery = time.Second
+	}
+	if o.SaveLines <= 0 {
+		o.SaveLines = CheckpointLines
 	}
 	if o.IdleFlush <= 0 {
 		o.IdleFlush = 2 * time.Second
@@ -135,7 +156,7 @@ func Run(names []string, o Options) (Stats, error) {
 	if o.Info == nil {
 		o.Info = func(string) {}
 	}
-	ru := &runner{o: o, used: map[*Entry]bool{}}
+	ru := &runner{o: o, used: map[*Entry]bool{}, lastSave: time.Now()}
 	if o.State != "" {
 		st, err := LoadState(o.State)
 		if err != nil {
@@ -179,15 +200,19 @@ func (ru *runner) once(names []string) error {
 		}
 		in, err := ru.open(n)
 		if err != nil {
+			if ru.rotatedAway(n, names, err) {
+				continue
+			}
 			ru.fail(err)
 			continue
 		}
+		done = append(done, in)
+		ru.inputs = done
 		err = ru.read(in, true)
 		if err == nil {
 			err = in.h.Flush()
 		}
 		in.close()
-		done = append(done, in)
 		if err != nil {
 			var oe *OpenError
 			if errors.As(err, &oe) {
@@ -205,6 +230,45 @@ func (ru *runner) once(names []string) error {
 		return fatal
 	}
 	return ru.save(done)
+}
+
+// rotatedAway tells whether name, which could not be opened, is a rotated
+// sibling of another named file (dns.log.1.gz next to dns.log) that does
+// not exist yet: normal before the first rotation, so only reported as
+// information.
+func (ru *runner) rotatedAway(name string, names []string, err error) bool {
+	if !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	for _, n := range names {
+		if n != name && n != "-" && isRotationOf(name, n) {
+			ru.o.Info(fmt.Sprintf("%s: not there (yet): %s has not been rotated", name, n))
+			return true
+		}
+	}
+	return false
+}
+
+// isRotationOf tells whether name is what logrotate or Zeek's archiver
+// makes of base: base.1, base.2.gz, base.gz, base-20261127, base-20261127.gz.
+func isRotationOf(name, base string) bool {
+	rest, ok := strings.CutPrefix(name, base)
+	if rest == ".gz" {
+		return true
+	}
+	if !ok || len(rest) < 2 || (rest[0] != '.' && rest[0] != '-') {
+		return false
+	}
+	rest = strings.TrimSuffix(rest[1:], ".gz")
+	if rest == "" {
+		return false
+	}
+	for _, c := range rest {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func (ru *runner) fail(err error) {
@@ -410,8 +474,14 @@ func (ru *runner) line(in *input, frag []byte) error {
 	if err != nil {
 		ru.stats.Skipped++
 		if ru.o.Warn != nil {
-			return ru.o.Warn(in.name, in.line, err)
+			if err := ru.o.Warn(in.name, in.line, err); err != nil {
+				return err
+			}
 		}
+	}
+	if ru.sinceSave++; ru.o.State != "" && (ru.sinceSave >= ru.o.SaveLines ||
+		ru.sinceSave&255 == 0 && time.Since(ru.lastSave) >= ru.o.SaveEvery) {
+		return ru.checkpoint(ru.inputs, false)
 	}
 	return nil
 }
