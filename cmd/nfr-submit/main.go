@@ -170,6 +170,8 @@ func run() int {
 		return cli.ExitFailure
 	case r.Sender != nil && r.Sender.Stats().RejectedBatches > 0:
 		return cli.ExitFailure // events not delivered, kept in rejected/ (reported)
+	case r.Sender != nil && r.Sender.Spool.BadRecords() > 0:
+		return cli.ExitFailure // unreadable spool records, kept in rejected/ (reported)
 	}
 	return cli.ExitOK
 }
