@@ -205,7 +205,12 @@ func endpointOf(r *http.Request) string {
 	p := r.URL.Path
 	switch {
 	case strings.HasPrefix(p, "/v1/events/"):
-		return "/v1/events/" + r.PathValue("type")
+		// Metric labels come from a closed set: a label per junk path
+		// would let anyone grow /metrics without bound.
+		if typ := strings.TrimPrefix(p, "/v1/events/"); eventTypes[typ] {
+			return p
+		}
+		return "other"
 	case p == "/v1/alerts", p == "/v1/account/register", p == "/v1/account/status",
 		p == "/v1/key/request", p == "/v1/key/reset", p == "/v1/queries", p == "/v1/events",
 		p == "/metrics", p == "/healthz":
