@@ -82,13 +82,15 @@ func run() int {
 
 	batchRet, alertRet := ec.Retention()
 	scfg := server.Config{
-		MaxBody:        int64(ec.MaxBodyMB) << 20,
-		Queue:          ec.Queue,
-		AlertsPage:     ec.AlertsPage,
-		KeyRequests:    ec.KeyRequests,
-		BatchRetention: batchRet,
-		AlertRetention: alertRet,
-		Notice:         ui.Infof,
+		MaxBody:            int64(ec.MaxBodyMB) << 20,
+		Queue:              ec.Queue,
+		AlertsPage:         ec.AlertsPage,
+		KeyRequests:        ec.KeyRequestsOn(),
+		MaxTenants:         ec.MaxTenants,
+		KeyRequestsPerHour: ec.KeyRequestsPerHour,
+		BatchRetention:     batchRet,
+		AlertRetention:     alertRet,
+		Notice:             ui.Infof,
 	}
 	if opts.Verbose {
 		scfg.Log = ui.Infof

@@ -270,6 +270,13 @@ func (s *Store) NewTenantKey(base string) (string, Tenant, error) {
 	return "", Tenant{}, errors.New("could not find a free tenant name")
 }
 
+// Tenants counts the tenants.
+func (s *Store) Tenants() (int, error) {
+	var n int
+	err := s.r.QueryRow(`SELECT count(*) FROM tenants`).Scan(&n)
+	return n, err
+}
+
 // KeyInfo describes a key for `nfr-engine keys list`; the key itself is
 // never stored, only its first characters.
 type KeyInfo struct {
