@@ -24,6 +24,8 @@ type metrics struct {
 	alertsServed atomic.Int64
 	overloaded   atomic.Int64
 	tooLarge     atomic.Int64
+	scorers      atomic.Int64 // tenants' scorers in memory
+	evicted      atomic.Int64 // scorers let go (idle or revoked)
 
 	mu       sync.Mutex
 	requests map[[2]string]int64 // endpoint, code
@@ -137,6 +139,8 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		{"nfr_engine_queue_length", "gauge", "Batches waiting for the worker.", int64(len(s.queue))},
 		{"nfr_engine_queue_capacity", "gauge", "Batches that may wait before requests are answered 429.", int64(m.queueCap)},
 		{"nfr_engine_requests_in_flight", "gauge", "API requests being served.", m.inFlight.Load()},
+		{"nfr_engine_scorers", "gauge", "Tenants' scorers in memory.", m.scorers.Load()},
+		{"nfr_engine_scorers_evicted_total", "counter", "Scorers saved and let go because their tenant was idle or revoked.", m.evicted.Load()},
 	} {
 		head(g.name, g.typ, g.help)
 		fmt.Fprintf(&b, "%s %d\n", g.name, g.v)

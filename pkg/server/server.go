@@ -58,6 +58,8 @@ type Config struct {
 	RetryAfter         time.Duration // Retry-After on 429 and 503; 1s
 	Tick               time.Duration // how often idle tenants' scorers Advance; 1s
 	IdleAdvance        time.Duration // how long a tenant sends nothing before its clock follows the wall clock; 30s
+	IdleEvict          time.Duration // how long a tenant sends nothing before its scorer is saved and let go; 1h
+	EvictEvery         time.Duration // how often scorers to let go are looked for; 1m
 	// Decoders bounds the request bodies read and decoded at once; more
 	// wait, unread, so TCP pushes back on the clients. 4 x GOMAXPROCS.
 	Decoders int
@@ -94,6 +96,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.IdleAdvance <= 0 {
 		c.IdleAdvance = 30 * time.Second
+	}
+	if c.IdleEvict <= 0 {
+		c.IdleEvict = time.Hour
+	}
+	if c.EvictEvery <= 0 {
+		c.EvictEvery = evictEvery
 	}
 	if c.Tick <= 0 {
 		c.Tick = time.Second

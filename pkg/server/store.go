@@ -140,7 +140,7 @@ func (s *Store) migrate() error {
 	if v > schemaVersion {
 		return fmt.Errorf("database schema version %d is newer than this nfr-engine knows (%d)", v, schemaVersion)
 	}
-	if _, err := s.w.Exec(schema); err != nil {
+	if _, err := s.w.Exec(schema + scorerStateSchema); err != nil {
 		return err
 	}
 	_, err := s.w.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion))
