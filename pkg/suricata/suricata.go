@@ -112,6 +112,9 @@ func (p *Parser) Line(line []byte, emit func(*event.Event) error) error {
 	if err != nil {
 		return err
 	}
+	if err := checkLengths(r); err != nil {
+		return err
+	}
 	if string(r.eventType) == "dns" {
 		p.dnsSeq++
 	}
@@ -653,4 +656,38 @@ func parseTime[T string | []byte](s T) (time.Time, error) {
 	}
 	t := time.Date(f[0], time.Month(f[1]), f[2], f[3], f[4], f[5], nsec, time.UTC)
 	return t.Add(-time.Duration(off) * time.Second), nil
+}
+
+// checkLengths refuses names, URLs and user agents over event's limits, as
+// the engine would: the line is skipped and reported.
+func checkLengths(r *record) error {
+	names := []struct {
+		field string
+		v     []byte
+	}{{"dns.rrname", r.rrname}, {"http.hostname", r.hostname}, {"tls.sni", r.sni}}
+	for _, q := range r.queries {
+		names = append(names, struct {
+			field string
+			v     []byte
+		}{"dns.queries.rrname", q.rrname})
+	}
+	for _, n := range names {
+		v := n.v
+		if len(v) > 0 && v[len(v)-1] == '.' {
+			v = v[:len(v)-1]
+		}
+		if err := event.CheckName(v); err != nil {
+			return fmt.Errorf("%s: %v", n.field, err)
+		}
+	}
+	for _, f := range []struct {
+		field string
+		v     []byte
+		max   int
+	}{{"http.url", r.url, event.MaxURL}, {"http.http_refer", r.referrer, event.MaxURL}, {"http.http_user_agent", r.userAgent, event.MaxUserAgent}} {
+		if len(f.v) > f.max {
+			return fmt.Errorf("%s: %d bytes, longer than %d", f.field, len(f.v), f.max)
+		}
+	}
+	return nil
 }

@@ -193,6 +193,9 @@ func (p *Parser) build(kind string, r *record, emit func(*event.Event) error) er
 	if err != nil {
 		return err
 	}
+	if err := event.CheckLengths(e); err != nil {
+		return err
+	}
 	p.Stats.Events++
 	return emit(e)
 }
