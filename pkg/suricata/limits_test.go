@@ -1,6 +1,7 @@
 package suricata
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -26,5 +27,19 @@ func TestLongFieldsSkipped(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) || n != 0 {
 			t.Errorf("%.60s: error %v, %d events; want %q", c.line, err, n, c.want)
 		}
+	}
+}
+
+// TestIgnoredCountersBounded: 10,000 distinct unknown event_type values
+// count as "other", not one counter each; Suricata's own types by name.
+func TestIgnoredCountersBounded(t *testing.T) {
+	p := NewParser("eve.json")
+	emit := func(*event.Event) error { return nil }
+	for i := range 10_000 {
+		p.Line([]byte(fmt.Sprintf(`{"timestamp":"2021-06-06T16:26:27.4+0200","event_type":"junk%d"}`, i)), emit)
+	}
+	p.Line([]byte(`{"timestamp":"2021-06-06T16:26:27.4+0200","event_type":"alert"}`), emit)
+	if len(p.Stats.Ignored) != 2 || p.Stats.Ignored["other"] != 10_000 || p.Stats.Ignored["alert"] != 1 {
+		t.Errorf("ignored: %d keys, other %d, alert %d", len(p.Stats.Ignored), p.Stats.Ignored["other"], p.Stats.Ignored["alert"])
 	}
 }

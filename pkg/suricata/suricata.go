@@ -158,7 +158,24 @@ func (p *Parser) ignore(et string) {
 	if p.Stats.Ignored == nil {
 		p.Stats.Ignored = make(map[string]int64)
 	}
+	if !knownTypes[et] {
+		// Counted by name only for Suricata's own types: a key per name
+		// read would let the input grow the counters without bound.
+		et = "other"
+	}
 	p.Stats.Ignored[et]++
+}
+
+// knownTypes are the event types Suricata writes, counted by name when
+// ignored; any other event_type is counted as "other".
+var knownTypes = map[string]bool{}
+
+func init() {
+	for _, t := range strings.Fields(`alert anomaly arp bittorrent-dht dcerpc dhcp dnp3 doh2 drop enip
+		engine fileinfo frame ftp ftp_data http2 ike ikev2 krb5 ldap mdns modbus mqtt netflow nfs
+		pgsql pop3 quic rdp rfb sip smb smtp snmp ssh stats tftp websocket`) {
+		knownTypes[t] = true
+	}
 }
 
 func isSpace(b []byte) bool {

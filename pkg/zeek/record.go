@@ -363,7 +363,7 @@ func (p *Parser) ssl(r *record, e *event.Event) error {
 		case r.has[fCertFuids] && len(r.list[fCertFuids]) > 0:
 			leaf = r.list[fCertFuids][0]
 		}
-		if c, ok := p.Certs.m[string(leaf)]; ok && leaf != nil {
+		if c, ok := p.Certs.get(string(leaf)); ok && leaf != nil {
 			if e.Subject == "" {
 				e.Subject = c.Subject
 			}
