@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/nfr-project/nfr/pkg/cli"
 	"github.com/nfr-project/nfr/pkg/config"
@@ -18,13 +19,14 @@ import (
 
 type options struct {
 	cli.Common
-	Config       string   `short:"c" long:"config" value-name:"FILE" description:"config.yml (default $NFR_CONFIG, else /etc/nfr/config.yml if it exists)"`
-	State        string   `long:"state" value-name:"FILE" description:"keep behavioural state in FILE between runs (overrides score.state)"`
-	Feeds        []string `short:"f" long:"feed" value-name:"FILE" description:"extra feed: a plain list of domains, IPs, CIDRs, URLs (threat c2); repeatable"`
-	MinSeverity  int      `short:"s" long:"min-severity" value-name:"N" description:"drop alerts below severity N (1-5)"`
-	LineBuffered bool     `long:"line-buffered" description:"flush every alert (the default on a terminal)"`
-	Stats        bool     `long:"stats" description:"print counters and state sizes on stderr at the end"`
-	ListThreats  bool     `long:"list-threats" description:"print the threat catalog and exit"`
+	Config       string        `short:"c" long:"config" value-name:"FILE" description:"config.yml (default $NFR_CONFIG, else /etc/nfr/config.yml if it exists)"`
+	State        string        `long:"state" value-name:"FILE" description:"keep behavioural state in FILE between runs (overrides score.state)"`
+	Feeds        []string      `short:"f" long:"feed" value-name:"FILE" description:"extra feed: a plain list of domains, IPs, CIDRs, URLs (threat c2); repeatable"`
+	MinSeverity  int           `short:"s" long:"min-severity" value-name:"N" description:"drop alerts below severity N (1-5)"`
+	LineBuffered bool          `long:"line-buffered" description:"flush every alert (the default on a terminal)"`
+	Stats        bool          `long:"stats" description:"print counters and state sizes on stderr at the end (and on SIGUSR1)"`
+	StatsEvery   time.Duration `long:"stats-interval" value-name:"DURATION" description:"also print them every DURATION while running (e.g. 1m)"`
+	ListThreats  bool          `long:"list-threats" description:"print the threat catalog and exit"`
 }
 
 func main() { os.Exit(run()) }
@@ -90,6 +92,15 @@ func run() int {
 	f := &score.Filter{Engine: eng, Out: out, MinSeverity: minSev, Reload: reload,
 		Warn:     func(m string) { ui.Warnf("%s", m) },
 		Reloaded: func(s *intel.Set) { ui.Infof("feeds reloaded: %d indicators", s.Len()) }}
+	cp := &score.Checkpointer{Engine: eng, Path: state, Flush: out.Flush}
+	stats := cli.NewStatsTicker(o.StatsEvery)
+	defer stats.Stop()
+	f.AfterBatch = func() error {
+		if stats.Due() {
+			ui.Infof("%s", score.FormatStats(eng.Stats(), f.Lines, f.Alerts))
+		}
+		return cp.Scored()
+	}
 	watchSignals(ui, out, func() {
 		s, err := score.LoadFeeds(sc, o.Feeds, info, func(s string) { ui.Warnf("%s", s) })
 		if err != nil {

@@ -27,6 +27,9 @@ type Filter struct {
 	Reload <-chan *intel.Set
 	// Reloaded, if set, is called after new feeds took effect.
 	Reloaded func(*intel.Set)
+	// AfterBatch, if set, is called on the scoring goroutine after each
+	// batch of events (checkpoints, periodic stats); an error stops Run.
+	AfterBatch func() error
 
 	Lines   int64 // event lines read
 	Skipped int64 // bad lines
@@ -176,6 +179,11 @@ func (f *Filter) Run(r io.Reader, name string) error {
 			f.Engine.Process(&b.evs[i], f.emit)
 		}
 		finished = b.last
+		if f.AfterBatch != nil && f.werr == nil {
+			if err := f.AfterBatch(); err != nil {
+				return err
+			}
+		}
 		if b.last || f.werr != nil {
 			if f.werr != nil {
 				return f.werr
