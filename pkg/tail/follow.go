@@ -95,6 +95,9 @@ func (ru *runner) follow(names []string) error {
 			}
 			held = false
 		}
+		if ru.o.Tick != nil {
+			ru.o.Tick(ru.stats)
+		}
 		if timer == nil {
 			timer = time.NewTimer(ru.o.Poll)
 		} else {

@@ -78,6 +78,10 @@ type Options struct {
 	// FileError, if set, reports every file that could not be read; Run
 	// goes on with the others and returns the first such error.
 	FileError func(err error)
+	// Tick, if set, is called every few hundred lines and on every poll
+	// of a follower, on the goroutine that handles lines, with the counts
+	// so far (for SIGUSR1 and --stats-interval).
+	Tick func(Stats)
 	// Stop, when closed, makes Run finish the current line, flush, save
 	// and return.
 	Stop  <-chan struct{}
@@ -478,6 +482,9 @@ func (ru *runner) line(in *input, frag []byte) error {
 				return err
 			}
 		}
+	}
+	if ru.o.Tick != nil && in.line&255 == 0 {
+		ru.o.Tick(ru.stats)
 	}
 	if ru.sinceSave++; ru.o.State != "" && (ru.sinceSave >= ru.o.SaveLines ||
 		ru.sinceSave&255 == 0 && time.Since(ru.lastSave) >= ru.o.SaveEvery) {
