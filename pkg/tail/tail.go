@@ -17,7 +17,6 @@ package tail
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -120,6 +119,7 @@ type input struct {
 	partial  []byte
 	tooLong  bool
 	eof      bool // stdin or a finished file: nothing more will come
+	trailing bool // gzip trailing garbage reported
 }
 
 type runner struct {
@@ -366,9 +366,9 @@ func (ru *runner) reopen(name string) (*input, error) {
 func (in *input) setReader(br *bufio.Reader) error {
 	magic, _ := br.Peek(2)
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+		zr, err := newGzipStream(br)
 		if err != nil {
-			return fmt.Errorf("gzip: %v", err)
+			return err
 		}
 		in.gz = true
 		in.r = bufio.NewReaderSize(zr, 256<<10)
@@ -414,6 +414,16 @@ func (ru *runner) read(in *input, final bool) error {
 			return nil
 		}
 		frag, err := in.r.ReadSlice('\n')
+		if errors.Is(err, ErrGzipTrailing) {
+			// gzip -d would go on, ignoring it; so do we, saying so once.
+			if ru.o.Warn != nil && !in.trailing {
+				in.trailing = true
+				if werr := ru.o.Warn(in.name, in.line+1, err); werr != nil {
+					return werr
+				}
+			}
+			err = io.EOF
+		}
 		if err == bufio.ErrBufferFull || (err == io.EOF && len(frag) > 0) {
 			if !in.tooLong && len(in.partial)+len(frag) > MaxLine {
 				in.tooLong = true
