@@ -191,6 +191,12 @@ func run(args []string) int {
 			r.WriteStats(os.Stderr, prog)
 		}
 	}
+	for _, r := range runners {
+		if err := r.UnsupportedLinks(); err != nil {
+			ui.Errorf("%v", err)
+			status = cli.ExitFailure
+		}
+	}
 	return status
 }
 
