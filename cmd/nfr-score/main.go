@@ -90,7 +90,7 @@ func run() int {
 	out := event.NewWriter(os.Stdout, o.LineBuffered || cli.IsTerminal(os.Stdout))
 	reload := make(chan *intel.Set, 1)
 	f := &score.Filter{Engine: eng, Out: out, MinSeverity: minSev, Reload: reload,
-		Warn:     func(m string) { ui.Warnf("%s", m) },
+		Warn:     func(m string) { ui.Warnf("%s", cli.Printable(m)) },
 		Reloaded: func(s *intel.Set) { ui.Infof("feeds reloaded: %d indicators", s.Len()) }}
 	cp := &score.Checkpointer{Engine: eng, Path: state, Flush: out.Flush}
 	stats := cli.NewStatsTicker(o.StatsEvery)

@@ -9,11 +9,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/nfr-project/nfr/pkg/config"
 	"github.com/nfr-project/nfr/pkg/spool"

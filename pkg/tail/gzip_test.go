@@ -24,8 +24,8 @@ func TestGzipInGzipsWords(t *testing.T) {
 	body := "one\ntwo\nthree\n"
 	for _, c := range []struct {
 		name, want, warn string
-		b               []byte
-		err             string
+		b                []byte
+		err              string
 	}{
 		{"trailing garbage", body, "x.gz:4: decompression OK, trailing garbage ignored", append(gz(body), "garbage after it\n"...), ""},
 		{"one byte of garbage", body, "x.gz:4: decompression OK, trailing garbage ignored", append(gz(body), 'x'), ""},
