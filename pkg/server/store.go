@@ -285,13 +285,14 @@ type KeyInfo struct {
 	Prefix  string    `json:"prefix"`
 	Created time.Time `json:"created"`
 	Revoked time.Time `json:"revoked,omitzero"`
-	Seen    time.Time `json:"seen,omitzero"` // last batch taken with the key
+	Seen    time.Time `json:"seen,omitzero"`  // last batch taken with the key
+	Name    string    `json:"name,omitempty"` // the tenant's registered name (nfr-account register --name)
 	Email   string    `json:"email,omitempty"`
 }
 
 // Keys lists every key, oldest first.
 func (s *Store) Keys() ([]KeyInfo, error) {
-	rows, err := s.r.Query(`SELECT k.id, t.name, k.prefix, k.created, k.revoked, k.seen, t.email
+	rows, err := s.r.Query(`SELECT k.id, t.name, k.prefix, k.created, k.revoked, k.seen, t.contact, t.email
 		FROM keys k JOIN tenants t ON t.id = k.tenant ORDER BY k.id`)
 	if err != nil {
 		return nil, err
@@ -301,7 +302,7 @@ func (s *Store) Keys() ([]KeyInfo, error) {
 	for rows.Next() {
 		var k KeyInfo
 		var created, revoked, seen int64
-		if err := rows.Scan(&k.ID, &k.Tenant, &k.Prefix, &created, &revoked, &seen, &k.Email); err != nil {
+		if err := rows.Scan(&k.ID, &k.Tenant, &k.Prefix, &created, &revoked, &seen, &k.Name, &k.Email); err != nil {
 			return nil, err
 		}
 		k.Created = time.Unix(created, 0).UTC()
