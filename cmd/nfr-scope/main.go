@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/nfr-project/nfr/pkg/cli"
 	"github.com/nfr-project/nfr/pkg/event"
@@ -23,7 +24,12 @@ type options struct {
 	LineBuffered bool   `long:"line-buffered" description:"flush output after every line"`
 }
 
-func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+func main() {
+	in := cli.Stdin()
+	code := run(os.Args[1:], in, os.Stdout, os.Stderr)
+	in.Restore()
+	os.Exit(code)
+}
 
 func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int {
 	ui := cli.New("nfr-scope", stderr)
@@ -59,8 +65,10 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 		}
 	}
 
-	// SIGHUP reloads; the first interrupt lets the input drain to its end
-	// (the source before us is stopping too), a second one stops now.
+	// SIGHUP reloads; the first SIGINT lets the input drain to its end
+	// (the source before us is stopping too), the first SIGTERM reads what
+	// is waiting and stops even if the input goes on; a second one stops
+	// now.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, os.Interrupt, syscall.SIGTERM)
 	go func() {
@@ -79,6 +87,10 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 				ui.Infof("%s", f.Stats())
 			default:
 				if interrupts++; interrupts == 1 {
+					if in, ok := stdin.(*cli.Input); ok && s == syscall.SIGTERM && in.StopAfter(stopGrace) {
+						ui.Infof("terminated: reading what is waiting, then stopping; again to stop now")
+						continue
+					}
 					ui.Infof("interrupted: reading the input to its end; interrupt again to stop now")
 				} else {
 					w.Flush()
@@ -94,7 +106,9 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 	}
 	status := cli.ExitOK
 	for _, name := range files {
-		if err := filterFile(f, name, stdin, w); err != nil {
+		if err := filterFile(f, name, stdin, w); cli.Stopped(err) {
+			break // SIGTERM: what was waiting is written
+		} else if err != nil {
 			ui.Errorf("%v", err)
 			status = cli.ExitFailure
 		}
@@ -106,6 +120,10 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 	report()
 	return status
 }
+
+// stopGrace is how long, after SIGTERM, input that is already waiting is
+// still read.
+const stopGrace = time.Second
 
 // notes reports scope entries that have no effect.
 func notes(ui *cli.UI, sc *scope.Scope) {

@@ -101,7 +101,9 @@ func run() int {
 		}
 		return cp.Scored()
 	}
-	watchSignals(ui, out, func() {
+	stdin := cli.Stdin()
+	defer stdin.Restore()
+	watchSignals(ui, out, stdin, func() {
 		s, err := score.LoadFeeds(sc, o.Feeds, info, func(s string) { ui.Warnf("%s", s) })
 		if err != nil {
 			ui.Errorf("reload: %v (keeping the old feeds)", err)
@@ -117,7 +119,7 @@ func run() int {
 	}
 	code = cli.ExitOK
 	for _, name := range files {
-		in := os.Stdin
+		in := stdin.File
 		if name != "-" {
 			if in, err = os.Open(name); err != nil {
 				ui.Errorf("%v", err)
@@ -126,7 +128,12 @@ func run() int {
 			}
 		}
 		err = f.Run(in, name)
-		in.Close()
+		if name != "-" {
+			in.Close()
+		}
+		if cli.Stopped(err) {
+			break // SIGTERM: what was waiting is scored
+		}
 		if err != nil {
 			ui.Errorf("%s: %v", name, err)
 			code = cli.ExitFailure
@@ -154,10 +161,11 @@ func run() int {
 	return code
 }
 
-// watchSignals reloads feeds on SIGHUP. On the first SIGINT or SIGTERM it
-// keeps draining its input (the source upstream is stopping and flushing);
-// on the second it flushes what it has and exits.
-func watchSignals(ui *cli.UI, out *event.Writer, reload func()) {
+// watchSignals reloads feeds on SIGHUP. On the first SIGINT it keeps
+// draining its input (the source upstream is stopping and flushing); on
+// the first SIGTERM it reads what is waiting and stops even if the input
+// goes on; on the second it flushes what it has and exits.
+func watchSignals(ui *cli.UI, out *event.Writer, stdin *cli.Input, reload func()) {
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
@@ -167,7 +175,10 @@ func watchSignals(ui *cli.UI, out *event.Writer, reload func()) {
 				reload()
 				continue
 			}
-			if stops++; stops == 2 {
+			if stops++; stops == 1 && s == syscall.SIGTERM && stdin.StopAfter(time.Second) {
+				continue
+			}
+			if stops == 2 {
 				out.Close()
 				os.Exit(130)
 			}
