@@ -1,6 +1,9 @@
 package event
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Length limits of event fields, checked wherever events enter (the
 // engine's API, the log parsers, nfr-scope): a longer value is not a name
@@ -21,14 +24,15 @@ func CheckName[S ~string | ~[]byte](name S) error {
 	if len(name) > MaxName {
 		return fmt.Errorf("name of %d bytes, longer than %d", len(name), MaxName)
 	}
-	start := 0
-	for i := 0; i <= len(name); i++ {
-		if i == len(name) || name[i] == '.' {
-			if i-start > MaxLabel {
-				return fmt.Errorf("label of %d bytes, longer than %d", i-start, MaxLabel)
-			}
-			start = i + 1
+	for rest := string(name); len(rest) > MaxLabel; {
+		i := strings.IndexByte(rest, '.')
+		if i < 0 {
+			i = len(rest)
 		}
+		if i > MaxLabel {
+			return fmt.Errorf("label of %d bytes, longer than %d", i, MaxLabel)
+		}
+		rest = rest[min(i+1, len(rest)):]
 	}
 	return nil
 }
@@ -36,6 +40,10 @@ func CheckName[S ~string | ~[]byte](name S) error {
 // CheckLengths returns an error naming the first field of e over its
 // limit, as `field "query": ...`, or nil.
 func CheckLengths(e *Event) error {
+	if len(e.Query) <= MaxLabel && len(e.Host) <= MaxLabel && len(e.SNI) <= MaxLabel &&
+		len(e.URL) <= MaxURL && len(e.Referrer) <= MaxURL && len(e.UserAgent) <= MaxUserAgent {
+		return nil // the common case: nothing can be over a limit
+	}
 	for _, f := range []struct {
 		name, v string
 	}{{"query", e.Query}, {"host", hostPart(e.Host)}, {"sni", e.SNI}} {
