@@ -19,4 +19,9 @@ func TestLongFieldsInvalid(t *testing.T) {
 	if _, resp := DecodeBatch([]byte(http), "http", nil); resp.Accepted != 0 || resp.Rejected[ReasonInvalidField] != 2 {
 		t.Errorf("http: %+v", resp)
 	}
+	// The 2017 protocol too.
+	q := `{"data":[["2026-11-27T07:00:00Z","10.0.0.5","A","ok.example."],["2026-11-27T07:00:00Z","10.0.0.5","A","` + long + `."]]}`
+	if _, resp, err := DecodeQueries([]byte(q)); err != nil || resp.Accepted != 1 || resp.Rejected[ReasonInvalidField] != 1 {
+		t.Errorf("queries: %v %+v", err, resp)
+	}
 }
