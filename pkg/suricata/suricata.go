@@ -678,33 +678,43 @@ func parseTime[T string | []byte](s T) (time.Time, error) {
 // checkLengths refuses names, URLs and user agents over event's limits, as
 // the engine would: the line is skipped and reported.
 func checkLengths(r *record) error {
-	names := []struct {
-		field string
-		v     []byte
-	}{{"dns.rrname", r.rrname}, {"http.hostname", r.hostname}, {"tls.sni", r.sni}}
+	if err := checkName("dns.rrname", r.rrname); err != nil {
+		return err
+	}
 	for _, q := range r.queries {
-		names = append(names, struct {
+		if err := checkName("dns.queries.rrname", q.rrname); err != nil {
+			return err
+		}
+	}
+	if err := checkName("http.hostname", r.hostname); err != nil {
+		return err
+	}
+	if err := checkName("tls.sni", r.sni); err != nil {
+		return err
+	}
+	if len(r.url) > event.MaxURL || len(r.referrer) > event.MaxURL || len(r.userAgent) > event.MaxUserAgent {
+		for _, f := range []struct {
 			field string
 			v     []byte
-		}{"dns.queries.rrname", q.rrname})
-	}
-	for _, n := range names {
-		v := n.v
-		if len(v) > 0 && v[len(v)-1] == '.' {
-			v = v[:len(v)-1]
-		}
-		if err := event.CheckName(v); err != nil {
-			return fmt.Errorf("%s: %v", n.field, err)
+			max   int
+		}{{"http.url", r.url, event.MaxURL}, {"http.http_refer", r.referrer, event.MaxURL}, {"http.http_user_agent", r.userAgent, event.MaxUserAgent}} {
+			if len(f.v) > f.max {
+				return fmt.Errorf("%s: %d bytes, longer than %d", f.field, len(f.v), f.max)
+			}
 		}
 	}
-	for _, f := range []struct {
-		field string
-		v     []byte
-		max   int
-	}{{"http.url", r.url, event.MaxURL}, {"http.http_refer", r.referrer, event.MaxURL}, {"http.http_user_agent", r.userAgent, event.MaxUserAgent}} {
-		if len(f.v) > f.max {
-			return fmt.Errorf("%s: %d bytes, longer than %d", f.field, len(f.v), f.max)
-		}
+	return nil
+}
+
+func checkName(field string, v []byte) error {
+	if len(v) <= event.MaxLabel {
+		return nil
+	}
+	if v[len(v)-1] == '.' {
+		v = v[:len(v)-1]
+	}
+	if err := event.CheckName(v); err != nil {
+		return fmt.Errorf("%s: %v", field, err)
 	}
 	return nil
 }
