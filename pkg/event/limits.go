@@ -21,6 +21,9 @@ const (
 // CheckName says why a domain name (in text form, without a trailing dot)
 // is too long, or returns nil.
 func CheckName[S ~string | ~[]byte](name S) error {
+	if len(name) <= MaxLabel {
+		return nil
+	}
 	if len(name) > MaxName {
 		return fmt.Errorf("name of %d bytes, longer than %d", len(name), MaxName)
 	}
