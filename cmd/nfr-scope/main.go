@@ -16,12 +16,13 @@ import (
 
 type options struct {
 	cli.Common
-	Scope        string `short:"s" long:"scope" value-name:"FILE" description:"scope file (default: config.yml's scope.file, else the built-in scope)"`
-	Config       string `short:"c" long:"config" value-name:"FILE" description:"config.yml (default: $NFR_CONFIG, else /etc/nfr/config.yml if it exists)"`
-	Check        bool   `long:"check" description:"validate the scope files given as arguments (or the configured scope) and exit"`
-	PrintDefault bool   `long:"print-default" description:"print the built-in scope as YAML and exit"`
-	Stats        bool   `long:"stats" description:"print counts to stderr at exit"`
-	LineBuffered bool   `long:"line-buffered" description:"flush output after every line"`
+	Scope        string        `short:"s" long:"scope" value-name:"FILE" description:"scope file (default: config.yml's scope.file, else the built-in scope)"`
+	Config       string        `short:"c" long:"config" value-name:"FILE" description:"config.yml (default: $NFR_CONFIG, else /etc/nfr/config.yml if it exists)"`
+	Check        bool          `long:"check" description:"validate the scope files given as arguments (or the configured scope) and exit"`
+	PrintDefault bool          `long:"print-default" description:"print the built-in scope as YAML and exit"`
+	Stats        bool          `long:"stats" description:"print counts to stderr at exit (and on SIGUSR1)"`
+	StatsEvery   time.Duration `long:"stats-interval" value-name:"DURATION" description:"also print counts every DURATION while running (e.g. 1m)"`
+	LineBuffered bool          `long:"line-buffered" description:"flush output after every line"`
 }
 
 func main() {
@@ -101,6 +102,15 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 		}
 	}()
 
+	if opts.StatsEvery > 0 {
+		t := time.NewTicker(opts.StatsEvery)
+		defer t.Stop()
+		go func() {
+			for range t.C {
+				ui.Infof("%s", f.Stats()) // atomic counters
+			}
+		}()
+	}
 	if len(files) == 0 {
 		files = []string{"-"}
 	}

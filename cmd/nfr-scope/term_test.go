@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -56,5 +57,31 @@ func TestSIGTERMOnEndlessInput(t *testing.T) {
 	}
 	if kept, _ := strconv.Atoi(m[2]); kept != n || n == 0 {
 		t.Errorf("kept %s, wrote %d lines", m[2], n)
+	}
+}
+
+// TestStatsInterval: counts on stderr every --stats-interval while the
+// input stays open.
+func TestStatsInterval(t *testing.T) {
+	cmd := exec.Command(testenv.Bin(t, "nfr-scope"), "--stats-interval", "50ms")
+	in, _ := cmd.StdinPipe()
+	cmd.Stdout = io.Discard
+	errs := &testenv.SyncBuffer{}
+	cmd.Stderr = errs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	io.WriteString(in, `{"type":"dns","srcIP":"10.1.1.1","query":"x.com"}`+"\n")
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(errs.String(), "read 1, kept 1") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no counts while running: %q", errs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	in.Close()
+	if err := testenv.WaitExit(t, cmd, 15*time.Second, errs); err != nil {
+		t.Errorf("exit: %v", err)
 	}
 }
