@@ -2,6 +2,7 @@ package submit
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/nfr-project/nfr/pkg/api"
@@ -37,4 +38,15 @@ func (p *Poller) Last(ctx context.Context, attempts int) error {
 		case <-time.After(bo.Next(err)):
 		}
 	}
+}
+
+// Progress is a one-line account of the run so far, for SIGUSR1 and
+// --stats-interval; safe to call from any goroutine.
+func (r *Runner) Progress() string {
+	if r.Sender == nil {
+		return "polling alerts only"
+	}
+	info, _ := r.Sender.Stats().Summary()
+	ev, bytes := r.Sender.Spool.Stats()
+	return fmt.Sprintf("%s; %d events (%d bytes) in the spool, not yet accepted", info, ev, bytes)
 }
