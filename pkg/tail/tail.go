@@ -257,10 +257,13 @@ func (ru *runner) rotatedAway(name string, names []string, err error) bool {
 // makes of base: base.1, base.2.gz, base.gz, base-20261127, base-20261127.gz.
 func isRotationOf(name, base string) bool {
 	rest, ok := strings.CutPrefix(name, base)
+	if !ok {
+		return false
+	}
 	if rest == ".gz" {
 		return true
 	}
-	if !ok || len(rest) < 2 || (rest[0] != '.' && rest[0] != '-') {
+	if len(rest) < 2 || (rest[0] != '.' && rest[0] != '-') {
 		return false
 	}
 	rest = strings.TrimSuffix(rest[1:], ".gz")
