@@ -3,7 +3,9 @@
 package main
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -107,7 +109,7 @@ func run(args []string) int {
 	w := event.NewWriter(os.Stdout, lineBuffered)
 	workers := make([]*worker, o.Workers)
 	for i := range workers {
-		if workers[i], err = newWorker(w, lineBuffered, live, types, capture.Options{
+		if workers[i], err = newWorker(w, lineBuffered, live, types, statsLabel(i, len(workers)), capture.Options{
 			DNSPorts: ports, DNSTimeout: o.DNSTimeout, Analysis: cfg.Analysis}); err != nil {
 			return ui.Usagef("--types: %v", err)
 		}
@@ -187,8 +189,14 @@ func run(args []string) int {
 		status = cli.ExitFailure
 	}
 	if o.Stats {
-		for _, r := range runners {
-			r.WriteStats(os.Stderr, prog)
+		for _, wk := range workers {
+			wk.writeStats()
+		}
+	}
+	for _, r := range runners {
+		if err := r.UnsupportedLinks(); err != nil {
+			ui.Errorf("%v", err)
+			status = cli.ExitFailure
 		}
 	}
 	return status
@@ -197,11 +205,12 @@ func run(args []string) int {
 // worker is one decoding pipeline: a runner with its own analysers and an
 // encoder feeding the shared writer.
 type worker struct {
-	r  *capture.Runner
-	em *capture.Emitter
+	r     *capture.Runner
+	em    *capture.Emitter
+	label string // prefix of its counter lines
 }
 
-func newWorker(w *event.Writer, lineBuffered, live bool, types []string, opt capture.Options) (*worker, error) {
+func newWorker(w *event.Writer, lineBuffered, live bool, types []string, label string, opt capture.Options) (*worker, error) {
 	em := capture.NewEmitter(w, lineBuffered)
 	opt.Emit = em.Emit
 	an, err := capture.NewAnalysers(types, opt)
@@ -210,11 +219,29 @@ func newWorker(w *event.Writer, lineBuffered, live bool, types []string, opt cap
 		return nil, err
 	}
 	r := &capture.Runner{Decoder: decode.NewDecoder(an.Handlers...), DNS: an.DNS, L7: an.L7, Live: live}
-	r.OnStats = func() { em.Flush(); r.WriteStats(os.Stderr, prog) }
+	wk := &worker{r: r, em: em, label: label}
+	r.OnStats = func() { em.Flush(); wk.writeStats() }
 	if live {
 		r.OnTick = em.Pass
 	}
-	return &worker{r: r, em: em}, nil
+	return wk, nil
+}
+
+// statsLabel prefixes the counter lines of worker i of n, so the blocks of
+// AF_PACKET workers can be told apart.
+func statsLabel(i, n int) string {
+	if n == 1 {
+		return prog
+	}
+	return fmt.Sprintf("%s: worker %d", prog, i+1)
+}
+
+// writeStats writes the worker's counter block in one write, so workers
+// asked at once (SIGUSR1) do not interleave their lines.
+func (wk *worker) writeStats() {
+	var b bytes.Buffer
+	wk.r.WriteStats(&b, wk.label)
+	os.Stderr.Write(b.Bytes())
 }
 
 func (wk *worker) finish() error {

@@ -28,9 +28,10 @@ type options struct {
 	TLSKey  string `long:"tls-key" value-name:"FILE" description:"PEM private key of --tls-cert"`
 	Verbose bool   `short:"v" long:"verbose" description:"log every request on stderr"`
 	JSON    bool   `long:"json" description:"keys list: one JSON object per key"`
+	Account string `long:"account" value-name:"NAME" description:"keys add: a key for this existing account (tenant or registered name)"`
 }
 
-const usage = "[OPTIONS]\n  nfr-engine [OPTIONS] keys add NAME | keys list | keys revoke ID|PREFIX|NAME | keys admin"
+const usage = "[OPTIONS]\n  nfr-engine [OPTIONS] keys add NAME | keys add --account NAME | keys list | keys revoke ID|PREFIX|NAME | keys admin"
 
 func main() { os.Exit(run()) }
 
@@ -71,7 +72,15 @@ func run() int {
 	defer st.Close()
 
 	if len(args) > 0 {
-		err := server.KeysCommand(st, args[1:], opts.JSON, os.Stdout, ui.Infof)
+		var err error
+		switch {
+		case opts.Account != "" && len(args) == 2 && args[1] == "add":
+			err = server.AccountKey(st, opts.Account, os.Stdout, ui.Infof)
+		case opts.Account != "":
+			return ui.Usagef("--account goes with keys add alone: nfr-engine keys add --account NAME")
+		default:
+			err = server.KeysCommand(st, args[1:], opts.JSON, os.Stdout, ui.Infof)
+		}
 		var ue *server.UsageError
 		if errors.As(err, &ue) {
 			return ui.Usagef("%v", err)
@@ -85,14 +94,16 @@ func run() int {
 
 	batchRet, alertRet := ec.Retention()
 	scfg := server.Config{
-		MaxBody:        int64(ec.MaxBodyMB) << 20,
-		Queue:          ec.Queue,
-		AlertsPage:     ec.AlertsPage,
-		KeyRequests:    ec.KeyRequests,
-		BatchRetention: batchRet,
-		AlertRetention: alertRet,
-		Notice:         ui.Infof,
-		Catalog:        catalog(),
+		MaxBody:            int64(ec.MaxBodyMB) << 20,
+		Queue:              ec.Queue,
+		AlertsPage:         ec.AlertsPage,
+		KeyRequests:        ec.KeyRequestsOn(),
+		MaxTenants:         ec.MaxTenants,
+		KeyRequestsPerHour: ec.KeyRequestsPerHour,
+		BatchRetention:     batchRet,
+		AlertRetention:     alertRet,
+		Notice:             ui.Infof,
+		Catalog:            catalog(),
 	}
 	if opts.Verbose {
 		scfg.Log = ui.Infof

@@ -54,6 +54,9 @@ func run(args []string) int {
 			if len(ignored) > 0 {
 				ui.Infof("ignored records: %s", tail.Counts(ignored))
 			}
+			if certs.Len() > 0 {
+				ui.Infof("x509 certificates: %d held, %d let go (least recently used first, at most %d held)", certs.Len(), certs.Evicted, zeek.MaxCerts)
+			}
 		}
 		if unknown > 0 && o.Type == "" {
 			ui.Warnf("%d records of a log whose kind could not be told (no #path, no _path, no telling file name)", unknown)

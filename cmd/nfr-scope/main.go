@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/nfr-project/nfr/pkg/cli"
 	"github.com/nfr-project/nfr/pkg/event"
@@ -15,15 +16,21 @@ import (
 
 type options struct {
 	cli.Common
-	Scope        string `short:"s" long:"scope" value-name:"FILE" description:"scope file (default: config.yml's scope.file, else the built-in scope)"`
-	Config       string `short:"c" long:"config" value-name:"FILE" description:"config.yml (default: $NFR_CONFIG, else /etc/nfr/config.yml if it exists)"`
-	Check        bool   `long:"check" description:"validate the scope files given as arguments (or the configured scope) and exit"`
-	PrintDefault bool   `long:"print-default" description:"print the built-in scope as YAML and exit"`
-	Stats        bool   `long:"stats" description:"print counts to stderr at exit"`
-	LineBuffered bool   `long:"line-buffered" description:"flush output after every line"`
+	Scope        string        `short:"s" long:"scope" value-name:"FILE" description:"scope file (default: config.yml's scope.file, else the built-in scope)"`
+	Config       string        `short:"c" long:"config" value-name:"FILE" description:"config.yml (default: $NFR_CONFIG, else /etc/nfr/config.yml if it exists)"`
+	Check        bool          `long:"check" description:"validate the scope files given as arguments (or the configured scope) and exit"`
+	PrintDefault bool          `long:"print-default" description:"print the built-in scope as YAML and exit"`
+	Stats        bool          `long:"stats" description:"print counts to stderr at exit (and on SIGUSR1)"`
+	StatsEvery   time.Duration `long:"stats-interval" value-name:"DURATION" description:"also print counts every DURATION while running (e.g. 1m)"`
+	LineBuffered bool          `long:"line-buffered" description:"flush output after every line"`
 }
 
-func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+func main() {
+	in := cli.Stdin()
+	code := run(os.Args[1:], in, os.Stdout, os.Stderr)
+	in.Restore()
+	os.Exit(code)
+}
 
 func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int {
 	ui := cli.New("nfr-scope", stderr)
@@ -59,8 +66,10 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 		}
 	}
 
-	// SIGHUP reloads; the first interrupt lets the input drain to its end
-	// (the source before us is stopping too), a second one stops now.
+	// SIGHUP reloads; the first SIGINT lets the input drain to its end
+	// (the source before us is stopping too), the first SIGTERM reads what
+	// is waiting and stops even if the input goes on; a second one stops
+	// now.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, os.Interrupt, syscall.SIGTERM)
 	go func() {
@@ -79,6 +88,10 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 				ui.Infof("%s", f.Stats())
 			default:
 				if interrupts++; interrupts == 1 {
+					if in, ok := stdin.(*cli.Input); ok && s == syscall.SIGTERM && in.StopAfter(stopGrace) {
+						ui.Infof("terminated: reading what is waiting, then stopping; again to stop now")
+						continue
+					}
 					ui.Infof("interrupted: reading the input to its end; interrupt again to stop now")
 				} else {
 					w.Flush()
@@ -89,12 +102,23 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 		}
 	}()
 
+	if opts.StatsEvery > 0 {
+		t := time.NewTicker(opts.StatsEvery)
+		defer t.Stop()
+		go func() {
+			for range t.C {
+				ui.Infof("%s", f.Stats()) // atomic counters
+			}
+		}()
+	}
 	if len(files) == 0 {
 		files = []string{"-"}
 	}
 	status := cli.ExitOK
 	for _, name := range files {
-		if err := filterFile(f, name, stdin, w); err != nil {
+		if err := filterFile(f, name, stdin, w); cli.Stopped(err) {
+			break // SIGTERM: what was waiting is written
+		} else if err != nil {
 			ui.Errorf("%v", err)
 			status = cli.ExitFailure
 		}
@@ -106,6 +130,10 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 	report()
 	return status
 }
+
+// stopGrace is how long, after SIGTERM, input that is already waiting is
+// still read.
+const stopGrace = time.Second
 
 // notes reports scope entries that have no effect.
 func notes(ui *cli.UI, sc *scope.Scope) {

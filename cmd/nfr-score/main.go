@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/nfr-project/nfr/pkg/cli"
 	"github.com/nfr-project/nfr/pkg/config"
@@ -18,13 +19,14 @@ import (
 
 type options struct {
 	cli.Common
-	Config       string   `short:"c" long:"config" value-name:"FILE" description:"config.yml (default $NFR_CONFIG, else /etc/nfr/config.yml if it exists)"`
-	State        string   `long:"state" value-name:"FILE" description:"keep behavioural state in FILE between runs (overrides score.state)"`
-	Feeds        []string `short:"f" long:"feed" value-name:"FILE" description:"extra feed: a plain list of domains, IPs, CIDRs, URLs (threat c2); repeatable"`
-	MinSeverity  int      `short:"s" long:"min-severity" value-name:"N" description:"drop alerts below severity N (1-5)"`
-	LineBuffered bool     `long:"line-buffered" description:"flush every alert (the default on a terminal)"`
-	Stats        bool     `long:"stats" description:"print counters and state sizes on stderr at the end"`
-	ListThreats  bool     `long:"list-threats" description:"print the threat catalog and exit"`
+	Config       string        `short:"c" long:"config" value-name:"FILE" description:"config.yml (default $NFR_CONFIG, else /etc/nfr/config.yml if it exists)"`
+	State        string        `long:"state" value-name:"FILE" description:"keep behavioural state in FILE between runs (overrides score.state)"`
+	Feeds        []string      `short:"f" long:"feed" value-name:"FILE" description:"extra feed: a plain list of domains, IPs, CIDRs, URLs (threat c2); repeatable"`
+	MinSeverity  int           `short:"s" long:"min-severity" value-name:"N" description:"drop alerts below severity N (1-5)"`
+	LineBuffered bool          `long:"line-buffered" description:"flush every alert (the default on a terminal)"`
+	Stats        bool          `long:"stats" description:"print counters and state sizes on stderr at the end (and on SIGUSR1)"`
+	StatsEvery   time.Duration `long:"stats-interval" value-name:"DURATION" description:"also print them every DURATION while running (e.g. 1m)"`
+	ListThreats  bool          `long:"list-threats" description:"print the threat catalog and exit"`
 }
 
 func main() { os.Exit(run()) }
@@ -88,9 +90,20 @@ func run() int {
 	out := event.NewWriter(os.Stdout, o.LineBuffered || cli.IsTerminal(os.Stdout))
 	reload := make(chan *intel.Set, 1)
 	f := &score.Filter{Engine: eng, Out: out, MinSeverity: minSev, Reload: reload,
-		Warn:     func(m string) { ui.Warnf("%s", m) },
+		Warn:     func(m string) { ui.Warnf("%s", cli.Printable(m)) },
 		Reloaded: func(s *intel.Set) { ui.Infof("feeds reloaded: %d indicators", s.Len()) }}
-	watchSignals(ui, out, func() {
+	cp := &score.Checkpointer{Engine: eng, Path: state, Flush: out.Flush}
+	stats := cli.NewStatsTicker(o.StatsEvery)
+	defer stats.Stop()
+	f.AfterBatch = func() error {
+		if stats.Due() {
+			ui.Infof("%s", score.FormatStats(eng.Stats(), f.Lines, f.Alerts))
+		}
+		return cp.Scored()
+	}
+	stdin := cli.Stdin()
+	defer stdin.Restore()
+	watchSignals(ui, out, stdin, func() {
 		s, err := score.LoadFeeds(sc, o.Feeds, info, func(s string) { ui.Warnf("%s", s) })
 		if err != nil {
 			ui.Errorf("reload: %v (keeping the old feeds)", err)
@@ -106,7 +119,7 @@ func run() int {
 	}
 	code = cli.ExitOK
 	for _, name := range files {
-		in := os.Stdin
+		in := stdin.File
 		if name != "-" {
 			if in, err = os.Open(name); err != nil {
 				ui.Errorf("%v", err)
@@ -115,7 +128,12 @@ func run() int {
 			}
 		}
 		err = f.Run(in, name)
-		in.Close()
+		if name != "-" {
+			in.Close()
+		}
+		if cli.Stopped(err) {
+			break // SIGTERM: what was waiting is scored
+		}
 		if err != nil {
 			ui.Errorf("%s: %v", name, err)
 			code = cli.ExitFailure
@@ -143,10 +161,11 @@ func run() int {
 	return code
 }
 
-// watchSignals reloads feeds on SIGHUP. On the first SIGINT or SIGTERM it
-// keeps draining its input (the source upstream is stopping and flushing);
-// on the second it flushes what it has and exits.
-func watchSignals(ui *cli.UI, out *event.Writer, reload func()) {
+// watchSignals reloads feeds on SIGHUP. On the first SIGINT it keeps
+// draining its input (the source upstream is stopping and flushing); on
+// the first SIGTERM it reads what is waiting and stops even if the input
+// goes on; on the second it flushes what it has and exits.
+func watchSignals(ui *cli.UI, out *event.Writer, stdin *cli.Input, reload func()) {
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
@@ -156,7 +175,10 @@ func watchSignals(ui *cli.UI, out *event.Writer, reload func()) {
 				reload()
 				continue
 			}
-			if stops++; stops == 2 {
+			if stops++; stops == 1 && s == syscall.SIGTERM && stdin.StopAfter(time.Second) {
+				continue
+			}
+			if stops == 2 {
 				out.Close()
 				os.Exit(130)
 			}

@@ -144,7 +144,7 @@ func TestFeedAndState(t *testing.T) {
 	}
 	os.WriteFile(state, []byte("garbage"), 0o644)
 	_, errs, code = runBin(t, nil, "--state", state)
-	if code != 1 || !strings.Contains(errs, "state") {
+	if code != 1 || !strings.Contains(errs, "state") || !strings.Contains(errs, "remove it (rm "+state+")") {
 		t.Errorf("garbage state: exit %d, %s", code, errs)
 	}
 }

@@ -33,6 +33,7 @@ type options struct {
 	PollInterval time.Duration `long:"poll-interval" value-name:"DURATION" description:"alert polling interval (overrides submit.poll_interval)"`
 	LineBuffered bool          `long:"line-buffered" description:"flush alerts after every line"`
 	Verbose      bool          `short:"v" long:"verbose" description:"report what was sent at the end"`
+	StatsEvery   time.Duration `long:"stats-interval" value-name:"DURATION" description:"print what was sent so far every DURATION (also on SIGUSR1)"`
 }
 
 func main() { os.Exit(run()) }
@@ -146,7 +147,9 @@ func run() int {
 		r.Inputs = inputs
 	}
 
+	stopProgress := progress(ui, o.StatsEvery, r)
 	err = r.Run(ctx)
+	stopProgress()
 	if r.Sender != nil {
 		// Events read but not yet written (a full disk) are lost at exit.
 		if cerr := r.Sender.Spool.Close(); cerr != nil && err == nil {
@@ -170,6 +173,40 @@ func run() int {
 		return cli.ExitFailure
 	case r.Sender != nil && r.Sender.Stats().RejectedBatches > 0:
 		return cli.ExitFailure // events not delivered, kept in rejected/ (reported)
+	case r.Sender != nil && r.Sender.Spool.BadRecords() > 0:
+		return cli.ExitFailure // unreadable spool records, kept in rejected/ (reported)
 	}
 	return cli.ExitOK
+}
+
+// progress prints the run's progress on SIGUSR1 and every interval (if
+// above 0) until the returned func is called.
+func progress(ui *cli.UI, every time.Duration, r *submit.Runner) func() {
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	var tick <-chan time.Time
+	var t *time.Ticker
+	if every > 0 {
+		t = time.NewTicker(every)
+		tick = t.C
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-usr1:
+			case <-tick:
+			case <-done:
+				return
+			}
+			ui.Infof("%s", r.Progress())
+		}
+	}()
+	return func() {
+		signal.Stop(usr1)
+		if t != nil {
+			t.Stop()
+		}
+		close(done)
+	}
 }

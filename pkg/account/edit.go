@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/nfr-project/nfr/pkg/config"
 	"github.com/nfr-project/nfr/pkg/spool"
@@ -147,12 +148,24 @@ const header = `# NFR configuration, created by nfr account register. It holds t
 `
 
 // WriteKey sets alphasoc.api_key (and alphasoc.host, when host is not
-// empty) in the config.yml at path, creating it when missing. The file is
-// replaced atomically with mode 0600, whatever its mode was, since it now
-// holds a secret.
+// empty) in the config.yml at path, creating it (mode 0600) when missing.
+// An existing file is edited where it is: through a symbolic link, the
+// file it points to, which keeps its owner, group and mode (less any
+// access for others, since it now holds a secret); the replacement is
+// atomic.
 func WriteKey(path, key, host string) error {
 	if !ValidKey(key) {
 		return errors.New("the server sent a key with unexpected characters; not writing it")
+	}
+	perm, uid, gid := os.FileMode(0o600), -1, -1
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+		if fi, err := os.Stat(path); err == nil {
+			perm = fi.Mode().Perm() &^ 0o007
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				uid, gid = int(st.Uid), int(st.Gid)
+			}
+		}
 	}
 	src, err := os.ReadFile(path)
 	switch {
@@ -175,5 +188,8 @@ func WriteKey(path, key, host string) error {
 	if bytes.Equal(out, src) {
 		return nil
 	}
-	return spool.ReplaceFile(path, out, 0o600)
+	if uid == os.Geteuid() && gid == os.Getegid() {
+		uid, gid = -1, -1 // ours already: no chown, which needs no privilege
+	}
+	return spool.ReplaceFileOwned(path, out, perm, uid, gid)
 }

@@ -100,8 +100,8 @@ func TestWriteKeyMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	fi, _ := os.Stat(p)
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("mode %04o, want 0600", fi.Mode().Perm())
+	if fi.Mode().Perm() != 0o640 { // its mode, less others' access: it holds a key now
+		t.Errorf("mode %04o, want 0640", fi.Mode().Perm())
 	}
 	b, _ := os.ReadFile(p)
 	if string(b) != "# mine\nalphasoc:\n  api_key: \"K9\"\n" {

@@ -137,6 +137,22 @@ func LinkName(l uint16) string {
 	return fmt.Sprintf("linktype-%d", l)
 }
 
+// UnsupportedLinks returns an error naming the link types of frames read
+// that cannot be decoded (they yield no events), or nil.
+func (r *Runner) UnsupportedLinks() error {
+	var links []string
+	for l, n := range r.Decoder.LinkCounts() {
+		if !decode.Supported(l) {
+			links = append(links, fmt.Sprintf("%s (%d packets)", LinkName(l), n))
+		}
+	}
+	if len(links) == 0 {
+		return nil
+	}
+	sort.Strings(links)
+	return fmt.Errorf("link type %s not supported: those packets were not decoded", strings.Join(links, ", "))
+}
+
 // WriteStats writes the counters, one line each, prefixed with prog.
 func (r *Runner) WriteStats(w io.Writer, prog string) {
 	s := &r.Decoder.Stats
@@ -162,7 +178,11 @@ func (r *Runner) WriteStats(w io.Writer, prog string) {
 			mal["dns "+k] += v
 		}
 		if ds.TCPGaps > 0 || ds.Dropped > 0 {
-			fmt.Fprintf(w, "%s: dns tcp gaps %d, dropped at state limits %d\n", prog, ds.TCPGaps, ds.Dropped)
+			fmt.Fprintf(w, "%s: dns tcp gaps %d, tcp connections dropped at the state limit %d\n", prog, ds.TCPGaps, ds.Dropped)
+		}
+		if ds.Early > 0 {
+			// Written unanswered, not lost: the waiting set was full.
+			fmt.Fprintf(w, "%s: dns queries written early (unanswered) at the state limit %d\n", prog, ds.Early)
 		}
 	}
 	if r.L7 != nil {

@@ -43,7 +43,36 @@ func TestEngine(t *testing.T) {
 		t.Errorf("paths not resolved: %+v", c.Engine)
 	}
 	d := Default().Engine
-	if b, a := d.Retention(); d.Listen != "127.0.0.1:8080" || b != 720*time.Hour || a != 0 || !d.KeyRequests {
+	if b, a := d.Retention(); d.Listen != "127.0.0.1:8080" || b != 720*time.Hour || a != 0 || !d.KeyRequestsOn() {
 		t.Errorf("defaults %+v", d)
+	}
+}
+
+// TestKeyRequestsDefault: key requests are on by default only on loopback;
+// an explicit setting wins.
+func TestKeyRequestsDefault(t *testing.T) {
+	for _, c := range []struct {
+		yaml string
+		want bool
+	}{
+		{"engine:\n  listen: 127.0.0.1:8080\n", true},
+		{"engine:\n  listen: '[::1]:8080'\n", true},
+		{"engine:\n  listen: localhost:8080\n", true},
+		{"engine:\n  listen: 0.0.0.0:8080\n", false},
+		{"engine:\n  listen: ':8080'\n", false},
+		{"engine:\n  listen: 192.0.2.1:8080\n", false},
+		{"engine:\n  listen: 0.0.0.0:8080\n  key_requests: true\n", true},
+		{"engine:\n  listen: 127.0.0.1:8080\n  key_requests: false\n", false},
+	} {
+		cfg, err := Parse([]byte(c.yaml), "/etc/nfr/config.yml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Engine.KeyRequestsOn(); got != c.want {
+			t.Errorf("%q: key requests %v, want %v", c.yaml, got, c.want)
+		}
+	}
+	if _, err := Parse([]byte("engine:\n  max_tenants: 0\n"), "/etc/nfr/config.yml"); err == nil {
+		t.Error("max_tenants 0 accepted")
 	}
 }

@@ -549,3 +549,9 @@ func validL4(p *Packet, b []byte) bool {
 	sum += uint32(p.Proto) + uint32(len(b))
 	return checksum(b, sum) == 0xffff
 }
+
+// Supported tells whether frames of the LINKTYPE_ value link are decoded.
+func Supported(link uint16) bool {
+	var d Decoder
+	return d.link(&Packet{}, nil, link, 0) != ReasonUnknownLink
+}

@@ -46,7 +46,8 @@ type Stats struct {
 	Unsolicit  uint64 // responses whose query was not seen
 	Malformed  map[string]uint64
 	TCPGaps    uint64 // TCP segments lost or out of order: stream resynchronised
-	Dropped    uint64 // queries or connections dropped at the state limits
+	Dropped    uint64 // TCP connections dropped at the state limit (their partial message lost)
+	Early      uint64 // queries written early, unanswered, at the state limit (not lost)
 }
 
 // txKey identifies a transaction as Zeek pairs it: both endpoints, the
@@ -295,7 +296,7 @@ func (h *Handler) query(p *decode.Packet, client, server netip.AddrPort, proto u
 	m := &h.msg
 	if h.pairs.n >= maxPending {
 		h.expire(time.Time{}, 1)
-		h.Stats.Dropped++
+		h.Stats.Early++
 	}
 	var q *pending
 	if n := len(h.free); n > 0 {

@@ -201,8 +201,8 @@ func TestPendingBound(t *testing.T) {
 			t.Fatalf("%d pending, bound %d", h.Pending(), maxPending)
 		}
 	}
-	if h.Stats.Dropped != 1000 || n != 1000 {
-		t.Errorf("dropped %d, emitted early %d; want 1000", h.Stats.Dropped, n)
+	if h.Stats.Early != 1000 || h.Stats.Dropped != 0 || n != 1000 {
+		t.Errorf("counted early %d (dropped %d), emitted early %d; want 1000 (0)", h.Stats.Early, h.Stats.Dropped, n)
 	}
 	h.Close()
 	if n != total {

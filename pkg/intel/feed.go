@@ -87,24 +87,20 @@ func (s *Set) Load(r io.Reader, f Feed) (LoadStats, error) {
 }
 
 func (s *Set) loadLines(r io.Reader, f Feed, st *LoadStats, add func(int, string, string)) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	zeekCols := map[string]int{}
-	n := 0
-	for sc.Scan() {
-		n++
-		line := bytes.TrimSpace(sc.Bytes())
+	return eachLine(r, maxFeedLine, func(n int, line []byte) {
+		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
-			continue
+			return
 		}
 		if f.Format == "zeek-intel" && bytes.HasPrefix(line, []byte("#fields")) {
 			for i, name := range strings.Split(string(line), "\t")[1:] {
 				zeekCols[name] = i
 			}
-			continue
+			return
 		}
 		if line[0] == '#' || line[0] == ';' || bytes.HasPrefix(line, []byte("//")) {
-			continue
+			return
 		}
 		if f.Format == "plain" || f.Format == "" {
 			// The common case of millions of lines: no copies but the key.
@@ -112,7 +108,7 @@ func (s *Set) loadLines(r io.Reader, f Feed, st *LoadStats, add func(int, string
 			if v != "" {
 				add(n, strings.Clone(v), "")
 			}
-			continue
+			return
 		}
 		text := string(line)
 		switch f.Format {
@@ -120,7 +116,7 @@ func (s *Set) loadLines(r io.Reader, f Feed, st *LoadStats, add func(int, string
 			fields := strings.Fields(stripComment(text))
 			if len(fields) < 2 {
 				st.skip(n, "want ADDRESS NAME...")
-				continue
+				return
 			}
 			for _, h := range fields[1:] {
 				if h == "localhost" || strings.HasPrefix(h, "localhost.") || h == "broadcasthost" || strings.HasPrefix(h, "ip6-") {
@@ -145,14 +141,14 @@ func (s *Set) loadLines(r io.Reader, f Feed, st *LoadStats, add func(int, string
 				}
 				if err != nil || len(rec) <= col {
 					st.skip(n, "not a feed line")
-					continue
+					return
 				}
 				if f.Format == "urlhaus" {
 					add(n, rec[col], "url")
 				} else {
 					add(n, rec[col], "ip")
 				}
-				continue
+				return
 			}
 			kind := "ip"
 			if f.Format == "urlhaus" {
@@ -168,7 +164,7 @@ func (s *Set) loadLines(r io.Reader, f Feed, st *LoadStats, add func(int, string
 			}
 			if len(fields) <= ic || len(fields) <= tc {
 				st.skip(n, "too few fields")
-				continue
+				return
 			}
 			kind := ""
 			switch fields[tc] {
@@ -182,18 +178,60 @@ func (s *Set) loadLines(r io.Reader, f Feed, st *LoadStats, add func(int, string
 				kind = "ja3"
 			default: // hashes, e-mail addresses, software, ...
 				st.Skipped++
-				continue
+				return
 			}
 			add(n, fields[ic], kind)
 		default:
 			v := firstField(text)
 			if v == "" {
-				continue
+				return
 			}
 			add(n, v, "")
 		}
+	}, func(n int) { st.skip(n, fmt.Sprintf("line longer than %d bytes", maxFeedLine)) })
+}
+
+// maxFeedLine is the longest feed line read; a longer one is skipped and
+// counted like any other bad line.
+const maxFeedLine = 1 << 20
+
+// eachLine calls fn with each line of r (its line end included) and its
+// number; a line longer than max is not read into memory but skipped and
+// reported to long, so it costs that line, not the feed.
+func eachLine(r io.Reader, max int, fn func(n int, line []byte), long func(n int)) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var buf []byte
+	n, skipping := 0, false
+	for {
+		frag, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			if !skipping && len(buf)+len(frag) > max {
+				skipping, buf = true, buf[:0]
+			}
+			if !skipping {
+				buf = append(buf, frag...)
+			}
+			continue
+		}
+		if len(frag) > 0 || len(buf) > 0 || skipping {
+			n++
+			switch {
+			case skipping || len(buf)+len(frag) > max:
+				long(n)
+			case len(buf) > 0:
+				fn(n, append(buf, frag...))
+			default:
+				fn(n, frag)
+			}
+			buf, skipping = buf[:0], false
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 	}
-	return sc.Err()
 }
 
 func loadCSV(r io.Reader, col int, st *LoadStats, fn func(int, []string)) error {

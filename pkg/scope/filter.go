@@ -172,6 +172,9 @@ func (f *lineFilter) line(s *Scope, line []byte) ([]byte, Verdict, error) {
 			b = hostName(b)
 		}
 		name = normName(f.nameBuf[:0], b)
+		if err := event.CheckName(name); err != nil {
+			return nil, 0, fmt.Errorf("name: %v", err)
+		}
 	}
 	g, v := s.Match(kind, src, dst, name)
 	if v != Keep {

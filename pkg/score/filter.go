@@ -27,6 +27,9 @@ type Filter struct {
 	Reload <-chan *intel.Set
 	// Reloaded, if set, is called after new feeds took effect.
 	Reloaded func(*intel.Set)
+	// AfterBatch, if set, is called on the scoring goroutine after each
+	// batch of events (checkpoints, periodic stats); an error stops Run.
+	AfterBatch func() error
 
 	Lines   int64 // event lines read
 	Skipped int64 // bad lines
@@ -43,10 +46,19 @@ type batch struct {
 	text  []byte   // the events' lines, one after the other
 	lines []int64  // their line numbers
 	bad   []string // why a line could not be decoded, or ""
+	// skips are the reader's warnings about lines it skipped (too long,
+	// not an object), each before event index at, so they are reported in
+	// input order with the decoders' ones.
+	skips []skipWarn
 	n     int
 	last  bool          // the reader stopped after this batch
 	err   error         // why, when not at the end of input
 	done  chan struct{} // a decoder finished the batch
+}
+
+type skipWarn struct {
+	at  int
+	msg string
 }
 
 const (
@@ -71,7 +83,7 @@ func (f *Filter) Run(r io.Reader, name string) error {
 		select {
 		case cur = <-free:
 			cur.n, cur.err, cur.last = 0, nil, false
-			cur.text, cur.ends, cur.lines = cur.text[:0], cur.ends[:0], cur.lines[:0]
+			cur.text, cur.ends, cur.lines, cur.skips = cur.text[:0], cur.ends[:0], cur.lines[:0], cur.skips[:0]
 			return true
 		case <-stop:
 			return false
@@ -96,7 +108,10 @@ func (f *Filter) Run(r io.Reader, name string) error {
 		}
 	}}
 	er := event.NewReader(fr, name)
-	er.Warn = f.Warn
+	if f.Warn != nil {
+		// Called on the reader's goroutine, which owns cur.
+		er.Warn = func(msg string) { cur.skips = append(cur.skips, skipWarn{cur.n, msg}) }
+	}
 	go func() {
 		defer close(order)
 		defer close(jobs)
@@ -152,7 +167,12 @@ func (f *Filter) Run(r io.Reader, name string) error {
 	for b := range order {
 		<-b.done
 		start := 0
+		skips := b.skips
 		for i := 0; i < b.n; i++ {
+			for len(skips) > 0 && skips[0].at <= i {
+				f.Warn(skips[0].msg)
+				skips = skips[1:]
+			}
 			f.line = b.text[start:b.ends[i]]
 			start = b.ends[i]
 			if b.bad[i] != "" {
@@ -175,7 +195,15 @@ func (f *Filter) Run(r io.Reader, name string) error {
 			f.Lines++
 			f.Engine.Process(&b.evs[i], f.emit)
 		}
+		for _, w := range skips {
+			f.Warn(w.msg)
+		}
 		finished = b.last
+		if f.AfterBatch != nil && f.werr == nil {
+			if err := f.AfterBatch(); err != nil {
+				return err
+			}
+		}
 		if b.last || f.werr != nil {
 			if f.werr != nil {
 				return f.werr

@@ -86,7 +86,7 @@ func (e *Engine) LoadStateFile(path string) error {
 	}
 	defer fh.Close()
 	if err := e.LoadState(bufio.NewReader(fh)); err != nil {
-		return fmt.Errorf("%s: %v", path, err)
+		return fmt.Errorf("%s: %v; to start with empty behavioural windows, remove it (rm %s)", path, err, path)
 	}
 	return nil
 }

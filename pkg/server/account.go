@@ -1,8 +1,10 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"net/mail"
+	"strconv"
 	"strings"
 
 	"github.com/nfr-project/nfr/pkg/api"
@@ -56,11 +58,29 @@ func (s *Server) keyRequest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "this server gives no keys on request: ask its administrator for one (nfr-engine keys add NAME)")
 		return
 	}
+	if ok, wait := s.keyLimit.allow(r); !ok {
+		secs := int(wait.Seconds()) + 1
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many key requests from this address: try again in %ds", secs))
+		return
+	}
 	var req api.KeyRequest
 	if r.ContentLength != 0 && !readJSON(w, r, &req) {
 		return
 	}
 	base := tenantBase(req.Platform.Name)
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	n, err := s.store.Tenants()
+	if err != nil {
+		s.internalError(w, err)
+		return
+	}
+	if n >= s.cfg.MaxTenants {
+		s.notice("key request refused: %d tenants, the most engine.max_tenants allows", n)
+		writeError(w, http.StatusForbidden, "this server has as many tenants as it takes: ask its administrator for a key (nfr-engine keys add NAME)")
+		return
+	}
 	key, t, err := s.store.NewTenantKey(base)
 	if err != nil {
 		s.internalError(w, err)

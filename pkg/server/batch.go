@@ -101,6 +101,8 @@ func check(line []byte, typ string, ev *event.Event) string {
 		return ReasonMissingQuery
 	case typ != event.TypeDNS && !ev.DestIP.IsValid():
 		return ReasonMissingDest
+	case event.CheckLengths(ev) != nil:
+		return ReasonInvalidField
 	}
 	return ""
 }

@@ -224,6 +224,8 @@ func (s *Server) Run() error {
 	defer tick.Stop()
 	prune := time.NewTicker(time.Hour)
 	defer prune.Stop()
+	evict := time.NewTicker(s.cfg.EvictEvery)
+	defer evict.Stop()
 	s.prune()
 	for {
 		select {
@@ -233,6 +235,8 @@ func (s *Server) Run() error {
 			s.advance(tenants)
 		case <-prune.C:
 			s.prune()
+		case <-evict.C:
+			s.evict(tenants)
 		case <-s.stop:
 			for {
 				select {
@@ -379,8 +383,10 @@ func (s *Server) tenant(tenants map[int64]*tenantState, t Tenant) (*tenantState,
 	if err != nil {
 		return nil, fmt.Errorf("scorer for tenant %s: %w", t.Name, err)
 	}
+	s.loadScorerState(t, sc)
 	ts := &tenantState{scorer: sc}
 	tenants[t.ID] = ts
+	s.metrics.scorers.Store(int64(len(tenants)))
 	return ts, nil
 }
 

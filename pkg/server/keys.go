@@ -61,7 +61,7 @@ func KeysCommand(st *Store, args []string, asJSON bool, stdout io.Writer, info f
 			return nil
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tTENANT\tKEY\tCREATED\tLAST BATCH\tSTATUS\tEMAIL")
+		fmt.Fprintln(tw, "ID\tTENANT\tNAME\tKEY\tCREATED\tLAST BATCH\tSTATUS\tEMAIL")
 		for _, k := range keys {
 			status := "active"
 			if !k.Revoked.IsZero() {
@@ -75,7 +75,11 @@ func KeysCommand(st *Store, args []string, asJSON bool, stdout io.Writer, info f
 			if !k.Seen.IsZero() {
 				seen = k.Seen.Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s...\t%s\t%s\t%s\t%s\n", k.ID, k.Tenant, k.Prefix, k.Created.Format(time.RFC3339), seen, status, email)
+			name := k.Name
+			if name == "" {
+				name = "-"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s...\t%s\t%s\t%s\t%s\n", k.ID, k.Tenant, name, k.Prefix, k.Created.Format(time.RFC3339), seen, status, email)
 		}
 		return tw.Flush()
 	case "revoke":

@@ -90,6 +90,8 @@ func DecodeQueries(body []byte) ([]event.Event, api.EventsResponse, error) {
 				reason = ReasonInvalidField
 			} else if ev.SrcIP = a.Unmap(); ev.Query == "" {
 				reason = ReasonMissingQuery
+			} else if event.CheckLengths(&ev) != nil {
+				reason = ReasonInvalidField
 			}
 		}
 		if reason != "" {

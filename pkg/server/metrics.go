@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,8 @@ type metrics struct {
 	alertsServed atomic.Int64
 	overloaded   atomic.Int64
 	tooLarge     atomic.Int64
+	scorers      atomic.Int64 // tenants' scorers in memory
+	evicted      atomic.Int64 // scorers let go (idle or revoked)
 
 	mu       sync.Mutex
 	requests map[[2]string]int64 // endpoint, code
@@ -91,19 +94,20 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()
 	head("nfr_engine_requests_total", "counter", "HTTP requests answered, by endpoint and status code.")
 	for _, k := range sortedPairs(m.requests) {
-		fmt.Fprintf(&b, "nfr_engine_requests_total{endpoint=%q,code=%q} %d\n", k[0], k[1], m.requests[k])
+		fmt.Fprintf(&b, "nfr_engine_requests_total{endpoint=\"%s\",code=\"%s\"} %d\n", labelValue(k[0]), labelValue(k[1]), m.requests[k])
 	}
 	head("nfr_engine_request_duration_seconds", "histogram", "Time to answer a request, by endpoint.")
 	for _, ep := range sortedKeys(m.duration) {
 		h := m.duration[ep]
+		ep = labelValue(ep)
 		var cum int64
 		for i, le := range durationBuckets {
 			cum += h.counts[i]
-			fmt.Fprintf(&b, "nfr_engine_request_duration_seconds_bucket{endpoint=%q,le=%q} %d\n", ep, strconv.FormatFloat(le, 'g', -1, 64), cum)
+			fmt.Fprintf(&b, "nfr_engine_request_duration_seconds_bucket{endpoint=\"%s\",le=\"%s\"} %d\n", ep, strconv.FormatFloat(le, 'g', -1, 64), cum)
 		}
-		fmt.Fprintf(&b, "nfr_engine_request_duration_seconds_bucket{endpoint=%q,le=\"+Inf\"} %d\n", ep, h.n)
-		fmt.Fprintf(&b, "nfr_engine_request_duration_seconds_sum{endpoint=%q} %g\n", ep, h.sum)
-		fmt.Fprintf(&b, "nfr_engine_request_duration_seconds_count{endpoint=%q} %d\n", ep, h.n)
+		fmt.Fprintf(&b, "nfr_engine_request_duration_seconds_bucket{endpoint=\"%s\",le=\"+Inf\"} %d\n", ep, h.n)
+		fmt.Fprintf(&b, "nfr_engine_request_duration_seconds_sum{endpoint=\"%s\"} %g\n", ep, h.sum)
+		fmt.Fprintf(&b, "nfr_engine_request_duration_seconds_count{endpoint=\"%s\"} %d\n", ep, h.n)
 	}
 	for _, c := range []struct {
 		name, help string
@@ -115,12 +119,12 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	} {
 		head(c.name, "counter", c.help)
 		for _, k := range sortedKeys(c.m) {
-			fmt.Fprintf(&b, "%s{type=%q} %d\n", c.name, k, c.m[k])
+			fmt.Fprintf(&b, "%s{type=\"%s\"} %d\n", c.name, labelValue(k), c.m[k])
 		}
 	}
 	head("nfr_engine_events_rejected_total", "counter", "Events rejected, by event type and reason.")
 	for _, k := range sortedPairs(m.rejected) {
-		fmt.Fprintf(&b, "nfr_engine_events_rejected_total{type=%q,reason=%q} %d\n", k[0], k[1], m.rejected[k])
+		fmt.Fprintf(&b, "nfr_engine_events_rejected_total{type=\"%s\",reason=\"%s\"} %d\n", labelValue(k[0]), labelValue(k[1]), m.rejected[k])
 	}
 	m.mu.Unlock()
 	for _, g := range []struct {
@@ -135,6 +139,8 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		{"nfr_engine_queue_length", "gauge", "Batches waiting for the worker.", int64(len(s.queue))},
 		{"nfr_engine_queue_capacity", "gauge", "Batches that may wait before requests are answered 429.", int64(m.queueCap)},
 		{"nfr_engine_requests_in_flight", "gauge", "API requests being served.", m.inFlight.Load()},
+		{"nfr_engine_scorers", "gauge", "Tenants' scorers in memory.", m.scorers.Load()},
+		{"nfr_engine_scorers_evicted_total", "counter", "Scorers saved and let go because their tenant was idle or revoked.", m.evicted.Load()},
 	} {
 		head(g.name, g.typ, g.help)
 		fmt.Fprintf(&b, "%s %d\n", g.name, g.v)
@@ -145,6 +151,18 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w.Write(b.Bytes())
 }
+
+// labelValue escapes a label value as the Prometheus text format (0.0.4)
+// wants: backslash, double quote and line feed, and nothing else (Go's %q
+// would also escape non-ASCII and control bytes, which the format keeps).
+func labelValue(v string) string {
+	if !strings.ContainsAny(v, "\\\"\n") {
+		return v
+	}
+	return labelEscaper.Replace(v)
+}
+
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
 func sortedPairs(m map[[2]string]int64) [][2]string {
 	ks := make([][2]string, 0, len(m))

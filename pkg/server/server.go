@@ -45,15 +45,21 @@ type ScorerFactory func(tenant string) (Scorer, error)
 
 // Config tunes a Server. Zero values take the defaults shown.
 type Config struct {
-	MaxBody        int64         // largest request body, after gzip decompression; 16 MiB
-	Queue          int           // batches waiting for the worker before 429; 64
-	AlertsPage     int           // alerts per GET /v1/alerts answer; 100
-	KeyRequests    bool          // allow POST /v1/key/request without a key
-	BatchRetention time.Duration // how long batch ids are remembered; 30 days
-	AlertRetention time.Duration // how long alerts are kept; 0 is for ever
-	RetryAfter     time.Duration // Retry-After on 429 and 503; 1s
-	Tick           time.Duration // how often idle tenants' scorers Advance; 1s
-	IdleAdvance    time.Duration // how long a tenant sends nothing before its clock follows the wall clock; 30s
+	MaxBody     int64 // largest request body, after gzip decompression; 16 MiB
+	Queue       int   // batches waiting for the worker before 429; 64
+	AlertsPage  int   // alerts per GET /v1/alerts answer; 100
+	KeyRequests bool  // allow POST /v1/key/request without a key
+	MaxTenants  int   // tenants key requests may create in all; 1000
+	// KeyRequestsPerHour is how many keys one client address may request
+	// an hour; 10.
+	KeyRequestsPerHour int
+	BatchRetention     time.Duration // how long batch ids are remembered; 30 days
+	AlertRetention     time.Duration // how long alerts are kept; 0 is for ever
+	RetryAfter         time.Duration // Retry-After on 429 and 503; 1s
+	Tick               time.Duration // how often idle tenants' scorers Advance; 1s
+	IdleAdvance        time.Duration // how long a tenant sends nothing before its clock follows the wall clock; 30s
+	IdleEvict          time.Duration // how long a tenant sends nothing before its scorer is saved and let go; 1h
+	EvictEvery         time.Duration // how often scorers to let go are looked for; 1m
 	// Decoders bounds the request bodies read and decoded at once; more
 	// wait, unread, so TCP pushes back on the clients. 4 x GOMAXPROCS.
 	Decoders int
@@ -77,6 +83,12 @@ func (c *Config) setDefaults() {
 	if c.Queue <= 0 {
 		c.Queue = 64
 	}
+	if c.MaxTenants <= 0 {
+		c.MaxTenants = 1000
+	}
+	if c.KeyRequestsPerHour <= 0 {
+		c.KeyRequestsPerHour = 10
+	}
 	if c.AlertsPage <= 0 {
 		c.AlertsPage = 100
 	}
@@ -88,6 +100,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.IdleAdvance <= 0 {
 		c.IdleAdvance = 30 * time.Second
+	}
+	if c.IdleEvict <= 0 {
+		c.IdleEvict = time.Hour
+	}
+	if c.EvictEvery <= 0 {
+		c.EvictEvery = evictEvery
 	}
 	if c.Tick <= 0 {
 		c.Tick = time.Second
@@ -110,6 +128,8 @@ type Server struct {
 	queue    chan *job
 	decoders chan struct{}
 	metrics  metrics
+	keyLimit *keyLimiter
+	keyMu    sync.Mutex // one key request at a time, so the tenant cap holds
 
 	stopOnce sync.Once
 	stop     chan struct{} // closed by Close: the worker drains and returns
@@ -130,6 +150,7 @@ func New(store *Store, factory ScorerFactory, cfg Config) *Server {
 		done:     make(chan struct{}),
 	}
 	s.metrics.init(cfg.Queue)
+	s.keyLimit = newKeyLimiter(cfg.KeyRequestsPerHour, cfg.Now)
 	s.routes()
 	return s
 }
@@ -210,7 +231,12 @@ func endpointOf(r *http.Request) string {
 	p := r.URL.Path
 	switch {
 	case strings.HasPrefix(p, "/v1/events/"):
-		return "/v1/events/" + r.PathValue("type")
+		// Metric labels come from a closed set: a label per junk path
+		// would let anyone grow /metrics without bound.
+		if typ := strings.TrimPrefix(p, "/v1/events/"); eventTypes[typ] {
+			return p
+		}
+		return "other"
 	case p == "/v1/alerts", p == "/v1/account/register", p == "/v1/account/status",
 		p == "/v1/key/request", p == "/v1/key/reset", p == "/v1/queries", p == "/v1/events",
 		p == "/metrics", p == "/healthz":

@@ -140,7 +140,7 @@ func (s *Store) migrate() error {
 	if v > schemaVersion {
 		return fmt.Errorf("database schema version %d is newer than this nfr-engine knows (%d)", v, schemaVersion)
 	}
-	if _, err := s.w.Exec(schema); err != nil {
+	if _, err := s.w.Exec(schema + scorerStateSchema); err != nil {
 		return err
 	}
 	_, err := s.w.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion))
@@ -270,6 +270,13 @@ func (s *Store) NewTenantKey(base string) (string, Tenant, error) {
 	return "", Tenant{}, errors.New("could not find a free tenant name")
 }
 
+// Tenants counts the tenants.
+func (s *Store) Tenants() (int, error) {
+	var n int
+	err := s.r.QueryRow(`SELECT count(*) FROM tenants`).Scan(&n)
+	return n, err
+}
+
 // KeyInfo describes a key for `nfr-engine keys list`; the key itself is
 // never stored, only its first characters.
 type KeyInfo struct {
@@ -278,13 +285,14 @@ type KeyInfo struct {
 	Prefix  string    `json:"prefix"`
 	Created time.Time `json:"created"`
 	Revoked time.Time `json:"revoked,omitzero"`
-	Seen    time.Time `json:"seen,omitzero"` // last batch taken with the key
+	Seen    time.Time `json:"seen,omitzero"`  // last batch taken with the key
+	Name    string    `json:"name,omitempty"` // the tenant's registered name (nfr-account register --name)
 	Email   string    `json:"email,omitempty"`
 }
 
 // Keys lists every key, oldest first.
 func (s *Store) Keys() ([]KeyInfo, error) {
-	rows, err := s.r.Query(`SELECT k.id, t.name, k.prefix, k.created, k.revoked, k.seen, t.email
+	rows, err := s.r.Query(`SELECT k.id, t.name, k.prefix, k.created, k.revoked, k.seen, t.contact, t.email
 		FROM keys k JOIN tenants t ON t.id = k.tenant ORDER BY k.id`)
 	if err != nil {
 		return nil, err
@@ -294,7 +302,7 @@ func (s *Store) Keys() ([]KeyInfo, error) {
 	for rows.Next() {
 		var k KeyInfo
 		var created, revoked, seen int64
-		if err := rows.Scan(&k.ID, &k.Tenant, &k.Prefix, &created, &revoked, &seen, &k.Email); err != nil {
+		if err := rows.Scan(&k.ID, &k.Tenant, &k.Prefix, &created, &revoked, &seen, &k.Name, &k.Email); err != nil {
 			return nil, err
 		}
 		k.Created = time.Unix(created, 0).UTC()

@@ -12,6 +12,13 @@ import (
 // directory, fsynced, renamed over path, then the directory fsynced. A
 // crash leaves either the old content or the new, never a mix.
 func ReplaceFile(path string, b []byte, perm os.FileMode) error {
+	return ReplaceFileOwned(path, b, perm, -1, -1)
+}
+
+// ReplaceFileOwned is ReplaceFile giving the new file the owner uid and
+// group gid (-1 keeps the process's), so a file edited for a service user
+// stays theirs.
+func ReplaceFileOwned(path string, b []byte, perm os.FileMode, uid, gid int) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
 	if err != nil {
@@ -25,6 +32,11 @@ func ReplaceFile(path string, b []byte, perm os.FileMode) error {
 			os.Remove(tmp)
 		}
 	}()
+	if uid >= 0 || gid >= 0 {
+		if err := f.Chown(uid, gid); err != nil {
+			return err
+		}
+	}
 	if err := f.Chmod(perm); err != nil {
 		return err
 	}

@@ -33,6 +33,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -87,6 +88,8 @@ type Spool struct {
 	events   int64 // events not yet done
 	closed   bool
 	stuck    bool // last write failed; input is paused
+	// badRecords counts records Open moved to rejected/ as unreadable.
+	badRecords int64
 }
 
 // ErrClosed is returned by calls blocked when Close is called.
@@ -116,6 +119,9 @@ func Open(o Options) (*Spool, error) {
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return nil, err
 	}
+	if err := checkPrivate(o.Dir); err != nil {
+		return nil, err
+	}
 	lock, err := Lock(filepath.Join(o.Dir, "lock"))
 	if err != nil {
 		if errors.Is(err, ErrLocked) {
@@ -130,6 +136,26 @@ func Open(o Options) (*Spool, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// checkPrivate refuses a spool directory that someone else can write to,
+// as ssh refuses a loose key file: every batch in it is sent under this
+// sensor's key.
+func checkPrivate(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("spool %s is not a directory", dir)
+	}
+	if m := fi.Mode().Perm(); m&0o022 != 0 {
+		return fmt.Errorf("spool %s can be written by others (mode %04o), and what they put there would be sent under this sensor's key; run: chmod go-w %s", dir, m, dir)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("spool %s belongs to uid %d, not to this user (uid %d), and what its owner puts there would be sent under this sensor's key; run: chown %d %s", dir, st.Uid, os.Geteuid(), os.Geteuid(), dir)
+	}
+	return nil
 }
 
 // recover queues the .ready segments and closes the .open ones a killed
@@ -163,9 +189,22 @@ func (s *Spool) recover() error {
 			return err
 		}
 		bt := &Batch{ID: id, Type: typ, path: path}
-		err = Records(b, func(p []byte) { bt.Events++; bt.Bytes += int64(len(p)) + 1 })
-		good := int64(len(b))
+		var bads []BadRecord
 		var ce *CorruptError
+		err = Scan(b, func(p []byte) { bt.Events++; bt.Bytes += int64(len(p)) + 1 },
+			func(r BadRecord) { bads = append(bads, r) })
+		errors.As(err, &ce)
+		if len(bads) > 0 {
+			nb, cut, rerr := s.rejectRecords(path, id, b, bads, err)
+			if rerr != nil {
+				return rerr
+			}
+			b = nb
+			if ce != nil {
+				ce.Offset = cut
+			}
+		}
+		good := int64(len(b))
 		switch {
 		case errors.Is(err, ErrNoMagic):
 			s.o.Warn(fmt.Sprintf("%s: not a spool segment (bad magic), left alone", path))
@@ -173,7 +212,15 @@ func (s *Spool) recover() error {
 		case errors.As(err, &ce):
 			good = ce.Offset
 			if strings.HasSuffix(name, ".ready") || int64(len(b))-good > 0 && ce.Reason == "checksum mismatch" {
-				s.o.Warn(fmt.Sprintf("%s: %v; %d bytes after it cannot be read and are dropped", path, ce, int64(len(b))-good))
+				kept := filepath.Join(s.o.Dir, "rejected", fmt.Sprintf("%s@%d.bad", id, good))
+				if err := os.MkdirAll(filepath.Dir(kept), 0o700); err != nil {
+					return err
+				}
+				if err := s.writeDurable(kept, b[good:]); err != nil {
+					return err
+				}
+				s.badRecords++
+				s.o.Warn(fmt.Sprintf("%s: %v; the %d bytes from there to the end cannot be read and are kept in %s", path, ce, int64(len(b))-good, kept))
 			}
 			if err := os.Truncate(path, good); err != nil {
 				return err
@@ -201,6 +248,58 @@ func (s *Spool) recover() error {
 		s.events += int64(bt.Events)
 	}
 	return s.syncDir()
+}
+
+// rejectRecords moves the bad records of the segment at path to rejected/
+// (ID@OFFSET.bad, with the reason in ID@OFFSET.reason) and rewrites the
+// segment with the good records only, so one bad byte costs one record, not
+// the rest of the batch. tailErr is what Scan said about the segment's end;
+// the returned cut is where a torn tail starts in the new bytes (0: none).
+func (s *Spool) rejectRecords(path, id string, b []byte, bads []BadRecord, tailErr error) (nb []byte, cut int64, err error) {
+	dir := filepath.Join(s.o.Dir, "rejected")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, 0, err
+	}
+	end := int64(len(b))
+	var ce *CorruptError
+	if errors.As(tailErr, &ce) {
+		end = ce.Offset
+	}
+	for _, r := range bads {
+		base := filepath.Join(dir, fmt.Sprintf("%s@%d", id, r.Offset))
+		if err := s.writeDurable(base+".bad", b[r.Offset:r.End]); err != nil {
+			return nil, 0, err
+		}
+		reason := fmt.Sprintf("%s: offset %d: %s; %d bytes skipped, the records around them were kept\n", path, r.Offset, r.Reason, r.End-r.Offset)
+		if err := s.writeDurable(base+".reason", []byte(reason)); err != nil {
+			return nil, 0, err
+		}
+		s.o.Warn(fmt.Sprintf("%s: offset %d: %s; that record (%d bytes) is skipped and kept in %s.bad, the rest of the batch is sent", path, r.Offset, r.Reason, r.End-r.Offset, base))
+		s.badRecords++
+	}
+	nb = []byte(magic)
+	Scan(b[:end], func(p []byte) { nb = appendRecord(nb, p) }, func(BadRecord) {})
+	if end < int64(len(b)) {
+		cut = int64(len(nb))
+		nb = append(nb, b[end:]...)
+	}
+	tmp := path + ".split" // removed by the next Open if a crash cuts this short
+	if err := s.writeDurable(tmp, nb); err != nil {
+		os.Remove(tmp)
+		return nil, 0, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, 0, err
+	}
+	return nb, cut, s.syncDir()
+}
+
+// BadRecords returns how many records Open found unreadable in the middle
+// of a batch and moved to rejected/.
+func (s *Spool) BadRecords() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.badRecords
 }
 
 func (s *Spool) syncFile(path string) error {

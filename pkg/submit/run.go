@@ -145,8 +145,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	if r.Wait > 0 && !closed(r.Interrupt) {
 		return r.Poller.Run(ctx, r.Wait)
 	}
-	_, err := r.Poller.Once(ctx)
-	return err
+	return r.Poller.Last(ctx, lastPollAttempts)
 }
 
 func (r *Runner) stopped() error {

@@ -90,13 +90,17 @@ func (s *Sender) Stats() Stats {
 // so an event counts as taken, and survives a kill, before more is read.
 func (s *Sender) Read(r io.Reader, name string, warn func(string)) error {
 	var spoolErr error
+	var read int64
 	hr := &flushReader{r: r, flush: func() error {
+		s.mu.Lock()
+		s.stats.Read += read // counted so far, for progress reports
+		read = 0
+		s.mu.Unlock()
 		spoolErr = s.Spool.Flush()
 		return spoolErr
 	}}
 	er := event.NewReader(hr, name)
 	er.Warn = warn
-	var read int64
 	defer func() {
 		s.mu.Lock()
 		s.stats.Read += read

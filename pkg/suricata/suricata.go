@@ -112,6 +112,9 @@ func (p *Parser) Line(line []byte, emit func(*event.Event) error) error {
 	if err != nil {
 		return err
 	}
+	if err := checkLengths(r); err != nil {
+		return err
+	}
 	if string(r.eventType) == "dns" {
 		p.dnsSeq++
 	}
@@ -155,7 +158,24 @@ func (p *Parser) ignore(et string) {
 	if p.Stats.Ignored == nil {
 		p.Stats.Ignored = make(map[string]int64)
 	}
+	if !knownTypes[et] {
+		// Counted by name only for Suricata's own types: a key per name
+		// read would let the input grow the counters without bound.
+		et = "other"
+	}
 	p.Stats.Ignored[et]++
+}
+
+// knownTypes are the event types Suricata writes, counted by name when
+// ignored; any other event_type is counted as "other".
+var knownTypes = map[string]bool{}
+
+func init() {
+	for _, t := range strings.Fields(`alert anomaly arp bittorrent-dht dcerpc dhcp dnp3 doh2 drop enip
+		engine fileinfo frame ftp ftp_data http2 ike ikev2 krb5 ldap mdns modbus mqtt netflow nfs
+		pgsql pop3 quic rdp rfb sip smb smtp snmp ssh stats tftp websocket`) {
+		knownTypes[t] = true
+	}
 }
 
 func isSpace(b []byte) bool {
@@ -653,4 +673,48 @@ func parseTime[T string | []byte](s T) (time.Time, error) {
 	}
 	t := time.Date(f[0], time.Month(f[1]), f[2], f[3], f[4], f[5], nsec, time.UTC)
 	return t.Add(-time.Duration(off) * time.Second), nil
+}
+
+// checkLengths refuses names, URLs and user agents over event's limits, as
+// the engine would: the line is skipped and reported.
+func checkLengths(r *record) error {
+	if err := checkName("dns.rrname", r.rrname); err != nil {
+		return err
+	}
+	for _, q := range r.queries {
+		if err := checkName("dns.queries.rrname", q.rrname); err != nil {
+			return err
+		}
+	}
+	if err := checkName("http.hostname", r.hostname); err != nil {
+		return err
+	}
+	if err := checkName("tls.sni", r.sni); err != nil {
+		return err
+	}
+	if len(r.url) > event.MaxURL || len(r.referrer) > event.MaxURL || len(r.userAgent) > event.MaxUserAgent {
+		for _, f := range []struct {
+			field string
+			v     []byte
+			max   int
+		}{{"http.url", r.url, event.MaxURL}, {"http.http_refer", r.referrer, event.MaxURL}, {"http.http_user_agent", r.userAgent, event.MaxUserAgent}} {
+			if len(f.v) > f.max {
+				return fmt.Errorf("%s: %d bytes, longer than %d", f.field, len(f.v), f.max)
+			}
+		}
+	}
+	return nil
+}
+
+func checkName(field string, v []byte) error {
+	if len(v) <= event.MaxLabel {
+		return nil
+	}
+	if v[len(v)-1] == '.' {
+		v = v[:len(v)-1]
+	}
+	if err := event.CheckName(v); err != nil {
+		return fmt.Errorf("%s: %v", field, err)
+	}
+	return nil
 }

@@ -13,8 +13,9 @@ import (
 // is waited for. State is saved when idle and every SaveEvery while busy.
 func (ru *runner) follow(names []string) error {
 	ins := make([]*input, len(names))
+	ru.inputs = ins
 	missing := make([]bool, len(names))
-	lastSave, lastData := time.Now(), time.Now()
+	lastData := time.Now()
 	dirty, held := false, false
 	var timer *time.Timer
 	for {
@@ -71,11 +72,10 @@ func (ru *runner) follow(names []string) error {
 		}
 		if progress {
 			lastData, held = time.Now(), true
-			if time.Since(lastSave) >= ru.o.SaveEvery {
+			if time.Since(ru.lastSave) >= ru.o.SaveEvery {
 				if err := ru.checkpoint(ins, false); err != nil {
 					return ru.finish(ins, err)
 				}
-				lastSave = time.Now()
 			}
 			continue
 		}
@@ -85,7 +85,7 @@ func (ru *runner) follow(names []string) error {
 			if err := ru.checkpoint(ins, false); err != nil {
 				return ru.finish(ins, err)
 			}
-			lastSave, dirty = time.Now(), false
+			dirty = false
 		}
 		if held && time.Since(lastData) >= ru.o.IdleFlush {
 			// Idle for long: give up waiting (an eve query whose answer
@@ -93,7 +93,10 @@ func (ru *runner) follow(names []string) error {
 			if err := ru.checkpoint(ins, true); err != nil {
 				return ru.finish(ins, err)
 			}
-			lastSave, held = time.Now(), false
+			held = false
+		}
+		if ru.o.Tick != nil {
+			ru.o.Tick(ru.stats)
 		}
 		if timer == nil {
 			timer = time.NewTimer(ru.o.Poll)
@@ -120,8 +123,11 @@ func exists(name string) bool {
 }
 
 // checkpoint flushes downstream and saves the state; idle also flushes what
-// handlers hold (an eve query whose answer did not come).
+// handlers hold (an eve query whose answer did not come). The state never
+// gets ahead of the output, so nothing is skipped, and a kill -9 repeats at
+// most what was written since the last checkpoint.
 func (ru *runner) checkpoint(ins []*input, idle bool) error {
+	ru.lastSave, ru.sinceSave = time.Now(), 0
 	if idle {
 		for _, in := range ins {
 			if in != nil {
@@ -133,6 +139,9 @@ func (ru *runner) checkpoint(ins []*input, idle bool) error {
 	}
 	if err := ru.o.Sync(); err != nil {
 		return err
+	}
+	if ru.o.State == "" {
+		return nil
 	}
 	return ru.save(live(ins))
 }

@@ -14,10 +14,11 @@ import (
 // nfr-parse-suricata); each embeds them in its own options.
 type Flags struct {
 	Follow       bool          `short:"f" long:"follow" description:"keep reading as files grow, across rotation and truncation (like tail -F)"`
-	State        string        `long:"state" value-name:"FILE" description:"remember in FILE where each log was left, and resume there"`
+	State        string        `long:"state" value-name:"FILE" description:"remember in FILE where each log was left, and resume there (saved after every flush)"`
 	Poll         time.Duration `long:"poll" value-name:"DURATION" default:"250ms" description:"with --follow, how often to look for new data"`
 	LineBuffered bool          `long:"line-buffered" description:"flush output after every event"`
-	Stats        bool          `long:"stats" description:"print counts to stderr at the end"`
+	Stats        bool          `long:"stats" description:"print counts to stderr at the end (and on SIGUSR1)"`
+	StatsEvery   time.Duration `long:"stats-interval" value-name:"DURATION" description:"also print counts every DURATION while running (e.g. 1m)"`
 	Strict       bool          `long:"strict" description:"stop with an error at the first malformed line"`
 }
 
@@ -60,6 +61,13 @@ func Main(ui *cli.UI, f *Flags, files []string, stdout io.Writer, terminal bool,
 		Sync: out.Sync,
 	}
 	opt.Report(ui, out, f.Strict)
+	ticker := cli.NewStatsTicker(f.StatsEvery)
+	defer ticker.Stop()
+	opt.Tick = func(st Stats) {
+		if ticker.Due() {
+			ui.Infof("%d files, %d lines, %d events (%s), %d skipped so far", st.Files, st.Lines, w.Lines(), Counts(out.ByType), st.Skipped)
+		}
+	}
 	if f.State != "" {
 		lock, err := Lock(f.State)
 		if err != nil {

@@ -57,12 +57,17 @@ func LoadState(path string) (*State, error) {
 	}
 	s := &State{}
 	if err := json.Unmarshal(b, s); err != nil {
-		return nil, fmt.Errorf("%s: not a state file: %v", path, err)
+		return nil, fmt.Errorf("%s: not a state file: %v; %s", path, err, recoverHint(path))
 	}
 	if s.Version != 1 {
-		return nil, fmt.Errorf("%s: unknown state version %d", path, s.Version)
+		return nil, fmt.Errorf("%s: unknown state version %d; %s", path, s.Version, recoverHint(path))
 	}
 	return s, nil
+}
+
+// recoverHint says how to get past a damaged state file, and what it costs.
+func recoverHint(path string) string {
+	return fmt.Sprintf("to start afresh, remove it (rm %s): the files named are then read from their start, so records read before are written again", path)
 }
 
 // Save writes s to path atomically: a temporary file in the same directory,

@@ -2,7 +2,8 @@
 // (told by magic, not by name), once or followed like `tail -F` across
 // growth, rotation by rename and re-create, and truncation; with a state file
 // it remembers per file where reading stopped, so a cron job over a log and
-// its rotated, maybe compressed, siblings reads every record exactly once.
+// its rotated, maybe compressed, siblings reads every record once; after a
+// kill -9 at most the lines since the last checkpoint are read again.
 //
 // A file is recognised by a hash of its first HeadLen decompressed bytes
 // (with device and inode to break ties), so a rename, a copy or gzip keeps
@@ -16,14 +17,20 @@ package tail
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sort"
+	"strings"
 	"time"
 )
+
+// CheckpointLines is the default most lines read between two checkpoints
+// (output flushed, then state saved): with the 1 s default of
+// Options.SaveEvery, what a reader restarted after kill -9 may repeat.
+const CheckpointLines = 64 << 10
 
 // MaxLine is the longest line handed to a Handler; longer lines are skipped
 // and reported.
@@ -46,8 +53,13 @@ type Options struct {
 	Follow bool          // keep reading as files grow and rotate
 	State  string        // state file path; "" for none
 	Poll   time.Duration // how often a follower looks for new data (default 250ms)
-	// SaveEvery is how often a busy follower saves its state (default 2s).
+	// SaveEvery is the longest a busy reader goes between checkpoints
+	// (output flushed, then state saved; default 1s).
 	SaveEvery time.Duration
+	// SaveLines is the most lines a reader handles between checkpoints
+	// (default CheckpointLines). With SaveEvery it bounds what a restart
+	// after kill -9 repeats: the output since the last checkpoint.
+	SaveLines int64
 	// IdleFlush is how long a follower waits without new data before it
 	// makes handlers write what they hold (default 2s).
 	IdleFlush time.Duration
@@ -65,6 +77,10 @@ type Options struct {
 	// FileError, if set, reports every file that could not be read; Run
 	// goes on with the others and returns the first such error.
 	FileError func(err error)
+	// Tick, if set, is called every few hundred lines and on every poll
+	// of a follower, on the goroutine that handles lines, with the counts
+	// so far (for SIGUSR1 and --stats-interval).
+	Tick func(Stats)
 	// Stop, when closed, makes Run finish the current line, flush, save
 	// and return.
 	Stop  <-chan struct{}
@@ -103,6 +119,7 @@ type input struct {
 	partial  []byte
 	tooLong  bool
 	eof      bool // stdin or a finished file: nothing more will come
+	trailing bool // gzip trailing garbage reported
 }
 
 type runner struct {
@@ -112,6 +129,11 @@ type runner struct {
 	finished []*Entry // files read to the end and closed (rotated away)
 	stats    Stats
 	firstErr error
+	// inputs are what a checkpoint saves (nil entries are skipped);
+	// sinceSave counts lines since the last one, made at lastSave.
+	inputs    []*input
+	sinceSave int64
+	lastSave  time.Time
 }
 
 // Run reads the named files ("-" or none is stdin) and hands their lines to
@@ -124,7 +146,10 @@ func Run(names []string, o Options) (Stats, error) {
 		o.Poll = 250 * time.Millisecond
 	}
 	if o.SaveEvery <= 0 {
-		o.SaveEvery = 2 * time.Second
+		o.SaveEvery = time.Second
+	}
+	if o.SaveLines <= 0 {
+		o.SaveLines = CheckpointLines
 	}
 	if o.IdleFlush <= 0 {
 		o.IdleFlush = 2 * time.Second
@@ -135,7 +160,7 @@ func Run(names []string, o Options) (Stats, error) {
 	if o.Info == nil {
 		o.Info = func(string) {}
 	}
-	ru := &runner{o: o, used: map[*Entry]bool{}}
+	ru := &runner{o: o, used: map[*Entry]bool{}, lastSave: time.Now()}
 	if o.State != "" {
 		st, err := LoadState(o.State)
 		if err != nil {
@@ -179,15 +204,19 @@ func (ru *runner) once(names []string) error {
 		}
 		in, err := ru.open(n)
 		if err != nil {
+			if ru.rotatedAway(n, names, err) {
+				continue
+			}
 			ru.fail(err)
 			continue
 		}
+		done = append(done, in)
+		ru.inputs = done
 		err = ru.read(in, true)
 		if err == nil {
 			err = in.h.Flush()
 		}
 		in.close()
-		done = append(done, in)
 		if err != nil {
 			var oe *OpenError
 			if errors.As(err, &oe) {
@@ -205,6 +234,48 @@ func (ru *runner) once(names []string) error {
 		return fatal
 	}
 	return ru.save(done)
+}
+
+// rotatedAway tells whether name, which could not be opened, is a rotated
+// sibling of another named file (dns.log.1.gz next to dns.log) that does
+// not exist yet: normal before the first rotation, so only reported as
+// information.
+func (ru *runner) rotatedAway(name string, names []string, err error) bool {
+	if !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	for _, n := range names {
+		if n != name && n != "-" && isRotationOf(name, n) {
+			ru.o.Info(fmt.Sprintf("%s: not there (yet): %s has not been rotated", name, n))
+			return true
+		}
+	}
+	return false
+}
+
+// isRotationOf tells whether name is what logrotate or Zeek's archiver
+// makes of base: base.1, base.2.gz, base.gz, base-20261127, base-20261127.gz.
+func isRotationOf(name, base string) bool {
+	rest, ok := strings.CutPrefix(name, base)
+	if !ok {
+		return false
+	}
+	if rest == ".gz" {
+		return true
+	}
+	if len(rest) < 2 || (rest[0] != '.' && rest[0] != '-') {
+		return false
+	}
+	rest = strings.TrimSuffix(rest[1:], ".gz")
+	if rest == "" {
+		return false
+	}
+	for _, c := range rest {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func (ru *runner) fail(err error) {
@@ -298,9 +369,9 @@ func (ru *runner) reopen(name string) (*input, error) {
 func (in *input) setReader(br *bufio.Reader) error {
 	magic, _ := br.Peek(2)
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+		zr, err := newGzipStream(br)
 		if err != nil {
-			return fmt.Errorf("gzip: %v", err)
+			return err
 		}
 		in.gz = true
 		in.r = bufio.NewReaderSize(zr, 256<<10)
@@ -346,6 +417,16 @@ func (ru *runner) read(in *input, final bool) error {
 			return nil
 		}
 		frag, err := in.r.ReadSlice('\n')
+		if errors.Is(err, ErrGzipTrailing) {
+			// gzip -d would go on, ignoring it; so do we, saying so once.
+			if ru.o.Warn != nil && !in.trailing {
+				in.trailing = true
+				if werr := ru.o.Warn(in.name, in.line+1, err); werr != nil {
+					return werr
+				}
+			}
+			err = io.EOF
+		}
 		if err == bufio.ErrBufferFull || (err == io.EOF && len(frag) > 0) {
 			if !in.tooLong && len(in.partial)+len(frag) > MaxLine {
 				in.tooLong = true
@@ -410,8 +491,17 @@ func (ru *runner) line(in *input, frag []byte) error {
 	if err != nil {
 		ru.stats.Skipped++
 		if ru.o.Warn != nil {
-			return ru.o.Warn(in.name, in.line, err)
+			if err := ru.o.Warn(in.name, in.line, err); err != nil {
+				return err
+			}
 		}
+	}
+	if ru.o.Tick != nil && in.line&255 == 0 {
+		ru.o.Tick(ru.stats)
+	}
+	if ru.sinceSave++; ru.o.State != "" && (ru.sinceSave >= ru.o.SaveLines ||
+		ru.sinceSave&255 == 0 && time.Since(ru.lastSave) >= ru.o.SaveEvery) {
+		return ru.checkpoint(ru.inputs, false)
 	}
 	return nil
 }

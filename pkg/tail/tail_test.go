@@ -211,7 +211,7 @@ func TestStateFileErrors(t *testing.T) {
 	os.WriteFile(h.state, []byte("not json"), 0o644)
 	h.write("dns.log", 1)
 	_, err := Run([]string{h.path("dns.log")}, h.options(nil))
-	if err == nil || !strings.Contains(err.Error(), "not a state file") {
+	if err == nil || !strings.Contains(err.Error(), "not a state file") || !strings.Contains(err.Error(), "remove it (rm "+h.state+")") {
 		t.Errorf("corrupt state: %v", err)
 	}
 	os.Remove(h.state)

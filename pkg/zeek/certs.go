@@ -1,6 +1,7 @@
 package zeek
 
 import (
+	"container/list"
 	"time"
 )
 
@@ -11,18 +12,76 @@ type Cert struct {
 	Fingerprint         string
 }
 
+// MaxCerts is how many certificates Certs holds by default: past it the
+// least recently used goes (counted in Evicted), so following an x509.log
+// for months costs tens of megabytes, not one entry per certificate ever
+// seen. An ssl record normally follows its x509 records within seconds.
+const MaxCerts = 65536
+
 // Certs holds x509.log records by file id (Zeek < 6: cert_chain_fuids) and
 // by fingerprint (Zeek >= 6: cert_chain_fps), for joining into ssl.log
-// records read afterwards.
+// records read afterwards; the least recently used go first when it is
+// full.
 type Certs struct {
-	m map[string]Cert
+	m       map[string]*list.Element
+	lru     list.List // of *certEntry, most recently used first
+	max     int
+	Evicted int64 // certificates let go to stay within the bound
 }
 
-// NewCerts returns an empty store.
-func NewCerts() *Certs { return &Certs{m: make(map[string]Cert)} }
+type certEntry struct {
+	keys [2]string // file id and fingerprint; either may be ""
+	cert Cert
+}
+
+// NewCerts returns an empty store holding up to MaxCerts certificates.
+func NewCerts() *Certs { return NewCertsMax(MaxCerts) }
+
+// NewCertsMax returns an empty store holding up to max certificates.
+func NewCertsMax(max int) *Certs {
+	return &Certs{m: make(map[string]*list.Element), max: max}
+}
 
 // Len returns how many certificates are held.
-func (c *Certs) Len() int { return len(c.m) }
+func (c *Certs) Len() int { return c.lru.Len() }
+
+// get returns the certificate with file id or fingerprint key.
+func (c *Certs) get(key string) (Cert, bool) {
+	el, ok := c.m[key]
+	if !ok {
+		return Cert{}, false
+	}
+	c.lru.MoveToFront(el)
+	return el.Value.(*certEntry).cert, true
+}
+
+func (c *Certs) add(fuid string, cert Cert) {
+	ce := &certEntry{keys: [2]string{fuid, cert.Fingerprint}, cert: cert}
+	for _, k := range ce.keys {
+		if old, ok := c.m[k]; ok && k != "" {
+			c.remove(old)
+		}
+	}
+	el := c.lru.PushFront(ce)
+	for _, k := range ce.keys {
+		if k != "" {
+			c.m[k] = el
+		}
+	}
+	for c.lru.Len() > c.max {
+		c.remove(c.lru.Back())
+		c.Evicted++
+	}
+}
+
+func (c *Certs) remove(el *list.Element) {
+	for _, k := range el.Value.(*certEntry).keys {
+		if k != "" && c.m[k] == el {
+			delete(c.m, k)
+		}
+	}
+	c.lru.Remove(el)
+}
 
 func (p *Parser) addCert(r *record) error {
 	if p.Certs == nil {
@@ -40,11 +99,12 @@ func (p *Parser) addCert(r *record) error {
 			return err
 		}
 	}
+	var fuid string
 	if r.has[fID] {
-		p.Certs.m[string(r.val[fID])] = c
+		fuid = string(r.val[fID])
 	}
-	if c.Fingerprint != "" {
-		p.Certs.m[c.Fingerprint] = c
+	if fuid != "" || c.Fingerprint != "" {
+		p.Certs.add(fuid, c)
 	}
 	return nil
 }

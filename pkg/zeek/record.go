@@ -193,6 +193,9 @@ func (p *Parser) build(kind string, r *record, emit func(*event.Event) error) er
 	if err != nil {
 		return err
 	}
+	if err := event.CheckLengths(e); err != nil {
+		return err
+	}
 	p.Stats.Events++
 	return emit(e)
 }
@@ -360,7 +363,7 @@ func (p *Parser) ssl(r *record, e *event.Event) error {
 		case r.has[fCertFuids] && len(r.list[fCertFuids]) > 0:
 			leaf = r.list[fCertFuids][0]
 		}
-		if c, ok := p.Certs.m[string(leaf)]; ok && leaf != nil {
+		if c, ok := p.Certs.get(string(leaf)); ok && leaf != nil {
 			if e.Subject == "" {
 				e.Subject = c.Subject
 			}

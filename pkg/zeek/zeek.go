@@ -285,10 +285,31 @@ func (p *Parser) ignore(kind string) {
 	if p.Stats.Ignored == nil {
 		p.Stats.Ignored = make(map[string]int64)
 	}
-	if kind == "" {
+	switch {
+	case kind == "":
 		kind = "unknown"
+	case !knownLogs[kind]:
+		// Counted by name only for Zeek's own logs: a key per name read
+		// would let the input grow the counters without bound.
+		kind = "other"
 	}
 	p.Stats.Ignored[kind]++
+}
+
+// knownLogs are the paths of the logs Zeek and its common packages write,
+// counted by name when ignored; any other path is counted as "other".
+var knownLogs = map[string]bool{}
+
+func init() {
+	for _, k := range strings.Fields(`analyzer broker capture_loss cluster config conn conn-summary dce_rpc
+		dhcp dnp3 dns dpd files ftp http intel irc kerberos known_certs known_hosts known_modbus
+		known_services loaded_scripts modbus mqtt_connect mqtt_publish mqtt_subscribe mysql netcontrol
+		notice notice_alarm ntlm ntp ocsp openflow packet_filter pe print quic radius rdp reporter
+		rfb signatures sip smb_cmd smb_files smb_mapping smtp snmp socks software ssh ssl stats
+		syslog telemetry traceroute tunnel unified2 weird weird_stats websocket x509 ja3 ja4 ja4ssh
+		ldap ldap_search postgresql redis`) {
+		knownLogs[k] = true
+	}
 }
 
 func wanted(kind string) bool {
