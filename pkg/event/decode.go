@@ -107,6 +107,14 @@ func (e *Event) readField(it *jsoniter.Iterator, key string) error {
 		e.ConnState = readInterned(it)
 	case "history":
 		e.History = it.ReadString()
+	case "service":
+		e.Service = readInterned(it)
+	case "communityId":
+		e.CommunityID = it.ReadString()
+	case "uid":
+		e.UID = it.ReadString()
+	case "flowId":
+		e.FlowID = it.ReadUint64()
 	case "icmpType":
 		v := it.ReadUint8()
 		e.ICMPType = &v
@@ -193,6 +201,7 @@ var interned = func() map[string]string {
 		"NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "FORMERR", "NOTIMP",
 		"GET", "POST", "PUT", "HEAD", "DELETE", "OPTIONS", "CONNECT", "PATCH",
 		"S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH",
+		"dns", "http", "ssl", "ssh", "quic", "smtp", "ftp", "ntp", "dhcp",
 		"TLSv10", "TLSv11", "TLSv12", "TLSv13", "SSLv3",
 	} {
 		m[s] = s

@@ -29,6 +29,9 @@ func (e *Event) AppendJSON(b []byte) []byte {
 	b = appendAddr(b, `,"destIP":`, e.DestIP)
 	b = appendUint(b, `,"destPort":`, uint64(e.DestPort), e.DestIP.IsValid())
 	b = appendStr(b, `,"proto":`, e.Proto)
+	b = appendStr(b, `,"communityId":`, e.CommunityID)
+	b = appendStr(b, `,"uid":`, e.UID)
+	b = appendUint(b, `,"flowId":`, e.FlowID, e.FlowID != 0)
 
 	b = appendStr(b, `,"query":`, e.Query)
 	b = appendStr(b, `,"qtype":`, e.QType)
@@ -64,6 +67,7 @@ func (e *Event) AppendJSON(b []byte) []byte {
 	}
 	b = appendStr(b, `,"connState":`, e.ConnState)
 	b = appendStr(b, `,"history":`, e.History)
+	b = appendStr(b, `,"service":`, e.Service)
 	if e.ICMPType != nil {
 		b = appendUint(b, `,"icmpType":`, uint64(*e.ICMPType), true)
 	}

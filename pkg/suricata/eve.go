@@ -25,6 +25,8 @@ type record struct {
 	srcPort, destPort    int64
 	flowID               uint64
 	hasFlowID            bool
+	communityID          []byte
+	appProto, appOrig    []byte
 	icmpType, icmpCode   int64
 	hasICMP              bool
 
@@ -126,6 +128,12 @@ func (d *decoder) decode(line []byte, r *record) error {
 			} else {
 				s.skip()
 			}
+		case "community_id":
+			r.communityID = s.str()
+		case "app_proto":
+			r.appProto = s.str()
+		case "app_proto_orig":
+			r.appOrig = s.str()
 		case "icmp_type":
 			r.icmpType, r.hasICMP = s.int(), true
 		case "icmp_code":

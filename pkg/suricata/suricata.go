@@ -294,7 +294,48 @@ func (p *Parser) base(e *event.Event, typ string, r *record, ts time.Time, swap 
 	}
 	e.SrcPort, e.DestPort = uint16(sp), uint16(dp)
 	e.Proto = protoName(r.proto)
+	e.FlowID = r.flowID
+	if len(r.communityID) > 0 {
+		e.CommunityID = string(r.communityID)
+	}
 	return nil
+}
+
+// service gives a flow's app_proto (after app_proto_orig when the protocol
+// changed, as an HTTP CONNECT to TLS) in Zeek's service names, as
+// nfr-capture writes them.
+func service(r *record, proto string) string {
+	name := func(a []byte) string {
+		switch string(a) {
+		case "", "failed", "unknown":
+			return ""
+		case "tls":
+			return "ssl"
+		case "krb5":
+			if proto == "tcp" {
+				return "krb_tcp"
+			}
+			return "krb"
+		case "ldap":
+			if proto == "tcp" {
+				return "ldap_tcp"
+			}
+			return "ldap_udp"
+		case "pgsql":
+			return "postgresql"
+		case "dns", "http", "ssh", "smtp", "ftp", "smb", "dhcp", "ntp", "sip", "rdp", "imap", "pop3", "mysql", "quic":
+			return string(a)
+		}
+		return string(a)
+	}
+	app, orig := name(r.appProto), name(r.appOrig)
+	switch {
+	case orig == "" || orig == app:
+		return app
+	case app == "":
+		return orig
+	}
+	return orig + "," + app
 }
 
 func (p *Parser) dns(r *record, ts time.Time, line []byte, emit func(*event.Event) error) error {
@@ -452,6 +493,7 @@ func (p *Parser) flow(r *record, ts time.Time, emit func(*event.Event) error) er
 	}
 	e.BytesOut, e.BytesIn = r.bytesToServer, r.bytesToClient
 	e.PktsOut, e.PktsIn = r.pktsToServer, r.pktsToClient
+	e.Service = service(r, e.Proto)
 	if r.hasICMP && (e.Proto == "icmp" || e.Proto == "icmp6") {
 		t, c := uint8(r.icmpType), uint8(r.icmpCode)
 		e.ICMPType, e.ICMPCode = &t, &c

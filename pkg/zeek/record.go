@@ -58,6 +58,9 @@ const (
 	fNotAfter
 	fPath
 	fIPProto
+	fService
+	fUID
+	fCommunityID
 	nField
 )
 
@@ -76,6 +79,7 @@ var fieldIDs = map[string]int{
 	"id": fID, "fingerprint": fFingerprint, "certificate.subject": fCertSubject,
 	"certificate.issuer": fCertIssuer, "certificate.not_valid_before": fNotBefore,
 	"certificate.not_valid_after": fNotAfter, "_path": fPath, "ip_proto": fIPProto,
+	"service": fService, "uid": fUID, "community_id": fCommunityID,
 }
 
 func fieldID(name string) int {
@@ -179,6 +183,8 @@ func (p *Parser) build(kind string, r *record, emit func(*event.Event) error) er
 	}
 	e.Proto = p.intern(r, fProto)
 	e.SrcPort, e.DestPort = uint16(origP), uint16(respP)
+	e.UID = r.str(fUID)
+	e.CommunityID = r.str(fCommunityID)
 
 	switch kind {
 	case KindDNS:
@@ -272,6 +278,7 @@ func (p *Parser) conn(r *record, e *event.Event) error {
 	}
 	e.ConnState = p.intern(r, fConnState)
 	e.History = p.intern(r, fHistory)
+	e.Service = p.service(r)
 	switch {
 	case e.Proto == "unknown_transport" && r.has[fIPProto]:
 		// Zeek >= 6 logs the IP protocol number beside it.
@@ -286,6 +293,25 @@ func (p *Parser) conn(r *record, e *event.Event) error {
 		e.SrcPort, e.DestPort = 0, 0
 	}
 	return nil
+}
+
+// service is conn.log's service column without the analysers Zeek
+// removed after a violation ("-ftp", failed-service-logging).
+func (p *Parser) service(r *record) string {
+	v := r.val[fService]
+	if !r.has[fService] || bytes.IndexByte(v, '-') < 0 {
+		return p.intern(r, fService)
+	}
+	var out []byte
+	for _, s := range bytes.Split(v, []byte(",")) {
+		if len(s) > 0 && s[0] != '-' {
+			if len(out) > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, s...)
+		}
+	}
+	return string(out)
 }
 
 func (p *Parser) http(r *record, e *event.Event) error {
