@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nfr-project/nfr/pkg/analysis"
+	"github.com/nfr-project/nfr/pkg/communityid"
 	"github.com/nfr-project/nfr/pkg/config"
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/dns"
@@ -46,6 +47,12 @@ type Analysers struct {
 // analyser is not built in yet, is an error naming it.
 func NewAnalysers(types []string, o Options) (*Analysers, error) {
 	a := &Analysers{}
+	if emit := o.Emit; emit != nil {
+		o.Emit = func(e *event.Event) {
+			communityid.Stamp(e)
+			emit(e)
+		}
+	}
 	seen := map[string]bool{}
 	var l7 analysis.Types
 	for _, t := range types {

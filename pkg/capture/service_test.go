@@ -10,6 +10,7 @@ import (
 
 	"github.com/nfr-project/nfr/internal/pcaptest"
 	"github.com/nfr-project/nfr/internal/testenv"
+	"github.com/nfr-project/nfr/pkg/communityid"
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/event"
 	"github.com/nfr-project/nfr/pkg/service"
@@ -18,12 +19,15 @@ import (
 // flowsOf runs files through the real decoder and the flow table and
 // returns the ip events.
 func flowsOf(t *testing.T, verify bool, files ...string) []event.Event {
+	return eventsOf(t, []string{event.TypeIP}, verify, files...)
+}
+
+// eventsOf runs files through the real decoder and the analysers of types.
+func eventsOf(t *testing.T, types []string, verify bool, files ...string) []event.Event {
 	t.Helper()
 	var evs []event.Event
-	a, err := NewAnalysers([]string{event.TypeIP}, Options{Emit: func(e *event.Event) {
-		if e.Type == event.TypeIP {
-			evs = append(evs, *e)
-		}
+	a, err := NewAnalysers(types, Options{Emit: func(e *event.Event) {
+		evs = append(evs, *e)
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -244,4 +248,41 @@ func compareService(recs []pcaptest.Record, evs []event.Event, keep func(string)
 		matched++
 	}
 	return diffs, matched
+}
+
+// TestSuricataCommunityID compares the communityId of ip and tls events
+// with the community_id Suricata's checks name (IPv6, TLS 1.3). The test
+// ran Suricata with community-id-seed 7: the events carry the seed-0 ID,
+// and their tuple hashed with seed 7 must give Suricata's.
+func TestSuricataCommunityID(t *testing.T) {
+	dir := testenv.SharedPath(t, "suricata", "tls-community-id-ipv6")
+	checks := pcaptest.SuricataChecks(t, dir, "flow", "tls")
+	files, _ := filepath.Glob(filepath.Join(dir, "*.pcap"))
+	evs := eventsOf(t, []string{event.TypeIP, event.TypeTLS}, false, files...)
+	n := 0
+	for _, c := range checks {
+		want, _ := c.Match["community_id"].(string)
+		if want == "" {
+			continue
+		}
+		typ := map[string]string{"flow": event.TypeIP, "tls": event.TypeTLS}[c.Match["event_type"].(string)]
+		found := 0
+		for i := range evs {
+			e := &evs[i]
+			if e.Type == typ && float64(e.SrcPort) == c.Match["src_port"] && float64(e.DestPort) == c.Match["dest_port"] {
+				found++
+				seeded := string(communityid.Append(nil, 7, e.SrcIP, e.DestIP, 6, e.SrcPort, e.DestPort))
+				if seeded != want || e.CommunityID != communityid.Hash(e.SrcIP, e.DestIP, 6, e.SrcPort, e.DestPort) {
+					t.Errorf("%s %d>%d: communityId %s (seed 7: %s), want %s with seed 7", typ, e.SrcPort, e.DestPort, e.CommunityID, seeded, want)
+				}
+			}
+		}
+		if found != 1 {
+			t.Errorf("%d %s events for %v", found, typ, c.Match)
+		}
+		n++
+	}
+	if n != 4 {
+		t.Fatalf("%d checks with a community_id, want 4", n)
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nfr-project/nfr/pkg/communityid"
 	"github.com/nfr-project/nfr/pkg/event"
 )
 
@@ -247,6 +248,7 @@ func (p *Parser) emitOpen(emit func(*event.Event) error) error {
 }
 
 func (p *Parser) send(e *event.Event, emit func(*event.Event) error) error {
+	communityid.Stamp(e) // when the eve record has no community_id
 	p.Stats.Events++
 	return emit(e)
 }

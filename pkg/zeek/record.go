@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nfr-project/nfr/pkg/communityid"
 	"github.com/nfr-project/nfr/pkg/event"
 )
 
@@ -199,6 +200,7 @@ func (p *Parser) build(kind string, r *record, emit func(*event.Event) error) er
 	if err != nil {
 		return err
 	}
+	communityid.Stamp(e) // when the log has no community_id column
 	p.Stats.Events++
 	return emit(e)
 }
