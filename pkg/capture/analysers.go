@@ -15,7 +15,7 @@ import (
 
 // Types are the event types nfr-capture knows, in the order --types lists
 // them; Available says which have an analyser in this build.
-var Types = []string{event.TypeDNS, event.TypeIP, event.TypeHTTP, event.TypeTLS}
+var Types = []string{event.TypeDNS, event.TypeIP, event.TypeHTTP, event.TypeTLS, event.TypeSSH}
 
 // Options configure the analysers.
 type Options struct {
@@ -30,7 +30,7 @@ type Options struct {
 // Available reports whether an analyser for type t is built in.
 func Available(t string) bool {
 	switch t {
-	case event.TypeDNS, event.TypeIP, event.TypeHTTP, event.TypeTLS:
+	case event.TypeDNS, event.TypeIP, event.TypeHTTP, event.TypeTLS, event.TypeSSH:
 		return true
 	}
 	return false
@@ -71,11 +71,13 @@ func NewAnalysers(types []string, o Options) (*Analysers, error) {
 			l7.HTTP = true
 		case event.TypeTLS:
 			l7.TLS = true
+		case event.TypeSSH:
+			l7.SSH = true
 		default:
 			return nil, fmt.Errorf("unknown event type %q (known: %s)", t, strings.Join(Types, ","))
 		}
 	}
-	if l7.IP || l7.HTTP || l7.TLS {
+	if l7.IP || l7.HTTP || l7.TLS || l7.SSH {
 		a.L7 = analysis.New(analysis.FromConfig(o.Analysis, l7), o.Emit)
 		a.Handlers = append(a.Handlers, a.L7)
 	}

@@ -109,6 +109,23 @@ func (e *Event) readField(it *jsoniter.Iterator, key string) error {
 		e.History = it.ReadString()
 	case "service":
 		e.Service = readInterned(it)
+	case "clientVersion":
+		e.ClientVersion = it.ReadString()
+	case "serverVersion":
+		e.ServerVersion = it.ReadString()
+	case "hassh":
+		e.HASSH = it.ReadString()
+	case "hasshAlgorithms":
+		e.HASSHAlgorithms = it.ReadString()
+	case "hasshServer":
+		e.HASSHServer = it.ReadString()
+	case "hasshServerAlgorithms":
+		e.HASSHServerAlgorithms = it.ReadString()
+	case "authSuccess":
+		v := it.ReadBool()
+		e.AuthSuccess = &v
+	case "authAttempts":
+		e.AuthAttempts = it.ReadInt()
 	case "communityId":
 		e.CommunityID = it.ReadString()
 	case "uid":
@@ -196,7 +213,7 @@ func (e *Event) readField(it *jsoniter.Iterator, key string) error {
 var interned = func() map[string]string {
 	m := map[string]string{}
 	for _, s := range []string{
-		TypeDNS, TypeIP, TypeHTTP, TypeTLS, TypeAlert, "udp", "tcp", "icmp", "icmp6",
+		TypeDNS, TypeIP, TypeHTTP, TypeTLS, TypeSSH, TypeAlert, "udp", "tcp", "icmp", "icmp6",
 		"A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT", "NULL", "HTTPS", "SVCB", "*", "ANY", "NAPTR", "CAA",
 		"NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "FORMERR", "NOTIMP",
 		"GET", "POST", "PUT", "HEAD", "DELETE", "OPTIONS", "CONNECT", "PATCH",

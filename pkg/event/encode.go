@@ -57,7 +57,7 @@ func (e *Event) AppendJSON(b []byte) []byte {
 		b = append(b, ']')
 	}
 
-	if e.Type == TypeIP || e.EventType == TypeIP {
+	if e.Type == TypeIP || e.EventType == TypeIP || e.Type == TypeSSH || e.EventType == TypeSSH {
 		b = appendUint(b, `,"bytesIn":`, uint64(e.BytesIn), true)
 		b = appendUint(b, `,"bytesOut":`, uint64(e.BytesOut), true)
 		b = appendUint(b, `,"pktsIn":`, uint64(e.PktsIn), true)
@@ -106,6 +106,18 @@ func (e *Event) AppendJSON(b []byte) []byte {
 		b = AppendTime(b, e.ValidTo)
 		b = append(b, '"')
 	}
+
+	b = appendStr(b, `,"clientVersion":`, e.ClientVersion)
+	b = appendStr(b, `,"serverVersion":`, e.ServerVersion)
+	b = appendStr(b, `,"hassh":`, e.HASSH)
+	b = appendStr(b, `,"hasshAlgorithms":`, e.HASSHAlgorithms)
+	b = appendStr(b, `,"hasshServer":`, e.HASSHServer)
+	b = appendStr(b, `,"hasshServerAlgorithms":`, e.HASSHServerAlgorithms)
+	if e.AuthSuccess != nil {
+		b = append(b, `,"authSuccess":`...)
+		b = strconv.AppendBool(b, *e.AuthSuccess)
+	}
+	b = appendUint(b, `,"authAttempts":`, uint64(e.AuthAttempts), e.AuthAttempts > 0)
 
 	b = appendStr(b, `,"eventType":`, e.EventType)
 	b = appendUint(b, `,"severity":`, uint64(e.Severity), e.Severity > 0)

@@ -11,6 +11,7 @@ const (
 	TypeIP    = "ip"
 	TypeHTTP  = "http"
 	TypeTLS   = "tls"
+	TypeSSH   = "ssh"
 	TypeAlert = "alert"
 )
 
@@ -80,6 +81,16 @@ type Event struct {
 	Subject    string
 	ValidFrom  time.Time
 	ValidTo    time.Time
+
+	// ssh; the bytes, packets and duration are the ip fields
+	ClientVersion         string // identification strings, SSH-2.0-...
+	ServerVersion         string
+	HASSH                 string // MD5 of HASSHAlgorithms
+	HASSHAlgorithms       string // the client KEXINIT's kex;enc;mac;comp lists
+	HASSHServer           string
+	HASSHServerAlgorithms string
+	AuthSuccess           *bool // absent when undecided
+	AuthAttempts          int
 
 	// alert (nfr-score, nfr-submit)
 	EventType string
