@@ -57,7 +57,15 @@ func (e *Event) AppendJSON(b []byte) []byte {
 		b = append(b, ']')
 	}
 
-	if e.Type == TypeIP || e.EventType == TypeIP || e.Type == TypeSSH || e.EventType == TypeSSH {
+	if e.Type == TypeIP || e.EventType == TypeIP {
+		b = appendUint(b, `,"bytesIn":`, uint64(e.BytesIn), true)
+		b = appendUint(b, `,"bytesOut":`, uint64(e.BytesOut), true)
+		b = appendUint(b, `,"pktsIn":`, uint64(e.PktsIn), true)
+		b = appendUint(b, `,"pktsOut":`, uint64(e.PktsOut), true)
+		b = append(b, `,"duration":`...)
+		b = appendSeconds(b, e.Duration)
+	} else if e.Type == TypeSSH && e.PktsIn+e.PktsOut > 0 {
+		// an ssh event from a capture; ssh.log has no counters
 		b = appendUint(b, `,"bytesIn":`, uint64(e.BytesIn), true)
 		b = appendUint(b, `,"bytesOut":`, uint64(e.BytesOut), true)
 		b = appendUint(b, `,"pktsIn":`, uint64(e.PktsIn), true)

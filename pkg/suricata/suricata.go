@@ -137,6 +137,8 @@ func (p *Parser) Line(line []byte, emit func(*event.Event) error) error {
 		return p.http(r, ts, emit)
 	case "tls":
 		return p.tls(r, ts, emit)
+	case "ssh":
+		return p.ssh(r, ts, emit)
 	case "":
 		return errors.New("no event_type")
 	}
@@ -146,7 +148,7 @@ func (p *Parser) Line(line []byte, emit func(*event.Event) error) error {
 
 func mapped(et []byte) bool {
 	switch string(et) {
-	case "dns", "flow", "http", "tls":
+	case "dns", "flow", "http", "tls", "ssh":
 		return true
 	}
 	return false
@@ -524,6 +526,28 @@ func (p *Parser) http(r *record, ts time.Time, emit func(*event.Event) error) er
 		e.Status = int(r.status)
 	}
 	e.RespLen = r.length
+	return p.send(e, emit)
+}
+
+// ssh turns an eve ssh record into an ssh event; the version strings are
+// rebuilt as SSH-proto-software (eve drops the comments after a space).
+func (p *Parser) ssh(r *record, ts time.Time, emit func(*event.Event) error) error {
+	if !r.hasSSH {
+		return errors.New("ssh record without an ssh object")
+	}
+	e := &p.ev
+	if err := p.base(e, event.TypeSSH, r, ts, false); err != nil {
+		return err
+	}
+	version := func(i int) string {
+		if len(r.sshProto[i]) == 0 && len(r.sshSoft[i]) == 0 {
+			return ""
+		}
+		return "SSH-" + string(r.sshProto[i]) + "-" + string(r.sshSoft[i])
+	}
+	e.ClientVersion, e.ServerVersion = version(0), version(1)
+	e.HASSH, e.HASSHAlgorithms = string(r.hassh[0]), string(r.hasshRaw[0])
+	e.HASSHServer, e.HASSHServerAlgorithms = string(r.hassh[1]), string(r.hasshRaw[1])
 	return p.send(e, emit)
 }
 

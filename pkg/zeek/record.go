@@ -62,6 +62,14 @@ const (
 	fService
 	fUID
 	fCommunityID
+	fClient
+	fServer
+	fAuthSuccess
+	fAuthAttempts
+	fHASSH
+	fHASSHAlgorithms
+	fHASSHServer
+	fHASSHServerAlgorithms
 	nField
 )
 
@@ -81,6 +89,10 @@ var fieldIDs = map[string]int{
 	"certificate.issuer": fCertIssuer, "certificate.not_valid_before": fNotBefore,
 	"certificate.not_valid_after": fNotAfter, "_path": fPath, "ip_proto": fIPProto,
 	"service": fService, "uid": fUID, "community_id": fCommunityID,
+	"client": fClient, "server": fServer, "auth_success": fAuthSuccess, "auth_attempts": fAuthAttempts,
+	// the hassh package's columns
+	"hassh": fHASSH, "hasshAlgorithms": fHASSHAlgorithms, "hasshServer": fHASSHServer,
+	"hasshServerAlgorithms": fHASSHServerAlgorithms,
 }
 
 func fieldID(name string) int {
@@ -196,6 +208,8 @@ func (p *Parser) build(kind string, r *record, emit func(*event.Event) error) er
 		err = p.http(r, e)
 	case KindSSL:
 		err = p.ssl(r, e)
+	case KindSSH:
+		err = p.ssh(r, e)
 	}
 	if err != nil {
 		return err
@@ -294,6 +308,38 @@ func (p *Parser) conn(r *record, e *event.Event) error {
 		e.ICMPType, e.ICMPCode = &t, &c
 		e.SrcPort, e.DestPort = 0, 0
 	}
+	return nil
+}
+
+// ssh reads ssh.log: the version strings, the authentication verdict and
+// attempts, and the hassh package's columns when present.
+func (p *Parser) ssh(r *record, e *event.Event) error {
+	e.Type = event.TypeSSH
+	if e.Proto == "" {
+		e.Proto = "tcp"
+	}
+	e.ClientVersion, e.ServerVersion = r.str(fClient), r.str(fServer)
+	if r.has[fAuthSuccess] {
+		switch v := string(r.val[fAuthSuccess]); v {
+		case "T", "true":
+			t := true
+			e.AuthSuccess = &t
+		case "F", "false":
+			f := false
+			e.AuthSuccess = &f
+		default:
+			return fmt.Errorf("auth_success: %q is not a bool", v)
+		}
+	}
+	if r.has[fAuthAttempts] {
+		n, err := parseUint(r.val[fAuthAttempts], 1<<31-1)
+		if err != nil {
+			return fmt.Errorf("auth_attempts: %v", err)
+		}
+		e.AuthAttempts = int(n)
+	}
+	e.HASSH, e.HASSHAlgorithms = r.str(fHASSH), r.str(fHASSHAlgorithms)
+	e.HASSHServer, e.HASSHServerAlgorithms = r.str(fHASSHServer), r.str(fHASSHServerAlgorithms)
 	return nil
 }
 

@@ -409,6 +409,7 @@ func TestReferences(t *testing.T) {
 		{"http-get-reassembly", "zeek/http-get-reassembly", "http.log"},
 		{"ssl-tls12-x509", "zeek/ssl-tls12", "ssl.log"},
 		{"ssl-legacy-tls12-x509", "zeek/ssl-tls12/legacy-zeek-3.3.0-dev", "ssl.log"},
+		{"ssh-legacy-basic", "zeek/ssh-basic/legacy-zeek-3.3.0-dev", "ssh.log"},
 	} {
 		t.Run(c.golden, func(t *testing.T) {
 			certs := NewCerts()
