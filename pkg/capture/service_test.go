@@ -61,8 +61,6 @@ var ours = func() map[string]bool {
 // serviceDiffs are the Zeek cases whose service column we do not match in
 // full, and why. Every other case must match every record.
 var serviceDiffs = map[string]string{
-	"conn-radiotap":            "802.11 behind radiotap: the decoder does not read this link type yet, so there are no flows",
-	"conn-wlanmon":             "802.11 monitor-mode frames: the decoder does not read this link type yet, so there are no flows",
 	"ssh-websocket-wstunnel":   "ssh inside WebSocket frames (http, then websocket, then ssh): we do not unwrap WebSocket, so we give http only",
 	"service-ldap-sasl-krb":    "krb inside LDAP's SASL GSSAPI bind: we do not look into LDAP bind credentials, so we give ldap_tcp only",
 	"dns-conn-count-too-large": "Zeek ran with dns_max_queries=3; the query has 10 questions, its DNS analyser raises a violation and drops dns; to us it is a well-formed DNS message",

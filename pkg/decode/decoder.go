@@ -209,6 +209,12 @@ func (d *Decoder) link(p *Packet, b []byte, link uint16, depth int) Reason {
 			return ReasonShortLink
 		}
 		return d.etherType(p, binary.BigEndian.Uint16(b[2:]), b[4:], depth)
+	case LinkNFLOG:
+		return d.nflog(p, b, depth)
+	case Link80211:
+		return d.ieee80211(p, b, depth)
+	case Link80211Radio:
+		return d.radiotap(p, b, depth)
 	}
 	return ReasonUnknownLink
 }
@@ -217,7 +223,12 @@ func (d *Decoder) ethernet(p *Packet, b []byte, depth int) Reason {
 	if len(b) < 14 {
 		return ReasonShortLink
 	}
-	return d.etherType(p, binary.BigEndian.Uint16(b[12:]), b[14:], depth)
+	et := binary.BigEndian.Uint16(b[12:])
+	if et <= 1500 {
+		// An 802.3 length, not a type: 802.2 LLC follows (SNAP for IP).
+		return d.llc(p, b[14:min(len(b), 14+int(et))], depth)
+	}
+	return d.etherType(p, et, b[14:], depth)
 }
 
 // EtherTypes the decoder follows.

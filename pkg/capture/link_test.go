@@ -1,0 +1,86 @@
+package capture
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/nfr-project/nfr/internal/pcaptest"
+	"github.com/nfr-project/nfr/internal/testenv"
+	"github.com/nfr-project/nfr/pkg/event"
+)
+
+// TestZeekLinkTypes runs the captures of the link types issue 11 added
+// (802.11 behind radiotap, 802.11 monitor mode, NFLOG, 802.2 LLC/SNAP)
+// through the real decoder and compares the flows with Zeek's conn.log
+// (endpoints, service, packets and IP bytes each way) and the requests
+// with its http.log (method, host, uri, status).
+func TestZeekLinkTypes(t *testing.T) {
+	for _, name := range []string{"conn-radiotap", "conn-wlanmon", "nflog-http", "snap-tcp-http"} {
+		t.Run(name, func(t *testing.T) {
+			dir := testenv.SharedPath(t, "zeek", name)
+			files, _ := filepath.Glob(filepath.Join(dir, "*.pcap"))
+			evs := eventsOf(t, []string{event.TypeIP, event.TypeHTTP}, false, files...)
+			var diffs []string
+			total, matched := 0, 0
+			if l := filepath.Join(dir, "conn.log"); fileExists(l) {
+				if ll := filepath.Join(dir, "legacy-zeek-3.3.0-dev", "conn.log"); fileExists(ll) {
+					l = ll
+				}
+				for _, r := range pcaptest.ZeekLog(t, l) {
+					total++
+					want := fmt.Sprintf("%s %s %s %s %s service=%s pkts=%s/%s bytes=%s/%s", r["id.orig_h"], r["id.orig_p"], r["id.resp_h"], r["id.resp_p"], r["proto"],
+						r["service"], r["orig_pkts"], r["resp_pkts"], r["orig_ip_bytes"], r["resp_ip_bytes"])
+					found := false
+					var got []string
+					for _, e := range evs {
+						if e.Type != event.TypeIP {
+							continue
+						}
+						svc := e.Service
+						if svc == "" {
+							svc = "-"
+						}
+						g := fmt.Sprintf("%s %d %s %d %s service=%s pkts=%d/%d bytes=%d/%d", e.SrcIP, e.SrcPort, e.DestIP, e.DestPort, e.Proto, svc, e.PktsOut, e.PktsIn, e.BytesOut, e.BytesIn)
+						got = append(got, g)
+						found = found || g == want
+					}
+					if !found {
+						diffs = append(diffs, fmt.Sprintf("conn.log %s not among %q", want, got))
+						continue
+					}
+					matched++
+				}
+			}
+			if l := filepath.Join(dir, "http.log"); fileExists(l) {
+				for _, r := range pcaptest.ZeekLog(t, l) {
+					total++
+					want := fmt.Sprintf("%s %s %s http://%s%s %s", r["id.orig_h"], r["id.resp_h"], r["method"], r["host"], r["uri"], r["status_code"])
+					found := false
+					var got []string
+					for _, e := range evs {
+						if e.Type != event.TypeHTTP {
+							continue
+						}
+						status := "-"
+						if e.Status > 0 {
+							status = fmt.Sprint(e.Status)
+						}
+						g := fmt.Sprintf("%s %s %s %s %s", e.SrcIP, e.DestIP, e.Method, e.URL, status)
+						got = append(got, g)
+						found = found || g == want
+					}
+					if !found {
+						diffs = append(diffs, fmt.Sprintf("http.log %s not among %q", want, got))
+						continue
+					}
+					matched++
+				}
+			}
+			if total == 0 {
+				t.Fatal("no reference records")
+			}
+			pcaptest.Report(t, "", matched, total, diffs)
+		})
+	}
+}
