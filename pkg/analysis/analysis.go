@@ -128,6 +128,13 @@ func (s *Set) HandlePacket(p *decode.Packet) {
 	}
 }
 
+// HandleOuter gives the outer packet of a tunnel to the flow table.
+func (s *Set) HandleOuter(p *decode.Packet) {
+	if s.flows != nil {
+		s.flows.HandleOuter(p)
+	}
+}
+
 // Advance moves every analyser's clock.
 func (s *Set) Advance(now time.Time) {
 	for _, h := range s.handlers {

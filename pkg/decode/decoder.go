@@ -99,18 +99,26 @@ type Decoder struct {
 	// sending host carry offloaded, unfilled checksums.
 	VerifyChecksums bool
 
-	pkt   Packet
-	frags *Reassembler
+	pkt    Packet
+	frags  *Reassembler
+	outer  []OuterHandler
+	teredo map[netip.AddrPort]struct{} // Teredo clients seen talking to port 3544
 }
 
 // NewDecoder returns a decoder feeding hs.
 func NewDecoder(hs ...Handler) *Decoder {
-	return &Decoder{
+	d := &Decoder{
 		Handlers: hs,
 		Stats:    Stats{ByLink: map[uint16]uint64{}},
 		Tunnels:  true,
 		frags:    NewReassembler(DefaultReassemblyLimits),
 	}
+	for _, h := range hs {
+		if o, ok := h.(OuterHandler); ok {
+			d.outer = append(d.outer, o)
+		}
+	}
+	return d
 }
 
 // Decode decodes one captured frame and runs the handlers on it. It
@@ -506,7 +514,7 @@ func (d *Decoder) transport(p *Packet, b []byte, wire int, depth int) Reason {
 		p.PayloadLen = max(wire-4, len(p.Payload))
 	case 4, 41: // IP-in-IP, 6in4 / 4in6
 		if d.Tunnels && depth < maxTunnelDepth {
-			return d.inner(p, depth, func(q *Packet) Reason { return d.ip(q, b, depth+1) })
+			return d.inner(p, depth, "ipip", func(q *Packet) Reason { return d.ip(q, b, depth+1) })
 		}
 		p.Payload, p.PayloadLen = b, wire
 	case 47: // GRE

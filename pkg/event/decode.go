@@ -109,6 +109,10 @@ func (e *Event) readField(it *jsoniter.Iterator, key string) error {
 		e.History = it.ReadString()
 	case "service":
 		e.Service = readInterned(it)
+	case "tunnel":
+		e.Tunnel = readInterned(it)
+	case "tunnelParent":
+		e.TunnelParent = it.ReadString()
 	case "clientVersion":
 		e.ClientVersion = it.ReadString()
 	case "serverVersion":

@@ -76,6 +76,8 @@ func (e *Event) AppendJSON(b []byte) []byte {
 	b = appendStr(b, `,"connState":`, e.ConnState)
 	b = appendStr(b, `,"history":`, e.History)
 	b = appendStr(b, `,"service":`, e.Service)
+	b = appendStr(b, `,"tunnel":`, e.Tunnel)
+	b = appendStr(b, `,"tunnelParent":`, e.TunnelParent)
 	if e.ICMPType != nil {
 		b = appendUint(b, `,"icmpType":`, uint64(*e.ICMPType), true)
 	}

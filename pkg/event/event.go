@@ -53,8 +53,13 @@ type Event struct {
 	ConnState string  // Zeek conn_state (S0, SF, REJ, ...)
 	History   string  // Zeek-style history of TCP flags seen
 	Service   string  // Zeek's service names by content, comma-separated
-	ICMPType  *uint8
-	ICMPCode  *uint8
+	// Tunnel is the kind (vxlan, geneve, teredo, gre) on the outer flow of a
+	// tunnel; TunnelParent the outer connection's Community ID on a flow
+	// that came out of one.
+	Tunnel       string
+	TunnelParent string
+	ICMPType     *uint8
+	ICMPCode     *uint8
 
 	// http
 	Host        string

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nfr-project/nfr/pkg/communityid"
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/event"
 	"github.com/nfr-project/nfr/pkg/service"
@@ -130,6 +131,8 @@ type Flow struct {
 	oseq, rseq     uint32    // highest sequence end seen, for retransmissions
 	oseqOK, rseqOK bool
 	svc            service.Tracker
+	tunnel         string // on the outer flow of a tunnel: its kind
+	parent         string // on a flow inside a tunnel: the outer connection's Community ID
 
 	list       uint8
 	prev, next *Flow
@@ -297,7 +300,19 @@ func serverPort(p uint16) bool {
 }
 
 // HandlePacket accounts p to its flow.
-func (t *Table) HandlePacket(p *decode.Packet) {
+func (t *Table) HandlePacket(p *decode.Packet) { t.handle(p) }
+
+// HandleOuter accounts the outer datagram of a UDP-carried tunnel (VXLAN,
+// Geneve, Teredo, GRE in UDP) to a flow of its own, marked with the
+// tunnel's kind, as Zeek logs those connections. GRE and IP-in-IP outer
+// packets are no flow, in Zeek either.
+func (t *Table) HandleOuter(p *decode.Packet) {
+	if p.Proto == decode.ProtoUDP {
+		t.handle(p)
+	}
+}
+
+func (t *Table) handle(p *decode.Packet) {
 	if !p.Src.IsValid() || !p.Dst.IsValid() {
 		return // not an IP packet: nothing to account it to
 	}
@@ -349,7 +364,7 @@ func (t *Table) HandlePacket(p *decode.Packet) {
 			f.mark(fromOrig, 'D')
 		}
 	}
-	if len(p.Payload) > 0 && (p.Proto == decode.ProtoTCP || p.Proto == decode.ProtoUDP) && !f.svc.Done() {
+	if len(p.Payload) > 0 && (p.Proto == decode.ProtoTCP || p.Proto == decode.ProtoUDP) && f.tunnel == "" && !f.svc.Done() {
 		f.svc.Observe(p.Payload, p.Proto == decode.ProtoTCP, fromOrig)
 	}
 	if f.list != listClosing {
@@ -371,6 +386,10 @@ func (t *Table) open(k Key, p *decode.Packet) *Flow {
 	f.orig, f.oport, f.resp, f.rport = p.Src, p.SrcPort, p.Dst, p.DstPort
 	ts := p.TS.UnixNano()
 	f.start, f.last, f.end, f.source = ts, ts, ts, p.Source
+	f.tunnel = p.Tunnel
+	if pp := p.Parent; pp.Proto != 0 {
+		f.parent = communityid.Hash(pp.Src, pp.Dst, pp.Proto, pp.SrcPort, pp.DstPort)
+	}
 	switch p.Proto {
 	case decode.ProtoTCP:
 		f.list = listTCP
@@ -629,6 +648,11 @@ func (t *Table) emitFlow(f *Flow) {
 	}
 	e.ConnState = f.connState()
 	e.Service = f.svc.String()
+	e.Tunnel, e.TunnelParent = f.tunnel, f.parent
+	switch f.tunnel {
+	case "vxlan", "geneve", "teredo":
+		e.Service = f.tunnel // Zeek's service for these outer connections
+	}
 	if f.proto == decode.ProtoTCP || f.proto == decode.ProtoUDP {
 		h := make([]byte, 0, int(f.nhist)+1)
 		if f.flipped {
