@@ -421,12 +421,15 @@ func sshBanner(b []byte, orig bool) bool {
 	if isID(b) {
 		return true
 	}
-	if orig {
-		return false
+	if orig || len(b) == 0 || b[0] < ' ' || b[0] > '~' {
+		return false // pre-banner lines are text; binary data is not looked through
 	}
-	for i := 0; i+1 < len(b) && i < 1024; i++ {
+	for i := 0; i+1 < len(b) && i < 512; i++ {
 		if b[i] == '\n' && isID(b[i+1:]) {
 			return true
+		}
+		if b[i] < '\t' {
+			return false // a NUL or control byte: not a text line
 		}
 	}
 	return false

@@ -467,11 +467,11 @@ func (r *Reassembler) Close() {
 // consumer, so one reassembler serves several analysers.
 func Fanout(fs ...Factory) Factory {
 	return func(id ID) Conn {
-		var m multi
+		m := &multi{} // one allocation for a small fan-out
+		m.cs = m.small[:0]
 		for _, f := range fs {
 			if c := f(id); c != nil {
 				m.cs = append(m.cs, c)
-				m.live = append(m.live, true)
 			}
 		}
 		switch len(m.cs) {
@@ -480,13 +480,19 @@ func Fanout(fs ...Factory) Factory {
 		case 1:
 			return m.cs[0]
 		}
-		return &m
+		m.live = m.liveSmall[:0]
+		for range m.cs {
+			m.live = append(m.live, true)
+		}
+		return m
 	}
 }
 
 type multi struct {
-	cs   []Conn
-	live []bool
+	cs        []Conn
+	live      []bool
+	small     [4]Conn
+	liveSmall [4]bool
 }
 
 func (m *multi) Data(d Dir, b []byte, ts time.Time) bool {
