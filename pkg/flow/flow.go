@@ -173,10 +173,12 @@ type Table struct {
 	now   time.Time
 	free  []*Flow
 	stats Stats
+	ev    event.Event // reused for every flow record: they are many
 }
 
 // New returns a table that calls emit with each finished flow. The event
-// belongs to the callee.
+// is the table's and valid only during the call: a callee that keeps it
+// copies it (event.Encoder does).
 func New(cfg Config, emit func(*event.Event)) *Table {
 	cfg.fill()
 	return &Table{cfg: cfg, emit: emit, flows: NewIndex(func(f *Flow) Key { return f.key })}
@@ -623,7 +625,8 @@ func (t *Table) Close() {
 
 func (t *Table) emitFlow(f *Flow) {
 	t.stats.Flows++
-	e := &event.Event{
+	e := &t.ev
+	*e = event.Event{
 		Type:     event.TypeIP,
 		TS:       time.Unix(0, f.start).UTC(),
 		SrcIP:    f.orig,

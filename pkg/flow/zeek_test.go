@@ -17,7 +17,7 @@ import (
 func run(t *testing.T, dir string) []*event.Event {
 	pcaps := pcaptest.Captures(t, dir)
 	var out []*event.Event
-	tab := New(Config{}, func(e *event.Event) { out = append(out, e) })
+	tab := New(Config{}, func(e *event.Event) { c := *e; out = append(out, &c) })
 	for _, p := range pcaps {
 		ps := pcaptest.Packets(t, p)
 		for i := range ps {

@@ -37,6 +37,7 @@ type Analyzer struct {
 	emit       func(*event.Event)
 	stats      Stats
 	stream.Own // reassembly when used alone, as a decode.Handler
+	free       []*conn // ended connections, reused: most TCP connections are not SSH
 }
 
 // New returns an analyser calling emit once per SSH connection; the event
@@ -52,7 +53,24 @@ func New(emit func(*event.Event)) *Analyzer {
 func (a *Analyzer) Stats() Stats { return a.stats }
 
 // Conn is a stream.Factory.
-func (a *Analyzer) Conn(id stream.ID) stream.Conn { return &conn{a: a, id: id} }
+func (a *Analyzer) Conn(id stream.ID) stream.Conn {
+	if n := len(a.free); n > 0 {
+		c := a.free[n-1]
+		a.free = a.free[:n-1]
+		c.a, c.id = a, id
+		return c
+	}
+	return &conn{a: a, id: id}
+}
+
+// recycle keeps c for a later connection; the stream calls nothing on c
+// after End.
+func (a *Analyzer) recycle(c *conn) {
+	if len(a.free) < 1024 {
+		*c = conn{}
+		a.free = append(a.free, c)
+	}
+}
 
 // Limits on what is held before a direction turns encrypted.
 const (
@@ -111,6 +129,12 @@ func (c *conn) Data(d stream.Dir, b []byte, ts time.Time) bool {
 		}
 		return true
 	}
+	if !h.bannerOK && len(h.buf) == 0 && len(b) > 0 && !mayStartSSH(d, b) {
+		// Decided on the first bytes, without copying them: a client
+		// opens with its identification string, a server with text.
+		c.notSSH = true
+		return false
+	}
 	h.buf = append(h.buf, b...)
 	if !h.bannerOK {
 		if !c.banner(d, h) {
@@ -164,6 +188,16 @@ func (c *conn) banner(d stream.Dir, h *half) bool {
 		}
 		h.buf = append(h.buf[:0], rest...)
 	}
+}
+
+// mayStartSSH says whether b can begin an SSH connection's direction d.
+func mayStartSSH(d stream.Dir, b []byte) bool {
+	if d == stream.ServerToClient {
+		return b[0] >= ' ' && b[0] <= '~' || b[0] == '\r' || b[0] == '\n'
+	}
+	const id = "SSH-"
+	n := min(len(b), len(id))
+	return string(b[:n]) == id[:n]
 }
 
 func indexNL(b []byte) int {
@@ -286,6 +320,7 @@ func (c *conn) End(ts time.Time) {
 		return
 	}
 	c.done = true
+	defer c.a.recycle(c)
 	if c.h[0].version == "" && c.h[1].version == "" {
 		return
 	}
