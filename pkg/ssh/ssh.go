@@ -36,7 +36,7 @@ type Stats struct {
 type Analyzer struct {
 	emit       func(*event.Event)
 	stats      Stats
-	stream.Own // reassembly when used alone, as a decode.Handler
+	stream.Own         // reassembly when used alone, as a decode.Handler
 	free       []*conn // ended connections, reused: most TCP connections are not SSH
 }
 
