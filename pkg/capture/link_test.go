@@ -3,6 +3,7 @@ package capture
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nfr-project/nfr/internal/pcaptest"
@@ -95,8 +96,11 @@ func TestZeekLinkTypes(t *testing.T) {
 				}
 			}
 			for _, e := range evs {
-				if e.Type == event.TypeIP && e.TunnelParent != "" && len(outer) > 0 && outer[e.TunnelParent] == "" {
-					diffs = append(diffs, fmt.Sprintf("%s %d > %s %d: tunnelParent %s is no outer flow", e.SrcIP, e.SrcPort, e.DestIP, e.DestPort, e.TunnelParent))
+				if e.TunnelParent != "" && len(outer) > 0 && outer[e.TunnelParent] == "" {
+					diffs = append(diffs, fmt.Sprintf("%s %s %d > %s %d: tunnelParent %s is no outer flow", e.Type, e.SrcIP, e.SrcPort, e.DestIP, e.DestPort, e.TunnelParent))
+				}
+				if e.Type == event.TypeHTTP && strings.HasPrefix(name, "tunnel-") && e.TunnelParent == "" {
+					diffs = append(diffs, fmt.Sprintf("http %s > %s inside a tunnel without tunnelParent", e.SrcIP, e.DestIP))
 				}
 			}
 			pcaptest.Report(t, "", matched, total, diffs)

@@ -64,6 +64,9 @@ func orZero(s string) string {
 // knownDiff lists the http.log cases we do not match in full, and why.
 var knownDiff = map[string]string{
 	"tunnel-gre-over-udp": "GRE over UDP: the inner connection needs pkg/decode's tunnel support",
+	// Came with the shared data's service-* cases; failed before issue 11's
+	// changes to this package (one field of the events).
+	"service-http-on-port-22": "a response body delimited by the connection's close: Zeek counts 12632 bytes, we 12630 (not investigated yet)",
 }
 
 // useLegacy lists cases compared with the Zeek 3.3 baseline instead of the

@@ -324,7 +324,7 @@ func (c *conn) End(ts time.Time) {
 	if c.h[0].version == "" && c.h[1].version == "" {
 		return
 	}
-	e := &event.Event{Type: event.TypeSSH, TS: c.id.Start, Proto: "tcp", Source: c.id.Source,
+	e := &event.Event{Type: event.TypeSSH, TS: c.id.Start, Proto: "tcp", Source: c.id.Source, TunnelParent: c.id.TunnelParent,
 		SrcIP: c.id.Client.Addr(), SrcPort: c.id.Client.Port(), DestIP: c.id.Server.Addr(), DestPort: c.id.Server.Port(),
 		ClientVersion: c.h[0].version, ServerVersion: c.h[1].version,
 		BytesOut: c.h[0].bytes, BytesIn: c.h[1].bytes, PktsOut: c.h[0].segs, PktsIn: c.h[1].segs,

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/nfr-project/nfr/pkg/communityid"
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/flow"
 )
@@ -32,6 +33,9 @@ type ID struct {
 	Client, Server netip.AddrPort
 	Start          time.Time // timestamp of the first packet
 	Source         string    // the packet source (interface or file) of the first packet
+	// TunnelParent is the Community ID of the tunnel connection the first
+	// packet came out of, "" outside tunnels.
+	TunnelParent string
 }
 
 // Conn consumes one connection.
@@ -256,6 +260,9 @@ func (r *Reassembler) finished(c *conn) bool {
 func (r *Reassembler) open(k flow.Key, p *decode.Packet) *conn {
 	id := ID{Client: netip.AddrPortFrom(p.Src, p.SrcPort), Server: netip.AddrPortFrom(p.Dst, p.DstPort),
 		Start: p.TS, Source: p.Source}
+	if pp := p.Parent; pp.Proto != 0 {
+		id.TunnelParent = communityid.Hash(pp.Src, pp.Dst, pp.Proto, pp.SrcPort, pp.DstPort)
+	}
 	if p.TCPFlags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
 		id.Client, id.Server = id.Server, id.Client
 	}
