@@ -49,6 +49,9 @@ func NewAnalysers(types []string, o Options) (*Analysers, error) {
 	a := &Analysers{}
 	if emit := o.Emit; emit != nil {
 		o.Emit = func(e *event.Event) {
+			// Analysers reuse their events: the ID of the last one must
+			// not stay.
+			e.CommunityID = ""
 			communityid.Stamp(e)
 			emit(e)
 		}

@@ -284,3 +284,23 @@ func TestSuricataCommunityID(t *testing.T) {
 		t.Fatalf("%d checks with a community_id, want 4", n)
 	}
 }
+
+// TestCommunityIDPerEvent: every event gets the ID of its own connection,
+// also from analysers that reuse one event (the DNS handler does).
+func TestCommunityIDPerEvent(t *testing.T) {
+	evs := eventsOf(t, DefaultTypes(), false, testenv.SharedPath(t, "zeek", "dns-ev-edns-ecs", "dns-edns-ecs.pcap"))
+	n := 0
+	for _, e := range evs {
+		proto := map[string]uint8{"tcp": 6, "udp": 17}[e.Proto]
+		if proto == 0 {
+			continue
+		}
+		if want := communityid.Hash(e.SrcIP, e.DestIP, proto, e.SrcPort, e.DestPort); e.CommunityID != want {
+			t.Errorf("%s %s:%d > %s:%d: communityId %s, want %s", e.Type, e.SrcIP, e.SrcPort, e.DestIP, e.DestPort, e.CommunityID, want)
+		}
+		n++
+	}
+	if n < 10 {
+		t.Fatalf("only %d events", n)
+	}
+}
