@@ -23,7 +23,7 @@ func TestZeekLinkTypes(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := testenv.SharedPath(t, "zeek", name)
 			files, _ := filepath.Glob(filepath.Join(dir, "*.pcap"))
-			evs := eventsOf(t, []string{event.TypeIP, event.TypeHTTP}, false, files...)
+			evs := eventsOf(t, []string{event.TypeIP, event.TypeHTTP, event.TypeDNS}, false, files...)
 			var diffs []string
 			total, matched := 0, 0
 			if l := filepath.Join(dir, "conn.log"); fileExists(l) {
@@ -99,8 +99,8 @@ func TestZeekLinkTypes(t *testing.T) {
 				if e.TunnelParent != "" && len(outer) > 0 && outer[e.TunnelParent] == "" {
 					diffs = append(diffs, fmt.Sprintf("%s %s %d > %s %d: tunnelParent %s is no outer flow", e.Type, e.SrcIP, e.SrcPort, e.DestIP, e.DestPort, e.TunnelParent))
 				}
-				if e.Type == event.TypeHTTP && strings.HasPrefix(name, "tunnel-") && e.TunnelParent == "" {
-					diffs = append(diffs, fmt.Sprintf("http %s > %s inside a tunnel without tunnelParent", e.SrcIP, e.DestIP))
+				if (e.Type == event.TypeHTTP || e.Type == event.TypeDNS) && strings.HasPrefix(name, "tunnel-") && e.TunnelParent == "" {
+					diffs = append(diffs, fmt.Sprintf("%s %s > %s inside a tunnel without tunnelParent", e.Type, e.SrcIP, e.DestIP))
 				}
 			}
 			pcaptest.Report(t, "", matched, total, diffs)
