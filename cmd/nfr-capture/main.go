@@ -204,6 +204,7 @@ type worker struct {
 func newWorker(w *event.Writer, lineBuffered, live bool, types []string, opt capture.Options) (*worker, error) {
 	em := capture.NewEmitter(w, lineBuffered)
 	opt.Emit = em.Emit
+	opt.DeferCommunityID = true // the emitter's goroutine computes it, off the packet path
 	an, err := capture.NewAnalysers(types, opt)
 	if err != nil {
 		em.Close()

@@ -25,6 +25,10 @@ type Options struct {
 	// Analysis bounds the flow table and TCP reassembly (config.yml's
 	// analysis section); zero values take the analysers' defaults.
 	Analysis config.Analysis
+	// DeferCommunityID leaves communityId to Emit's receiver, a NewEmitter
+	// that computes it on the encoding goroutine, off the packet path;
+	// otherwise every event gets it before Emit.
+	DeferCommunityID bool
 }
 
 // Available reports whether an analyser for type t is built in.
@@ -52,7 +56,9 @@ func NewAnalysers(types []string, o Options) (*Analysers, error) {
 			// Analysers reuse their events: the ID of the last one must
 			// not stay.
 			e.CommunityID = ""
-			communityid.Stamp(e)
+			if !o.DeferCommunityID {
+				communityid.Stamp(e)
+			}
 			emit(e)
 		}
 	}
