@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"strconv"
 
+	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/event"
 )
 
@@ -134,4 +135,13 @@ func Stamp(e *event.Event) {
 		proto = uint8(n)
 	}
 	e.CommunityID = Hash(e.SrcIP, e.DestIP, proto, sp, dp)
+}
+
+// Parent is the Community ID of the tunnel connection a packet came out of
+// (decode.Packet.Parent), "" and no work outside tunnels.
+func Parent(pp decode.Endpoints) string {
+	if pp.Proto == 0 {
+		return ""
+	}
+	return Hash(pp.Src, pp.Dst, pp.Proto, pp.SrcPort, pp.DstPort)
 }

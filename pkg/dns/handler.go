@@ -307,7 +307,7 @@ func (h *Handler) query(p *decode.Packet, client, server netip.AddrPort, proto u
 	}
 	q.key = makeKey(client, server, proto, m.ID)
 	q.client, q.server, q.proto, q.ts, q.source = client, server, proto, p.TS, p.Source
-	q.parent = tunnelParent(p)
+	q.parent = communityid.Parent(p.Parent)
 	q.qs, q.names = q.qs[:0], q.names[:0]
 	for i := range m.Questions {
 		q.names = AppendQuery(q.names, m.QName(i))
@@ -351,16 +351,6 @@ func (h *Handler) unlink(q *pending) {
 		h.tail = q.prev
 	}
 	q.prev, q.next = nil, nil
-}
-
-// tunnelParent is the Community ID of the tunnel connection p came out
-// of, "" (and no work) outside tunnels.
-func tunnelParent(p *decode.Packet) string {
-	pp := p.Parent
-	if pp.Proto == 0 {
-		return ""
-	}
-	return communityid.Hash(pp.Src, pp.Dst, pp.Proto, pp.SrcPort, pp.DstPort)
 }
 
 func (h *Handler) release(q *pending) {
@@ -466,7 +456,7 @@ func (h *Handler) emitResponseOnly(client, server netip.AddrPort, proto uint8, p
 	e := &h.ev
 	if len(m.Questions) == 0 {
 		h.fill(e, client, server, proto, p.TS, p.Source)
-		e.TunnelParent = tunnelParent(p)
+		e.TunnelParent = communityid.Parent(p.Parent)
 		if len(m.Answers) > 0 {
 			h.text = AppendQuery(h.text[:0], m.RRName(0))
 			e.Query = h.strs.String(h.text)
@@ -478,7 +468,7 @@ func (h *Handler) emitResponseOnly(client, server netip.AddrPort, proto uint8, p
 	several := len(m.Questions) > 1
 	for i := range m.Questions {
 		h.fill(e, client, server, proto, p.TS, p.Source)
-		e.TunnelParent = tunnelParent(p)
+		e.TunnelParent = communityid.Parent(p.Parent)
 		name := m.QName(i)
 		h.text = AppendQuery(h.text[:0], name)
 		e.Query = h.strs.String(h.text)

@@ -389,9 +389,7 @@ func (t *Table) open(k Key, p *decode.Packet) *Flow {
 	ts := p.TS.UnixNano()
 	f.start, f.last, f.end, f.source = ts, ts, ts, p.Source
 	f.tunnel = p.Tunnel
-	if pp := p.Parent; pp.Proto != 0 {
-		f.parent = communityid.Hash(pp.Src, pp.Dst, pp.Proto, pp.SrcPort, pp.DstPort)
-	}
+	f.parent = communityid.Parent(p.Parent)
 	switch p.Proto {
 	case decode.ProtoTCP:
 		f.list = listTCP

@@ -260,9 +260,7 @@ func (r *Reassembler) finished(c *conn) bool {
 func (r *Reassembler) open(k flow.Key, p *decode.Packet) *conn {
 	id := ID{Client: netip.AddrPortFrom(p.Src, p.SrcPort), Server: netip.AddrPortFrom(p.Dst, p.DstPort),
 		Start: p.TS, Source: p.Source}
-	if pp := p.Parent; pp.Proto != 0 {
-		id.TunnelParent = communityid.Hash(pp.Src, pp.Dst, pp.Proto, pp.SrcPort, pp.DstPort)
-	}
+	id.TunnelParent = communityid.Parent(p.Parent)
 	if p.TCPFlags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
 		id.Client, id.Server = id.Server, id.Client
 	}
