@@ -1,5 +1,5 @@
 // Command nfr-capture turns capture files and live interfaces into dns, ip,
-// http and tls events.
+// http, tls and ssh events.
 package main
 
 import (
@@ -39,7 +39,7 @@ type options struct {
 	User          string        `short:"Z" long:"relinquish-privileges" value-name:"USER" description:"once the interfaces are open, change to USER, as tcpdump -Z"`
 	DNSPorts      []string      `long:"dns-port" value-name:"PORT[,PORT]" description:"also decode DNS on PORT (53 always)"`
 	DNSTimeout    time.Duration `long:"dns-timeout" value-name:"DURATION" default:"5s" description:"emit a query without response after DURATION"`
-	Types         string        `short:"t" long:"types" value-name:"LIST" description:"event types to emit, of dns,ip,http,tls (default: all)"`
+	Types         string        `short:"t" long:"types" value-name:"LIST" description:"event types to emit, of dns,ip,http,tls,ssh (default: all)"`
 	Stats         bool          `long:"stats" description:"print counters to stderr at exit (SIGUSR1 prints them any time)"`
 	StatsInterval time.Duration `long:"stats-interval" value-name:"DURATION" description:"also print counters every DURATION"`
 	LineBuffered  bool          `long:"line-buffered" description:"flush every event line"`
@@ -213,6 +213,7 @@ type worker struct {
 func newWorker(w *event.Writer, lineBuffered, live bool, types []string, label string, opt capture.Options) (*worker, error) {
 	em := capture.NewEmitter(w, lineBuffered)
 	opt.Emit = em.Emit
+	opt.DeferCommunityID = true // the emitter's goroutine computes it, off the packet path
 	an, err := capture.NewAnalysers(types, opt)
 	if err != nil {
 		em.Close()

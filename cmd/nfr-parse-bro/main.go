@@ -15,7 +15,7 @@ import (
 type options struct {
 	cli.Common
 	tail.Flags
-	Type string `short:"t" long:"type" value-name:"KIND" choice:"dns" choice:"conn" choice:"http" choice:"ssl" choice:"x509" description:"read every input as this log kind, whatever its #path, _path or name says"`
+	Type string `short:"t" long:"type" value-name:"KIND" choice:"dns" choice:"conn" choice:"http" choice:"ssl" choice:"x509" choice:"ssh" description:"read every input as this log kind, whatever its #path, _path or name says"`
 }
 
 const usage = "[OPTION]... [FILE]...\n\nRead Zeek logs (TSV or JSON, plain or gzip; none or - is stdin) and write\ndns, ip, http and tls events, one JSON object per line. An x509.log given\nalongside completes the certificate fields of ssl.log records."

@@ -26,6 +26,9 @@
 //     issuer (Zeek's x509.log format), validFrom, validTo from the leaf
 //     certificate. QUIC gives proto udp and a JA4 starting with q, DTLS
 //     proto udp and a JA4 starting with d.
+//   - ssh (pkg/ssh): one per SSH connection at its end: version strings,
+//     HASSH and HASSHServer with the algorithm strings they hash, Zeek's
+//     authentication heuristic, payload bytes and data segments each way.
 //
 // Everything is bounded (flows, connections, out-of-order bytes, partial
 // heads and handshakes); what the bounds cost is counted in Stats.
@@ -41,6 +44,7 @@ import (
 	"github.com/nfr-project/nfr/pkg/handshake"
 	"github.com/nfr-project/nfr/pkg/http1"
 	"github.com/nfr-project/nfr/pkg/quic"
+	"github.com/nfr-project/nfr/pkg/ssh"
 	"github.com/nfr-project/nfr/pkg/stream"
 )
 
@@ -49,6 +53,7 @@ type Types struct {
 	IP   bool // flows
 	HTTP bool
 	TLS  bool // TLS over TCP and QUIC
+	SSH  bool
 }
 
 // Config holds which event types to produce and each analyser's settings
@@ -69,6 +74,7 @@ type Stats struct {
 	HTTP   http1.Stats
 	TLS    handshake.Stats
 	QUIC   quic.Stats
+	SSH    ssh.Stats
 }
 
 // Set runs the analysers the configuration asks for. It is a
@@ -80,6 +86,7 @@ type Set struct {
 	tls      *handshake.Analyzer
 	dtls     *handshake.DTLS
 	quic     *quic.Analyzer
+	ssh      *ssh.Analyzer
 	handlers []decode.Handler
 }
 
@@ -103,6 +110,10 @@ func New(cfg Config, emit func(*event.Event)) *Set {
 		s.dtls = handshake.NewDTLS(s.tls, 0, 0)
 		s.handlers = append(s.handlers, s.quic, s.dtls)
 	}
+	if cfg.Types.SSH {
+		s.ssh = ssh.New(emit)
+		factories = append(factories, s.ssh.Conn)
+	}
 	if len(factories) > 0 {
 		s.re = stream.New(cfg.Stream, stream.Fanout(factories...))
 		s.handlers = append(s.handlers, s.re)
@@ -114,6 +125,13 @@ func New(cfg Config, emit func(*event.Event)) *Set {
 func (s *Set) HandlePacket(p *decode.Packet) {
 	for _, h := range s.handlers {
 		h.HandlePacket(p)
+	}
+}
+
+// HandleOuter gives the outer packet of a tunnel to the flow table.
+func (s *Set) HandleOuter(p *decode.Packet) {
+	if s.flows != nil {
+		s.flows.HandleOuter(p)
 	}
 }
 
@@ -147,6 +165,9 @@ func (s *Set) Stats() Stats {
 	if s.tls != nil {
 		st.TLS = s.tls.Stats()
 		st.QUIC = s.quic.Stats()
+	}
+	if s.ssh != nil {
+		st.SSH = s.ssh.Stats()
 	}
 	return st
 }

@@ -84,7 +84,7 @@ func BenchmarkSet(b *testing.B) {
 	ps := mixed(2000)
 	events := 0
 	emit := func(*event.Event) { events++ }
-	s := New(Config{Types: Types{IP: true, HTTP: true, TLS: true}}, emit)
+	s := New(Config{Types: Types{IP: true, HTTP: true, TLS: true, SSH: true}}, emit)
 	b.ReportAllocs()
 	b.ResetTimer()
 	round := time.Duration(0)

@@ -2,7 +2,9 @@
 // nfr-submit and nfr-account (clients) and nfr-engine (server).
 //
 // Endpoints: POST /v1/events/{dns,ip,http,tls} with an NDJSON body of events in
-// nfr-event(5) field names, answered by EventsResponse; GET /v1/alerts?follow=
+// nfr-event(5) field names, answered by EventsResponse (and
+// POST /v1/events/ssh, NFR's extension, which a plain AlphaSOC server
+// answers 404); GET /v1/alerts?follow=
 // CURSOR answered by AlertsResponse; POST /v1/account/register
 // (RegisterRequest); GET /v1/account/status (StatusResponse); POST
 // /v1/key/request (KeyRequest -> KeyResponse); POST /v1/key/reset

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nfr-project/nfr/pkg/analysis"
+	"github.com/nfr-project/nfr/pkg/communityid"
 	"github.com/nfr-project/nfr/pkg/config"
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/dns"
@@ -14,7 +15,7 @@ import (
 
 // Types are the event types nfr-capture knows, in the order --types lists
 // them; Available says which have an analyser in this build.
-var Types = []string{event.TypeDNS, event.TypeIP, event.TypeHTTP, event.TypeTLS}
+var Types = []string{event.TypeDNS, event.TypeIP, event.TypeHTTP, event.TypeTLS, event.TypeSSH}
 
 // Options configure the analysers.
 type Options struct {
@@ -24,12 +25,16 @@ type Options struct {
 	// Analysis bounds the flow table and TCP reassembly (config.yml's
 	// analysis section); zero values take the analysers' defaults.
 	Analysis config.Analysis
+	// DeferCommunityID leaves communityId to Emit's receiver, a NewEmitter
+	// that computes it on the encoding goroutine, off the packet path;
+	// otherwise every event gets it before Emit.
+	DeferCommunityID bool
 }
 
 // Available reports whether an analyser for type t is built in.
 func Available(t string) bool {
 	switch t {
-	case event.TypeDNS, event.TypeIP, event.TypeHTTP, event.TypeTLS:
+	case event.TypeDNS, event.TypeIP, event.TypeHTTP, event.TypeTLS, event.TypeSSH:
 		return true
 	}
 	return false
@@ -46,6 +51,17 @@ type Analysers struct {
 // analyser is not built in yet, is an error naming it.
 func NewAnalysers(types []string, o Options) (*Analysers, error) {
 	a := &Analysers{}
+	if emit := o.Emit; emit != nil {
+		o.Emit = func(e *event.Event) {
+			// Analysers reuse their events: the ID of the last one must
+			// not stay.
+			e.CommunityID = ""
+			if !o.DeferCommunityID {
+				communityid.Stamp(e)
+			}
+			emit(e)
+		}
+	}
 	seen := map[string]bool{}
 	var l7 analysis.Types
 	for _, t := range types {
@@ -64,11 +80,13 @@ func NewAnalysers(types []string, o Options) (*Analysers, error) {
 			l7.HTTP = true
 		case event.TypeTLS:
 			l7.TLS = true
+		case event.TypeSSH:
+			l7.SSH = true
 		default:
 			return nil, fmt.Errorf("unknown event type %q (known: %s)", t, strings.Join(Types, ","))
 		}
 	}
-	if l7.IP || l7.HTTP || l7.TLS {
+	if l7.IP || l7.HTTP || l7.TLS || l7.SSH {
 		a.L7 = analysis.New(analysis.FromConfig(o.Analysis, l7), o.Emit)
 		a.Handlers = append(a.Handlers, a.L7)
 	}

@@ -1,9 +1,18 @@
 package capture
 
-import "github.com/nfr-project/nfr/pkg/event"
+import (
+	"github.com/nfr-project/nfr/pkg/communityid"
+	"github.com/nfr-project/nfr/pkg/event"
+)
 
 // Emitter encodes the analysers' events on a goroutine of its own.
 type Emitter = event.Encoder
 
-// NewEmitter starts an Emitter over w; see event.NewEncoder.
-func NewEmitter(w *event.Writer, eachLine bool) *Emitter { return event.NewEncoder(w, eachLine) }
+// NewEmitter starts an Emitter over w; see event.NewEncoder. It computes
+// the communityId of events that have none on its goroutine, for
+// analysers made with Options.DeferCommunityID.
+func NewEmitter(w *event.Writer, eachLine bool) *Emitter {
+	em := event.NewEncoder(w, eachLine)
+	em.Prepare = communityid.Stamp
+	return em
+}

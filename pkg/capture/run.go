@@ -316,4 +316,5 @@ func writeL7Stats(w io.Writer, prog string, s analysis.Stats) {
 		prog, s.HTTP.Conns, s.HTTP.Requests, s.HTTP.Unmatched, s.HTTP.Orphans, s.HTTP.Unparsed, s.HTTP.Dropped)
 	fmt.Fprintf(w, "%s: tls: connections %d, events %d, malformed %d, bad certificates %d, dropped %d; quic: initials %d, events %d, undecryptable %d, malformed %d, evicted %d\n",
 		prog, s.TLS.Conns, s.TLS.Events, s.TLS.Malformed, s.TLS.BadCerts, s.TLS.Dropped, s.QUIC.Initials, s.QUIC.Events, s.QUIC.Undecrypt, s.QUIC.Malformed, s.QUIC.Evicted)
+	fmt.Fprintf(w, "%s: ssh: connections %d, events %d, malformed %d\n", prog, s.SSH.Conns, s.SSH.Events, s.SSH.Malformed)
 }

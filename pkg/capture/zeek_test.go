@@ -47,6 +47,7 @@ type zeekMeta struct {
 	Execs  []string                `json:"execs"`
 	Traces []struct{ File string } `json:"traces"`
 	Redefs []string                `json:"redefs"`
+	Loads  []string                `json:"loads"`
 }
 
 func loadZeekMeta(t *testing.T) map[string]zeekMeta {
@@ -80,7 +81,13 @@ func decodeFiles(t *testing.T, verify bool, timeout time.Duration, ports []uint1
 	h := dns.NewHandler(dns.Config{Ports: ports, Timeout: timeout, Emit: emit})
 	d := decode.NewDecoder(h)
 	d.VerifyChecksums = verify
-	r := &Runner{Decoder: d, DNS: h}
+	runFiles(t, &Runner{Decoder: d, DNS: h}, files)
+	return evs
+}
+
+// runFiles runs each capture file through r, then finishes it.
+func runFiles(t *testing.T, r *Runner, files []string) {
+	t.Helper()
 	for _, name := range files {
 		f, err := Open(name, nil)
 		if err != nil {
@@ -92,7 +99,6 @@ func decodeFiles(t *testing.T, verify bool, timeout time.Duration, ports []uint1
 		f.Close()
 	}
 	r.Finish()
-	return evs
 }
 
 var zeekNoChecksums = regexp.MustCompile(`zeek\s(.*\s)?-\w*C`)

@@ -46,9 +46,9 @@ func (n *Network) validate() error {
 	}
 	for _, t := range n.Types {
 		switch strings.ToLower(t) {
-		case "dns", "ip", "http", "tls":
+		case "dns", "ip", "http", "tls", "ssh":
 		default:
-			return fmt.Errorf("network.types: unknown event type %q (known: dns, ip, http, tls)", t)
+			return fmt.Errorf("network.types: unknown event type %q (known: dns, ip, http, tls, ssh)", t)
 		}
 	}
 	if d, err := time.ParseDuration(n.DNSTimeout); err != nil || d <= 0 {

@@ -11,6 +11,7 @@ func TestNetwork(t *testing.T) {
 		{"network:\n  dns_ports: [5353, 8053]\n  types: [dns, TLS]\n", ""},
 		{"network:\n  dns_ports: [70000]\n", "network.dns_ports: 70000"},
 		{"network:\n  types: [dns, flows]\n", `unknown event type "flows"`},
+		{"network:\n  types: [ssh, ip]\n", ""},
 		{"network:\n  dns_timeout: soon\n", "network.dns_timeout"},
 		{"network:\n  snaplen: 10\n", "network.snaplen"},
 		{"network:\n  bpf: udp\n", "config.yml:2: field bpf not found"},

@@ -99,18 +99,26 @@ type Decoder struct {
 	// sending host carry offloaded, unfilled checksums.
 	VerifyChecksums bool
 
-	pkt   Packet
-	frags *Reassembler
+	pkt    Packet
+	frags  *Reassembler
+	outer  []OuterHandler
+	teredo map[netip.AddrPort]struct{} // Teredo clients seen talking to port 3544
 }
 
 // NewDecoder returns a decoder feeding hs.
 func NewDecoder(hs ...Handler) *Decoder {
-	return &Decoder{
+	d := &Decoder{
 		Handlers: hs,
 		Stats:    Stats{ByLink: map[uint16]uint64{}},
 		Tunnels:  true,
 		frags:    NewReassembler(DefaultReassemblyLimits),
 	}
+	for _, h := range hs {
+		if o, ok := h.(OuterHandler); ok {
+			d.outer = append(d.outer, o)
+		}
+	}
+	return d
 }
 
 // Decode decodes one captured frame and runs the handlers on it. It
@@ -209,6 +217,12 @@ func (d *Decoder) link(p *Packet, b []byte, link uint16, depth int) Reason {
 			return ReasonShortLink
 		}
 		return d.etherType(p, binary.BigEndian.Uint16(b[2:]), b[4:], depth)
+	case LinkNFLOG:
+		return d.nflog(p, b, depth)
+	case Link80211:
+		return d.ieee80211(p, b, depth)
+	case Link80211Radio:
+		return d.radiotap(p, b, depth)
 	}
 	return ReasonUnknownLink
 }
@@ -217,7 +231,12 @@ func (d *Decoder) ethernet(p *Packet, b []byte, depth int) Reason {
 	if len(b) < 14 {
 		return ReasonShortLink
 	}
-	return d.etherType(p, binary.BigEndian.Uint16(b[12:]), b[14:], depth)
+	et := binary.BigEndian.Uint16(b[12:])
+	if et <= 1500 {
+		// An 802.3 length, not a type: 802.2 LLC follows (SNAP for IP).
+		return d.llc(p, b[14:min(len(b), 14+int(et))], depth)
+	}
+	return d.etherType(p, et, b[14:], depth)
 }
 
 // EtherTypes the decoder follows.
@@ -495,7 +514,7 @@ func (d *Decoder) transport(p *Packet, b []byte, wire int, depth int) Reason {
 		p.PayloadLen = max(wire-4, len(p.Payload))
 	case 4, 41: // IP-in-IP, 6in4 / 4in6
 		if d.Tunnels && depth < maxTunnelDepth {
-			return d.inner(p, depth, func(q *Packet) Reason { return d.ip(q, b, depth+1) })
+			return d.inner(p, depth, "ipip", func(q *Packet) Reason { return d.ip(q, b, depth+1) })
 		}
 		p.Payload, p.PayloadLen = b, wire
 	case 47: // GRE

@@ -36,6 +36,27 @@ type Packet struct {
 
 	// TunnelDepth counts the encapsulations removed (GRE, VXLAN, ...).
 	TunnelDepth int
+	// Tunnel names the encapsulation this packet carries (vxlan, geneve,
+	// teredo, gre, ipip) on an outer packet given to OuterHandlers.
+	Tunnel string
+	// Parent is the connection of the innermost tunnel this packet came
+	// out of; its Proto is 0 for a packet that was not tunnelled.
+	Parent Endpoints
+}
+
+// Endpoints are a connection's addresses, ports and IP protocol.
+type Endpoints struct {
+	Src, Dst         netip.Addr
+	SrcPort, DstPort uint16
+	Proto            uint8
+}
+
+// An OuterHandler also wants the outer packets of tunnels (the VXLAN,
+// Geneve, Teredo or GRE-in-UDP datagram, the GRE or IP-in-IP packet), with
+// Tunnel set, before the inner packet goes to every handler. The flow table
+// is one: Zeek logs those outer connections too.
+type OuterHandler interface {
+	HandleOuter(p *Packet)
 }
 
 // TCP flag bits as in Packet.TCPFlags.

@@ -1,6 +1,9 @@
 package decode
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"net/netip"
+)
 
 // UDP ports of the UDP-carried encapsulations.
 const (
@@ -13,8 +16,15 @@ const (
 // inner decodes an encapsulated packet in place of the outer one: the
 // handlers see the innermost connection, as Zeek logs it, with the outer
 // capture time and source.
-func (d *Decoder) inner(p *Packet, depth int, decode func(*Packet) Reason) Reason {
-	*p = Packet{TS: p.TS, LinkType: p.LinkType, Source: p.Source, TunnelDepth: depth + 1}
+func (d *Decoder) inner(p *Packet, depth int, tunnel string, decode func(*Packet) Reason) Reason {
+	parent := Endpoints{Src: p.Src, Dst: p.Dst, SrcPort: p.SrcPort, DstPort: p.DstPort, Proto: p.Proto}
+	if len(d.outer) > 0 {
+		p.Tunnel = tunnel
+		for _, h := range d.outer {
+			h.HandleOuter(p)
+		}
+	}
+	*p = Packet{TS: p.TS, LinkType: p.LinkType, Source: p.Source, TunnelDepth: depth + 1, Parent: parent}
 	d.Stats.Tunnelled++
 	return decode(p)
 }
@@ -31,7 +41,7 @@ func (d *Decoder) udpTunnel(p *Packet, depth int) (Reason, bool) {
 		if len(b) < 8 || b[0] != 0x08 || b[1]|b[2]|b[3]|b[7] != 0 {
 			return ReasonNone, false
 		}
-		return d.inner(p, depth, func(q *Packet) Reason { return d.ethernet(q, b[8:], depth+1) }), true
+		return d.inner(p, depth, "vxlan", func(q *Packet) Reason { return d.ethernet(q, b[8:], depth+1) }), true
 	case p.DstPort == portGeneve:
 		if len(b) < 8 || b[0]>>6 != 0 || b[7] != 0 {
 			return ReasonNone, false
@@ -41,18 +51,19 @@ func (d *Decoder) udpTunnel(p *Packet, depth int) (Reason, bool) {
 		if len(b) < n || (et != etherTEB && et != etherIPv4 && et != etherIPv6) {
 			return ReasonNone, false
 		}
-		return d.inner(p, depth, func(q *Packet) Reason {
+		return d.inner(p, depth, "geneve", func(q *Packet) Reason {
 			if et == etherTEB {
 				return d.ethernet(q, b[n:], depth+1)
 			}
 			return d.etherType(q, et, b[n:], depth+1)
 		}), true
-	case p.DstPort == portTeredo || p.SrcPort == portTeredo:
+	case p.DstPort == portTeredo || p.SrcPort == portTeredo || d.teredoPeer(p):
 		inner, ok := teredo(b)
 		if !ok {
 			return ReasonNone, false
 		}
-		return d.inner(p, depth, func(q *Packet) Reason { return d.ipv6(q, inner, depth+1) }), true
+		d.learnTeredo(p)
+		return d.inner(p, depth, "teredo", func(q *Packet) Reason { return d.ipv6(q, inner, depth+1) }), true
 	case p.DstPort == portGREoverUD:
 		if r, ok := d.gre(p, b, depth); ok && r != ReasonBadTunnel {
 			return r, true
@@ -160,5 +171,37 @@ func (d *Decoder) gre(p *Packet, b []byte, depth int) (Reason, bool) {
 	default:
 		return ReasonNone, false
 	}
-	return d.inner(p, depth, dec), true
+	return d.inner(p, depth, "gre", dec), true
+}
+
+// maxTeredoPeers bounds the Teredo clients remembered.
+const maxTeredoPeers = 4096
+
+// learnTeredo remembers the client side of a Teredo exchange with a server
+// or relay on port 3544: relays answer it later from whatever port its NAT
+// mapping has, and Zeek follows it by content from then on.
+func (d *Decoder) learnTeredo(p *Packet) {
+	var client netip.AddrPort
+	switch {
+	case p.DstPort == portTeredo && p.SrcPort != portTeredo:
+		client = netip.AddrPortFrom(p.Src, p.SrcPort)
+	case p.SrcPort == portTeredo && p.DstPort != portTeredo:
+		client = netip.AddrPortFrom(p.Dst, p.DstPort)
+	default:
+		return
+	}
+	if d.teredo == nil || len(d.teredo) >= maxTeredoPeers {
+		d.teredo = make(map[netip.AddrPort]struct{})
+	}
+	d.teredo[client] = struct{}{}
+}
+
+// teredoPeer says whether either end of p is a known Teredo client.
+func (d *Decoder) teredoPeer(p *Packet) bool {
+	if len(d.teredo) == 0 {
+		return false
+	}
+	_, a := d.teredo[netip.AddrPortFrom(p.Src, p.SrcPort)]
+	_, b := d.teredo[netip.AddrPortFrom(p.Dst, p.DstPort)]
+	return a || b
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/nfr-project/nfr/pkg/communityid"
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/event"
 )
@@ -95,6 +96,7 @@ type pending struct {
 	proto          uint8
 	ts             time.Time
 	source         string
+	parent         string // the tunnel's Community ID, for a query that came out of one
 	qs             []question
 	names          []byte
 
@@ -306,6 +308,7 @@ func (h *Handler) query(p *decode.Packet, client, server netip.AddrPort, proto u
 	}
 	q.key = makeKey(client, server, proto, m.ID)
 	q.client, q.server, q.proto, q.ts, q.source = client, server, proto, p.TS, p.Source
+	q.parent = communityid.Parent(p.Parent)
 	q.qs, q.names = q.qs[:0], q.names[:0]
 	for i := range m.Questions {
 		q.names = AppendQuery(q.names, m.QName(i))
@@ -352,7 +355,7 @@ func (h *Handler) unlink(q *pending) {
 }
 
 func (h *Handler) release(q *pending) {
-	q.source = ""
+	q.source, q.parent = "", ""
 	h.free = append(h.free, q)
 }
 
@@ -371,6 +374,7 @@ func (h *Handler) fill(e *event.Event, client, server netip.AddrPort, proto uint
 		e.Proto = "udp"
 	}
 	e.Source = source
+	e.TunnelParent = ""
 }
 
 // answers sets rcode, answers and TTLs from the parsed response. With
@@ -434,11 +438,13 @@ func (h *Handler) emitPair(q *pending, p *decode.Packet) {
 	if len(q.qs) == 0 {
 		// A query without questions still had an answer: one event.
 		h.fill(e, q.client, q.server, q.proto, q.ts, q.source)
+		e.TunnelParent = q.parent
 		h.answers(e, nil, false)
 		h.emit(e)
 	}
 	for _, qq := range q.qs {
 		h.fill(e, q.client, q.server, q.proto, q.ts, q.source)
+		e.TunnelParent = q.parent
 		e.Query = h.strs.String(qq.name)
 		e.QType = TypeName(qq.qtype)
 		h.answers(e, qq.name, several)
@@ -451,6 +457,7 @@ func (h *Handler) emitResponseOnly(client, server netip.AddrPort, proto uint8, p
 	e := &h.ev
 	if len(m.Questions) == 0 {
 		h.fill(e, client, server, proto, p.TS, p.Source)
+		e.TunnelParent = communityid.Parent(p.Parent)
 		if len(m.Answers) > 0 {
 			h.text = AppendQuery(h.text[:0], m.RRName(0))
 			e.Query = h.strs.String(h.text)
@@ -462,6 +469,7 @@ func (h *Handler) emitResponseOnly(client, server netip.AddrPort, proto uint8, p
 	several := len(m.Questions) > 1
 	for i := range m.Questions {
 		h.fill(e, client, server, proto, p.TS, p.Source)
+		e.TunnelParent = communityid.Parent(p.Parent)
 		name := m.QName(i)
 		h.text = AppendQuery(h.text[:0], name)
 		e.Query = h.strs.String(h.text)
@@ -476,12 +484,14 @@ func (h *Handler) emitUnanswered(q *pending) {
 	e := &h.ev
 	for _, qq := range q.qs {
 		h.fill(e, q.client, q.server, q.proto, q.ts, q.source)
+		e.TunnelParent = q.parent
 		e.Query = h.strs.String(qq.name)
 		e.QType = TypeName(qq.qtype)
 		h.emit(e)
 	}
 	if len(q.qs) == 0 {
 		h.fill(e, q.client, q.server, q.proto, q.ts, q.source)
+		e.TunnelParent = q.parent
 		h.emit(e)
 	}
 }

@@ -107,6 +107,35 @@ func (e *Event) readField(it *jsoniter.Iterator, key string) error {
 		e.ConnState = readInterned(it)
 	case "history":
 		e.History = it.ReadString()
+	case "service":
+		e.Service = readInterned(it)
+	case "tunnel":
+		e.Tunnel = readInterned(it)
+	case "tunnelParent":
+		e.TunnelParent = it.ReadString()
+	case "clientVersion":
+		e.ClientVersion = it.ReadString()
+	case "serverVersion":
+		e.ServerVersion = it.ReadString()
+	case "hassh":
+		e.HASSH = it.ReadString()
+	case "hasshAlgorithms":
+		e.HASSHAlgorithms = it.ReadString()
+	case "hasshServer":
+		e.HASSHServer = it.ReadString()
+	case "hasshServerAlgorithms":
+		e.HASSHServerAlgorithms = it.ReadString()
+	case "authSuccess":
+		v := it.ReadBool()
+		e.AuthSuccess = &v
+	case "authAttempts":
+		e.AuthAttempts = it.ReadInt()
+	case "communityId":
+		e.CommunityID = it.ReadString()
+	case "uid":
+		e.UID = it.ReadString()
+	case "flowId":
+		e.FlowID = it.ReadUint64()
 	case "icmpType":
 		v := it.ReadUint8()
 		e.ICMPType = &v
@@ -188,11 +217,12 @@ func (e *Event) readField(it *jsoniter.Iterator, key string) error {
 var interned = func() map[string]string {
 	m := map[string]string{}
 	for _, s := range []string{
-		TypeDNS, TypeIP, TypeHTTP, TypeTLS, TypeAlert, "udp", "tcp", "icmp", "icmp6",
+		TypeDNS, TypeIP, TypeHTTP, TypeTLS, TypeSSH, TypeAlert, "udp", "tcp", "icmp", "icmp6",
 		"A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT", "NULL", "HTTPS", "SVCB", "*", "ANY", "NAPTR", "CAA",
 		"NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "FORMERR", "NOTIMP",
 		"GET", "POST", "PUT", "HEAD", "DELETE", "OPTIONS", "CONNECT", "PATCH",
 		"S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH",
+		"dns", "http", "ssl", "ssh", "quic", "smtp", "ftp", "ntp", "dhcp",
 		"TLSv10", "TLSv11", "TLSv12", "TLSv13", "SSLv3",
 	} {
 		m[s] = s

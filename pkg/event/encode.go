@@ -29,6 +29,9 @@ func (e *Event) AppendJSON(b []byte) []byte {
 	b = appendAddr(b, `,"destIP":`, e.DestIP)
 	b = appendUint(b, `,"destPort":`, uint64(e.DestPort), e.DestIP.IsValid())
 	b = appendStr(b, `,"proto":`, e.Proto)
+	b = appendStr(b, `,"communityId":`, e.CommunityID)
+	b = appendStr(b, `,"uid":`, e.UID)
+	b = appendUint(b, `,"flowId":`, e.FlowID, e.FlowID != 0)
 
 	b = appendStr(b, `,"query":`, e.Query)
 	b = appendStr(b, `,"qtype":`, e.QType)
@@ -61,9 +64,20 @@ func (e *Event) AppendJSON(b []byte) []byte {
 		b = appendUint(b, `,"pktsOut":`, uint64(e.PktsOut), true)
 		b = append(b, `,"duration":`...)
 		b = appendSeconds(b, e.Duration)
+	} else if e.Type == TypeSSH && e.PktsIn+e.PktsOut > 0 {
+		// an ssh event from a capture; ssh.log has no counters
+		b = appendUint(b, `,"bytesIn":`, uint64(e.BytesIn), true)
+		b = appendUint(b, `,"bytesOut":`, uint64(e.BytesOut), true)
+		b = appendUint(b, `,"pktsIn":`, uint64(e.PktsIn), true)
+		b = appendUint(b, `,"pktsOut":`, uint64(e.PktsOut), true)
+		b = append(b, `,"duration":`...)
+		b = appendSeconds(b, e.Duration)
 	}
 	b = appendStr(b, `,"connState":`, e.ConnState)
 	b = appendStr(b, `,"history":`, e.History)
+	b = appendStr(b, `,"service":`, e.Service)
+	b = appendStr(b, `,"tunnel":`, e.Tunnel)
+	b = appendStr(b, `,"tunnelParent":`, e.TunnelParent)
 	if e.ICMPType != nil {
 		b = appendUint(b, `,"icmpType":`, uint64(*e.ICMPType), true)
 	}
@@ -102,6 +116,18 @@ func (e *Event) AppendJSON(b []byte) []byte {
 		b = AppendTime(b, e.ValidTo)
 		b = append(b, '"')
 	}
+
+	b = appendStr(b, `,"clientVersion":`, e.ClientVersion)
+	b = appendStr(b, `,"serverVersion":`, e.ServerVersion)
+	b = appendStr(b, `,"hassh":`, e.HASSH)
+	b = appendStr(b, `,"hasshAlgorithms":`, e.HASSHAlgorithms)
+	b = appendStr(b, `,"hasshServer":`, e.HASSHServer)
+	b = appendStr(b, `,"hasshServerAlgorithms":`, e.HASSHServerAlgorithms)
+	if e.AuthSuccess != nil {
+		b = append(b, `,"authSuccess":`...)
+		b = strconv.AppendBool(b, *e.AuthSuccess)
+	}
+	b = appendUint(b, `,"authAttempts":`, uint64(e.AuthAttempts), e.AuthAttempts > 0)
 
 	b = appendStr(b, `,"eventType":`, e.EventType)
 	b = appendUint(b, `,"severity":`, uint64(e.Severity), e.Severity > 0)

@@ -22,6 +22,10 @@ type Encoder struct {
 	errMu sync.Mutex // err is read by the producer through Err
 	// each hands on every event at once, for line-buffered output.
 	each bool
+	// Prepare, when set before the first Emit, runs on each event on the
+	// encoding goroutine before it is written: work the producer can hand
+	// to the other core.
+	Prepare func(*Event)
 }
 
 // NewEncoder starts the encoding goroutine over w. With eachLine, every
@@ -118,6 +122,11 @@ func (m *Encoder) write(b []Event) {
 	m.errMu.Unlock()
 	if failed {
 		return
+	}
+	if m.Prepare != nil {
+		for i := range b {
+			m.Prepare(&b[i])
+		}
 	}
 	if err := m.w.WriteEvents(b); err != nil {
 		m.errMu.Lock()

@@ -11,6 +11,7 @@ const (
 	TypeIP    = "ip"
 	TypeHTTP  = "http"
 	TypeTLS   = "tls"
+	TypeSSH   = "ssh"
 	TypeAlert = "alert"
 )
 
@@ -30,6 +31,12 @@ type Event struct {
 	DestPort uint16
 	Proto    string // udp, tcp, icmp, icmp6, or the IP protocol number
 
+	// Pivots back to the sensors: the Community ID v1 flow hash, Zeek's
+	// connection uid and Suricata's flow_id.
+	CommunityID string
+	UID         string
+	FlowID      uint64
+
 	// dns
 	Query   string   // lower case, no trailing dot
 	QType   string   // mnemonic as Zeek's qtype_name; TYPEnnn when unknown
@@ -45,8 +52,14 @@ type Event struct {
 	Duration  float64 // seconds
 	ConnState string  // Zeek conn_state (S0, SF, REJ, ...)
 	History   string  // Zeek-style history of TCP flags seen
-	ICMPType  *uint8
-	ICMPCode  *uint8
+	Service   string  // Zeek's service names by content, comma-separated
+	// Tunnel is the kind (vxlan, geneve, teredo, gre) on the outer flow of a
+	// tunnel; TunnelParent the outer connection's Community ID on a flow
+	// that came out of one.
+	Tunnel       string
+	TunnelParent string
+	ICMPType     *uint8
+	ICMPCode     *uint8
 
 	// http
 	Host        string
@@ -73,6 +86,16 @@ type Event struct {
 	Subject    string
 	ValidFrom  time.Time
 	ValidTo    time.Time
+
+	// ssh; the bytes, packets and duration are the ip fields
+	ClientVersion         string // identification strings, SSH-2.0-...
+	ServerVersion         string
+	HASSH                 string // MD5 of HASSHAlgorithms
+	HASSHAlgorithms       string // the client KEXINIT's kex;enc;mac;comp lists
+	HASSHServer           string
+	HASSHServerAlgorithms string
+	AuthSuccess           *bool // absent when undecided
+	AuthAttempts          int
 
 	// alert (nfr-score, nfr-submit)
 	EventType string

@@ -15,8 +15,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nfr-project/nfr/pkg/communityid"
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/event"
+	"github.com/nfr-project/nfr/pkg/service"
 )
 
 // Config bounds the table and sets the timeouts. Zero fields take the
@@ -133,6 +135,9 @@ type Flow struct {
 	histSeen       [2]uint16 // letters already recorded per direction
 	oseq, rseq     uint32    // highest sequence end seen, for retransmissions
 	oseqOK, rseqOK bool
+	svc            service.Tracker
+	tunnel         string // on the outer flow of a tunnel: its kind
+	parent         string // on a flow inside a tunnel: the outer connection's Community ID
 
 	list       uint8
 	prev, next *Flow
@@ -173,10 +178,12 @@ type Table struct {
 	now   time.Time
 	free  []*Flow
 	stats Stats
+	ev    event.Event // reused for every flow record: they are many
 }
 
 // New returns a table that calls emit with each finished flow. The event
-// belongs to the callee.
+// is the table's and valid only during the call: a callee that keeps it
+// copies it (event.Encoder does).
 func New(cfg Config, emit func(*event.Event)) *Table {
 	cfg.fill()
 	return &Table{cfg: cfg, emit: emit, flows: NewIndex(func(f *Flow) Key { return f.key })}
@@ -300,7 +307,19 @@ func serverPort(p uint16) bool {
 }
 
 // HandlePacket accounts p to its flow.
-func (t *Table) HandlePacket(p *decode.Packet) {
+func (t *Table) HandlePacket(p *decode.Packet) { t.handle(p) }
+
+// HandleOuter accounts the outer datagram of a UDP-carried tunnel (VXLAN,
+// Geneve, Teredo, GRE in UDP) to a flow of its own, marked with the
+// tunnel's kind, as Zeek logs those connections. GRE and IP-in-IP outer
+// packets are no flow, in Zeek either.
+func (t *Table) HandleOuter(p *decode.Packet) {
+	if p.Proto == decode.ProtoUDP {
+		t.handle(p)
+	}
+}
+
+func (t *Table) handle(p *decode.Packet) {
 	if !p.Src.IsValid() || !p.Dst.IsValid() {
 		return // not an IP packet: nothing to account it to
 	}
@@ -360,6 +379,9 @@ func (t *Table) HandlePacket(p *decode.Packet) {
 			f.mark(fromOrig, 'D')
 		}
 	}
+	if len(p.Payload) > 0 && (p.Proto == decode.ProtoTCP || p.Proto == decode.ProtoUDP) && f.tunnel == "" && !f.svc.Done() {
+		f.svc.Observe(p.Payload, p.Proto == decode.ProtoTCP, fromOrig)
+	}
 	if f.list != listClosing {
 		t.lists[f.list].remove(f)
 		t.lists[f.list].push(f)
@@ -379,9 +401,14 @@ func (t *Table) open(k Key, p *decode.Packet) *Flow {
 	f.orig, f.oport, f.resp, f.rport = p.Src, p.SrcPort, p.Dst, p.DstPort
 	ts := p.TS.UnixNano()
 	f.start, f.last, f.end, f.source = ts, ts, ts, p.Source
+	f.tunnel = p.Tunnel
+	f.parent = communityid.Parent(p.Parent)
 	switch p.Proto {
 	case decode.ProtoTCP:
 		f.list = listTCP
+		if p.TCPFlags&decode.SYN == 0 {
+			f.svc.Partial()
+		}
 		switch {
 		case p.TCPFlags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK:
 			// We missed the SYN: the receiver of the SYN-ACK opened it.
@@ -609,7 +636,8 @@ func (t *Table) Close() {
 
 func (t *Table) emitFlow(f *Flow) {
 	t.stats.Flows++
-	e := &event.Event{
+	e := &t.ev
+	*e = event.Event{
 		Type:     event.TypeIP,
 		TS:       time.Unix(0, f.start).UTC(),
 		SrcIP:    f.orig,
@@ -633,6 +661,12 @@ func (t *Table) emitFlow(f *Flow) {
 		e.Duration = 0
 	}
 	e.ConnState = f.connState()
+	e.Service = f.svc.String()
+	e.Tunnel, e.TunnelParent = f.tunnel, f.parent
+	switch f.tunnel {
+	case "vxlan", "geneve", "teredo":
+		e.Service = f.tunnel // Zeek's service for these outer connections
+	}
 	if f.proto == decode.ProtoTCP || f.proto == decode.ProtoUDP {
 		h := make([]byte, 0, int(f.nhist)+1)
 		if f.flipped {

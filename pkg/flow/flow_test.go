@@ -28,7 +28,7 @@ func pkt(ms int, out bool, proto uint8, flags uint8, payload int) decode.Packet 
 
 func collect(cfg Config, ps []decode.Packet, advance time.Duration) []*event.Event {
 	var out []*event.Event
-	tab := New(cfg, func(e *event.Event) { out = append(out, e) })
+	tab := New(cfg, func(e *event.Event) { c := *e; out = append(out, &c) })
 	for i := range ps {
 		tab.HandlePacket(&ps[i])
 	}
@@ -136,7 +136,7 @@ func TestNewConnectionOnClosedPorts(t *testing.T) {
 
 func TestBoundedTable(t *testing.T) {
 	var out []*event.Event
-	tab := New(Config{MaxFlows: 10}, func(e *event.Event) { out = append(out, e) })
+	tab := New(Config{MaxFlows: 10}, func(e *event.Event) { c := *e; out = append(out, &c) })
 	for i := 0; i < 100; i++ {
 		p := pkt(i, true, decode.ProtoUDP, 0, 10)
 		p.SrcPort = uint16(1024 + i)

@@ -17,7 +17,7 @@ import (
 func run(t *testing.T, dir string) []*event.Event {
 	pcaps := pcaptest.Captures(t, dir)
 	var out []*event.Event
-	tab := New(Config{}, func(e *event.Event) { out = append(out, e) })
+	tab := New(Config{}, func(e *event.Event) { c := *e; out = append(out, &c) })
 	for _, p := range pcaps {
 		ps := pcaptest.Packets(t, p)
 		for i := range ps {
@@ -123,13 +123,16 @@ var knownDiff = map[string]string{
 	"dns-conn-count-too-large":          "Zeek's history X (analyzer violation) comes from its DNS analyser, not the flow table",
 	"dns-corrupt-udp":                   "history Cc: bad UDP checksums, verified by pkg/decode",
 	"dns-max-compression-depth":         "history D^X: Zeek's DNS analyser flips the direction after the first packet and marks X (analyser violation); packets and bytes agree",
-	"tunnel-geneve-vxlan-dns-truncated": "Zeek logs the outer UDP flows of the Geneve and VXLAN tunnels besides the inner one; analysers get the innermost packet only (decode.Packet), so the outer flows are not ours",
-	"tunnel-gre-over-udp":               "GRE in UDP (port 4754): the test adapter (gopacket) does not decapsulate it; pkg/decode's job",
-	"service-dhcp":                      "Zeek's DHCP analyser flips a connection whose first packet is a server's OFFER or ACK (history ^); the flow table knows no DHCP messages, so the server stays the originator",
-	"service-gridftp":                   "Zeek's gridftp script calls skip_further_processing once it recognises the data channel, so its counts stop there (7/6 packets); we count every packet (9/9)",
-	"service-krb-tcp":                   "the capture starts with the server's SYN-ACK: Zeek flips the roles and calls it S1; the flow table flips too (^h) but, without the originator's SYN, calls the handshake OTH",
-	"service-ntp":                       "Zeek's NTP analyser flips a connection whose first packet is a server reply (mode 4, history ^); the flow table does not read NTP modes",
-	"tunnel-vxlan":                      "Zeek logs the outer UDP flows of the VXLAN tunnel besides the inner ones; analysers get the innermost packet only (decode.Packet), so the outer flows are not ours",
+	"tunnel-geneve-vxlan-dns-truncated": "Zeek logs the outer UDP flows of the Geneve and VXLAN tunnels besides the inner one; this test's gopacket adapter gives the innermost packet only. The real decoder gives the outer flows too (HandleOuter), and they agree with Zeek in pkg/capture's TestZeekLinkTypes",
+	"tunnel-gre-over-udp":               "GRE in UDP (port 4754): the test adapter (gopacket) does not decapsulate it; with the real decoder the inner and outer flows agree with Zeek in pkg/capture's TestZeekLinkTypes",
+	// The next four came with the service-* and ssh-* cases added to the
+	// shared data; they failed before the service field existed and are
+	// about the flow table, not services.
+	"service-dhcp":    "Zeek's DHCP analyser flips a connection whose first packet is a server's OFFER or ACK (history ^); the flow table knows no DHCP messages, so the server stays the originator",
+	"service-ntp":     "Zeek's NTP analyser flips a connection whose first packet is a server reply (mode 4, history ^); the flow table does not read NTP modes",
+	"service-krb-tcp": "the capture starts with the server's SYN-ACK: Zeek flips the roles and calls it S1; the flow table flips too (^h) but, without the originator's SYN, calls the handshake OTH",
+	"service-gridftp": "Zeek's gridftp script calls skip_further_processing once it recognises the data channel, so its counts stop there (7/6 packets); we count every packet (9/9)",
+	"tunnel-vxlan":    "Zeek logs the outer UDP flows of the VXLAN tunnel besides the inner ones; this test's gopacket adapter gives the innermost packet only. The real decoder gives the outer flows too (HandleOuter), and they agree with Zeek in pkg/capture's TestZeekLinkTypes",
 }
 
 func TestZeekConnLog(t *testing.T) {

@@ -303,7 +303,7 @@ func (c *conn) event() *event.Event {
 		if c.transport == 'd' {
 			proto = "udp"
 		}
-		c.ev = &event.Event{Type: event.TypeTLS, TS: c.id.Start, Proto: proto, Source: c.id.Source,
+		c.ev = &event.Event{Type: event.TypeTLS, TS: c.id.Start, Proto: proto, Source: c.id.Source, TunnelParent: c.id.TunnelParent,
 			SrcIP: client.Addr(), SrcPort: client.Port(), DestIP: server.Addr(), DestPort: server.Port()}
 	}
 	return c.ev

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nfr-project/nfr/pkg/communityid"
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/stream"
 )
@@ -81,7 +82,7 @@ func (x *DTLS) HandlePacket(p *decode.Packet) {
 			x.evictOldest()
 		}
 		dc = &dtlsConn{c: &conn{a: x.a, transport: 'd', tls: true,
-			id: stream.ID{Client: src, Server: dst, Start: p.TS, Source: p.Source}}}
+			id: stream.ID{Client: src, Server: dst, Start: p.TS, Source: p.Source, TunnelParent: communityid.Parent(p.Parent)}}}
 		x.conns[dtlsKey{src, dst}] = dc
 		x.a.stats.Conns++
 	}

@@ -410,7 +410,7 @@ func (c *conn) request(h *half, first, rest []byte, ts time.Time) {
 		c.stop = true // the HTTP/2 connection preface: not ours
 		return
 	}
-	ev := &event.Event{Type: event.TypeHTTP, TS: ts, Method: string(method), Source: c.id.Source}
+	ev := &event.Event{Type: event.TypeHTTP, TS: ts, Method: string(method), Source: c.id.Source, TunnelParent: c.id.TunnelParent}
 	client, server := c.id.Client, c.id.Server
 	if c.reqDir == stream.ServerToClient {
 		client, server = server, client
@@ -463,7 +463,7 @@ func (c *conn) response(h *half, first, rest []byte, ts time.Time) {
 	}
 	if p == nil {
 		c.a.stats.Orphans++
-		ev := &event.Event{Type: event.TypeHTTP, TS: ts, Source: c.id.Source, Proto: "tcp"}
+		ev := &event.Event{Type: event.TypeHTTP, TS: ts, Source: c.id.Source, Proto: "tcp", TunnelParent: c.id.TunnelParent}
 		client, server := c.id.Client, c.id.Server
 		if c.reqDir == stream.ServerToClient {
 			client, server = server, client

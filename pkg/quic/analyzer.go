@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/nfr-project/nfr/pkg/communityid"
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/event"
 	"github.com/nfr-project/nfr/pkg/handshake"
@@ -41,6 +42,7 @@ type conn struct {
 	server  *Keys // the server's Initial keys, from the same connection id
 	version uint32
 	source  string
+	parent  string // the tunnel's Community ID, inside one
 	start   time.Time
 	last    time.Time
 	// CRYPTO data of each side's Initial packets, until its hello is read.
@@ -159,7 +161,7 @@ func (a *Analyzer) HandlePacket(p *decode.Packet) {
 				return
 			}
 			server, _ := ServerKeys(pkt.Version, pkt.DCID)
-			c = &conn{keys: keys, server: server, version: pkt.Version, start: p.TS, source: p.Source}
+			c = &conn{keys: keys, server: server, version: pkt.Version, start: p.TS, source: p.Source, parent: communityid.Parent(p.Parent)}
 		}
 		plain, err := c.keys.Decrypt(pkt, a.buf[:0])
 		if err != nil {
@@ -245,7 +247,7 @@ func (a *Analyzer) clientHello(c *conn, k key) {
 		a.stats.Malformed++
 		return
 	}
-	c.ev = &event.Event{Type: event.TypeTLS, TS: c.start, Proto: "udp", Source: c.source,
+	c.ev = &event.Event{Type: event.TypeTLS, TS: c.start, Proto: "udp", Source: c.source, TunnelParent: c.parent,
 		SrcIP: k.client.Addr(), SrcPort: k.client.Port(), DestIP: k.server.Addr(), DestPort: k.server.Port()}
 	handshake.Fill(c.ev, ch, 'q')
 }

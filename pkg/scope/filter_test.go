@@ -73,6 +73,11 @@ func TestLine(t *testing.T) {
 			`{"type":"ip","srcIP":"10.1.1.1","destIP":"198.51.100.1","groups":["office"]}`, Keep},
 		{`{"type":"ip","srcIP":"172.16.1.1","destIP":"192.0.2.1"}`,
 			`{"type":"ip","srcIP":"172.16.1.1","destIP":"192.0.2.1","groups":["lab"]}`, Keep},
+		// ssh is kept by source and dropped for a trusted destination, as ip
+		{`{"type":"ssh","srcIP":"10.1.1.1","destIP":"192.0.2.1","clientVersion":"SSH-2.0-x"}`, "", TrustedIP},
+		{`{"type":"ssh","srcIP":"10.1.1.1","destIP":"198.51.100.1","clientVersion":"SSH-2.0-x"}`,
+			`{"type":"ssh","srcIP":"10.1.1.1","destIP":"198.51.100.1","clientVersion":"SSH-2.0-x","groups":["office"]}`, Keep},
+		{`{"type":"ssh","srcIP":"192.168.99.1","destIP":"198.51.100.1"}`, "", OutOfScope},
 		{`{"type":"http","srcIP":"10.1.1.1","destIP":"198.51.100.1","host":"Intranet:8080"}`, "", TrustedDomain},
 		{`{"type":"http","srcIP":"10.1.1.1","destIP":"198.51.100.1","host":"[2001:db8::1]:80"}`,
 			`{"type":"http","srcIP":"10.1.1.1","destIP":"198.51.100.1","host":"[2001:db8::1]:80","groups":["office"]}`, Keep},

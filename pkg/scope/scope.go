@@ -105,8 +105,8 @@ func KindOf(typ string) Kind {
 	switch typ {
 	case event.TypeDNS:
 		return KindDNS
-	case event.TypeIP:
-		return KindIP
+	case event.TypeIP, event.TypeSSH:
+		return KindIP // ssh is a connection like ip: kept by source
 	case event.TypeHTTP:
 		return KindHTTP
 	case event.TypeTLS:

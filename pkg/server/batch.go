@@ -10,8 +10,9 @@ import (
 	"github.com/nfr-project/nfr/pkg/event"
 )
 
-// Event types the API takes, one endpoint each.
-var eventTypes = map[string]bool{event.TypeDNS: true, event.TypeIP: true, event.TypeHTTP: true, event.TypeTLS: true}
+// Event types the API takes, one endpoint each; ssh (POST /v1/events/ssh)
+// is NFR's extension of the AlphaSOC API.
+var eventTypes = map[string]bool{event.TypeDNS: true, event.TypeIP: true, event.TypeHTTP: true, event.TypeTLS: true, event.TypeSSH: true}
 
 // Reasons a batch line is rejected, as counted in EventsResponse.Rejected.
 const (

@@ -49,7 +49,7 @@ var (
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request, t Tenant) {
 	typ := r.PathValue("type")
 	if !eventTypes[typ] {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown event type %q (dns, ip, http, tls)", typ))
+		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown event type %q (dns, ip, http, tls, ssh)", typ))
 		return
 	}
 	batchID := r.Header.Get(api.BatchIDHeader)

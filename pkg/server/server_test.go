@@ -222,6 +222,8 @@ func TestDecodeBatch(t *testing.T) {
 		{"missing query", "dns", `{"ts":"2026-01-01T00:00:00Z","srcIP":"10.0.0.1"}`, 0, map[string]int{ReasonMissingQuery: 1}},
 		{"ip missing dest", "ip", `{"ts":"2026-01-01T00:00:00Z","srcIP":"10.0.0.1","bytesIn":1}`, 0, map[string]int{ReasonMissingDest: 1}},
 		{"ip", "ip", `{"type":"ip","ts":"2026-01-01T00:00:00Z","srcIP":"10.0.0.1","srcPort":1,"destIP":"192.0.2.1","destPort":443,"proto":"tcp","bytesIn":10,"bytesOut":20,"unknown":{"x":[1]}}`, 1, nil},
+		{"ssh (NFR's extension)", "ssh", `{"type":"ssh","ts":"2026-01-01T00:00:00Z","srcIP":"10.0.0.1","srcPort":1,"destIP":"192.0.2.1","destPort":22,"proto":"tcp","clientVersion":"SSH-2.0-x","hassh":"ab","authSuccess":true}`, 1, nil},
+		{"ssh missing dest", "ssh", `{"type":"ssh","ts":"2026-01-01T00:00:00Z","srcIP":"10.0.0.1"}`, 0, map[string]int{ReasonMissingDest: 1}},
 		{"mixed", "dns", dnsLine(1, "a.example") + "\nnope\n" + dnsLine(2, "b.example") + "\n", 2, map[string]int{ReasonMalformed: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

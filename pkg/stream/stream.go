@@ -13,6 +13,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/nfr-project/nfr/pkg/communityid"
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/flow"
 )
@@ -32,6 +33,9 @@ type ID struct {
 	Client, Server netip.AddrPort
 	Start          time.Time // timestamp of the first packet
 	Source         string    // the packet source (interface or file) of the first packet
+	// TunnelParent is the Community ID of the tunnel connection the first
+	// packet came out of, "" outside tunnels.
+	TunnelParent string
 }
 
 // Conn consumes one connection.
@@ -256,6 +260,7 @@ func (r *Reassembler) finished(c *conn) bool {
 func (r *Reassembler) open(k flow.Key, p *decode.Packet) *conn {
 	id := ID{Client: netip.AddrPortFrom(p.Src, p.SrcPort), Server: netip.AddrPortFrom(p.Dst, p.DstPort),
 		Start: p.TS, Source: p.Source}
+	id.TunnelParent = communityid.Parent(p.Parent)
 	if p.TCPFlags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
 		id.Client, id.Server = id.Server, id.Client
 	}
@@ -467,11 +472,11 @@ func (r *Reassembler) Close() {
 // consumer, so one reassembler serves several analysers.
 func Fanout(fs ...Factory) Factory {
 	return func(id ID) Conn {
-		var m multi
+		m := &multi{} // one allocation for a small fan-out
+		m.cs = m.small[:0]
 		for _, f := range fs {
 			if c := f(id); c != nil {
 				m.cs = append(m.cs, c)
-				m.live = append(m.live, true)
 			}
 		}
 		switch len(m.cs) {
@@ -480,13 +485,19 @@ func Fanout(fs ...Factory) Factory {
 		case 1:
 			return m.cs[0]
 		}
-		return &m
+		m.live = m.liveSmall[:0]
+		for range m.cs {
+			m.live = append(m.live, true)
+		}
+		return m
 	}
 }
 
 type multi struct {
-	cs   []Conn
-	live []bool
+	cs        []Conn
+	live      []bool
+	small     [4]Conn
+	liveSmall [4]bool
 }
 
 func (m *multi) Data(d Dir, b []byte, ts time.Time) bool {

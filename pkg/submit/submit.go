@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nfr-project/nfr/pkg/api"
@@ -24,7 +25,9 @@ import (
 )
 
 // Types are the event types the API takes.
-var Types = map[string]bool{event.TypeDNS: true, event.TypeIP: true, event.TypeHTTP: true, event.TypeTLS: true}
+// ssh is NFR's extension (POST /v1/events/ssh); a server without it gets
+// them as ip events.
+var Types = map[string]bool{event.TypeDNS: true, event.TypeIP: true, event.TypeHTTP: true, event.TypeTLS: true, event.TypeSSH: true}
 
 // Log receives messages for people; cli.UI satisfies it.
 type Log interface {
@@ -55,6 +58,7 @@ type Sender struct {
 	stats     Stats
 	failing   int // consecutive failed attempts, for one message per outage
 	notTyped  map[string]int64
+	sshAsIP   atomic.Bool // the server answered 404 to /v1/events/ssh
 }
 
 // Stats counts what happened to the events.
@@ -168,6 +172,8 @@ func lineType(line []byte) string {
 				return event.TypeHTTP
 			case event.TypeTLS:
 				return event.TypeTLS
+			case event.TypeSSH:
+				return event.TypeSSH
 			case event.TypeAlert:
 				return event.TypeAlert
 			}
@@ -237,17 +243,36 @@ func (s *Sender) worker(ctx context.Context) error {
 			}
 			continue
 		}
-		send := body
-		if s.Gzip {
-			zbuf.Reset()
-			zw.Reset(&zbuf)
-			zw.Write(body)
-			zw.Close()
-			zbody = append(zbody[:0], zbuf.Bytes()...)
-			send = zbody
+		typ := b.Type
+		var send []byte
+		encode := func() {
+			if typ == event.TypeSSH && s.sshAsIP.Load() {
+				typ = event.TypeIP
+				body = sshAsIP(body)
+			}
+			send = body
+			if s.Gzip {
+				zbuf.Reset()
+				zw.Reset(&zbuf)
+				zw.Write(body)
+				zw.Close()
+				zbody = append(zbody[:0], zbuf.Bytes()...)
+				send = zbody
+			}
 		}
+		encode()
 		for {
-			resp, err := s.Client.SendEvents(ctx, b.Type, b.ID, send, s.Gzip)
+			resp, err := s.Client.SendEvents(ctx, typ, b.ID, send, s.Gzip)
+			var nf *api.Error
+			if typ == event.TypeSSH && errors.As(err, &nf) && nf.Status == http.StatusNotFound {
+				// A server without NFR's ssh extension: send ssh events as
+				// ip events from now on, and say so once.
+				if s.sshAsIP.CompareAndSwap(false, true) {
+					s.Log.Warnf("%v: the server does not take ssh events; sending them as ip events", err)
+				}
+				encode()
+				continue
+			}
 			if err == nil {
 				bo.Reset()
 				s.accepted(b, resp)
@@ -370,3 +395,23 @@ func byCount(m map[string]int64) string {
 
 // ErrStopped is returned when the run was stopped before the spool drained.
 var ErrStopped = errors.New("stopped")
+
+// sshAsIP rewrites a batch of ssh events as ip events: each line's type
+// becomes "ip"; the ssh fields ride along for a server that ignores them.
+func sshAsIP(body []byte) []byte {
+	out := make([]byte, 0, len(body)+len(body)/64)
+	for len(body) > 0 {
+		line := body
+		if i := bytes.IndexByte(body, '\n'); i >= 0 {
+			line, body = body[:i], body[i+1:]
+		} else {
+			body = nil
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		out = event.SetField(out, bytes.TrimSpace(line), "type", []byte(`"ip"`))
+		out = append(out, '\n')
+	}
+	return out
+}

@@ -25,6 +25,8 @@ type record struct {
 	srcPort, destPort    int64
 	flowID               uint64
 	hasFlowID            bool
+	communityID          []byte
+	appProto, appOrig    []byte
 	icmpType, icmpCode   int64
 	hasICMP              bool
 
@@ -52,6 +54,10 @@ type record struct {
 	notAfter                                      []byte
 	alpn                                          [][]byte
 	hasTLS                                        bool
+
+	// ssh: client [0] and server [1]
+	sshProto, sshSoft, hassh, hasshRaw [2][]byte
+	hasSSH                             bool
 }
 
 func (r *record) reset() {
@@ -126,6 +132,12 @@ func (d *decoder) decode(line []byte, r *record) error {
 			} else {
 				s.skip()
 			}
+		case "community_id":
+			r.communityID = s.str()
+		case "app_proto":
+			r.appProto = s.str()
+		case "app_proto_orig":
+			r.appOrig = s.str()
 		case "icmp_type":
 			r.icmpType, r.hasICMP = s.int(), true
 		case "icmp_code":
@@ -150,6 +162,13 @@ func (d *decoder) decode(line []byte, r *record) error {
 			} else {
 				r.hasHTTP = s.next() == '{'
 				readHTTP(s, r)
+			}
+		case "ssh":
+			if r.eventType != nil && string(r.eventType) != "ssh" {
+				s.skip()
+			} else {
+				r.hasSSH = s.next() == '{'
+				readSSH(s, r)
 			}
 		case "tls":
 			if r.eventType != nil && string(r.eventType) != "tls" {
@@ -320,6 +339,35 @@ func readTLS(s *scanner, r *record) {
 		default:
 			s.skip()
 		}
+	})
+}
+
+// readSSH reads eve's ssh object: client and server, each with
+// proto_version, software_version and hassh {hash, string}.
+func readSSH(s *scanner, r *record) {
+	s.object(func(key []byte) {
+		side := -1
+		switch string(key) {
+		case "client":
+			side = 0
+		case "server":
+			side = 1
+		default:
+			s.skip()
+			return
+		}
+		s.object(func(key []byte) {
+			switch string(key) {
+			case "proto_version":
+				r.sshProto[side] = s.str()
+			case "software_version":
+				r.sshSoft[side] = s.str()
+			case "hassh":
+				r.hassh[side], r.hasshRaw[side] = hashString(s)
+			default:
+				s.skip()
+			}
+		})
 	})
 }
 

@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nfr-project/nfr/pkg/communityid"
 	"github.com/nfr-project/nfr/pkg/event"
 )
 
@@ -139,6 +140,8 @@ func (p *Parser) Line(line []byte, emit func(*event.Event) error) error {
 		return p.http(r, ts, emit)
 	case "tls":
 		return p.tls(r, ts, emit)
+	case "ssh":
+		return p.ssh(r, ts, emit)
 	case "":
 		return errors.New("no event_type")
 	}
@@ -148,7 +151,7 @@ func (p *Parser) Line(line []byte, emit func(*event.Event) error) error {
 
 func mapped(et []byte) bool {
 	switch string(et) {
-	case "dns", "flow", "http", "tls":
+	case "dns", "flow", "http", "tls", "ssh":
 		return true
 	}
 	return false
@@ -267,6 +270,7 @@ func (p *Parser) emitOpen(emit func(*event.Event) error) error {
 }
 
 func (p *Parser) send(e *event.Event, emit func(*event.Event) error) error {
+	communityid.Stamp(e) // when the eve record has no community_id
 	p.Stats.Events++
 	return emit(e)
 }
@@ -314,7 +318,48 @@ func (p *Parser) base(e *event.Event, typ string, r *record, ts time.Time, swap 
 	}
 	e.SrcPort, e.DestPort = uint16(sp), uint16(dp)
 	e.Proto = protoName(r.proto)
+	e.FlowID = r.flowID
+	if len(r.communityID) > 0 {
+		e.CommunityID = string(r.communityID)
+	}
 	return nil
+}
+
+// service gives a flow's app_proto (after app_proto_orig when the protocol
+// changed, as an HTTP CONNECT to TLS) in Zeek's service names, as
+// nfr-capture writes them.
+func service(r *record, proto string) string {
+	name := func(a []byte) string {
+		switch string(a) {
+		case "", "failed", "unknown":
+			return ""
+		case "tls":
+			return "ssl"
+		case "krb5":
+			if proto == "tcp" {
+				return "krb_tcp"
+			}
+			return "krb"
+		case "ldap":
+			if proto == "tcp" {
+				return "ldap_tcp"
+			}
+			return "ldap_udp"
+		case "pgsql":
+			return "postgresql"
+		case "dns", "http", "ssh", "smtp", "ftp", "smb", "dhcp", "ntp", "sip", "rdp", "imap", "pop3", "mysql", "quic":
+			return string(a)
+		}
+		return string(a)
+	}
+	app, orig := name(r.appProto), name(r.appOrig)
+	switch {
+	case orig == "" || orig == app:
+		return app
+	case app == "":
+		return orig
+	}
+	return orig + "," + app
 }
 
 func (p *Parser) dns(r *record, ts time.Time, line []byte, emit func(*event.Event) error) error {
@@ -472,6 +517,7 @@ func (p *Parser) flow(r *record, ts time.Time, emit func(*event.Event) error) er
 	}
 	e.BytesOut, e.BytesIn = r.bytesToServer, r.bytesToClient
 	e.PktsOut, e.PktsIn = r.pktsToServer, r.pktsToClient
+	e.Service = service(r, e.Proto)
 	if r.hasICMP && (e.Proto == "icmp" || e.Proto == "icmp6") {
 		t, c := uint8(r.icmpType), uint8(r.icmpCode)
 		e.ICMPType, e.ICMPCode = &t, &c
@@ -500,6 +546,28 @@ func (p *Parser) http(r *record, ts time.Time, emit func(*event.Event) error) er
 		e.Status = int(r.status)
 	}
 	e.RespLen = r.length
+	return p.send(e, emit)
+}
+
+// ssh turns an eve ssh record into an ssh event; the version strings are
+// rebuilt as SSH-proto-software (eve drops the comments after a space).
+func (p *Parser) ssh(r *record, ts time.Time, emit func(*event.Event) error) error {
+	if !r.hasSSH {
+		return errors.New("ssh record without an ssh object")
+	}
+	e := &p.ev
+	if err := p.base(e, event.TypeSSH, r, ts, false); err != nil {
+		return err
+	}
+	version := func(i int) string {
+		if len(r.sshProto[i]) == 0 && len(r.sshSoft[i]) == 0 {
+			return ""
+		}
+		return "SSH-" + string(r.sshProto[i]) + "-" + string(r.sshSoft[i])
+	}
+	e.ClientVersion, e.ServerVersion = version(0), version(1)
+	e.HASSH, e.HASSHAlgorithms = string(r.hassh[0]), string(r.hasshRaw[0])
+	e.HASSHServer, e.HASSHServerAlgorithms = string(r.hassh[1]), string(r.hasshRaw[1])
 	return p.send(e, emit)
 }
 

@@ -73,7 +73,7 @@ func TestParseTime(t *testing.T) {
 const (
 	q2    = `{"timestamp":"2021-06-06T16:26:27.431769+0200","flow_id":1,"event_type":"dns","src_ip":"192.168.1.129","src_port":35790,"dest_ip":"192.168.1.1","dest_port":53,"proto":"UDP","dns":{"type":"query","id":2,"rrname":"WWW.Google.com","rrtype":"A","tx_id":0}}`
 	a2    = `{"timestamp":"2021-06-06T16:26:27.442512+0200","flow_id":1,"event_type":"dns","src_ip":"192.168.1.129","src_port":35790,"dest_ip":"192.168.1.1","dest_port":53,"proto":"UDP","dns":{"version":2,"type":"answer","id":2,"rrname":"www.google.com","rrtype":"A","rcode":"NOERROR","answers":[{"rrname":"www.google.com","rrtype":"CNAME","ttl":91,"rdata":"g.com"},{"rrname":"g.com","rrtype":"A","ttl":5,"rdata":"172.217.23.196"}],"grouped":{"A":["172.217.23.196"],"CNAME":["g.com"]}}}`
-	want2 = `{"type":"dns","v":1,"ts":"2021-06-06T14:26:27.431769Z","srcIP":"192.168.1.129","srcPort":35790,"destIP":"192.168.1.1","destPort":53,"proto":"udp","query":"www.google.com","qtype":"A","rcode":"NOERROR","answers":["g.com","172.217.23.196"],"ttls":[91,5]}`
+	want2 = `{"type":"dns","v":1,"ts":"2021-06-06T14:26:27.431769Z","srcIP":"192.168.1.129","srcPort":35790,"destIP":"192.168.1.1","destPort":53,"proto":"udp","communityId":"1:OahdOCY6z2K72ofFD56SRCw1Q7A=","flowId":1,"query":"www.google.com","qtype":"A","rcode":"NOERROR","answers":["g.com","172.217.23.196"],"ttls":[91,5]}`
 )
 
 func TestLines(t *testing.T) {
@@ -89,7 +89,7 @@ func TestLines(t *testing.T) {
 	}, {
 		name: "v2 answer with grouped only: answers without TTLs",
 		in:   []string{strings.Replace(a2, `"answers":[{"rrname":"www.google.com","rrtype":"CNAME","ttl":91,"rdata":"g.com"},{"rrname":"g.com","rrtype":"A","ttl":5,"rdata":"172.217.23.196"}],`, "", 1)},
-		want: []string{`{"type":"dns","v":1,"ts":"2021-06-06T14:26:27.442512Z","srcIP":"192.168.1.129","srcPort":35790,"destIP":"192.168.1.1","destPort":53,"proto":"udp","query":"www.google.com","qtype":"A","rcode":"NOERROR","answers":["172.217.23.196","g.com"]}`},
+		want: []string{`{"type":"dns","v":1,"ts":"2021-06-06T14:26:27.442512Z","srcIP":"192.168.1.129","srcPort":35790,"destIP":"192.168.1.1","destPort":53,"proto":"udp","communityId":"1:OahdOCY6z2K72ofFD56SRCw1Q7A=","flowId":1,"query":"www.google.com","qtype":"A","rcode":"NOERROR","answers":["172.217.23.196","g.com"]}`},
 	}, {
 		name: "two queries on one key are answered in order; other records in between",
 		in: []string{q2, strings.Replace(q2, `"tx_id":0`, `"tx_id":1`, 1),
@@ -98,7 +98,7 @@ func TestLines(t *testing.T) {
 	}, {
 		name: "unanswered query at the end of input has no rcode",
 		in:   []string{q2},
-		want: []string{`{"type":"dns","v":1,"ts":"2021-06-06T14:26:27.431769Z","srcIP":"192.168.1.129","srcPort":35790,"destIP":"192.168.1.1","destPort":53,"proto":"udp","query":"www.google.com","qtype":"A"}`},
+		want: []string{`{"type":"dns","v":1,"ts":"2021-06-06T14:26:27.431769Z","srcIP":"192.168.1.129","srcPort":35790,"destIP":"192.168.1.1","destPort":53,"proto":"udp","communityId":"1:OahdOCY6z2K72ofFD56SRCw1Q7A=","flowId":1,"query":"www.google.com","qtype":"A"}`},
 	}, {
 		name: "v1: answer records gathered, authority records left out, resolver swapped to dest",
 		in: []string{
@@ -108,8 +108,8 @@ func TestLines(t *testing.T) {
 			`{"timestamp":"2017-01-30T16:12:28.0+0100","flow_id":8,"event_type":"dns","src_ip":"172.21.3.254","src_port":53,"dest_ip":"172.17.0.2","dest_port":1000,"proto":"UDP","dns":{"type":"answer","id":1,"rcode":"NOERROR","rrname":"a.example","rrtype":"AAAA","ttl":1,"rdata":"2001:0db8:0000:0000:0000:0000:0000:0001"}}`,
 		},
 		want: []string{
-			`{"type":"dns","v":1,"ts":"2017-01-30T15:12:27.008407Z","srcIP":"172.17.0.2","srcPort":47719,"destIP":"172.21.3.254","destPort":53,"proto":"udp","query":"prod.debian.map.fastly.net","qtype":"A","rcode":"NOERROR","answers":["151.101.12.204"],"ttls":[30]}`,
-			`{"type":"dns","v":1,"ts":"2017-01-30T15:12:28Z","srcIP":"172.17.0.2","srcPort":1000,"destIP":"172.21.3.254","destPort":53,"proto":"udp","query":"a.example","qtype":"AAAA","rcode":"NOERROR","answers":["2001:db8::1"],"ttls":[1]}`,
+			`{"type":"dns","v":1,"ts":"2017-01-30T15:12:27.008407Z","srcIP":"172.17.0.2","srcPort":47719,"destIP":"172.21.3.254","destPort":53,"proto":"udp","communityId":"1:A8Nvrq6Adm2gEWRByYuB12MfnOQ=","flowId":7,"query":"prod.debian.map.fastly.net","qtype":"A","rcode":"NOERROR","answers":["151.101.12.204"],"ttls":[30]}`,
+			`{"type":"dns","v":1,"ts":"2017-01-30T15:12:28Z","srcIP":"172.17.0.2","srcPort":1000,"destIP":"172.21.3.254","destPort":53,"proto":"udp","communityId":"1:SPhJtBzE01Z8eMfF7VlYxo83pdc=","flowId":8,"query":"a.example","qtype":"AAAA","rcode":"NOERROR","answers":["2001:db8::1"],"ttls":[1]}`,
 		},
 	}, {
 		name: "v3 request and response (Suricata 8)",
@@ -117,15 +117,19 @@ func TestLines(t *testing.T) {
 			`{"timestamp":"2024-01-01T00:00:00.000001+0000","flow_id":9,"event_type":"dns","src_ip":"10.16.1.11","src_port":41805,"dest_ip":"10.16.1.1","dest_port":53,"proto":"UDP","dns":{"version":3,"type":"request","tx_id":0,"id":36146,"flags":"100","rd":true,"opcode":0,"rcode":"NOERROR","queries":[{"rrname":"www.suricata-ids.org","rrtype":"A"}]}}`,
 			`{"timestamp":"2024-01-01T00:00:00.1+0000","flow_id":9,"event_type":"dns","src_ip":"10.16.1.1","src_port":53,"dest_ip":"10.16.1.11","dest_port":41805,"proto":"UDP","dns":{"version":3,"type":"response","tx_id":0,"id":36146,"rcode":"NOERROR","queries":[{"rrname":"www.suricata-ids.org","rrtype":"A"}],"answers":[{"rrname":"www.suricata-ids.org","rrtype":"CNAME","ttl":3544,"rdata":"suricata-ids.org"},{"rrname":"suricata-ids.org","rrtype":"A","ttl":244,"rdata":"192.0.78.24"}]}}`,
 		},
-		want: []string{`{"type":"dns","v":1,"ts":"2024-01-01T00:00:00.000001Z","srcIP":"10.16.1.11","srcPort":41805,"destIP":"10.16.1.1","destPort":53,"proto":"udp","query":"www.suricata-ids.org","qtype":"A","rcode":"NOERROR","answers":["suricata-ids.org","192.0.78.24"],"ttls":[3544,244]}`},
+		want: []string{`{"type":"dns","v":1,"ts":"2024-01-01T00:00:00.000001Z","srcIP":"10.16.1.11","srcPort":41805,"destIP":"10.16.1.1","destPort":53,"proto":"udp","communityId":"1:70IiP4rsjeX4JC+KNZO93uwj7Pw=","flowId":9,"query":"www.suricata-ids.org","qtype":"A","rcode":"NOERROR","answers":["suricata-ids.org","192.0.78.24"],"ttls":[3544,244]}`},
 	}, {
 		name: "flow: start as ts, duration from end, to-server bytes are bytesOut",
 		in:   []string{`{"timestamp":"2022-02-23T19:22:46.2+0100","flow_id":1,"event_type":"flow","src_ip":"0.0.0.0","src_port":68,"dest_ip":"255.255.255.255","dest_port":67,"proto":"UDP","app_proto":"dhcp","flow":{"pkts_toserver":2,"pkts_toclient":1,"bytes_toserver":766,"bytes_toclient":300,"start":"2022-02-23T19:22:24.405139+0100","end":"2022-02-23T19:22:46.157788+0100","age":22,"state":"new","reason":"timeout","alerted":false}}`},
-		want: []string{`{"type":"ip","v":1,"ts":"2022-02-23T18:22:24.405139Z","srcIP":"0.0.0.0","srcPort":68,"destIP":"255.255.255.255","destPort":67,"proto":"udp","bytesIn":300,"bytesOut":766,"pktsIn":1,"pktsOut":2,"duration":21.752649}`},
+		want: []string{`{"type":"ip","v":1,"ts":"2022-02-23T18:22:24.405139Z","srcIP":"0.0.0.0","srcPort":68,"destIP":"255.255.255.255","destPort":67,"proto":"udp","communityId":"1:t9O1j0qj71O4wJM7gnaHtgmfev8=","flowId":1,"bytesIn":300,"bytesOut":766,"pktsIn":1,"pktsOut":2,"duration":21.752649,"service":"dhcp"}`},
+	}, {
+		name: "ssh: versions rebuilt from proto and software, hassh with its string (the eve documentation's example)",
+		in:   []string{`{"timestamp":"2024-04-17T19:37:42.189119+0000","flow_id":5,"event_type":"ssh","src_ip":"10.0.0.1","src_port":50000,"dest_ip":"10.0.0.2","dest_port":22,"proto":"TCP","ssh":{"client":{"proto_version":"2.0","software_version":"OpenSSH_6.7","hassh":{"hash":"ec7378c1a92f5a8dde7e8b7a1ddf33d1","string":"curve25519-sha256,diffie-hellman-group14-sha256,diffie-hellman-group14-sha1,ext-info-c"}},"server":{"proto_version":"2.0","software_version":"OpenSSH_6.7","hassh":{"hash":"ec7378c1a92f5a8dde7e8b7a1ddf33d1","string":"curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256"}}}}`},
+		want: []string{`{"type":"ssh","v":1,"ts":"2024-04-17T19:37:42.189119Z","srcIP":"10.0.0.1","srcPort":50000,"destIP":"10.0.0.2","destPort":22,"proto":"tcp","communityId":"1:RYR3Q7zmxbzJL1rDkgpfNtmc8hM=","flowId":5,"clientVersion":"SSH-2.0-OpenSSH_6.7","serverVersion":"SSH-2.0-OpenSSH_6.7","hassh":"ec7378c1a92f5a8dde7e8b7a1ddf33d1","hasshAlgorithms":"curve25519-sha256,diffie-hellman-group14-sha256,diffie-hellman-group14-sha1,ext-info-c","hasshServer":"ec7378c1a92f5a8dde7e8b7a1ddf33d1","hasshServerAlgorithms":"curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256"}`},
 	}, {
 		name: "http",
 		in:   []string{`{"timestamp":"2024-04-17T19:37:42.189119+0000","event_type":"http","src_ip":"10.4.17.101","src_port":49750,"dest_ip":"192.229.211.108","dest_port":80,"proto":"TCP","http":{"hostname":"ocsp.digicert.com","url":"/MFEw","http_user_agent":"Microsoft-CryptoAPI/10.0","http_content_type":"application/ocsp-response","http_refer":"http://a/","http_method":"GET","protocol":"HTTP/1.1","status":200,"length":471}}`},
-		want: []string{`{"type":"http","v":1,"ts":"2024-04-17T19:37:42.189119Z","srcIP":"10.4.17.101","srcPort":49750,"destIP":"192.229.211.108","destPort":80,"proto":"tcp","host":"ocsp.digicert.com","url":"http://ocsp.digicert.com/MFEw","method":"GET","status":200,"userAgent":"Microsoft-CryptoAPI/10.0","referrer":"http://a/","contentType":"application/ocsp-response","respLen":471}`},
+		want: []string{`{"type":"http","v":1,"ts":"2024-04-17T19:37:42.189119Z","srcIP":"10.4.17.101","srcPort":49750,"destIP":"192.229.211.108","destPort":80,"proto":"tcp","communityId":"1:2H05cvSGUSsp8/kYbIufJCcu0ms=","host":"ocsp.digicert.com","url":"http://ocsp.digicert.com/MFEw","method":"GET","status":200,"userAgent":"Microsoft-CryptoAPI/10.0","referrer":"http://a/","contentType":"application/ocsp-response","respLen":471}`},
 	}, {
 		name: "tls: ja4 as object (7.x) and as string (8.x), certificate fields",
 		in: []string{
@@ -133,8 +137,8 @@ func TestLines(t *testing.T) {
 			`{"timestamp":"2022-02-23T19:22:58.353542+0100","event_type":"tls","src_ip":"172.16.0.170","src_port":54046,"dest_ip":"52.182.141.63","dest_port":443,"proto":"TCP","tls":{"subject":"CN=*.events.data.microsoft.com","issuerdn":"CN=Microsoft Azure TLS Issuing CA 02","fingerprint":"2c:ec:2e:55:3c:fd:bb:e0:ce:d8:3a:05:e2:23:43:1f:3f:08:52:29","sni":"self.events.data.microsoft.com","version":"TLS 1.2","notbefore":"2021-12-12T07:14:01","notafter":"2022-12-07T07:14:01","ja4":"t12d","client_alpns":["h2"]}}`,
 		},
 		want: []string{
-			`{"type":"tls","v":1,"ts":"2024-04-17T19:36:46.249196Z","srcIP":"10.4.17.101","srcPort":49722,"destIP":"104.21.20.236","destPort":443,"proto":"tcp","sni":"prottahobarta.com","version":"TLSv13","ja3":"b910","ja3s":"eb1d","ja3Raw":"771,4865","ja3sRaw":"771,4865,51-43","ja4":"t13d1517h2_8daaf6152771_b1ff8ab2d16f"}`,
-			`{"type":"tls","v":1,"ts":"2022-02-23T18:22:58.353542Z","srcIP":"172.16.0.170","srcPort":54046,"destIP":"52.182.141.63","destPort":443,"proto":"tcp","sni":"self.events.data.microsoft.com","version":"TLSv12","alpn":["h2"],"ja4":"t12d","certHash":"2cec2e553cfdbbe0ced83a05e223431f3f085229","issuer":"CN=Microsoft Azure TLS Issuing CA 02","subject":"CN=*.events.data.microsoft.com","validFrom":"2021-12-12T07:14:01Z","validTo":"2022-12-07T07:14:01Z"}`,
+			`{"type":"tls","v":1,"ts":"2024-04-17T19:36:46.249196Z","srcIP":"10.4.17.101","srcPort":49722,"destIP":"104.21.20.236","destPort":443,"proto":"tcp","communityId":"1:vicH52sD81kLJBrhv8Ff/gErA5w=","sni":"prottahobarta.com","version":"TLSv13","ja3":"b910","ja3s":"eb1d","ja3Raw":"771,4865","ja3sRaw":"771,4865,51-43","ja4":"t13d1517h2_8daaf6152771_b1ff8ab2d16f"}`,
+			`{"type":"tls","v":1,"ts":"2022-02-23T18:22:58.353542Z","srcIP":"172.16.0.170","srcPort":54046,"destIP":"52.182.141.63","destPort":443,"proto":"tcp","communityId":"1:IyjqEb9MnvKPz2ZBM37IoaB6sYw=","sni":"self.events.data.microsoft.com","version":"TLSv12","alpn":["h2"],"ja4":"t12d","certHash":"2cec2e553cfdbbe0ced83a05e223431f3f085229","issuer":"CN=Microsoft Azure TLS Issuing CA 02","subject":"CN=*.events.data.microsoft.com","validFrom":"2021-12-12T07:14:01Z","validTo":"2022-12-07T07:14:01Z"}`,
 		},
 	}, {
 		name: "a dns event's answers do not leak into the next event",

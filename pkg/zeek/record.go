@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nfr-project/nfr/pkg/communityid"
 	"github.com/nfr-project/nfr/pkg/event"
 )
 
@@ -58,6 +59,17 @@ const (
 	fNotAfter
 	fPath
 	fIPProto
+	fService
+	fUID
+	fCommunityID
+	fClient
+	fServer
+	fAuthSuccess
+	fAuthAttempts
+	fHASSH
+	fHASSHAlgorithms
+	fHASSHServer
+	fHASSHServerAlgorithms
 	nField
 )
 
@@ -76,6 +88,11 @@ var fieldIDs = map[string]int{
 	"id": fID, "fingerprint": fFingerprint, "certificate.subject": fCertSubject,
 	"certificate.issuer": fCertIssuer, "certificate.not_valid_before": fNotBefore,
 	"certificate.not_valid_after": fNotAfter, "_path": fPath, "ip_proto": fIPProto,
+	"service": fService, "uid": fUID, "community_id": fCommunityID,
+	"client": fClient, "server": fServer, "auth_success": fAuthSuccess, "auth_attempts": fAuthAttempts,
+	// the hassh package's columns
+	"hassh": fHASSH, "hasshAlgorithms": fHASSHAlgorithms, "hasshServer": fHASSHServer,
+	"hasshServerAlgorithms": fHASSHServerAlgorithms,
 }
 
 func fieldID(name string) int {
@@ -179,6 +196,8 @@ func (p *Parser) build(kind string, r *record, emit func(*event.Event) error) er
 	}
 	e.Proto = p.intern(r, fProto)
 	e.SrcPort, e.DestPort = uint16(origP), uint16(respP)
+	e.UID = r.str(fUID)
+	e.CommunityID = r.str(fCommunityID)
 
 	switch kind {
 	case KindDNS:
@@ -189,6 +208,8 @@ func (p *Parser) build(kind string, r *record, emit func(*event.Event) error) er
 		err = p.http(r, e)
 	case KindSSL:
 		err = p.ssl(r, e)
+	case KindSSH:
+		err = p.ssh(r, e)
 	}
 	if err != nil {
 		return err
@@ -196,6 +217,7 @@ func (p *Parser) build(kind string, r *record, emit func(*event.Event) error) er
 	if err := event.CheckLengths(e); err != nil {
 		return err
 	}
+	communityid.Stamp(e) // when the log has no community_id column
 	p.Stats.Events++
 	return emit(e)
 }
@@ -275,6 +297,7 @@ func (p *Parser) conn(r *record, e *event.Event) error {
 	}
 	e.ConnState = p.intern(r, fConnState)
 	e.History = p.intern(r, fHistory)
+	e.Service = p.service(r)
 	switch {
 	case e.Proto == "unknown_transport" && r.has[fIPProto]:
 		// Zeek >= 6 logs the IP protocol number beside it.
@@ -289,6 +312,57 @@ func (p *Parser) conn(r *record, e *event.Event) error {
 		e.SrcPort, e.DestPort = 0, 0
 	}
 	return nil
+}
+
+// ssh reads ssh.log: the version strings, the authentication verdict and
+// attempts, and the hassh package's columns when present.
+func (p *Parser) ssh(r *record, e *event.Event) error {
+	e.Type = event.TypeSSH
+	if e.Proto == "" {
+		e.Proto = "tcp"
+	}
+	e.ClientVersion, e.ServerVersion = r.str(fClient), r.str(fServer)
+	if r.has[fAuthSuccess] {
+		switch v := string(r.val[fAuthSuccess]); v {
+		case "T", "true":
+			t := true
+			e.AuthSuccess = &t
+		case "F", "false":
+			f := false
+			e.AuthSuccess = &f
+		default:
+			return fmt.Errorf("auth_success: %q is not a bool", v)
+		}
+	}
+	if r.has[fAuthAttempts] {
+		n, err := parseUint(r.val[fAuthAttempts], 1<<31-1)
+		if err != nil {
+			return fmt.Errorf("auth_attempts: %v", err)
+		}
+		e.AuthAttempts = int(n)
+	}
+	e.HASSH, e.HASSHAlgorithms = r.str(fHASSH), r.str(fHASSHAlgorithms)
+	e.HASSHServer, e.HASSHServerAlgorithms = r.str(fHASSHServer), r.str(fHASSHServerAlgorithms)
+	return nil
+}
+
+// service is conn.log's service column without the analysers Zeek
+// removed after a violation ("-ftp", failed-service-logging).
+func (p *Parser) service(r *record) string {
+	v := r.val[fService]
+	if !r.has[fService] || bytes.IndexByte(v, '-') < 0 {
+		return p.intern(r, fService)
+	}
+	var out []byte
+	for _, s := range bytes.Split(v, []byte(",")) {
+		if len(s) > 0 && s[0] != '-' {
+			if len(out) > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, s...)
+		}
+	}
+	return string(out)
 }
 
 func (p *Parser) http(r *record, e *event.Event) error {

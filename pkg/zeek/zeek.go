@@ -17,10 +17,11 @@ const (
 	KindHTTP = "http"
 	KindSSL  = "ssl"
 	KindX509 = "x509"
+	KindSSH  = "ssh"
 )
 
 // Kinds lists the kinds accepted by Parser.Type.
-var Kinds = []string{KindDNS, KindConn, KindHTTP, KindSSL, KindX509}
+var Kinds = []string{KindDNS, KindConn, KindHTTP, KindSSL, KindX509, KindSSH}
 
 // KindFromName guesses the log kind from a file name: dns.log,
 // dns.2026-01-02-03-00-00.log.gz, conn_json.log and ssl1_2.log all count.
@@ -314,7 +315,7 @@ func init() {
 
 func wanted(kind string) bool {
 	switch kind {
-	case KindDNS, KindConn, KindHTTP, KindSSL, KindX509:
+	case KindDNS, KindConn, KindHTTP, KindSSL, KindX509, KindSSH:
 		return true
 	}
 	return false

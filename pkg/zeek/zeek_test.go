@@ -66,15 +66,15 @@ func TestLines(t *testing.T) {
 	}{{
 		name: "dns with answers, full precision ts",
 		in:   dnsHeader + "1495469816.000001\tC1\t10.0.0.1\t5353\t8.8.8.8\t53\tudp\tWWW.Example.COM.\tA\tNOERROR\twww.example.net,1.2.3.4\t60.000000,3600.500000\n",
-		want: []string{`{"type":"dns","v":1,"ts":"2017-05-22T16:16:56.000001Z","srcIP":"10.0.0.1","srcPort":5353,"destIP":"8.8.8.8","destPort":53,"proto":"udp","query":"www.example.com","qtype":"A","rcode":"NOERROR","answers":["www.example.net","1.2.3.4"],"ttls":[60,3600]}`},
+		want: []string{`{"type":"dns","v":1,"ts":"2017-05-22T16:16:56.000001Z","srcIP":"10.0.0.1","srcPort":5353,"destIP":"8.8.8.8","destPort":53,"proto":"udp","communityId":"1:6lAG9QTPdA3Iy96P3S4MMa3sYKA=","uid":"C1","query":"www.example.com","qtype":"A","rcode":"NOERROR","answers":["www.example.net","1.2.3.4"],"ttls":[60,3600]}`},
 	}, {
 		name: "unanswered query: unset rcode and answers are absent",
 		in:   dnsHeader + "1.5\tC1\t::1\t1\t::2\t53\tudp\ta.b\t*\t-\t-\t-\n",
-		want: []string{`{"type":"dns","v":1,"ts":"1970-01-01T00:00:01.5Z","srcIP":"::1","srcPort":1,"destIP":"::2","destPort":53,"proto":"udp","query":"a.b","qtype":"*"}`},
+		want: []string{`{"type":"dns","v":1,"ts":"1970-01-01T00:00:01.5Z","srcIP":"::1","srcPort":1,"destIP":"::2","destPort":53,"proto":"udp","communityId":"1:ZOQrZc4ccvyB3PxP8+Jmhz0Kh78=","uid":"C1","query":"a.b","qtype":"*"}`},
 	}, {
 		name: "empty set is an empty list",
 		in:   dnsHeader + "1\tC1\t1.1.1.1\t1\t2.2.2.2\t53\tudp\ta.b\tA\tNXDOMAIN\t(empty)\t(empty)\n",
-		want: []string{`{"type":"dns","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":1,"destIP":"2.2.2.2","destPort":53,"proto":"udp","query":"a.b","qtype":"A","rcode":"NXDOMAIN"}`},
+		want: []string{`{"type":"dns","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":1,"destIP":"2.2.2.2","destPort":53,"proto":"udp","communityId":"1:CrosutiXaXyoB9Fa+2bUoVBz3YA=","uid":"C1","query":"a.b","qtype":"A","rcode":"NXDOMAIN"}`},
 	}, {
 		name: "column order comes from #fields; a second block changes it",
 		in: "#separator \\x09\n#path\tconn\n#fields\tresp_bytes\tts\tid.orig_h\tid.resp_h\torig_bytes\tproto\tduration\torig_pkts\tresp_pkts\tconn_state\thistory\n" +
@@ -82,20 +82,20 @@ func TestLines(t *testing.T) {
 			"#separator \\x09\n#path\tconn\n#fields\tts\tid.orig_h\tid.resp_h\tproto\torig_bytes\tresp_bytes\tduration\n" +
 			"3\t1.1.1.1\t2.2.2.2\tudp\t-\t-\t-\n",
 		want: []string{
-			`{"type":"ip","v":1,"ts":"1970-01-01T00:00:02Z","srcIP":"1.1.1.1","srcPort":0,"destIP":"2.2.2.2","destPort":0,"proto":"tcp","bytesIn":20,"bytesOut":10,"pktsIn":2,"pktsOut":1,"duration":0.000001,"connState":"SF","history":"ShAdDaFf"}`,
-			`{"type":"ip","v":1,"ts":"1970-01-01T00:00:03Z","srcIP":"1.1.1.1","srcPort":0,"destIP":"2.2.2.2","destPort":0,"proto":"udp","bytesIn":0,"bytesOut":0,"pktsIn":0,"pktsOut":0,"duration":0}`,
+			`{"type":"ip","v":1,"ts":"1970-01-01T00:00:02Z","srcIP":"1.1.1.1","srcPort":0,"destIP":"2.2.2.2","destPort":0,"proto":"tcp","communityId":"1:VVrfhZ6U1InA7+keAFu3K+wI3L4=","bytesIn":20,"bytesOut":10,"pktsIn":2,"pktsOut":1,"duration":0.000001,"connState":"SF","history":"ShAdDaFf"}`,
+			`{"type":"ip","v":1,"ts":"1970-01-01T00:00:03Z","srcIP":"1.1.1.1","srcPort":0,"destIP":"2.2.2.2","destPort":0,"proto":"udp","communityId":"1:hCNsw6+ZuazErUOfrqcNmnd9RoE=","bytesIn":0,"bytesOut":0,"pktsIn":0,"pktsOut":0,"duration":0}`,
 		},
 	}, {
 		name: "icmp type and code from the port columns",
 		in:   "#path\tconn\n#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\n1\t1.1.1.1\t8\t2.2.2.2\t0\ticmp\n",
-		want: []string{`{"type":"ip","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":0,"destIP":"2.2.2.2","destPort":0,"proto":"icmp","bytesIn":0,"bytesOut":0,"pktsIn":0,"pktsOut":0,"duration":0,"icmpType":8,"icmpCode":0}`},
+		want: []string{`{"type":"ip","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":0,"destIP":"2.2.2.2","destPort":0,"proto":"icmp","communityId":"1:S8recDthFFl6KMmgHjdsjS3rnv8=","bytesIn":0,"bytesOut":0,"pktsIn":0,"pktsOut":0,"duration":0,"icmpType":8,"icmpCode":0}`},
 	}, {
 		name: "ICMPv6 is icmp6; unknown_transport becomes the IP protocol number",
 		in: "#path\tconn\n#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tip_proto\n" +
 			"1\tfe80::1\t134\tfe80::2\t133\ticmp\t58\n1\t1.1.1.1\t0\t2.2.2.2\t0\tunknown_transport\t99\n",
 		want: []string{
-			`{"type":"ip","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"fe80::1","srcPort":0,"destIP":"fe80::2","destPort":0,"proto":"icmp6","bytesIn":0,"bytesOut":0,"pktsIn":0,"pktsOut":0,"duration":0,"icmpType":134,"icmpCode":133}`,
-			`{"type":"ip","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":0,"destIP":"2.2.2.2","destPort":0,"proto":"99","bytesIn":0,"bytesOut":0,"pktsIn":0,"pktsOut":0,"duration":0}`,
+			`{"type":"ip","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"fe80::1","srcPort":0,"destIP":"fe80::2","destPort":0,"proto":"icmp6","communityId":"1:XCLrov2PmeiHiTWQcQgF6JB1ByY=","bytesIn":0,"bytesOut":0,"pktsIn":0,"pktsOut":0,"duration":0,"icmpType":134,"icmpCode":133}`,
+			`{"type":"ip","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":0,"destIP":"2.2.2.2","destPort":0,"proto":"99","communityId":"1:0z1QuucUsiQ+Njg+QxS8rGuEzn4=","bytesIn":0,"bytesOut":0,"pktsIn":0,"pktsOut":0,"duration":0}`,
 		},
 	}, {
 		name: "http: host and uri make the url, - numbers are absent, escapes kept",
@@ -103,8 +103,8 @@ func TestLines(t *testing.T) {
 			"1|1.1.1.1|1|2.2.2.2|80|GET|example.com|/a\\x7cb\\x07|-|curl|0|-|-|text/html;text/plain\n" +
 			"1|1.1.1.1|1|2.2.2.2|3128|CONNECT|-|example.com:443|-|-|-|-|200|-\n",
 		want: []string{
-			`{"type":"http","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":1,"destIP":"2.2.2.2","destPort":80,"proto":"tcp","host":"example.com","url":"http://example.com/a\\x7cb\\x07","method":"GET","userAgent":"curl","contentType":"text/html"}`,
-			`{"type":"http","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":1,"destIP":"2.2.2.2","destPort":3128,"proto":"tcp","url":"example.com:443","method":"CONNECT","status":200}`,
+			`{"type":"http","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":1,"destIP":"2.2.2.2","destPort":80,"proto":"tcp","communityId":"1:L8hC39mqBfOKjcLt2UhcQWcltgU=","host":"example.com","url":"http://example.com/a\\x7cb\\x07","method":"GET","userAgent":"curl","contentType":"text/html"}`,
+			`{"type":"http","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":1,"destIP":"2.2.2.2","destPort":3128,"proto":"tcp","communityId":"1:vyuD3F+Kzqt356hMUTDYwyhQAt0=","url":"example.com:443","method":"CONNECT","status":200}`,
 		},
 	}, {
 		name: "ssl with ja3, ja4 and next protocol; DTLS is udp",
@@ -112,8 +112,8 @@ func TestLines(t *testing.T) {
 			"1\t1.1.1.1\t1\t2.2.2.2\t443\tTLSv13\tExample.com\th2\taa\tbb\tt13d\n" +
 			"1\t1.1.1.1\t1\t2.2.2.2\t443\tDTLSv12\t-\t-\t-\t-\t-\n",
 		want: []string{
-			`{"type":"tls","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":1,"destIP":"2.2.2.2","destPort":443,"proto":"tcp","sni":"Example.com","version":"TLSv13","alpn":["h2"],"ja3":"aa","ja3s":"bb","ja4":"t13d"}`,
-			`{"type":"tls","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":1,"destIP":"2.2.2.2","destPort":443,"proto":"udp","version":"DTLSv12"}`,
+			`{"type":"tls","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":1,"destIP":"2.2.2.2","destPort":443,"proto":"tcp","communityId":"1:mnurdE5V+cN0dQDDQH7qRTUyfIE=","sni":"Example.com","version":"TLSv13","alpn":["h2"],"ja3":"aa","ja3s":"bb","ja4":"t13d"}`,
+			`{"type":"tls","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":1,"destIP":"2.2.2.2","destPort":443,"proto":"udp","communityId":"1:e5YC7bz9VXs1wXvpW6j4/zUVaGU=","version":"DTLSv12"}`,
 		},
 	}, {
 		name: "JSON: use_json with epoch ts, and JSON streaming with _path and ISO ts",
@@ -121,13 +121,13 @@ func TestLines(t *testing.T) {
 			`{"_path":"dns","_write_ts":"2017-05-22T16:16:57.000000Z","ts":"2017-05-22T16:16:56.000001Z","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":53,"proto":"udp","query":"a.b","qtype_name":"A","rcode_name":"NOERROR","answers":["1.2.3.4"],"TTLs":[60.0]}` + "\n",
 		typ: "", // kind from the name "dns.log" for the first line
 		want: []string{
-			`{"type":"dns","v":1,"ts":"2017-05-22T16:16:56.000001Z","srcIP":"10.0.0.1","srcPort":1,"destIP":"10.0.0.2","destPort":53,"proto":"udp","query":"a.b","qtype":"A","rcode":"NOERROR","answers":["1.2.3.4"],"ttls":[60]}`,
-			`{"type":"dns","v":1,"ts":"2017-05-22T16:16:56.000001Z","srcIP":"10.0.0.1","srcPort":1,"destIP":"10.0.0.2","destPort":53,"proto":"udp","query":"a.b","qtype":"A","rcode":"NOERROR","answers":["1.2.3.4"],"ttls":[60]}`,
+			`{"type":"dns","v":1,"ts":"2017-05-22T16:16:56.000001Z","srcIP":"10.0.0.1","srcPort":1,"destIP":"10.0.0.2","destPort":53,"proto":"udp","communityId":"1:G9a1ESWDqBgXJJORWVUMl0O3ba8=","query":"a.b","qtype":"A","rcode":"NOERROR","answers":["1.2.3.4"],"ttls":[60]}`,
+			`{"type":"dns","v":1,"ts":"2017-05-22T16:16:56.000001Z","srcIP":"10.0.0.1","srcPort":1,"destIP":"10.0.0.2","destPort":53,"proto":"udp","communityId":"1:G9a1ESWDqBgXJJORWVUMl0O3ba8=","query":"a.b","qtype":"A","rcode":"NOERROR","answers":["1.2.3.4"],"ttls":[60]}`,
 		},
 	}, {
 		name: "JSON with the connection id nested",
 		in:   `{"_path":"conn","ts":1.0,"id":{"orig_h":"10.0.0.1","orig_p":1,"resp_h":"10.0.0.2","resp_p":80},"proto":"tcp","orig_bytes":5}` + "\n",
-		want: []string{`{"type":"ip","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"10.0.0.1","srcPort":1,"destIP":"10.0.0.2","destPort":80,"proto":"tcp","bytesIn":0,"bytesOut":5,"pktsIn":0,"pktsOut":0,"duration":0}`},
+		want: []string{`{"type":"ip","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"10.0.0.1","srcPort":1,"destIP":"10.0.0.2","destPort":80,"proto":"tcp","communityId":"1:xWj6AgwMBbGeCZz5Rt3yzM2NcgA=","bytesIn":0,"bytesOut":5,"pktsIn":0,"pktsOut":0,"duration":0}`},
 	}, {
 		name: "other kinds are ignored, not errors",
 		in:   "#path\tweird\n#fields\tts\tname\n1\tbad_TCP_checksum\n" + `{"_path":"files","ts":1}` + "\n",
@@ -151,7 +151,7 @@ func TestLines(t *testing.T) {
 		name: "a dns event's answers do not leak into the next event",
 		in:   dnsHeader + "1\tC1\t1.1.1.1\t1\t2.2.2.2\t53\tudp\ta.b\tA\tNOERROR\t1.2.3.4\t1.0\n" + "#path\thttp\n#fields\tts\tmethod\n1\tGET\n",
 		want: []string{
-			`{"type":"dns","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":1,"destIP":"2.2.2.2","destPort":53,"proto":"udp","query":"a.b","qtype":"A","rcode":"NOERROR","answers":["1.2.3.4"],"ttls":[1]}`,
+			`{"type":"dns","v":1,"ts":"1970-01-01T00:00:01Z","srcIP":"1.1.1.1","srcPort":1,"destIP":"2.2.2.2","destPort":53,"proto":"udp","communityId":"1:CrosutiXaXyoB9Fa+2bUoVBz3YA=","uid":"C1","query":"a.b","qtype":"A","rcode":"NOERROR","answers":["1.2.3.4"],"ttls":[1]}`,
 			`{"type":"http","v":1,"ts":"1970-01-01T00:00:01Z","proto":"tcp","method":"GET"}`,
 		},
 	}, {
@@ -409,6 +409,7 @@ func TestReferences(t *testing.T) {
 		{"http-get-reassembly", "zeek/http-get-reassembly", "http.log"},
 		{"ssl-tls12-x509", "zeek/ssl-tls12", "ssl.log"},
 		{"ssl-legacy-tls12-x509", "zeek/ssl-tls12/legacy-zeek-3.3.0-dev", "ssl.log"},
+		{"ssh-legacy-basic", "zeek/ssh-basic/legacy-zeek-3.3.0-dev", "ssh.log"},
 	} {
 		t.Run(c.golden, func(t *testing.T) {
 			certs := NewCerts()

@@ -1,9 +1,13 @@
 // Command genmixed writes a large capture of ordinary mixed traffic for
 // nfr-capture's whole-program benchmark: DNS lookups, short HTTP and TLS
 // connections, long bulk TCP transfers, and ICMP echoes, over IPv4 and IPv6,
-// between 250 internal hosts and 1,000 servers.
+// between 250 internal hosts and 1,000 servers. With -short it writes the
+// workload of issue 11 instead: half the packets short TCP connections
+// from 60,000 clients (handshake, one HTTP request or TLS ClientHello, a
+// response, FIN), half DNS.
 //
 //	go run ./scripts/genmixed -n 1000000 -o testdata/bench/mixed.pcap
+//	go run ./scripts/genmixed -short -n 1000000 -o testdata/bench/short.pcap
 package main
 
 import (
@@ -23,14 +27,15 @@ func main() {
 	n := flag.Int("n", 1000000, "at least this many packets")
 	out := flag.String("o", "mixed.pcap", "output pcap file")
 	seed := flag.Int64("seed", 1, "random seed")
+	short := flag.Bool("short", false, "half short HTTP/TLS connections from many clients, half DNS")
 	flag.Parse()
-	if err := run(*n, *out, *seed); err != nil {
+	if err := run(*n, *out, *seed, *short); err != nil {
 		fmt.Fprintf(os.Stderr, "genmixed: error: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(n int, out string, seed int64) error {
+func run(n int, out string, seed int64, short bool) error {
 	g := traffic.New(seed)
 	r := g.Rand
 	client := func(i int) netip.Addr {
@@ -46,7 +51,29 @@ func run(n int, out string, seed int64) error {
 		return netip.AddrFrom4([4]byte{203, 0, 113 + byte(i%3), byte(i)})
 	}
 	t := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
-	for g.Packets() < n {
+	dnsPkts, tcpPkts := 0, 0
+	for short && g.Packets() < n {
+		t = t.Add(time.Duration(r.Intn(2000)+1) * time.Microsecond)
+		c := r.Intn(60000)
+		src := client(c)
+		dst := server(r.Intn(1000), src.Is6())
+		name := fmt.Sprintf("www%d.example%d.com", r.Intn(50), r.Intn(400))
+		before := g.Packets()
+		switch {
+		case dnsPkts <= tcpPkts:
+			src = netip.AddrFrom4([4]byte{10, 1, byte(c >> 8), byte(c)})
+			g.DNS(t, src, name, layers.DNSTypeA, layers.DNSResponseCodeNoErr, dst.String())
+			dnsPkts += g.Packets() - before
+			continue
+		case r.Intn(2) == 0:
+			g.HTTP(t, src, dst, 80, name, fmt.Sprintf("http://%s/page/%d", name, r.Intn(1000)),
+				"Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/128.0", 200, r.Intn(300))
+		default:
+			g.TLS(t, src, dst, 443, name, 0, 0)
+		}
+		tcpPkts += g.Packets() - before
+	}
+	for !short && g.Packets() < n {
 		t = t.Add(time.Duration(r.Intn(20)+1) * time.Millisecond)
 		c := r.Intn(250)
 		src := client(c)
