@@ -52,6 +52,9 @@ func run() int {
 		}
 		return cli.ExitOK
 	}
+	if o.MinSeverity < 0 || o.MinSeverity > 5 {
+		return ui.Usagef("--min-severity: %d is outside 0-5 (0 keeps every alert)", o.MinSeverity)
+	}
 	conf, err := config.Find(o.Config)
 	if err != nil {
 		ui.Errorf("%v", err)
@@ -79,6 +82,10 @@ func run() int {
 		state = o.State
 	}
 	if state != "" {
+		if err := config.CheckWritable(state); err != nil {
+			ui.Errorf("--state: %v", err)
+			return cli.ExitFailure
+		}
 		if err := eng.LoadStateFile(state); err != nil {
 			ui.Errorf("%v", err)
 			return cli.ExitFailure
@@ -90,7 +97,8 @@ func run() int {
 	f := &score.Filter{Engine: eng, Out: out, MinSeverity: minSev, Reload: reload,
 		Warn:     func(m string) { ui.Warnf("%s", m) },
 		Reloaded: func(s *intel.Set) { ui.Infof("feeds reloaded: %d indicators", s.Len()) }}
-	watchSignals(ui, out, func() {
+	stdin := cli.Interruptible(os.Stdin)
+	sigs := &cli.Interrupts{Input: stdin, Note: cli.DrainNote, Hangup: func() {
 		s, err := score.LoadFeeds(sc, o.Feeds, info, func(s string) { ui.Warnf("%s", s) })
 		if err != nil {
 			ui.Errorf("reload: %v (keeping the old feeds)", err)
@@ -100,13 +108,14 @@ func run() int {
 			s = intel.NewSet()
 		}
 		reload <- s
-	})
+	}}
+	sigs.Watch(ui)
 	if len(files) == 0 {
 		files = []string{"-"}
 	}
 	code = cli.ExitOK
 	for _, name := range files {
-		in := os.Stdin
+		in := stdin
 		if name != "-" {
 			if in, err = os.Open(name); err != nil {
 				ui.Errorf("%v", err)
@@ -116,6 +125,9 @@ func run() int {
 		}
 		err = f.Run(in, name)
 		in.Close()
+		if cli.Cut(err) {
+			break // a second interrupt: save the state and stop
+		}
 		if err != nil {
 			ui.Errorf("%s: %v", name, err)
 			code = cli.ExitFailure
@@ -140,26 +152,5 @@ func run() int {
 	if o.Stats {
 		ui.Infof("%s", score.FormatStats(eng.Stats(), f.Lines, f.Alerts))
 	}
-	return code
-}
-
-// watchSignals reloads feeds on SIGHUP. On the first SIGINT or SIGTERM it
-// keeps draining its input (the source upstream is stopping and flushing);
-// on the second it flushes what it has and exits.
-func watchSignals(ui *cli.UI, out *event.Writer, reload func()) {
-	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		stops := 0
-		for s := range ch {
-			if s == syscall.SIGHUP {
-				reload()
-				continue
-			}
-			if stops++; stops == 2 {
-				out.Close()
-				os.Exit(130)
-			}
-		}
-	}()
+	return sigs.Status(code)
 }

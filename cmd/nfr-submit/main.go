@@ -50,7 +50,7 @@ func run() int {
 	if o.AlertsOnly && len(args) > 0 {
 		return ui.Usagef("--alerts-only reads no input, but files were given")
 	}
-	cfg, err := account.LoadConfig(o.Config, false)
+	cfg, err := config.Find(o.Config)
 	if err != nil {
 		ui.Errorf("%v", err)
 		return cli.ExitUsage

@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"errors"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Interrupts is how every nfr-* program handles SIGINT and SIGTERM, so that a
+// Ctrl-C (or the wrapper's or systemd's TERM) reaching every process of a
+// pipeline loses nothing:
+//
+//   - the first signal calls First: a source stops reading and flushes what
+//     it holds; a filter or sink keeps draining its input to its end (the
+//     source upstream is stopping too) and then exits as it would have at
+//     end of input, with the same exit status;
+//   - the second signal stops the program now, but never before what must
+//     survive is saved: when Input is set its reads are cut (they return
+//     an error Cut recognises) and the program's own end-of-input path runs
+//     (flushing output, saving state files) and returns Status, which is
+//     then 128+signal, the shell's status for a process a signal stopped;
+//     without Input, Last runs and the program exits 128+signal at once.
+//     A third signal, or ten seconds without the program ending, exits at
+//     once.
+//
+// SIGHUP calls Hangup (a reload) when set, and is otherwise ignored, so the
+// wrapper can pass a HUP to every stage without killing the ones that do
+// not reload.
+type Interrupts struct {
+	First  func()
+	Last   func()
+	Hangup func()
+
+	// Input is the program's input (see Interruptible); the second signal
+	// cuts its reads.
+	Input *os.File
+
+	// Note, when set, is printed (as "prog: NOTE") on the first signal.
+	Note string
+
+	once   sync.Once
+	ch     chan os.Signal
+	done   chan struct{}
+	mu     sync.Mutex
+	status int
+}
+
+// Status returns code, or 128+signal when a second signal stopped the
+// program: what it returns to os.Exit.
+func (in *Interrupts) Status(code int) int {
+	in.Stop()
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.status != 0 {
+		return in.status
+	}
+	return code
+}
+
+// Cut reports whether err is a read the second signal cut.
+func Cut(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
+
+// Interruptible returns f (usually os.Stdin) so that its reads can be cut by
+// a deadline: a pipe or FIFO is reopened in non-blocking mode under Go's
+// poller. Files, which never block for long, and terminals, whose mode is
+// shared with the shell, are returned as they are.
+func Interruptible(f *os.File) *os.File {
+	st, err := f.Stat()
+	if err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		return f
+	}
+	fd := f.Fd() // Fd makes the descriptor blocking: set non-blocking after
+	if err := syscall.SetNonblock(int(fd), true); err != nil {
+		return f
+	}
+	return os.NewFile(fd, f.Name())
+}
+
+// exit is os.Exit; tests replace it.
+var exit = os.Exit
+
+// Watch starts handling the signals for ui's program; Stop ends it.
+func (in *Interrupts) Watch(ui *UI) {
+	in.ch = make(chan os.Signal, 4)
+	in.done = make(chan struct{})
+	if in.Hangup == nil {
+		signal.Ignore(syscall.SIGHUP)
+		signal.Notify(in.ch, syscall.SIGINT, syscall.SIGTERM)
+	} else {
+		signal.Notify(in.ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	}
+	go in.loop(ui)
+}
+
+func (in *Interrupts) loop(ui *UI) {
+	n := 0
+	for {
+		var s os.Signal
+		select {
+		case s = <-in.ch:
+		case <-in.done:
+			return
+		}
+		if s == syscall.SIGHUP {
+			in.Hangup()
+			continue
+		}
+		if n++; n == 1 {
+			if in.Note != "" && ui != nil {
+				ui.Infof("%s", in.Note)
+			}
+			if in.First != nil {
+				in.First()
+			}
+			continue
+		}
+		code := 128 + int(s.(syscall.Signal))
+		if n > 2 || in.Input == nil {
+			if in.Last != nil {
+				in.Last()
+			}
+			exit(code)
+			return
+		}
+		in.mu.Lock()
+		in.status = code
+		in.mu.Unlock()
+		in.Input.SetReadDeadline(time.Now())
+		go func() {
+			select {
+			case <-in.done:
+			case <-time.After(10 * time.Second):
+				exit(code)
+			}
+		}()
+	}
+}
+
+// Stop stops handling the signals; the program's own end-of-input path
+// takes over (and must do what Last does).
+func (in *Interrupts) Stop() {
+	in.once.Do(func() {
+		if in.ch != nil {
+			signal.Stop(in.ch)
+			close(in.done)
+		}
+	})
+}
+
+// DrainNote is the Note of filters and sinks.
+const DrainNote = "interrupted: reading the input to its end; interrupt again to stop now"

@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"os"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The second signal cuts a blocked read of the input, so the program's own
+// end-of-input path (saving state) runs, and Status reports 128+SIGINT.
+func TestInterruptsSecondSignalCutsInput(t *testing.T) {
+	// A raw pipe, blocking and outside Go's poller, as stdin is.
+	var fds [2]int
+	if err := syscall.Pipe(fds[:]); err != nil {
+		t.Fatal(err)
+	}
+	r, w := os.NewFile(uintptr(fds[0]), "stdin"), os.NewFile(uintptr(fds[1]), "w")
+	defer w.Close()
+	input := Interruptible(r)
+	firsts := 0
+	in := &Interrupts{Input: input, First: func() { firsts++ }}
+	exited := make(chan int, 1)
+	exit = func(code int) { exited <- code }
+	defer func() { exit = os.Exit }()
+	in.Watch(nil)
+	defer in.Stop()
+
+	read := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 10)
+		_, err := input.Read(buf)
+		read <- err
+	}()
+	syscall.Kill(os.Getpid(), syscall.SIGINT)
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-read:
+		t.Fatalf("the first signal ended the read (%v): a filter must drain its input", err)
+	default:
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGINT)
+	select {
+	case err := <-read:
+		if !Cut(err) {
+			t.Fatalf("read after the second signal: %v, want a cut read", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second signal did not cut the read")
+	}
+	if firsts != 1 {
+		t.Errorf("First ran %d times, want 1", firsts)
+	}
+	if got := in.Status(0); got != 130 {
+		t.Errorf("Status = %d, want 130", got)
+	}
+	select {
+	case code := <-exited:
+		t.Errorf("exited with %d before the program saved its state", code)
+	default:
+	}
+}
