@@ -151,9 +151,27 @@ func YAMLError(name string, err error) error {
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		var line int
 		fmt.Sscan(m[1], &line)
-		return &Error{File: name, Line: line, Msg: m[2]}
+		return &Error{File: name, Line: line, Msg: Explain(m[2])}
 	}
-	return &Error{File: name, Msg: msg}
+	return &Error{File: name, Msg: Explain(msg)}
+}
+
+var notList = regexp.MustCompile("^cannot unmarshal !!\\w+ `(.*)` into \\[\\]")
+var wrongType = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\w+)")
+
+// Explain rewrites a yaml.v2 type error in the user's terms: a scalar where
+// a list is needed says how to write the list.
+func Explain(msg string) string {
+	if m := notList.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("%q is not a list: write [%s], or one \"- %s\" a line below the key", m[1], m[1], m[1])
+	}
+	if m := wrongType.FindStringSubmatch(msg); m != nil {
+		want := map[string]string{"int": "a number", "bool": "true or false", "string": "a string", "float64": "a number"}[m[3]]
+		if want != "" {
+			return fmt.Sprintf("%q is not %s", m[2], want)
+		}
+	}
+	return msg
 }
 
 // Locate names the config.yml to use: flag (-c FILE), else $NFR_CONFIG,
