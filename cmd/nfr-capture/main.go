@@ -123,17 +123,18 @@ func run(args []string) int {
 
 	// SIGINT and SIGTERM stop the source, so pending transactions are
 	// flushed and the exit status is 0; SIGUSR1 asks for the counters.
+	// A second one exits at once (cli.Interrupts); SIGHUP is ignored, so the
+	// wrapper can pass it to every stage.
 	g := &capture.Guard{}
+	interrupts := &cli.Interrupts{First: g.Stop}
+	interrupts.Watch(ui)
+	defer interrupts.Stop()
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGUSR1)
+	signal.Notify(sigs, syscall.SIGUSR1)
 	defer signal.Stop(sigs)
 	go func() {
-		for s := range sigs {
-			if s == syscall.SIGUSR1 {
-				requestStats(runners)
-			} else {
-				g.Stop()
-			}
+		for range sigs {
+			requestStats(runners)
 		}
 	}()
 	if o.StatsInterval > 0 {

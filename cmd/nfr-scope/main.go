@@ -57,35 +57,32 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 		if opts.Stats {
 			ui.Infof("%s", f.Stats())
 		}
+		if msg := f.Stats().Explain(f.Scope()); msg != "" {
+			ui.Infof("%s", msg)
+		}
 	}
 
 	// SIGHUP reloads; the first interrupt lets the input drain to its end
 	// (the source before us is stopping too), a second one stops now.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, os.Interrupt, syscall.SIGTERM)
+	sigs := &cli.Interrupts{Note: cli.DrainNote, Hangup: func() {
+		if sc, err := open(); err != nil {
+			ui.Errorf("reload: %v; keeping the previous scope", err)
+		} else {
+			f.SetScope(sc)
+			ui.Infof("reloaded %s: %s", sc.Source(), sc.Summary())
+			notes(ui, sc)
+		}
+	}}
+	if f, ok := stdin.(*os.File); ok {
+		sigs.Input = cli.Interruptible(f)
+		stdin = sigs.Input
+	}
+	sigs.Watch(ui)
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
 	go func() {
-		interrupts := 0
-		for s := range sigs {
-			switch s {
-			case syscall.SIGHUP:
-				if sc, err := open(); err != nil {
-					ui.Errorf("reload: %v; keeping the previous scope", err)
-				} else {
-					f.SetScope(sc)
-					ui.Infof("reloaded %s: %s", sc.Source(), sc.Summary())
-					notes(ui, sc)
-				}
-			case syscall.SIGUSR1:
-				ui.Infof("%s", f.Stats())
-			default:
-				if interrupts++; interrupts == 1 {
-					ui.Infof("interrupted: reading the input to its end; interrupt again to stop now")
-				} else {
-					w.Flush()
-					report()
-					os.Exit(128 + int(s.(syscall.Signal)))
-				}
-			}
+		for range usr1 {
+			ui.Infof("%s", f.Stats())
 		}
 	}()
 
@@ -94,7 +91,11 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 	}
 	status := cli.ExitOK
 	for _, name := range files {
-		if err := filterFile(f, name, stdin, w); err != nil {
+		err := filterFile(f, name, stdin, w)
+		if cli.Cut(err) {
+			break
+		}
+		if err != nil {
 			ui.Errorf("%v", err)
 			status = cli.ExitFailure
 		}
@@ -104,7 +105,7 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 		status = cli.ExitFailure
 	}
 	report()
-	return status
+	return sigs.Status(status)
 }
 
 // notes reports scope entries that have no effect.
