@@ -79,3 +79,223 @@ func runTimeout(cmd *exec.Cmd, d time.Duration) (string, error) {
 	err := cmd.Wait()
 	return b.String(), err
 }
+
+// nfrIn runs scripts/nfr with stdin.
+func nfrIn(t *testing.T, stdin []byte, args ...string) (string, string, int) {
+	t.Helper()
+	return testenv.Run(t, filepath.Join(testenv.Root(t), "scripts", "nfr"), stdin,
+		[]string{"PATH=" + family(t) + ":" + os.Getenv("PATH"), "NFR_CONFIG=", "NFR_API_KEY="}, args...)
+}
+
+func demoPcap(t *testing.T) string { return filepath.Join(testenv.Root(t), "testdata", "demo.pcap") }
+
+// The original contract: alerts on stderr, diagnostics on stdout, so that
+// `nfr read ... 2>&1 >/dev/null | jq` sees alerts only, even when a parser
+// warns; and nfr read exits 1 naming the reader that failed while the
+// others still run.
+func TestWrapperAlertsApartFromDiagnostics(t *testing.T) {
+	dir := t.TempDir()
+	eve := writeFile(t, dir, "eve.json", []byte("{damaged\n"+`{"timestamp":"2020-01-01T00:00:00.000000+0000","event_type":"dns","src_ip":"10.0.0.1","dest_ip":"10.0.0.2","dns":{"type":"query","rrname":"example.com","rrtype":"A"}}`+"\n"))
+	stdout, stderr, code := nfrIn(t, nil, "read", demoPcap(t), eve)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "nfr-parse-suricata: warning:") {
+		t.Errorf("the parser warning is not on stdout (log.file): %q", stdout)
+	}
+	alerts := strings.Split(strings.TrimSpace(stderr), "\n")
+	for _, l := range alerts {
+		if !strings.HasPrefix(l, `{"type":"alert"`) {
+			t.Fatalf("not an alert on stderr: %q", l)
+		}
+	}
+	if len(alerts) < 10 {
+		t.Errorf("%d alerts from demo.pcap, want the demo's alerts", len(alerts))
+	}
+	t.Logf("%d alerts on stderr, %d diagnostic lines on stdout", len(alerts), strings.Count(stdout, "\n"))
+
+	bad := writeFile(t, dir, "bad.pcap", []byte("\xd4\xc3\xb2\xa1 not a capture at all"))
+	stdout, stderr, code = nfrIn(t, nil, "read", bad, eve)
+	if code != 1 || !strings.Contains(stdout, "nfr: error: reader failed (exit 1): nfr-capture -r "+bad) {
+		t.Errorf("a failing reader: exit %d, stdout %q", code, stdout)
+	}
+	if !strings.Contains(stdout, "nfr-parse-suricata: warning:") {
+		t.Errorf("the reader after the failing one did not run: %q", stdout)
+	}
+	_ = stderr
+}
+
+// Every Zeek log of a read goes to one nfr-parse-bro (ssl.log and x509.log
+// join); an empty rotated log is skipped with a warning; stdin is told
+// apart like a file.
+func TestWrapperReadKinds(t *testing.T) {
+	z := testenv.SharedPath(t, "zeek", "ssl-tls12", "legacy-zeek-3.3.0-dev")
+	ssl, x509 := filepath.Join(z, "ssl.log"), filepath.Join(z, "x509.log")
+	out, _, code := nfrIn(t, nil, "-n", "read", ssl, x509)
+	if want := "nfr-parse-bro " + ssl + " " + x509 + " | nfr-scope | nfr-score"; code != 0 || !strings.HasPrefix(out, want) {
+		t.Errorf("ssl.log + x509.log: exit %d, %q, want prefix %q", code, out, want)
+	}
+	dir := t.TempDir()
+	empty := writeFile(t, dir, "dns.log.1", nil)
+	stdout, stderr, code := nfrIn(t, nil, "read", empty, ssl, x509)
+	if code != 0 || !strings.Contains(stderr, "nfr: warning: "+empty+": empty, skipped") {
+		t.Errorf("empty log: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	logData, err := os.ReadFile(ssl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eve := []byte(`{"timestamp":"2020-01-01T00:00:00.000000+0000","event_type":"dns"}` + "\n")
+	for _, tt := range []struct {
+		name  string
+		stdin []byte
+		want  string
+	}{
+		{"pcap", mustRead(t, demoPcap(t)), "nfr-capture -r - | nfr-scope"},
+		{"zeek", logData, "nfr-parse-bro - | nfr-scope"},
+		{"eve", eve, "nfr-parse-suricata - | nfr-scope"},
+		{"events", []byte(`{"type":"dns","v":1}` + "\n"), "cat | nfr-scope"},
+	} {
+		out, errOut, code := nfrIn(t, tt.stdin, "-n", "read")
+		if code != 0 || !strings.HasPrefix(out, tt.want) {
+			t.Errorf("stdin %s: exit %d, %q (%s), want prefix %q", tt.name, code, out, errOut, tt.want)
+		}
+	}
+	// From stdin for real: the sniffed start is not lost.
+	_, alerts, code := nfrIn(t, mustRead(t, demoPcap(t)), "read")
+	_, direct, _ := nfrIn(t, nil, "read", demoPcap(t))
+	// The same alerts; only their "source" differs (- against the file name).
+	if n, m := strings.Count(alerts, "\n"), strings.Count(direct, "\n"); code != 0 || n != m || n == 0 {
+		t.Errorf("demo.pcap on stdin: exit %d, %d alert bytes, %d from the file", code, len(alerts), len(direct))
+	}
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// What a new user tried: nfr -v in a source tree, nfr account alone.
+func TestWrapperNewUserBugs(t *testing.T) {
+	out, _, code := nfrIn(t, nil, "-v")
+	if code != 0 || strings.Contains(out, "VERSION") || !strings.HasPrefix(out, "nfr ") {
+		t.Errorf("nfr -v: exit %d, %q", code, out)
+	}
+	out, errOut, code := nfrIn(t, nil, "account")
+	if code != 2 || out != "" || !strings.Contains(errOut, "Usage: nfr account") {
+		t.Errorf("nfr account: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	// A bad config.yml is reported once, by nfr-check, with its line.
+	dir := t.TempDir()
+	conf := writeFile(t, dir, "config.yml", []byte("network:\n  dns_portz: [5353]\n"))
+	_, errOut, code = nfrIn(t, nil, "-c", conf, "read", demoPcap(t))
+	if code != 2 || strings.Count(errOut, "error:") != 1 || !strings.Contains(errOut, conf+":2:") {
+		t.Errorf("bad config: exit %d, stderr %q", code, errOut)
+	}
+	// A block-style list, which the awk reader used to drop, reaches nfr-capture.
+	conf = writeFile(t, dir, "config.yml", []byte("network:\n  types:\n    - tls\n"))
+	out, errOut, code = nfrIn(t, nil, "-c", conf, "read", demoPcap(t))
+	if code != 0 {
+		t.Fatalf("block list: exit %d, %s", code, errOut)
+	}
+	if strings.Contains(errOut, `"dns"`) {
+		t.Errorf("network.types: [tls] given as a block list, yet DNS alerts came: %.300s", errOut)
+	}
+}
+
+// TERM sent to the wrapper alone reaches every stage: the pipeline stops,
+// its input pipe is closed, and the wrapper exits.
+func TestWrapperForwardsTerm(t *testing.T) {
+	cmd := exec.Command(filepath.Join(testenv.Root(t), "scripts", "nfr"), "read")
+	cmd.Env = append(os.Environ(), "PATH="+family(t)+":"+os.Getenv("PATH"), "NFR_CONFIG=", "NFR_API_KEY=")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdin = pr
+	var out testenv.SyncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	defer pw.Close()
+	line := []byte(`{"type":"dns","v":1,"ts":"2024-01-01T00:00:00Z","srcIP":"10.0.0.1","query":"example.com","qtype":"A"}` + "\n")
+	pw.Write(line)
+	time.Sleep(time.Second)
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("nfr did not stop on SIGTERM: %s", out.String())
+	}
+	// Every reader of the pipe is gone.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := pw.Write(line); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a stage still reads the input after the wrapper exited")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// nfr check through the wrapper: 0 when nfr listen would run.
+func TestWrapperCheck(t *testing.T) {
+	conf := filepath.Join(testenv.Root(t), "config.yml")
+	out, errOut, code := nfrIn(t, nil, "-c", conf, "check", "-i", "lo")
+	caps, _ := os.ReadFile("/proc/self/status")
+	root := strings.Contains(string(caps), "CapEff:\t000001ff") || os.Geteuid() == 0
+	if root && code != 0 {
+		t.Errorf("nfr check -i lo as root: exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "ok: config "+conf) {
+		t.Errorf("nfr check: %q", out)
+	}
+}
+
+// Without privileges, the capture says what is missing and how to grant it.
+func TestCaptureWithoutPrivilege(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to drop to nobody")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("no setpriv")
+	}
+	dir, err := os.MkdirTemp("", "nfr-unpriv-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	for _, name := range []string{"nfr-capture", "nfr-check"} {
+		b := mustRead(t, testenv.Bin(t, name))
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	as := func(args ...string) (string, int) {
+		cmd := exec.Command(setpriv, append([]string{"--reuid", "65534", "--regid", "65534", "--clear-groups"}, args...)...)
+		cmd.Env = []string{"NFR_CONFIG=/dev/null", "PATH=/usr/bin:/bin"}
+		out, err := runTimeout(cmd, 10*time.Second)
+		return out, cmd.ProcessState.ExitCode() + map[bool]int{true: 0, false: 0}[err == nil]
+	}
+	out, code := as(filepath.Join(dir, "nfr-capture"), "-i", "lo")
+	if code != 1 || !strings.Contains(out, "CAP_NET_RAW") || !strings.Contains(out, "setcap") {
+		t.Errorf("unprivileged capture: exit %d, %q", code, out)
+	}
+	out, code = as(filepath.Join(dir, "nfr-check"), "-i", "lo")
+	if code != 1 || !strings.Contains(out, "missing CAP_NET_RAW") {
+		t.Errorf("unprivileged nfr-check: exit %d, %q", code, out)
+	}
+}
