@@ -33,7 +33,7 @@ install: build
 	sed "s/@VERSION@/$(VERSION)/" scripts/nfr > $(DESTDIR)$(PREFIX)/bin/nfr && chmod 0755 $(DESTDIR)$(PREFIX)/bin/nfr
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	test -e $(DESTDIR)/etc/nfr/config.yml || install -m 0600 config.yml $(DESTDIR)/etc/nfr/config.yml
+	test -e $(DESTDIR)/etc/nfr/config.yml || { sed -f scripts/installed-config.sed config.yml > $(DESTDIR)/etc/nfr/config.yml && chmod 0600 $(DESTDIR)/etc/nfr/config.yml; }
 	test -e $(DESTDIR)/etc/nfr/scope.yml || install -m 0644 scope.yml $(DESTDIR)/etc/nfr/scope.yml
 
 lint:

@@ -57,6 +57,13 @@ func run() int {
 	if len(args) > 0 && args[0] != "keys" {
 		return ui.Usagef("unknown command %q", args[0])
 	}
+	// A usage error is told before a database is opened (or created).
+	if len(args) == 1 {
+		return ui.Usagef("keys: missing subcommand (add NAME, list, revoke ID|PREFIX|NAME)")
+	}
+	if len(args) > 1 && args[1] != "add" && args[1] != "list" && args[1] != "revoke" {
+		return ui.Usagef("keys: unknown subcommand %q (add, list, revoke)", args[1])
+	}
 	if len(args) == 0 {
 		os.MkdirAll(filepath.Dir(ec.DB), 0o750)
 	}

@@ -7,9 +7,7 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/nfr-project/nfr/pkg/account"
@@ -90,15 +88,13 @@ func run() int {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// The first interrupt drains the input into the spool; the second
+	// cancels what is in flight and exits (the spool holds every event
+	// taken, so nothing accepted is lost).
 	interrupt := make(chan struct{})
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sigs
-		close(interrupt)
-		<-sigs
-		cancel()
-	}()
+	sigs := &cli.Interrupts{First: func() { close(interrupt) }, Last: cancel, Graceful: true}
+	sigs.Watch(ui)
+	defer sigs.Stop()
 
 	r := &submit.Runner{Wait: o.Wait, Interrupt: interrupt, Grace: min(sc.Timeout, 10*time.Second),
 		Warn: func(msg string) { ui.Warnf("%s", msg) }}

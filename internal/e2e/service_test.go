@@ -299,3 +299,37 @@ func TestCaptureWithoutPrivilege(t *testing.T) {
 		t.Errorf("unprivileged nfr-check: exit %d, %q", code, out)
 	}
 }
+
+// nfr-engine keys without a subcommand prints usage and opens no database.
+func TestEngineKeysUsage(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "engine.db")
+	for _, args := range [][]string{{"--db", db, "keys"}, {"--db", db, "keys", "frob"}} {
+		r := testenv.RunBin(t, "nfr-engine", nil, args...)
+		if r.Code != 2 || !strings.Contains(r.Stderr, "nfr-engine: hint: run: nfr-engine --help") {
+			t.Errorf("%v: exit %d, %q", args, r.Code, r.Stderr)
+		}
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("a usage error created the database")
+	}
+}
+
+// make install points the installed config.yml at the installed scope.yml,
+// and the programs then use it.
+func TestInstallUsesInstalledScope(t *testing.T) {
+	root := testenv.Root(t)
+	dest := t.TempDir()
+	cmd := exec.Command("make", "-s", "install", "DESTDIR="+dest, "PREFIX=/usr")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make install: %v\n%s", err, out)
+	}
+	conf := filepath.Join(dest, "etc", "nfr", "config.yml")
+	r := testenv.RunBin(t, "nfr-check", nil, "-c", conf, "-i", "lo")
+	if want := "ok: scope " + filepath.Join(dest, "etc", "nfr", "scope.yml"); !strings.Contains(r.Stdout, want) {
+		t.Errorf("the installed config does not use the installed scope: %q, want %q", r.Stdout, want)
+	}
+	if st, err := os.Stat(conf); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("installed config.yml: %v, mode %v", err, st.Mode())
+	}
+}

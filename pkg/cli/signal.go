@@ -22,7 +22,8 @@ import (
 //     an error Cut recognises) and the program's own end-of-input path runs
 //     (flushing output, saving state files) and returns Status, which is
 //     then 128+signal, the shell's status for a process a signal stopped;
-//     without Input, Last runs and the program exits 128+signal at once.
+//     Last, when set, runs first; without Input (and not Graceful) the
+//     program then exits 128+signal at once.
 //     A third signal, or ten seconds without the program ending, exits at
 //     once.
 //
@@ -37,6 +38,11 @@ type Interrupts struct {
 	// Input is the program's input (see Interruptible); the second signal
 	// cuts its reads.
 	Input *os.File
+
+	// Graceful says Last makes the program end by itself (it cancels
+	// what is in flight), so the second signal waits for it as for a cut
+	// Input.
+	Graceful bool
 
 	// Note, when set, is printed (as "prog: NOTE") on the first signal.
 	Note string
@@ -118,17 +124,23 @@ func (in *Interrupts) loop(ui *UI) {
 			continue
 		}
 		code := 128 + int(s.(syscall.Signal))
-		if n > 2 || in.Input == nil {
-			if in.Last != nil {
-				in.Last()
-			}
+		if n > 2 {
+			exit(code)
+			return
+		}
+		if in.Last != nil {
+			in.Last()
+		}
+		if in.Input == nil && !in.Graceful {
 			exit(code)
 			return
 		}
 		in.mu.Lock()
 		in.status = code
 		in.mu.Unlock()
-		in.Input.SetReadDeadline(time.Now())
+		if in.Input != nil {
+			in.Input.SetReadDeadline(time.Now())
+		}
 		go func() {
 			select {
 			case <-in.done:
