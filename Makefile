@@ -3,6 +3,8 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
+SYSTEMDDIR    ?= /lib/systemd/system
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 LDFLAGS := -s -w -X github.com/nfr-project/nfr/pkg/cli.Version=$(VERSION)
 
 CMDS := $(notdir $(wildcard cmd/nfr-*))
@@ -35,11 +37,19 @@ install: build
 	install -m 0644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	test -e $(DESTDIR)/etc/nfr/config.yml || { sed -f scripts/installed-config.sed config.yml > $(DESTDIR)/etc/nfr/config.yml && chmod 0600 $(DESTDIR)/etc/nfr/config.yml; }
 	test -e $(DESTDIR)/etc/nfr/scope.yml || install -m 0644 scope.yml $(DESTDIR)/etc/nfr/scope.yml
+	install -d $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(PREFIX)/libexec/nfr $(DESTDIR)$(COMPLETIONDIR) $(DESTDIR)/etc/logrotate.d
+	sed 's|/usr/|$(PREFIX)/|g' scripts/systemd/nfr-listen.service > $(DESTDIR)$(SYSTEMDDIR)/nfr-listen.service
+	sed 's|/usr/|$(PREFIX)/|g' scripts/systemd/nfr-listen@.service > $(DESTDIR)$(SYSTEMDDIR)/nfr-listen@.service
+	sed 's|/usr/|$(PREFIX)/|g' scripts/systemd/nfr-engine.service > $(DESTDIR)$(SYSTEMDDIR)/nfr-engine.service
+	sed 's|/usr/|$(PREFIX)/|g' scripts/systemd/nfr-logs.service > $(DESTDIR)$(SYSTEMDDIR)/nfr-logs.service
+	install -m 0644 scripts/systemd/nfr-logs.timer $(DESTDIR)$(SYSTEMDDIR)/
+	install -m 0755 scripts/systemd/nfr-logs $(DESTDIR)$(PREFIX)/libexec/nfr/nfr-logs
+	install -m 0644 scripts/logrotate.nfr $(DESTDIR)/etc/logrotate.d/nfr
 
 lint:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) vet ./...
-	shellcheck -x scripts/nfr scripts/*.sh scripts/bench/*.sh scripts/bench/lib.bash .ci/run
+	shellcheck -x scripts/nfr scripts/systemd/nfr-logs scripts/*.sh scripts/bench/*.sh scripts/bench/lib.bash .ci/run
 	mandoc -Tlint -Wwarning man/*.1 man/*.5
 
 # Whole programs side by side with the tools users would otherwise pick.
