@@ -45,6 +45,7 @@ install: build
 	install -m 0644 scripts/systemd/nfr-logs.timer $(DESTDIR)$(SYSTEMDDIR)/
 	install -m 0755 scripts/systemd/nfr-logs $(DESTDIR)$(PREFIX)/libexec/nfr/nfr-logs
 	install -m 0644 scripts/logrotate.nfr $(DESTDIR)/etc/logrotate.d/nfr
+	for c in nfr $(CMDS); do install -m 0644 scripts/completion/nfr.bash $(DESTDIR)$(COMPLETIONDIR)/$$c; done
 
 lint:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo 'gofmt: files above need formatting'; exit 1; }
