@@ -28,7 +28,7 @@ type options struct {
 	Config        string        `short:"c" long:"config" value-name:"FILE" description:"config.yml: its network section gives the defaults of these options, its analysis section the bounds (default $NFR_CONFIG, else /etc/nfr/config.yml if it exists)"`
 	Read          []string      `short:"r" long:"read" value-name:"FILE" description:"read a pcap or pcapng file (gzip too; - is stdin); repeat for several, in order"`
 	Interfaces    []string      `short:"i" long:"interface" value-name:"IFACE" description:"capture live on IFACE (any: every interface); repeat for several (with --afpacket)"`
-	Filter        string        `short:"f" long:"filter" value-name:"EXPR" description:"BPF filter in tcpdump syntax (live capture)"`
+	Filter        string        `long:"filter" value-name:"EXPR" description:"BPF filter in tcpdump syntax (live capture)"`
 	SnapLen       int           `short:"s" long:"snaplen" value-name:"BYTES" description:"bytes captured per packet (live capture; default network.snaplen, 262144)"`
 	NoPromisc     bool          `short:"p" long:"no-promiscuous" description:"do not put the interface into promiscuous mode"`
 	AFPacket      bool          `long:"afpacket" description:"capture through AF_PACKET TPACKET_V3 rings instead of libpcap"`

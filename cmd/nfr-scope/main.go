@@ -15,7 +15,7 @@ import (
 
 type options struct {
 	cli.Common
-	Scope        string `short:"s" long:"scope" value-name:"FILE" description:"scope file (default: config.yml's scope.file, else the built-in scope)"`
+	Scope        string `long:"scope" value-name:"FILE" description:"scope file (default: config.yml's scope.file, else the built-in scope)"`
 	Config       string `short:"c" long:"config" value-name:"FILE" description:"config.yml (default: $NFR_CONFIG, else /etc/nfr/config.yml if it exists)"`
 	Check        bool   `long:"check" description:"validate the scope files given as arguments (or the configured scope) and exit"`
 	PrintDefault bool   `long:"print-default" description:"print the built-in scope as YAML and exit"`

@@ -20,8 +20,8 @@ type options struct {
 	cli.Common
 	Config       string   `short:"c" long:"config" value-name:"FILE" description:"config.yml (default $NFR_CONFIG, else /etc/nfr/config.yml if it exists)"`
 	State        string   `long:"state" value-name:"FILE" description:"keep behavioural state in FILE between runs (overrides score.state)"`
-	Feeds        []string `short:"f" long:"feed" value-name:"FILE" description:"extra feed: a plain list of domains, IPs, CIDRs, URLs (threat c2); repeatable"`
-	MinSeverity  int      `short:"s" long:"min-severity" value-name:"N" description:"drop alerts below severity N (1-5)"`
+	Feeds        []string `long:"feed" value-name:"FILE" description:"extra feed: a plain list of domains, IPs, CIDRs, URLs (threat c2); repeatable"`
+	MinSeverity  int      `long:"min-severity" value-name:"N" description:"drop alerts below severity N (1-5)"`
 	LineBuffered bool     `long:"line-buffered" description:"flush every alert (the default on a terminal)"`
 	Stats        bool     `long:"stats" description:"print counters and state sizes on stderr at the end"`
 	ListThreats  bool     `long:"list-threats" description:"print the threat catalog and exit"`

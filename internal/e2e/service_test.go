@@ -50,9 +50,13 @@ func TestScoreSavesStateOnSecondInterrupt(t *testing.T) {
 }
 
 func TestScoreRejectsBadOptionsBeforeReading(t *testing.T) {
-	r := testenv.RunBin(t, "nfr-score", nil, "-s", "9")
+	r := testenv.RunBin(t, "nfr-score", nil, "--min-severity", "9")
 	if r.Code != 2 || !strings.Contains(r.Stderr, "outside 0-5") {
-		t.Errorf("nfr-score -s 9: exit %d, stderr %q", r.Code, r.Stderr)
+		t.Errorf("nfr-score --min-severity 9: exit %d, stderr %q", r.Code, r.Stderr)
+	}
+	// -s is the snapshot length of nfr-capture alone (tcpdump's letter).
+	if r := testenv.RunBin(t, "nfr-score", nil, "-s", "9"); r.Code != 2 {
+		t.Errorf("nfr-score -s 9: exit %d, want a usage error", r.Code)
 	}
 	// stdin is never closed: the check must come before the first read.
 	cmd := exec.Command(testenv.Bin(t, "nfr-score"), "--state", "/missing/dir/x")
