@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X github.com/nfr-project/nfr/pkg/cli.Version=$(VERSION)
 CMDS := $(notdir $(wildcard cmd/nfr-*))
 BINS := $(addprefix bin/,$(CMDS))
 
-.PHONY: all build test demo install lint bench fuzz clean $(BINS)
+.PHONY: all build test demo install lint bench fuzz clean deb rpm pkg-stage $(BINS)
 
 all: build
 
@@ -69,5 +69,34 @@ fuzz:
 	  done; \
 	done
 
+# Packages through nfpm (a Go tool dependency: go tool nfpm). build/pkg/ is
+# the staged tree packaging/nfpm.yaml takes its files from.
+PKGVERSION ?= $(shell echo '$(VERSION)' | sed -e 's/^v//' -e '/^[0-9][0-9]*\.[0-9]/!s/^/0.0.0~git/' -e 's/-/~/g')
+PKGARCH    ?= $(shell $(GO) env GOARCH)
+MAN1 := $(wildcard man/*.1)
+
+# Packaged programs are position-independent (and so dynamically linked, as
+# Debian wants of hardened binaries).
+pkg-stage:
+	rm -rf build/pkg
+	mkdir -p build/pkg/bin build/pkg/man/man1 build/pkg/man/man5 build/pkg/completions build/pkg/systemd build/pkg/libexec build/pkg/doc
+	$(GO) build -trimpath -buildmode=pie -ldflags '$(LDFLAGS)' -o build/pkg/bin/ ./cmd/...
+	sed "s/@VERSION@/$(VERSION)/" scripts/nfr > build/pkg/bin/nfr && chmod 0755 build/pkg/bin/nfr
+	for m in $(MAN1); do gzip -9n < $$m > build/pkg/man/man1/$$(basename $$m).gz; done
+	for m in man/*.5; do gzip -9n < $$m > build/pkg/man/man5/$$(basename $$m).gz; done
+	for c in nfr $(CMDS); do install -m 0644 scripts/completion/nfr.bash build/pkg/completions/$$c; done
+	install -m 0644 scripts/systemd/*.service scripts/systemd/*.timer build/pkg/systemd/
+	install -m 0755 scripts/systemd/nfr-logs build/pkg/libexec/nfr-logs
+	sed -f scripts/installed-config.sed config.yml > build/pkg/config.yml
+	install -m 0644 packaging/copyright build/pkg/doc/copyright
+	printf 'nfr (%s) unstable; urgency=medium\n\n  * Release %s.\n\n -- NFR project <nfr@nfr-project.org>  %s\n' \
+	  '$(PKGVERSION)' '$(VERSION)' "$$(date -R -d @$$(git log -1 --format=%ct 2>/dev/null || date +%s))" | gzip -9n > build/pkg/doc/changelog.gz
+
+deb: pkg-stage
+	VERSION='$(PKGVERSION)' ARCH='$(PKGARCH)' $(GO) tool nfpm package -f packaging/nfpm.yaml -p deb -t build/
+
+rpm: pkg-stage
+	VERSION='$(PKGVERSION)' ARCH='$(PKGARCH)' $(GO) tool nfpm package -f packaging/nfpm.yaml -p rpm -t build/
+
 clean:
-	rm -rf bin
+	rm -rf bin build
