@@ -337,3 +337,33 @@ func TestInstallUsesInstalledScope(t *testing.T) {
 		t.Errorf("installed config.yml: %v, mode %v", err, st.Mode())
 	}
 }
+
+// nfr-alert (issue 12), when it sits next to the other programs, ends the
+// pipeline; it is skipped otherwise.
+func TestWrapperWiresAlertWhenPresent(t *testing.T) {
+	dir := t.TempDir()
+	bins := family(t)
+	for _, p := range []string{"nfr-capture", "nfr-scope", "nfr-score", "nfr-check"} {
+		if err := os.Symlink(filepath.Join(bins, p), filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A stand-in that passes alerts through, as nfr-alert does.
+	writeFile(t, dir, "nfr-alert", []byte("#!/bin/sh\nexec cat\n"))
+	os.Chmod(filepath.Join(dir, "nfr-alert"), 0o755)
+	env := []string{"PATH=" + dir + ":/usr/bin:/bin", "NFR_CONFIG=", "NFR_API_KEY="}
+	wrapper := filepath.Join(testenv.Root(t), "scripts", "nfr")
+	out, _, code := testenv.Run(t, wrapper, nil, env, "-n", "read", demoPcap(t))
+	if want := "nfr-capture -r " + demoPcap(t) + " | nfr-scope | nfr-score | nfr-alert >&2"; code != 0 || strings.TrimSpace(out) != want {
+		t.Errorf("with nfr-alert: %q, want %q", out, want)
+	}
+	_, alerts, code := testenv.Run(t, wrapper, nil, env, "read", demoPcap(t))
+	if code != 0 || !strings.Contains(alerts, `{"type":"alert"`) {
+		t.Errorf("through nfr-alert: exit %d, %.200q", code, alerts)
+	}
+	os.Remove(filepath.Join(dir, "nfr-alert"))
+	out, _, _ = testenv.Run(t, wrapper, nil, env, "-n", "read", demoPcap(t))
+	if strings.Contains(out, "nfr-alert") {
+		t.Errorf("without nfr-alert: %q", out)
+	}
+}
