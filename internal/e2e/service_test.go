@@ -221,8 +221,8 @@ func TestWrapperForwardsTerm(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Stdin = pr
-	var out testenv.SyncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	var out, alerts testenv.SyncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &alerts
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -239,6 +239,11 @@ func TestWrapperForwardsTerm(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		cmd.Process.Kill()
 		t.Fatalf("nfr did not stop on SIGTERM: %s", out.String())
+	}
+	// cat, reading stdin, is stopped by the TERM (the Go programs drain
+	// and exit 0): the wrapper says so with 128+TERM, and names no failure.
+	if code := cmd.ProcessState.ExitCode(); code != 143 || strings.Contains(out.String(), "failed") || alerts.String() != "" {
+		t.Errorf("nfr read stopped by TERM: exit %d, want 143, no failure and nothing but alerts on stderr\nstdout %s\nstderr %s", code, out.String(), alerts.String())
 	}
 	// Every reader of the pipe is gone.
 	deadline := time.Now().Add(5 * time.Second)
