@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bash completion for nfr and every nfr-* program. Installed as
 # /usr/share/bash-completion/completions/nfr and under each program's name.
 # Options come from each program's own --help, so they never go stale;
