@@ -160,3 +160,45 @@ func TestDebianPackage(t *testing.T) {
 		}
 	}
 }
+
+// make rpm builds the same contents for RPM systems: config files marked as
+// such, units under /usr/lib/systemd, libpcap required.
+func TestRPMPackage(t *testing.T) {
+	if os.Getenv("CI") != "true" && os.Getenv("NFR_PACKAGE_TEST") != "1" {
+		t.Skip("builds every program again: runs with CI=true or NFR_PACKAGE_TEST=1")
+	}
+	if _, err := exec.LookPath("rpm"); err != nil {
+		t.Skip("no rpm to read the package with")
+	}
+	root := testenv.Root(t)
+	old, _ := filepath.Glob(filepath.Join(root, "build", "nfr-*.rpm"))
+	for _, f := range old {
+		os.Remove(f)
+	}
+	cmd := exec.Command("make", "-s", "rpm")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make rpm: %v\n%s", err, out)
+	}
+	rpms, _ := filepath.Glob(filepath.Join(root, "build", "nfr-*.rpm"))
+	if len(rpms) != 1 {
+		t.Fatalf("make rpm made %v", rpms)
+	}
+	query := func(args ...string) string {
+		out, err := exec.Command("rpm", append([]string{"-qp"}, append(args, rpms[0])...)...).Output()
+		if err != nil {
+			t.Fatalf("rpm -qp %v: %v", args, err)
+		}
+		return string(out)
+	}
+	files, conf, req := query("-l"), query("-c"), query("--requires")
+	for _, want := range []string{"/usr/bin/nfr\n", "/usr/bin/nfr-check\n", "/usr/lib/systemd/system/nfr-listen.service\n",
+		"/usr/share/man/man1/nfr.1.gz\n", "/usr/share/bash-completion/completions/nfr-capture\n"} {
+		if !strings.Contains(files, want) {
+			t.Errorf("the rpm lacks %s", strings.TrimSpace(want))
+		}
+	}
+	if !strings.Contains(conf, "/etc/nfr/config.yml") || !strings.Contains(req, "libpcap") {
+		t.Errorf("config files %q, requires %q", conf, req)
+	}
+}
