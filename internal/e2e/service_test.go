@@ -372,3 +372,28 @@ func TestWrapperWiresAlertWhenPresent(t *testing.T) {
 		t.Errorf("without nfr-alert: %q", out)
 	}
 }
+
+// nfr-capture takes config.yml's network section itself: a block-style
+// list (which the wrapper's old awk reader dropped) included.
+func TestCaptureReadsNetworkSection(t *testing.T) {
+	dir := t.TempDir()
+	conf := writeFile(t, dir, "config.yml", []byte("network:\n  types:\n    - ip\n"))
+	r := testenv.RunBin(t, "nfr-capture", nil, "-c", conf, "-r", demoPcap(t))
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	for _, l := range lines {
+		if !strings.HasPrefix(l, `{"type":"ip"`) {
+			t.Fatalf("network.types [ip], yet: %.120s", l)
+		}
+	}
+	t.Logf("%d ip events, nothing else", len(lines))
+	// The command line wins over the file.
+	r = testenv.RunBin(t, "nfr-capture", nil, "-c", conf, "-t", "dns", "-r", demoPcap(t))
+	if !strings.HasPrefix(r.Stdout, `{"type":"dns"`) {
+		t.Errorf("-t dns over network.types [ip]: %.120s", r.Stdout)
+	}
+	conf = writeFile(t, dir, "config.yml", []byte("network:\n  interface: nfr-nosuch0\n"))
+	r = testenv.RunBin(t, "nfr-capture", nil, "-c", conf)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "nfr-nosuch0") {
+		t.Errorf("network.interface: exit %d, %q", r.Code, r.Stderr)
+	}
+}
