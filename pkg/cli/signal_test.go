@@ -60,3 +60,36 @@ func TestInterruptsSecondSignalCutsInput(t *testing.T) {
 	default:
 	}
 }
+
+// Reading a pipe through Go's poller (Interruptible) against plain blocking
+// reads: the stdin of nfr-score and nfr-scope, on their hot path.
+func BenchmarkStdinPipe(b *testing.B) {
+	for _, mode := range []string{"blocking", "interruptible"} {
+		b.Run(mode, func(b *testing.B) {
+			var fds [2]int
+			if err := syscall.Pipe(fds[:]); err != nil {
+				b.Fatal(err)
+			}
+			r, w := os.NewFile(uintptr(fds[0]), "r"), os.NewFile(uintptr(fds[1]), "w")
+			if mode == "interruptible" {
+				r = Interruptible(r)
+			}
+			chunk := make([]byte, 64<<10)
+			b.SetBytes(int64(len(chunk)))
+			b.ReportAllocs()
+			go func() {
+				for i := 0; i < b.N; i++ {
+					w.Write(chunk)
+				}
+				w.Close()
+			}()
+			buf := make([]byte, 64<<10)
+			for {
+				if _, err := r.Read(buf); err != nil {
+					break
+				}
+			}
+			r.Close()
+		})
+	}
+}
