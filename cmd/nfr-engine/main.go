@@ -6,9 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/nfr-project/nfr/pkg/cli"
 	"github.com/nfr-project/nfr/pkg/config"
@@ -108,16 +106,12 @@ func run() int {
 	srv := server.New(st, factory, scfg)
 
 	ctx, stop := context.WithCancel(context.Background())
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		<-sigs
-		ui.Infof("shutting down: finishing requests in flight (again to quit at once)")
-		stop()
-		<-sigs
-		ui.Errorf("interrupted again: quitting without finishing")
-		os.Exit(cli.ExitFailure)
-	}()
+	// The family's rule (cli.Interrupts): the first INT or TERM finishes
+	// the requests in flight, the second quits at once; HUP is ignored.
+	sigs := &cli.Interrupts{Note: "shutting down: finishing requests in flight (again to quit at once)", First: stop,
+		Last: func() { ui.Errorf("interrupted again: quitting without finishing") }}
+	sigs.Watch(ui)
+	defer sigs.Stop()
 	err = srv.Serve(ctx, server.Listener{
 		Addr: ec.Listen, CertFile: ec.TLSCert, KeyFile: ec.TLSKey,
 		Ready: func(url string) {
