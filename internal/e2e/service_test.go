@@ -397,3 +397,23 @@ func TestCaptureReadsNetworkSection(t *testing.T) {
 		t.Errorf("network.interface: exit %d, %q", r.Code, r.Stderr)
 	}
 }
+
+// log.file and alerts.file name files: diagnostics and alerts land there,
+// nothing on the terminal.
+func TestWrapperLogAndAlertFiles(t *testing.T) {
+	dir := t.TempDir()
+	eve := writeFile(t, dir, "eve.json", []byte("{damaged\n"+`{"timestamp":"2020-01-01T00:00:00.000000+0000","event_type":"dns","src_ip":"10.0.0.1","dest_ip":"10.0.0.2","dns":{"type":"query","rrname":"example.com","rrtype":"A"}}`+"\n"))
+	conf := writeFile(t, dir, "config.yml", []byte("log:\n  file: nfr.log\nalerts:\n  file: alerts.json\n"))
+	stdout, stderr, code := nfrIn(t, nil, "-c", conf, "read", demoPcap(t), eve)
+	if code != 0 || stdout != "" || stderr != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	logText := string(mustRead(t, filepath.Join(dir, "nfr.log")))
+	alerts := string(mustRead(t, filepath.Join(dir, "alerts.json")))
+	if !strings.Contains(logText, "nfr-parse-suricata: warning:") || strings.Contains(logText, `"type":"alert"`) {
+		t.Errorf("log.file: %q", logText)
+	}
+	if n := strings.Count(alerts, `{"type":"alert"`); n == 0 || n != strings.Count(alerts, "\n") {
+		t.Errorf("alerts.file holds %d alerts in %d lines", n, strings.Count(alerts, "\n"))
+	}
+}
