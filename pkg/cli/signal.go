@@ -70,12 +70,13 @@ func (in *Interrupts) Status(code int) int {
 func Cut(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
 
 // Interruptible returns f (usually os.Stdin) so that its reads can be cut by
-// a deadline: a pipe or FIFO is reopened in non-blocking mode under Go's
+// a deadline: a pipe, FIFO or socket is reopened in non-blocking mode under Go's
 // poller. Files, which never block for long, and terminals, whose mode is
-// shared with the shell, are returned as they are.
+// shared with the shell, are returned as they are. Interrupts.Stop puts the
+// descriptor back in blocking mode, for whoever reads the pipe after us.
 func Interruptible(f *os.File) *os.File {
 	st, err := f.Stat()
-	if err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+	if err != nil || st.Mode()&(os.ModeNamedPipe|os.ModeSocket) == 0 {
 		return f
 	}
 	fd := f.Fd() // Fd makes the descriptor blocking: set non-blocking after
@@ -158,6 +159,9 @@ func (in *Interrupts) Stop() {
 		if in.ch != nil {
 			signal.Stop(in.ch)
 			close(in.done)
+		}
+		if in.Input != nil {
+			syscall.SetNonblock(int(in.Input.Fd()), false)
 		}
 	})
 }

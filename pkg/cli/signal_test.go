@@ -93,3 +93,30 @@ func BenchmarkStdinPipe(b *testing.B) {
 		})
 	}
 }
+
+// Stop leaves the pipe blocking again, as the next reader expects.
+func TestStopRestoresBlocking(t *testing.T) {
+	var fds [2]int
+	if err := syscall.Pipe(fds[:]); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fds[1])
+	in := &Interrupts{Input: Interruptible(os.NewFile(uintptr(fds[0]), "stdin"))}
+	in.Watch(nil)
+	in.Stop()
+	flags, err := fcntl(fds[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if flags&syscall.O_NONBLOCK != 0 {
+		t.Error("the pipe is still non-blocking after Stop")
+	}
+}
+
+func fcntl(fd int) (int, error) {
+	r, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_GETFL, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
