@@ -142,7 +142,7 @@ func TestWrapperReadKinds(t *testing.T) {
 	dir := t.TempDir()
 	empty := writeFile(t, dir, "dns.log.1", nil)
 	stdout, stderr, code := nfrIn(t, nil, "read", empty, ssl, x509)
-	if code != 0 || !strings.Contains(stderr, "nfr: warning: "+empty+": empty, skipped") {
+	if code != 0 || !strings.Contains(stdout, "nfr: warning: "+empty+": empty, skipped") || strings.Contains(stderr, "warning") {
 		t.Errorf("empty log: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	logData, err := os.ReadFile(ssl)
