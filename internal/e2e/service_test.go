@@ -417,3 +417,46 @@ func TestWrapperLogAndAlertFiles(t *testing.T) {
 		t.Errorf("alerts.file holds %d alerts in %d lines", n, strings.Count(alerts, "\n"))
 	}
 }
+
+// HUP sent to the wrapper is a reload: the pipeline goes on, and ends
+// normally at the end of its input.
+func TestWrapperHangupIsAReload(t *testing.T) {
+	cmd := exec.Command(filepath.Join(testenv.Root(t), "scripts", "nfr"), "read")
+	cmd.Env = append(os.Environ(), "PATH="+family(t)+":"+os.Getenv("PATH"), "NFR_CONFIG=", "NFR_API_KEY=")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdin = pr
+	var out, alerts testenv.SyncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &alerts
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	pw.Write(mustRead(t, demoPcap(t))[:24]) // a pcap header: the kind is known
+	time.Sleep(time.Second)
+	cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(500 * time.Millisecond)
+	if _, err := pw.Write(mustRead(t, demoPcap(t))[24:]); err != nil {
+		t.Fatalf("the pipeline stopped reading after HUP: %v\n%s", err, out.String())
+	}
+	pw.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("after HUP: %v\n%s", err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("nfr read did not end: %s", out.String())
+	}
+	if !strings.Contains(alerts.String(), `{"type":"alert"`) {
+		t.Errorf("no alerts after the reload: %s", out.String())
+	}
+	if !strings.Contains(out.String(), "nfr-scope: reloaded") {
+		t.Errorf("nfr-scope did not reload: %s", out.String())
+	}
+}
