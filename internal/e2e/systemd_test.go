@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,4 +81,63 @@ func TestSystemdUnitsSecurity(t *testing.T) {
 			t.Errorf("%s: exposure %.1f %s, want <= 3.0\n%s", u, level, m[2], out)
 		}
 	}
+}
+
+// nxdomainLines returns Zeek dns.log lines: one internal host asking for n
+// names that do not exist, from ts on.
+func nxdomainLines(from, n int) string {
+	var b strings.Builder
+	for i := from; i < from+n; i++ {
+		fmt.Fprintf(&b, "%d.000000\tC%d\t10.1.1.5\t%d\t10.1.1.1\t53\tudp\txk%dqpz%drtvw.com\t1\tA\t3\tNXDOMAIN\t-\n", 1700000000+i, i, 40000+i, i, i)
+	}
+	return b.String()
+}
+
+const dnsHeader = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n" +
+	"#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tquery\tqtype\tqtype_name\trcode\trcode_name\tanswers\n" +
+	"#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tcount\tstring\tcount\tstring\tvector[string]\n"
+
+// nfr-logs (what nfr-logs.timer runs) scores new log lines exactly once:
+// a run over unchanged logs adds no alert, lines appended since are scored.
+func TestLogsServiceExactlyOnce(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "dns.log")
+	if err := os.WriteFile(log, []byte(dnsHeader+nxdomainLines(0, 30)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	alerts := filepath.Join(dir, "alerts.json")
+	run := func() int {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(testenv.Root(t), "scripts", "systemd", "nfr-logs"))
+		cmd.Env = append(os.Environ(), "PATH="+family(t)+":"+os.Getenv("PATH"), "NFR_CONFIG=/dev/null",
+			"NFR_STATE_DIR="+dir, "NFR_ALERTS="+alerts, "NFR_ZEEK_LOGS="+filepath.Join(dir, "*.log"), "NFR_EVE_LOGS="+filepath.Join(dir, "eve.json*"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("nfr-logs: %v\n%s", err, out)
+		}
+		b, _ := os.ReadFile(alerts)
+		return strings.Count(string(b), `{"type":"alert"`)
+	}
+	first := run()
+	if first == 0 {
+		t.Fatal("no alerts from 30 NXDOMAIN answers")
+	}
+	for _, f := range []string{"zeek.state", "score.state"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("no %s: %v", f, err)
+		}
+	}
+	if again := run(); again != first {
+		t.Errorf("a second run over the same logs: %d alerts, want %d (exactly once)", again, first)
+	}
+	f, err := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(nxdomainLines(30, 30))
+	f.Close()
+	third := run()
+	if third <= first {
+		t.Errorf("after 30 more lines: %d alerts, want more than %d", third, first)
+	}
+	t.Logf("alerts: %d, then %d (same logs), then %d (30 lines appended)", first, first, third)
 }
