@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -149,7 +150,11 @@ func (c *Checker) capture(cfg *config.Config) {
 			missing = append(missing, "CAP_NET_RAW")
 		}
 		c.fail(Failed, "interface %s cannot be opened: %v (missing %s)", iface, err, strings.Join(missing, ", "))
-		c.Hintf("run as root, or give the capability: sudo setcap cap_net_raw,cap_net_admin=eip $(command -v nfr-capture), or run the nfr-listen systemd unit")
+		capture := "nfr-capture"
+		if p, err := exec.LookPath("nfr-capture"); err == nil {
+			capture = p
+		}
+		c.Hintf("run as root, or give the capability: sudo setcap cap_net_raw,cap_net_admin=eip %s, or run the nfr-listen systemd unit", capture)
 		return
 	}
 	c.ok("interface %s can be opened with the current privileges", iface)
