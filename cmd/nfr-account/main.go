@@ -5,6 +5,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"os/signal"
 	"syscall"
@@ -43,7 +45,13 @@ func run() int {
 	if len(args) > most {
 		return ui.Usagef("too many arguments for %s", args[0])
 	}
-	cfg, err := account.LoadConfig(o.Config, args[0] == "register")
+	cfg, err := config.Find(o.Config)
+	if errors.Is(err, fs.ErrNotExist) && args[0] == "register" {
+		// register creates the file it was told to write the key into.
+		cfg = config.Default()
+		cfg.Path, _ = config.Locate(o.Config)
+		err = nil
+	}
 	if err != nil {
 		ui.Errorf("%v", err)
 		return cli.ExitUsage

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -26,19 +27,19 @@ const prog = "nfr-capture"
 
 type options struct {
 	cli.Common
-	Config        string        `short:"c" long:"config" value-name:"FILE" description:"config.yml for the analysis bounds (default $NFR_CONFIG, else /etc/nfr/config.yml if it exists)"`
+	Config        string        `short:"c" long:"config" value-name:"FILE" description:"config.yml: its network section gives the defaults of these options, its analysis section the bounds (default $NFR_CONFIG, else /etc/nfr/config.yml if it exists)"`
 	Read          []string      `short:"r" long:"read" value-name:"FILE" description:"read a pcap or pcapng file (gzip too; - is stdin); repeat for several, in order"`
 	Interfaces    []string      `short:"i" long:"interface" value-name:"IFACE" description:"capture live on IFACE (any: every interface); repeat for several (with --afpacket)"`
-	Filter        string        `short:"f" long:"filter" value-name:"EXPR" description:"BPF filter in tcpdump syntax (live capture)"`
-	SnapLen       int           `short:"s" long:"snaplen" value-name:"BYTES" default:"262144" description:"bytes captured per packet (live capture)"`
+	Filter        string        `long:"filter" value-name:"EXPR" description:"BPF filter in tcpdump syntax (live capture)"`
+	SnapLen       int           `short:"s" long:"snaplen" value-name:"BYTES" description:"bytes captured per packet (live capture; default network.snaplen, 262144)"`
 	NoPromisc     bool          `short:"p" long:"no-promiscuous" description:"do not put the interface into promiscuous mode"`
 	AFPacket      bool          `long:"afpacket" description:"capture through AF_PACKET TPACKET_V3 rings instead of libpcap"`
-	Workers       int           `long:"workers" value-name:"N" default:"1" description:"AF_PACKET decoding workers per capture (fanout group)"`
+	Workers       int           `long:"workers" value-name:"N" description:"AF_PACKET decoding workers per capture (fanout group; default network.workers, 1)"`
 	Fanout        string        `long:"fanout" value-name:"MODE" default:"hash" description:"AF_PACKET fanout: hash, lb, cpu or qm"`
 	BufferKiB     int           `short:"B" long:"buffer-size" value-name:"KIB" default:"32768" description:"AF_PACKET ring size per worker and interface, in KiB"`
 	User          string        `short:"Z" long:"relinquish-privileges" value-name:"USER" description:"once the interfaces are open, change to USER, as tcpdump -Z"`
 	DNSPorts      []string      `long:"dns-port" value-name:"PORT[,PORT]" description:"also decode DNS on PORT (53 always)"`
-	DNSTimeout    time.Duration `long:"dns-timeout" value-name:"DURATION" default:"5s" description:"emit a query without response after DURATION"`
+	DNSTimeout    time.Duration `long:"dns-timeout" value-name:"DURATION" description:"emit a query without response after DURATION (default network.dns_timeout, 5s)"`
 	Types         string        `short:"t" long:"types" value-name:"LIST" description:"event types to emit, of dns,ip,http,tls,ssh (default: all)"`
 	Stats         bool          `long:"stats" description:"print counters to stderr at exit (SIGUSR1 prints them any time)"`
 	StatsInterval time.Duration `long:"stats-interval" value-name:"DURATION" description:"also print counters every DURATION"`
@@ -54,6 +55,12 @@ func run(args []string) int {
 	if done {
 		return code
 	}
+	cfg, err := config.Find(o.Config)
+	if err != nil {
+		ui.Errorf("%v", err)
+		return cli.ExitUsage
+	}
+	applyNetwork(&o, &cfg.Network)
 	files, ifaces := append([]string(nil), o.Read...), o.Interfaces
 	switch {
 	case len(files) > 0:
@@ -64,13 +71,15 @@ func run(args []string) int {
 		ifaces = rest
 	case len(rest) > 0:
 		return ui.Usagef("unexpected argument %q", rest[len(rest)-1])
+	case len(ifaces) == 0 && cfg.Network.Interface != "":
+		ifaces = []string{cfg.Network.Interface}
 	}
 	live := len(ifaces) > 0
 	switch {
 	case live && len(files) > 0:
 		return ui.Usagef("give an interface or -r FILE, not both")
 	case !live && len(files) == 0:
-		ui.Errorf("nothing to read")
+		ui.Errorf("nothing to read: no interface given, none in %s (network.interface)", cfg.Path)
 		ui.Hintf("run: %s eth0, or %s -r FILE.pcap", prog, prog)
 		return cli.ExitUsage
 	case len(ifaces) > 1 && !o.AFPacket:
@@ -92,11 +101,6 @@ func run(args []string) int {
 	types := capture.DefaultTypes()
 	if o.Types != "" {
 		types = strings.Split(o.Types, ",")
-	}
-	cfg, err := config.Find(o.Config)
-	if err != nil {
-		ui.Errorf("%v", err)
-		return cli.ExitUsage
 	}
 
 	// The heap is bounded by the analysers' limits. The collector runs at
@@ -121,17 +125,18 @@ func run(args []string) int {
 
 	// SIGINT and SIGTERM stop the source, so pending transactions are
 	// flushed and the exit status is 0; SIGUSR1 asks for the counters.
+	// A second one exits at once (cli.Interrupts); SIGHUP is ignored, so the
+	// wrapper can pass it to every stage.
 	g := &capture.Guard{}
+	interrupts := &cli.Interrupts{First: g.Stop}
+	interrupts.Watch(ui)
+	defer interrupts.Stop()
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGUSR1)
+	signal.Notify(sigs, syscall.SIGUSR1)
 	defer signal.Stop(sigs)
 	go func() {
-		for s := range sigs {
-			if s == syscall.SIGUSR1 {
-				requestStats(runners)
-			} else {
-				g.Stop()
-			}
+		for range sigs {
+			requestStats(runners)
 		}
 	}()
 	if o.StatsInterval > 0 {
@@ -173,8 +178,8 @@ func run(args []string) int {
 	}
 	if err != nil {
 		ui.Errorf("%v", err)
-		if live && strings.Contains(strings.ToLower(err.Error()), "no such device") {
-			ui.Hintf("list the interfaces with: ip -br link")
+		if live {
+			liveHint(ui, err)
 		}
 		status = cli.ExitFailure
 	}
@@ -254,6 +259,55 @@ func requestStats(rs []*capture.Runner) {
 	for _, r := range rs {
 		r.RequestStats()
 	}
+}
+
+// applyNetwork fills what the command line left unset from config.yml's
+// network section: nfr-capture owns its configuration, and the nfr wrapper
+// only passes -c along.
+func applyNetwork(o *options, n *config.Network) {
+	if o.Filter == "" {
+		o.Filter = n.Filter
+	}
+	if o.SnapLen == 0 {
+		o.SnapLen = n.SnapLen
+	}
+	if n.Promiscuous != nil && !*n.Promiscuous {
+		o.NoPromisc = true
+	}
+	o.AFPacket = o.AFPacket || n.AFPacket
+	if o.Workers == 0 {
+		o.Workers = n.Workers
+	}
+	if o.DNSTimeout == 0 {
+		o.DNSTimeout = n.DNSTimeoutDuration()
+	}
+	for _, p := range n.DNSPorts {
+		o.DNSPorts = append(o.DNSPorts, strconv.Itoa(p))
+	}
+	if o.Types == "" {
+		o.Types = strings.Join(n.Types, ",")
+	}
+	if o.User == "" {
+		o.User = n.User
+	}
+}
+
+// liveHint says what to do about an interface that would not open.
+func liveHint(ui *cli.UI, err error) {
+	msg := strings.ToLower(err.Error())
+	switch {
+	case strings.Contains(msg, "no such device"):
+		ui.Hintf("list the interfaces with: ip -br link")
+	case strings.Contains(msg, "permission denied") || strings.Contains(msg, "operation not permitted"):
+		ui.Hintf("capturing needs root or the CAP_NET_RAW capability: run as root, run: sudo setcap cap_net_raw,cap_net_admin=eip %s, or use the nfr-listen systemd unit; nfr check tells what is missing", exePath())
+	}
+}
+
+func exePath() string {
+	if p, err := os.Executable(); err == nil {
+		return p
+	}
+	return prog
 }
 
 func isFile(name string) bool {

@@ -148,7 +148,7 @@ func TestLive(t *testing.T) {
 	}()
 
 	var out, errb testenv.SyncBuffer
-	cmd := exec.Command(testenv.Bin(t, "nfr-capture"), "-i", "lo", "-f", "udp port "+itoa(port), "--dns-port", itoa(port), "--stats")
+	cmd := exec.Command(testenv.Bin(t, "nfr-capture"), "-i", "lo", "--filter", "udp port "+itoa(port), "--dns-port", itoa(port), "--stats")
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

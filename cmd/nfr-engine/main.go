@@ -6,9 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/nfr-project/nfr/pkg/alert"
@@ -60,6 +58,13 @@ func run() int {
 	}
 	if len(args) > 0 && args[0] != "keys" {
 		return ui.Usagef("unknown command %q", args[0])
+	}
+	// A usage error is told before a database is opened (or created).
+	if len(args) == 1 {
+		return ui.Usagef("keys: missing subcommand (add NAME, list, revoke ID|PREFIX|NAME)")
+	}
+	if len(args) > 1 && args[1] != "add" && args[1] != "list" && args[1] != "revoke" {
+		return ui.Usagef("keys: unknown subcommand %q (add, list, revoke)", args[1])
 	}
 	if len(args) == 0 {
 		os.MkdirAll(filepath.Dir(ec.DB), 0o750)
@@ -140,16 +145,12 @@ func run() int {
 	srv := server.New(st, factory, scfg)
 
 	ctx, stop := context.WithCancel(context.Background())
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		<-sigs
-		ui.Infof("shutting down: finishing requests in flight (again to quit at once)")
-		stop()
-		<-sigs
-		ui.Errorf("interrupted again: quitting without finishing")
-		os.Exit(cli.ExitFailure)
-	}()
+	// The family's rule (cli.Interrupts): the first INT or TERM finishes
+	// the requests in flight, the second quits at once; HUP is ignored.
+	sigs := &cli.Interrupts{Note: "shutting down: finishing requests in flight (again to quit at once)", First: stop,
+		Last: func() { ui.Errorf("interrupted again: quitting without finishing") }}
+	sigs.Watch(ui)
+	defer sigs.Stop()
 	err = srv.Serve(ctx, server.Listener{
 		Addr: ec.Listen, CertFile: ec.TLSCert, KeyFile: ec.TLSKey,
 		Ready: func(url string) {

@@ -16,7 +16,7 @@ import (
 
 type options struct {
 	cli.Common
-	Scope        string        `short:"s" long:"scope" value-name:"FILE" description:"scope file (default: config.yml's scope.file, else the built-in scope)"`
+	Scope        string        `long:"scope" value-name:"FILE" description:"scope file (default: config.yml's scope.file, else the built-in scope)"`
 	Config       string        `short:"c" long:"config" value-name:"FILE" description:"config.yml (default: $NFR_CONFIG, else /etc/nfr/config.yml if it exists)"`
 	Check        bool          `long:"check" description:"validate the scope files given as arguments (or the configured scope) and exit"`
 	PrintDefault bool          `long:"print-default" description:"print the built-in scope as YAML and exit"`
@@ -25,12 +25,7 @@ type options struct {
 	LineBuffered bool          `long:"line-buffered" description:"flush output after every line"`
 }
 
-func main() {
-	in := cli.Stdin()
-	code := run(os.Args[1:], in, os.Stdout, os.Stderr)
-	in.Restore()
-	os.Exit(code)
-}
+func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
 func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int {
 	ui := cli.New("nfr-scope", stderr)
@@ -64,41 +59,34 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 		if opts.Stats {
 			ui.Infof("%s", f.Stats())
 		}
+		if msg := f.Stats().Explain(f.Scope()); msg != "" {
+			ui.Infof("%s", msg)
+		}
 	}
 
 	// SIGHUP reloads; the first SIGINT lets the input drain to its end
 	// (the source before us is stopping too), the first SIGTERM reads what
 	// is waiting and stops even if the input goes on; a second one stops
 	// now.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, os.Interrupt, syscall.SIGTERM)
+	sigs := &cli.Interrupts{Note: cli.DrainNote, Hangup: func() {
+		if sc, err := open(); err != nil {
+			ui.Errorf("reload: %v; keeping the previous scope", err)
+		} else {
+			f.SetScope(sc)
+			ui.Infof("reloaded %s: %s", sc.Source(), sc.Summary())
+			notes(ui, sc)
+		}
+	}, TermGrace: stopGrace}
+	if f, ok := stdin.(*os.File); ok {
+		sigs.Input = cli.Interruptible(f)
+		stdin = sigs.Input
+	}
+	sigs.Watch(ui)
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
 	go func() {
-		interrupts := 0
-		for s := range sigs {
-			switch s {
-			case syscall.SIGHUP:
-				if sc, err := open(); err != nil {
-					ui.Errorf("reload: %v; keeping the previous scope", err)
-				} else {
-					f.SetScope(sc)
-					ui.Infof("reloaded %s: %s", sc.Source(), sc.Summary())
-					notes(ui, sc)
-				}
-			case syscall.SIGUSR1:
-				ui.Infof("%s", f.Stats())
-			default:
-				if interrupts++; interrupts == 1 {
-					if in, ok := stdin.(*cli.Input); ok && s == syscall.SIGTERM && in.StopAfter(stopGrace) {
-						ui.Infof("terminated: reading what is waiting, then stopping; again to stop now")
-						continue
-					}
-					ui.Infof("interrupted: reading the input to its end; interrupt again to stop now")
-				} else {
-					w.Flush()
-					report()
-					os.Exit(128 + int(s.(syscall.Signal)))
-				}
-			}
+		for range usr1 {
+			ui.Infof("%s", f.Stats())
 		}
 	}()
 
@@ -116,9 +104,11 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 	}
 	status := cli.ExitOK
 	for _, name := range files {
-		if err := filterFile(f, name, stdin, w); cli.Stopped(err) {
-			break // SIGTERM: what was waiting is written
-		} else if err != nil {
+		err := filterFile(f, name, stdin, w)
+		if cli.Cut(err) {
+			break
+		}
+		if err != nil {
 			ui.Errorf("%v", err)
 			status = cli.ExitFailure
 		}
@@ -128,7 +118,7 @@ func run(args []string, stdin io.Reader, stdout *os.File, stderr io.Writer) int 
 		status = cli.ExitFailure
 	}
 	report()
-	return status
+	return sigs.Status(status)
 }
 
 // stopGrace is how long, after SIGTERM, input that is already waiting is

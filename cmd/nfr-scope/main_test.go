@@ -78,7 +78,7 @@ func TestFilesAndGolden(t *testing.T) {
 	ev := pkgdata(t, "events.ndjson")
 	// A file argument and stdin as "-": the output is the golden twice.
 	in, _ := os.ReadFile(ev)
-	out, stderr, code := runBin(t, string(in), nil, "-s", pkgdata(t, "scope.yml"), ev, "-")
+	out, stderr, code := runBin(t, string(in), nil, "--scope", pkgdata(t, "scope.yml"), ev, "-")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -89,7 +89,7 @@ func TestFilesAndGolden(t *testing.T) {
 		t.Errorf("warnings do not name the files:\n%s", stderr)
 	}
 	// A missing file: the others are still read, exit 1.
-	_, stderr, code = runBin(t, "", nil, "-s", pkgdata(t, "scope.yml"), "/nonexistent.json", ev)
+	_, stderr, code = runBin(t, "", nil, "--scope", pkgdata(t, "scope.yml"), "/nonexistent.json", ev)
 	if code != 1 || !strings.Contains(stderr, "nfr-scope: error: open /nonexistent.json") {
 		t.Errorf("missing file: exit %d, %s", code, stderr)
 	}

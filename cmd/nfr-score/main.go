@@ -21,8 +21,8 @@ type options struct {
 	cli.Common
 	Config       string        `short:"c" long:"config" value-name:"FILE" description:"config.yml (default $NFR_CONFIG, else /etc/nfr/config.yml if it exists)"`
 	State        string        `long:"state" value-name:"FILE" description:"keep behavioural state in FILE between runs (overrides score.state)"`
-	Feeds        []string      `short:"f" long:"feed" value-name:"FILE" description:"extra feed: a plain list of domains, IPs, CIDRs, URLs (threat c2); repeatable"`
-	MinSeverity  int           `short:"s" long:"min-severity" value-name:"N" description:"drop alerts below severity N (1-5)"`
+	Feeds        []string      `long:"feed" value-name:"FILE" description:"extra feed: a plain list of domains, IPs, CIDRs, URLs (threat c2); repeatable"`
+	MinSeverity  int           `long:"min-severity" value-name:"N" description:"drop alerts below severity N (1-5)"`
 	LineBuffered bool          `long:"line-buffered" description:"flush every alert (the default on a terminal)"`
 	Stats        bool          `long:"stats" description:"print counters and state sizes on stderr at the end (and on SIGUSR1)"`
 	StatsEvery   time.Duration `long:"stats-interval" value-name:"DURATION" description:"also print them every DURATION while running (e.g. 1m)"`
@@ -54,6 +54,9 @@ func run() int {
 		}
 		return cli.ExitOK
 	}
+	if o.MinSeverity < 0 || o.MinSeverity > 5 {
+		return ui.Usagef("--min-severity: %d is outside 0-5 (0 keeps every alert)", o.MinSeverity)
+	}
 	conf, err := config.Find(o.Config)
 	if err != nil {
 		ui.Errorf("%v", err)
@@ -81,6 +84,10 @@ func run() int {
 		state = o.State
 	}
 	if state != "" {
+		if err := config.CheckWritable(state); err != nil {
+			ui.Errorf("--state: %v", err)
+			return cli.ExitFailure
+		}
 		if err := eng.LoadStateFile(state); err != nil {
 			ui.Errorf("%v", err)
 			return cli.ExitFailure
@@ -101,9 +108,8 @@ func run() int {
 		}
 		return cp.Scored()
 	}
-	stdin := cli.Stdin()
-	defer stdin.Restore()
-	watchSignals(ui, out, stdin, func() {
+	stdin := cli.Interruptible(os.Stdin)
+	sigs := &cli.Interrupts{Input: stdin, Note: cli.DrainNote, TermGrace: time.Second, Hangup: func() {
 		s, err := score.LoadFeeds(sc, o.Feeds, info, func(s string) { ui.Warnf("%s", s) })
 		if err != nil {
 			ui.Errorf("reload: %v (keeping the old feeds)", err)
@@ -113,13 +119,14 @@ func run() int {
 			s = intel.NewSet()
 		}
 		reload <- s
-	})
+	}}
+	sigs.Watch(ui)
 	if len(files) == 0 {
 		files = []string{"-"}
 	}
 	code = cli.ExitOK
 	for _, name := range files {
-		in := stdin.File
+		in := stdin
 		if name != "-" {
 			if in, err = os.Open(name); err != nil {
 				ui.Errorf("%v", err)
@@ -128,11 +135,9 @@ func run() int {
 			}
 		}
 		err = f.Run(in, name)
-		if name != "-" {
-			in.Close()
-		}
-		if cli.Stopped(err) {
-			break // SIGTERM: what was waiting is scored
+		in.Close()
+		if cli.Cut(err) {
+			break // a second interrupt, or SIGTERM on endless input: save the state and stop
 		}
 		if err != nil {
 			ui.Errorf("%s: %v", name, err)
@@ -158,30 +163,5 @@ func run() int {
 	if o.Stats {
 		ui.Infof("%s", score.FormatStats(eng.Stats(), f.Lines, f.Alerts))
 	}
-	return code
-}
-
-// watchSignals reloads feeds on SIGHUP. On the first SIGINT it keeps
-// draining its input (the source upstream is stopping and flushing); on
-// the first SIGTERM it reads what is waiting and stops even if the input
-// goes on; on the second it flushes what it has and exits.
-func watchSignals(ui *cli.UI, out *event.Writer, stdin *cli.Input, reload func()) {
-	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		stops := 0
-		for s := range ch {
-			if s == syscall.SIGHUP {
-				reload()
-				continue
-			}
-			if stops++; stops == 1 && s == syscall.SIGTERM && stdin.StopAfter(time.Second) {
-				continue
-			}
-			if stops == 2 {
-				out.Close()
-				os.Exit(130)
-			}
-		}
-	}()
+	return sigs.Status(code)
 }

@@ -51,7 +51,7 @@ func run() int {
 	if o.AlertsOnly && len(args) > 0 {
 		return ui.Usagef("--alerts-only reads no input, but files were given")
 	}
-	cfg, err := account.LoadConfig(o.Config, false)
+	cfg, err := config.Find(o.Config)
 	if err != nil {
 		ui.Errorf("%v", err)
 		return cli.ExitUsage
@@ -91,15 +91,13 @@ func run() int {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// The first interrupt drains the input into the spool; the second
+	// cancels what is in flight and exits (the spool holds every event
+	// taken, so nothing accepted is lost).
 	interrupt := make(chan struct{})
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sigs
-		close(interrupt)
-		<-sigs
-		cancel()
-	}()
+	sigs := &cli.Interrupts{First: func() { close(interrupt) }, Last: cancel, Graceful: true}
+	sigs.Watch(ui)
+	defer sigs.Stop()
 
 	r := &submit.Runner{Wait: o.Wait, Interrupt: interrupt, Grace: min(sc.Timeout, 10*time.Second),
 		Warn: func(msg string) { ui.Warnf("%s", msg) }}

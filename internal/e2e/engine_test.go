@@ -161,7 +161,7 @@ func pipe(t *testing.T, file string, env []string, bin string, args ...string) [
 // running nfr-engine (nfr-submit sends, and polls the alerts back). The
 // alerts on stderr must be the same.
 func TestReadAgainstEngine(t *testing.T) {
-	bins := testenv.BinDir(t, "nfr-capture", "nfr-scope", "nfr-score", "nfr-submit", "nfr-engine")
+	bins := testenv.BinDir(t, "nfr-capture", "nfr-scope", "nfr-score", "nfr-submit", "nfr-engine", "nfr-check")
 	demo := filepath.Join(testenv.Root(t), "testdata", "demo.pcap")
 	url, key := startEngine(t)
 	dir := t.TempDir()

@@ -29,7 +29,7 @@ func TestGeneratedCaptures(t *testing.T) {
 			if out, err := exec.Command(gen, "-scenario", sc.Name, "-o", pcap).CombinedOutput(); err != nil {
 				t.Fatalf("genthreats: %v\n%s", err, out)
 			}
-			sh := exec.Command("bash", "-o", "pipefail", "-c", `"$1" -r "$2" | "$3" | "$4" -f "$5"`,
+			sh := exec.Command("bash", "-o", "pipefail", "-c", `"$1" -r "$2" | "$3" | "$4" --feed "$5"`,
 				"sh", capture, pcap, scope, score, feed)
 			sh.Env = append(os.Environ(), "NFR_CONFIG=")
 			var stderr strings.Builder

@@ -109,7 +109,7 @@ func (u *UI) Summary() {
 
 // Options every command embeds.
 type Common struct {
-	Version bool `long:"version" description:"print the version and exit"`
+	Version bool `short:"V" long:"version" description:"print the version and exit"`
 }
 
 // Parse parses args into opts (a struct with go-flags tags that embeds

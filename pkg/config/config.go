@@ -33,6 +33,7 @@ type Config struct {
 	Analysis Analysis `yaml:"analysis"`
 	// Sensor names this sensor in alerts (default: the host name).
 	Sensor string `yaml:"sensor"`
+	Log      Log      `yaml:"log"`
 
 	// Path is the file the configuration was read from ("" for defaults).
 	Path string `yaml:"-"`
@@ -54,6 +55,7 @@ func (c *Config) setDefaults() {
 	c.Score.setDefaults()
 	c.Engine.setDefaults()
 	c.Analysis.setDefaults()
+	c.Log.setDefaults()
 }
 
 // Error is a configuration error; programs exit 2 on it.
@@ -104,7 +106,7 @@ func Parse(b []byte, name string) (*Config, error) {
 }
 
 func (c *Config) validate() error {
-	for _, v := range []interface{ validate() error }{&c.AlphaSOC, &c.Network, &c.Scope, &c.Alerts, &c.Submit, &c.Score, &c.Engine, &c.Analysis} {
+	for _, v := range []interface{ validate() error }{&c.AlphaSOC, &c.Network, &c.Scope, &c.Alerts, &c.Submit, &c.Score, &c.Engine, &c.Analysis, &c.Log} {
 		if err := v.validate(); err != nil {
 			return err
 		}
@@ -137,6 +139,7 @@ func (c *Config) paths() []*string {
 	ps = append(ps, c.Submit.paths()...)
 	ps = append(ps, c.Score.paths()...)
 	ps = append(ps, c.Engine.paths()...)
+	ps = append(ps, c.Log.paths()...)
 	return ps
 }
 
@@ -151,9 +154,27 @@ func YAMLError(name string, err error) error {
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		var line int
 		fmt.Sscan(m[1], &line)
-		return &Error{File: name, Line: line, Msg: m[2]}
+		return &Error{File: name, Line: line, Msg: Explain(m[2])}
 	}
-	return &Error{File: name, Msg: msg}
+	return &Error{File: name, Msg: Explain(msg)}
+}
+
+var notList = regexp.MustCompile("^cannot unmarshal !!\\w+ `(.*)` into \\[\\]")
+var wrongType = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\w+)")
+
+// Explain rewrites a yaml.v2 type error in the user's terms: a scalar where
+// a list is needed says how to write the list.
+func Explain(msg string) string {
+	if m := notList.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("%q is not a list: write [%s], or one \"- %s\" a line below the key", m[1], m[1], m[1])
+	}
+	if m := wrongType.FindStringSubmatch(msg); m != nil {
+		want := map[string]string{"int": "a number", "bool": "true or false", "string": "a string", "float64": "a number"}[m[3]]
+		if want != "" {
+			return fmt.Sprintf("%q is not %s", m[2], want)
+		}
+	}
+	return msg
 }
 
 // Locate names the config.yml to use: flag (-c FILE), else $NFR_CONFIG,
@@ -169,14 +190,43 @@ func Locate(flag string) (path string, named bool) {
 	return DefaultPath, false
 }
 
-// Find loads the configuration every nfr-* program uses, the file Locate
-// names; a missing DefaultPath gives the defaults.
+// Find is how every nfr-* program finds its configuration: the file Locate
+// names. A missing DefaultPath gives the defaults, with Path still naming
+// DefaultPath so messages (and nfr-account register, which creates it) say
+// where the file would be. A missing named file is an error that
+// errors.Is(err, fs.ErrNotExist).
 func Find(flag string) (*Config, error) {
 	path, named := Locate(flag)
 	if !named {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return Default(), nil
+			c := Default()
+			c.Path = path
+			return c, nil
 		}
 	}
 	return Load(path)
+}
+
+// CheckWritable reports, before any input is read, whether a file can be
+// created in the directory that will hold path (a state file, a spool): a
+// run must not fail only at its end, after all its input is gone.
+func CheckWritable(path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: directory %s does not exist", path, dir)
+		}
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s: %s is not a directory", path, dir)
+	}
+	f, err := os.CreateTemp(dir, ".nfr-check-*")
+	if err != nil {
+		return fmt.Errorf("%s: cannot write in %s: %v", path, dir, errors.Unwrap(err))
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }

@@ -172,6 +172,7 @@ func Parse(b []byte, name string) (*Scope, error) {
 		if m := notFound.FindStringSubmatch(e.Msg); m != nil {
 			e.Msg = fmt.Sprintf("unknown key %q", m[1])
 		}
+		e.Msg = config.Explain(e.Msg)
 		errs = append(errs, e)
 	}
 	if err := yaml.UnmarshalStrict(b, &f); err != nil {

@@ -2,24 +2,21 @@ package tail
 
 import (
 	"fmt"
-	"os"
-	"os/signal"
 	"sort"
 	"strings"
-	"syscall"
+	"sync"
+
+	"github.com/nfr-project/nfr/pkg/cli"
 )
 
-// StopOnSignal returns a channel closed on the first SIGINT or SIGTERM;
-// a second signal kills the process as usual.
+// StopOnSignal returns a channel closed on the first SIGINT or SIGTERM (a
+// source stops and flushes); a second signal exits at once, and SIGHUP is
+// ignored: the rule of cli.Interrupts.
 func StopOnSignal() <-chan struct{} {
 	stop := make(chan struct{})
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		<-sig
-		signal.Reset(syscall.SIGINT, syscall.SIGTERM)
-		close(stop)
-	}()
+	var once sync.Once
+	in := &cli.Interrupts{First: func() { once.Do(func() { close(stop) }) }}
+	in.Watch(nil)
 	return stop
 }
 
