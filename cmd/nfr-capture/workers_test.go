@@ -15,7 +15,7 @@ import (
 // block is labelled with its number, on SIGUSR1 and at the end.
 func TestWorkerStatsLabelled(t *testing.T) {
 	var out, errb testenv.SyncBuffer
-	cmd := exec.Command(testenv.Bin(t, "nfr-capture"), "--afpacket", "--workers", "2", "-i", "lo", "-f", "udp port 9", "--stats")
+	cmd := exec.Command(testenv.Bin(t, "nfr-capture"), "--afpacket", "--workers", "2", "-i", "lo", "--filter", "udp port 9", "--stats")
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

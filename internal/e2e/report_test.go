@@ -14,7 +14,7 @@ import (
 // TestReadReport runs `nfr read testdata/demo.pcap --report FILE`: the
 // alerts still go to stderr, and the page holds every one of them.
 func TestReadReport(t *testing.T) {
-	bins := testenv.BinDir(t, "nfr-capture", "nfr-scope", "nfr-score", "nfr-report")
+	bins := testenv.BinDir(t, "nfr-capture", "nfr-scope", "nfr-score", "nfr-report", "nfr-check")
 	demo := filepath.Join(testenv.Root(t), "testdata", "demo.pcap")
 	dir := t.TempDir()
 	page := filepath.Join(dir, "demo.html")
@@ -41,8 +41,10 @@ func TestReadReport(t *testing.T) {
 	if n := strings.Count(string(html), `<tr class="a" id="alert-`); n != alerts {
 		t.Errorf("the report holds %d alerts, stderr %d", n, alerts)
 	}
-	if !strings.Contains(stderr.String(), "nfr-report: ") {
-		t.Errorf("nfr-report said nothing on stderr")
+	// Diagnostics go to log.file, standard output by default, never into
+	// the alert stream.
+	if !strings.Contains(stdout.String(), "nfr-report: ") {
+		t.Errorf("nfr-report said nothing on standard output (log.file)")
 	}
 
 	// -n shows where nfr-report sits.

@@ -356,7 +356,11 @@ func TestWrapperWiresAlertWhenPresent(t *testing.T) {
 	// A stand-in that passes alerts through, as nfr-alert does.
 	writeFile(t, dir, "nfr-alert", []byte("#!/bin/sh\nexec cat\n"))
 	os.Chmod(filepath.Join(dir, "nfr-alert"), 0o755)
-	env := []string{"PATH=" + dir + ":/usr/bin:/bin", "NFR_CONFIG=", "NFR_API_KEY="}
+	// nfr-alert needs outputs to deliver to; without alerts.outputs it is
+	// not wired.
+	conf := writeFile(t, dir, "config.yml", []byte("alerts:\n  queue: "+filepath.Join(dir, "queue")+
+		"\n  outputs:\n    - {url: \"file:"+filepath.Join(dir, "alerts.cef")+"\", format: cef}\n"))
+	env := []string{"PATH=" + dir + ":/usr/bin:/bin", "NFR_CONFIG=" + conf, "NFR_API_KEY="}
 	wrapper := filepath.Join(testenv.Root(t), "scripts", "nfr")
 	out, _, code := testenv.Run(t, wrapper, nil, env, "-n", "read", demoPcap(t))
 	if want := "nfr-capture -r " + demoPcap(t) + " | nfr-scope | nfr-score | nfr-alert >&2"; code != 0 || strings.TrimSpace(out) != want {

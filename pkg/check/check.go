@@ -257,6 +257,7 @@ func (c *Checker) apiStatus(host, key string) error {
 //	alerts=WHERE      alerts.file: stderr, stdout or a file name
 //	log=WHERE         log.file: stdout, stderr or a file name
 //	interface=IFACE   network.interface
+//	outputs=N         how many alerts.outputs nfr-alert delivers to
 //
 // An invalid config.yml is its error, with file and line; the key is never
 // printed.
@@ -274,7 +275,8 @@ func Answers(w io.Writer, configFlag string) error {
 		scorer = "submit"
 	}
 	for _, kv := range [][2]string{{"config", path}, {"scorer", scorer}, {"alerts", cfg.Alerts.File},
-		{"log", cfg.Log.File}, {"interface", cfg.Network.Interface}} {
+		{"log", cfg.Log.File}, {"interface", cfg.Network.Interface},
+		{"outputs", strconv.Itoa(len(cfg.Alerts.Outputs))}} {
 		if strings.ContainsAny(kv[1], "\n\r") {
 			return fmt.Errorf("%s: %s: a line break in a file or interface name", cfg.Path, kv[0])
 		}

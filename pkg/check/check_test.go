@@ -151,12 +151,12 @@ func TestUnwritableState(t *testing.T) {
 func TestAnswers(t *testing.T) {
 	t.Setenv("NFR_API_KEY", "")
 	dir := t.TempDir()
-	conf := write(t, dir, "config.yml", "alphasoc:\n  api_key: secret\nalerts:\n  file: alerts.json\nnetwork:\n  interface: eth7\n")
+	conf := write(t, dir, "config.yml", "alphasoc:\n  api_key: secret\nalerts:\n  file: alerts.json\n  outputs:\n    - {url: \"file:a.cef\", format: cef}\nnetwork:\n  interface: eth7\n")
 	var b bytes.Buffer
 	if err := Answers(&b, conf); err != nil {
 		t.Fatal(err)
 	}
-	want := "config=" + conf + "\nscorer=submit\nalerts=" + filepath.Join(dir, "alerts.json") + "\nlog=stdout\ninterface=eth7\n"
+	want := "config=" + conf + "\nscorer=submit\nalerts=" + filepath.Join(dir, "alerts.json") + "\nlog=stdout\ninterface=eth7\noutputs=1\n"
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
