@@ -33,7 +33,7 @@ type Config struct {
 	Analysis Analysis `yaml:"analysis"`
 	// Sensor names this sensor in alerts (default: the host name).
 	Sensor string `yaml:"sensor"`
-	Log      Log      `yaml:"log"`
+	Log    Log    `yaml:"log"`
 
 	// Path is the file the configuration was read from ("" for defaults).
 	Path string `yaml:"-"`
