@@ -32,7 +32,16 @@ func TestWorkerStatsLabelled(t *testing.T) {
 	}
 	cmd.Process.Signal(syscall.SIGUSR1)
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(errb.String(), "worker 2: packets") && time.Now().Before(deadline) {
+	printed := func() bool {
+		// The workers print their blocks one after the other.
+		for _, w := range []string{"worker 1: packets", "worker 2: packets", "worker 1: kernel received"} {
+			if !strings.Contains(errb.String(), w) {
+				return false
+			}
+		}
+		return true
+	}
+	for !printed() && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	cmd.Process.Signal(syscall.SIGINT)

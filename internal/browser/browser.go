@@ -107,6 +107,26 @@ func (b *Tab) Do(steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// WaitFor waits until the JavaScript expression expr is true in the page,
+// through navigations (an evaluation a navigation interrupts is tried
+// again), failing the test after 20 s.
+func (b *Tab) WaitFor(expr string) {
+	b.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.Ctx, time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("waiting for %s: %v", expr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // Click clicks the element that the CSS selector sel matches, with the
 // mouse, as a person would. It scrolls the element into view and lets the
 // page settle first: a click computed while the layout still moves (after a

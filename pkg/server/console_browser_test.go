@@ -41,6 +41,8 @@ func TestConsoleBrowser(t *testing.T) {
 	tab.Click(`nav a[href="/alerts"]`)
 	tab.Do(chromedp.WaitVisible(chromedp.ID("s-src")), chromedp.SendKeys(chromedp.ID("s-src"), "10.0.0.2"))
 	tab.Click("#s-go")
+	// The old list is visible until the filtered page has loaded.
+	tab.WaitFor(`location.search.includes("src=10.0.0.2") && document.readyState == "complete"`)
 	tab.Do(chromedp.WaitVisible(chromedp.ID("alert-rows")))
 	if n := browser.Eval[int](tab, `document.querySelectorAll('#alert-rows tr.a').length`); n != 1 {
 		t.Fatalf("filtered list: %d alerts, want 1", n)
