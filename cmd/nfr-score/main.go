@@ -122,7 +122,10 @@ func run() int {
 			break
 		}
 	}
-	eng.Flush(func(a *event.Event) {})
+	if err := f.Flush(); err != nil && code == cli.ExitOK {
+		ui.Errorf("writing alerts: %v", err)
+		code = cli.ExitFailure
+	}
 	if err := out.Close(); err != nil {
 		ui.Errorf("writing alerts: %v", err)
 		code = cli.ExitFailure

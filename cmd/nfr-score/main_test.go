@@ -137,10 +137,17 @@ func TestFeedAndState(t *testing.T) {
 	if _, err := os.Stat(state); err != nil {
 		t.Fatalf("state not written: %v", err)
 	}
-	// The second run loads the state; the same traffic is suppressed.
+	// The second run loads the state; the same traffic folds into the
+	// open incidents: no new alert, one update per incident with its id.
+	first := alertIDs(t, out)
 	out, errs, code = runBin(t, events(t, "c2"), "--feed", feed, "--state", state)
-	if code != 0 || out != "" {
-		t.Errorf("second run: exit %d, %q %s", code, out, errs)
+	if code != 0 {
+		t.Errorf("second run: exit %d, %s", code, errs)
+	}
+	for id, n := range alertIDs(t, out) {
+		if first[id] == 0 || n <= 1 {
+			t.Errorf("second run: alert %s count %d is not an update of the first run's incidents %v", id, n, first)
+		}
 	}
 	os.WriteFile(state, []byte("garbage"), 0o644)
 	_, errs, code = runBin(t, nil, "--state", state)
@@ -222,4 +229,24 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	if !strings.Contains(errs.String(), "feeds reloaded") {
 		t.Errorf("stderr %q", errs.String())
 	}
+}
+
+// alertIDs returns the count of each alert of out by incident id.
+func alertIDs(t *testing.T, out string) map[string]int {
+	t.Helper()
+	ids := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if l == "" {
+			continue
+		}
+		var a struct {
+			ID    string `json:"id"`
+			Count int    `json:"count"`
+		}
+		if err := json.Unmarshal([]byte(l), &a); err != nil || a.ID == "" {
+			t.Fatalf("alert without an id: %s", l)
+		}
+		ids[a.ID] = max(ids[a.ID], a.Count)
+	}
+	return ids
 }

@@ -12,7 +12,10 @@
 // a replayed batch it already has.
 package api
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // BatchIDHeader carries a batch's id on POST /v1/events/*.
 const BatchIDHeader = "X-NFR-Batch-Id"
@@ -38,6 +41,21 @@ type Alert struct {
 	Event     json.RawMessage `json:"event"`
 	Threats   []string        `json:"threats"`
 	Wisdom    Wisdom          `json:"wisdom"`
+	Incident
+}
+
+// Incident carries what nfr-score says about an alert besides its threats
+// (NFR's extension of the wire format; see nfr-event(5)): why, and the
+// incident it belongs to. An update of an incident repeats its id with a
+// higher count.
+type Incident struct {
+	Severity  int        `json:"severity,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
+	ID        string     `json:"id,omitempty"`
+	Count     int        `json:"count,omitempty"`
+	FirstSeen *time.Time `json:"firstSeen,omitempty"`
+	LastSeen  *time.Time `json:"lastSeen,omitempty"`
+	Examples  []string   `json:"examples,omitempty"`
 }
 
 // Wisdom carries weaker signals about an alert's event.

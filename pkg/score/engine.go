@@ -30,8 +30,8 @@ type Config struct {
 	// Internal lists the networks of the monitored hosts; default the
 	// private and special-purpose ranges.
 	Internal []netip.Prefix
-	// Suppress is how long the same threat on the same subject (source and
-	// destination or domain) stays quiet after an alert.
+	// Suppress is how long an incident (one threat from one source) stays
+	// open after its first alert, folding later findings into one update.
 	Suppress time.Duration
 	// Disabled lists threat ids never raised.
 	Disabled []string
@@ -111,7 +111,8 @@ func DefaultInternal() []netip.Prefix {
 type Stats struct {
 	Events     int64
 	Alerts     int64
-	Suppressed int64            // alerts not raised again within the suppression window
+	Suppressed int64            // findings folded into an open incident
+	Updates    int64            // incident updates emitted
 	ByThreat   map[string]int64 // alerts per threat id
 	Sources    int              // per-source windows held
 	Domains    int              // per-domain windows held
@@ -133,13 +134,14 @@ type Engine struct {
 	lastSweep     time.Time
 	lastLongSweep time.Time
 
-	sources  *table[netip.Addr, srcState]
-	domains  *table[string, domState]
-	pairs    *table[pairKey, pairState]
-	resolved *table[netip.Addr, resolvedInfo]
-	suppress *table[uint64, time.Time]
-	seen     *table[uint64, struct{}] // registered domains looked up, for first_seen
-	since    time.Time                // event time the engine's history starts
+	sources   *table[netip.Addr, srcState]
+	domains   *table[string, domState]
+	pairs     *table[pairKey, pairState]
+	resolved  *table[netip.Addr, resolvedInfo]
+	incidents *table[uint64, incident]
+	pending   []*event.Event           // updates of incidents reopened before the sweep saw them
+	seen      *table[uint64, struct{}] // registered domains looked up, for first_seen
+	since     time.Time                // event time the engine's history starts
 
 	stats Stats
 
@@ -187,17 +189,17 @@ func New(cfg Config) (*Engine, error) {
 	}
 	fillThresholds(&cfg.Thresholds, def.Thresholds)
 	e := &Engine{
-		cfg:      cfg,
-		th:       cfg.Thresholds,
-		feeds:    cfg.Feeds,
-		disabled: map[string]bool{},
-		internal: cfg.Internal,
-		sources:  newTable[netip.Addr, srcState](cfg.MaxSources),
-		domains:  newTable[string, domState](cfg.MaxDomains),
-		pairs:    newTable[pairKey, pairState](cfg.MaxPairs),
-		resolved: newTable[netip.Addr, resolvedInfo](cfg.MaxDomains),
-		suppress: newTable[uint64, time.Time](cfg.MaxPairs),
-		seen:     newTable[uint64, struct{}](cfg.MaxDomains),
+		cfg:       cfg,
+		th:        cfg.Thresholds,
+		feeds:     cfg.Feeds,
+		disabled:  map[string]bool{},
+		internal:  cfg.Internal,
+		sources:   newTable[netip.Addr, srcState](cfg.MaxSources),
+		domains:   newTable[string, domState](cfg.MaxDomains),
+		pairs:     newTable[pairKey, pairState](cfg.MaxPairs),
+		resolved:  newTable[netip.Addr, resolvedInfo](cfg.MaxDomains),
+		incidents: newTable[uint64, incident](cfg.MaxPairs),
+		seen:      newTable[uint64, struct{}](cfg.MaxDomains),
 	}
 	for _, id := range cfg.Disabled {
 		if _, ok := Lookup(id); !ok {
@@ -274,7 +276,7 @@ func (e *Engine) Stats() Stats {
 		st.ByThreat[k] = v
 	}
 	st.Sources, st.Domains, st.Pairs = e.sources.len(), e.domains.len(), e.pairs.len()
-	st.Evicted = e.sources.evicted + e.domains.evicted + e.pairs.evicted + e.resolved.evicted + e.suppress.evicted + e.seen.evicted
+	st.Evicted = e.sources.evicted + e.domains.evicted + e.pairs.evicted + e.resolved.evicted + e.incidents.evicted + e.seen.evicted
 	st.Indicators = e.builtin.Len()
 	if e.feeds != nil {
 		st.Indicators += e.feeds.Len()
@@ -333,7 +335,8 @@ func (e *Engine) Advance(now time.Time, emit func(alert *event.Event)) {
 	}
 	e.sources.expire(now.Add(-keep))
 	e.domains.expire(now.Add(-e.th.Window))
-	e.suppress.expire(now.Add(-e.cfg.Suppress))
+	e.closeIncidents(now, emit)
+	e.incidents.expire(now.Add(-e.cfg.Suppress))
 	// Pairs carry beacons, which span hours: they are kept a day, and the
 	// big tables are swept less often.
 	if now.Sub(e.lastLongSweep) >= 15*time.Minute {
@@ -343,10 +346,11 @@ func (e *Engine) Advance(now time.Time, emit func(alert *event.Event)) {
 	}
 }
 
-// Flush is called at the end of input. Every detector of this engine
-// decides on the event that completes its evidence, so nothing is pending;
-// Flush exists so callers need not know that.
-func (e *Engine) Flush(emit func(alert *event.Event)) {}
+// Flush is called at the end of input: it emits the updates of the
+// incidents that folded findings since their first alert.
+func (e *Engine) Flush(emit func(alert *event.Event)) {
+	e.closeIncidents(time.Time{}, emit)
+}
 
 func (e *Engine) add(id, subject, format string, args ...any) {
 	if e.disabled[id] {
@@ -369,44 +373,34 @@ func (e *Engine) flag(f string) {
 	e.flags = append(e.flags, f)
 }
 
+// raise folds each finding of ev into its incident and emits an alert for
+// every incident it opens.
 func (e *Engine) raise(ev *event.Event, emit func(*event.Event)) {
-	var threats map[string]event.Threat
-	var reasons []string
-	sev := 0
+	var flags []string
+	if len(e.flags) > 0 {
+		flags = append([]string(nil), e.flags...)
+		sort.Strings(flags)
+	}
 	for _, h := range e.hits {
-		b := ev.SrcIP.As16()
-		k := fnv(fnv(fnv(fnvOffset, h.id), string(b[:])), h.subject)
-		if last, ok := e.suppress.peek(k); ok && e.now.Sub(*last) < e.cfg.Suppress {
+		t, _ := Lookup(h.id)
+		a := copyEvent(ev)
+		a.Type = event.TypeAlert
+		a.EventType = ev.Type
+		a.Severity = t.Severity
+		a.Threats = map[string]event.Threat{h.id: {Title: t.Title, Severity: t.Severity, Policy: t.Policy}}
+		a.Flags = flags
+		a.Reason = h.reason
+		in, opened := e.fold(h, ev)
+		in.Latest = a
+		if !opened {
 			e.stats.Suppressed++
 			continue
 		}
-		*e.suppress.get(k, e.now) = e.now
-		t, _ := Lookup(h.id)
-		if threats == nil {
-			threats = map[string]event.Threat{}
-		}
-		threats[h.id] = event.Threat{Title: t.Title, Severity: t.Severity, Policy: t.Policy}
-		if t.Severity > sev {
-			sev = t.Severity
-		}
-		reasons = append(reasons, h.reason)
+		in.stamp(a)
 		e.stats.ByThreat[h.id]++
+		e.stats.Alerts++
+		emit(a)
 	}
-	if threats == nil {
-		return
-	}
-	a := copyEvent(ev)
-	a.Type = event.TypeAlert
-	a.EventType = ev.Type
-	a.Severity = sev
-	a.Threats = threats
-	if len(e.flags) > 0 {
-		a.Flags = append([]string(nil), e.flags...)
-		sort.Strings(a.Flags)
-	}
-	a.Reason = strings.Join(reasons, "; ")
-	e.stats.Alerts++
-	emit(a)
 }
 
 func copyEvent(ev *event.Event) *event.Event {
@@ -471,6 +465,6 @@ func FormatStats(st Stats, lines, written int64) string {
 	if by.Len() == 0 {
 		by.WriteString("none")
 	}
-	return fmt.Sprintf("%d events, %d alerts written (%s), %d suppressed; state: %d sources, %d domains, %d pairs, %d evicted; %d indicators",
-		lines, written, by.String(), st.Suppressed, st.Sources, st.Domains, st.Pairs, st.Evicted, st.Indicators)
+	return fmt.Sprintf("%d events, %d alerts written (%s), %d folded into incidents, %d incident updates; state: %d sources, %d domains, %d pairs, %d evicted; %d indicators",
+		lines, written, by.String(), st.Suppressed, st.Updates, st.Sources, st.Domains, st.Pairs, st.Evicted, st.Indicators)
 }

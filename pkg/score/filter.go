@@ -173,6 +173,12 @@ func (f *Filter) Run(r io.Reader, name string) error {
 				}
 			}
 			f.Lines++
+			// Incident updates the clock releases are not about this
+			// line: they are written from their own fields.
+			line := f.line
+			f.line = nil
+			f.Engine.Advance(b.evs[i].TS, f.emit)
+			f.line = line
 			f.Engine.Process(&b.evs[i], f.emit)
 		}
 		finished = b.last
@@ -184,6 +190,13 @@ func (f *Filter) Run(r io.Reader, name string) error {
 		}
 		free <- b
 	}
+	return f.werr
+}
+
+// Flush ends the input: the engine's pending incident updates are written.
+func (f *Filter) Flush() error {
+	f.line = nil
+	f.Engine.Flush(f.emit)
 	return f.werr
 }
 
@@ -236,17 +249,31 @@ func AppendAlert(dst, line []byte, a *event.Event) []byte {
 	}
 	set("threats", append(val, '}'))
 	if len(a.Flags) > 0 {
-		val = append(val[:0], '[')
-		for i, fl := range a.Flags {
-			if i > 0 {
-				val = append(val, ',')
-			}
-			val = event.AppendString(val, fl)
-		}
-		set("flags", append(val, ']'))
+		set("flags", appendStrings(val[:0], a.Flags))
 	}
 	set("reason", event.AppendString(val[:0], a.Reason))
+	if a.ID != "" {
+		set("id", event.AppendString(val[:0], a.ID))
+		set("count", strconv.AppendInt(val[:0], int64(a.Count), 10))
+		val = append(val[:0], '"')
+		set("firstSeen", append(event.AppendTime(val, a.FirstSeen), '"'))
+		val = append(val[:0], '"')
+		set("lastSeen", append(event.AppendTime(val, a.LastSeen), '"'))
+		set("examples", appendStrings(val[:0], a.Examples))
+	}
 	return append(dst, tmp...)
+}
+
+// appendStrings appends ss as a JSON array.
+func appendStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, x := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = event.AppendString(b, x)
+	}
+	return append(b, ']')
 }
 
 // flushReader calls flush before each read of the underlying reader, that

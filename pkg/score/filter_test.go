@@ -37,6 +37,9 @@ func TestGoldenDemo(t *testing.T) {
 	if err := f.Run(&in, "demo"); err != nil {
 		t.Fatal(err)
 	}
+	if err := f.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	w.Close()
 	golden := filepath.Join("testdata", "demo.alerts.json")
 	if *update {

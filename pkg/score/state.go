@@ -13,33 +13,33 @@ import (
 )
 
 // stateVersion changes whenever the saved layout does.
-const stateVersion = 3
+const stateVersion = 4
 
 type savedState struct {
-	Version  int
-	Now      time.Time
-	Sources  []entry[netip.Addr, srcState]
-	Domains  []entry[string, domState]
-	Pairs    []entry[pairKey, pairState]
-	Resolved []entry[netip.Addr, resolvedInfo]
-	Suppress []entry[uint64, time.Time]
-	Seen     []entry[uint64, struct{}]
-	Since    time.Time
+	Version   int
+	Now       time.Time
+	Sources   []entry[netip.Addr, srcState]
+	Domains   []entry[string, domState]
+	Pairs     []entry[pairKey, pairState]
+	Resolved  []entry[netip.Addr, resolvedInfo]
+	Incidents []entry[uint64, incident]
+	Seen      []entry[uint64, struct{}]
+	Since     time.Time
 }
 
 // SaveState writes the behavioural windows so a later run (a cron job over
 // the next hour's logs) carries on where this one stopped.
 func (e *Engine) SaveState(w io.Writer) error {
 	s := savedState{
-		Version:  stateVersion,
-		Now:      e.now,
-		Sources:  e.sources.entries(),
-		Domains:  e.domains.entries(),
-		Pairs:    e.pairs.entries(),
-		Resolved: e.resolved.entries(),
-		Suppress: e.suppress.entries(),
-		Seen:     e.seen.entries(),
-		Since:    e.since,
+		Version:   stateVersion,
+		Now:       e.now,
+		Sources:   e.sources.entries(),
+		Domains:   e.domains.entries(),
+		Pairs:     e.pairs.entries(),
+		Resolved:  e.resolved.entries(),
+		Incidents: e.incidents.entries(),
+		Seen:      e.seen.entries(),
+		Since:     e.since,
 	}
 	return gob.NewEncoder(w).Encode(&s)
 }
@@ -61,8 +61,8 @@ func (e *Engine) LoadState(r io.Reader) error {
 	e.domains.load(s.Domains)
 	e.pairs.load(s.Pairs)
 	e.resolved.load(s.Resolved)
-	e.suppress = newTable[uint64, time.Time](e.cfg.MaxPairs)
-	e.suppress.load(s.Suppress)
+	e.incidents = newTable[uint64, incident](e.cfg.MaxPairs)
+	e.incidents.load(s.Incidents)
 	e.seen = newTable[uint64, struct{}](e.cfg.MaxDomains)
 	e.seen.load(s.Seen)
 	if !s.Since.IsZero() && (e.since.IsZero() || s.Since.Before(e.since)) {
