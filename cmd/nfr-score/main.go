@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -88,8 +89,9 @@ func run() int {
 	out := event.NewWriter(os.Stdout, o.LineBuffered || cli.IsTerminal(os.Stdout))
 	reload := make(chan *intel.Set, 1)
 	f := &score.Filter{Engine: eng, Out: out, MinSeverity: minSev, Reload: reload,
-		Warn:     func(m string) { ui.Warnf("%s", m) },
-		Reloaded: func(s *intel.Set) { ui.Infof("feeds reloaded: %d indicators", s.Len()) }}
+		Warn:          func(m string) { ui.Warnf("%s", m) },
+		Reloaded:      func(s *intel.Set) { ui.Infof("feeds reloaded: %d indicators", s.Len()) },
+		ReorderWindow: sc.Reorder, Idle: func() { out.Flush() }}
 	watchSignals(ui, out, func() {
 		s, err := score.LoadFeeds(sc, o.Feeds, info, func(s string) { ui.Warnf("%s", s) })
 		if err != nil {
@@ -104,23 +106,27 @@ func run() int {
 	if len(files) == 0 {
 		files = []string{"-"}
 	}
+	// All inputs are read at once and merged by timestamp.
 	code = cli.ExitOK
+	var rs []io.Reader
+	var names []string
 	for _, name := range files {
-		in := os.Stdin
-		if name != "-" {
-			if in, err = os.Open(name); err != nil {
-				ui.Errorf("%v", err)
-				code = cli.ExitFailure
-				continue
-			}
+		if name == "-" {
+			rs, names = append(rs, os.Stdin), append(names, name)
+			continue
 		}
-		err = f.Run(in, name)
-		in.Close()
+		fh, err := os.Open(name)
 		if err != nil {
-			ui.Errorf("%s: %v", name, err)
+			ui.Errorf("%v", err)
 			code = cli.ExitFailure
-			break
+			continue
 		}
+		defer fh.Close()
+		rs, names = append(rs, fh), append(names, name)
+	}
+	if err := f.RunAll(rs, names); err != nil {
+		ui.Errorf("%v", err)
+		code = cli.ExitFailure
 	}
 	if err := f.Flush(); err != nil && code == cli.ExitOK {
 		ui.Errorf("writing alerts: %v", err)

@@ -250,3 +250,32 @@ func alertIDs(t *testing.T, out string) map[string]int {
 	}
 	return ids
 }
+
+// TestMergesFiles splits the events into a DNS file and a file of the
+// rest: `nfr-score dns other`, `nfr-score other dns` and all events on
+// stdin give the same alerts.
+func TestMergesFiles(t *testing.T) {
+	all := events(t, "dga", "scan", "beacon", "miner")
+	var dns, other bytes.Buffer
+	for _, l := range bytes.SplitAfter(all, []byte("\n")) {
+		if bytes.Contains(l, []byte(`"type":"dns"`)) {
+			dns.Write(l)
+		} else {
+			other.Write(l)
+		}
+	}
+	dir := t.TempDir()
+	df, of := filepath.Join(dir, "dns.json"), filepath.Join(dir, "other.json")
+	os.WriteFile(df, dns.Bytes(), 0o644)
+	os.WriteFile(of, other.Bytes(), 0o644)
+	want, errs, code := runBin(t, all)
+	if code != 0 || want == "" {
+		t.Fatalf("stdin: exit %d, %q %s", code, want, errs)
+	}
+	for _, args := range [][]string{{df, of}, {of, df}} {
+		got, errs, code := runBin(t, nil, args...)
+		if code != 0 || got != want {
+			t.Errorf("%v: exit %d %s\n%s\nwant\n%s", args, code, errs, got, want)
+		}
+	}
+}

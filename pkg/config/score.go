@@ -18,6 +18,9 @@ type Score struct {
 	Suppress time.Duration `yaml:"suppress"`
 	// State is the file behavioural windows are kept in between runs.
 	State string `yaml:"state"`
+	// Reorder is how far out of time order events may arrive and still
+	// be scored in order (nfr-score); 0 means 5 minutes.
+	Reorder time.Duration `yaml:"reorder"`
 	// Disable lists threat ids never raised.
 	Disable []string `yaml:"disable"`
 	// MinSeverity drops alerts below it (1-5).
@@ -77,6 +80,9 @@ func (s *Score) validate() error {
 	}
 	if s.Suppress < 0 {
 		return fmt.Errorf("score.suppress: must not be negative")
+	}
+	if s.Reorder < 0 {
+		return fmt.Errorf("score.reorder: must not be negative")
 	}
 	if s.MinSeverity < 0 || s.MinSeverity > 5 {
 		return fmt.Errorf("score.min_severity: %d is not between 0 and 5", s.MinSeverity)
