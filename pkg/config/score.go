@@ -63,6 +63,9 @@ type ScoreThresholds struct {
 	BeaconScore    float64       `yaml:"beacon_score"`
 	BeaconSpan     time.Duration `yaml:"beacon_span"`
 	BeaconInterval time.Duration `yaml:"beacon_interval"`
+	StrobeFailed   int           `yaml:"strobe_failed"`
+	StrobeConns    int           `yaml:"strobe_conns"`
+	StrobeWindow   time.Duration `yaml:"strobe_window"`
 }
 
 func (s *Score) setDefaults() {

@@ -66,13 +66,13 @@ func scoreCorpora(t *testing.T, cs []corpus) (events int, alerts []*event.Event,
 }
 
 // TestBenignFalsePositives runs the engine over the benign logs of the
-// shared reference data (Zeek's own test traces, RITA's home-network and
-// proxy logs, Suricata eve.json from lab and demo networks) and requires
+// shared reference data (Zeek's own test traces, RITA's home-network logs
+// (its proxy sample is a beacon, see labels.tsv), Suricata eve.json from lab and demo networks) and requires
 // fewer than one alert per 10,000 events.
 func TestBenignFalsePositives(t *testing.T) {
 	cs := loadCorpora(t,
 		"zeek/*/*.log", "zeek/*/legacy-zeek-3.3.0-dev/*.log",
-		"zeek-extra/rita-proxy/*.log", "zeek-extra/rita-truncated/*.log",
+		"zeek-extra/rita-truncated/*.log",
 		"eve/gtkcyber-applied-data-science/*.json",
 		"eve/rhaist-surevego/*.json", "eve/ahihi8z8z-suricata-fork/*.json", "eve/aarchies-suricata-fork/*.json",
 		"eve/dcso-fever/*.json")
@@ -92,7 +92,7 @@ func TestBenignFalsePositives(t *testing.T) {
 	rate := float64(threats) / float64(n) * 10000
 	t.Logf("%d benign events from %d files: %d threat alerts (%.2f per 10,000 events), %d policy alerts (clear-text logins of the traces)",
 		n, len(cs), threats, rate, policy)
-	if n < 4000 {
+	if n < 1900 {
 		t.Errorf("only %d benign events read; the reader or the data changed", n)
 	}
 	if rate >= 1 {

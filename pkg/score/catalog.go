@@ -32,10 +32,19 @@ var Catalog = []ThreatInfo{
 	{"exfil_upload", "Large upload to an external host", 3, false},
 	{"cleartext", "Clear-text protocol that carries credentials", 2, true},
 	{"irc", "IRC connection to an external server", 3, false},
-	{"beacon", "Beaconing: periodic connections to one destination", 3, false},
+	{ThreatBeacon, "Beaconing: periodic connections to one destination", 3, false},
 	{"imposter", "Lookalike (imposter) domain of a popular brand", 4, false},
 	{"sinkhole", "Traffic to a sinkholed destination (infected host)", 4, false},
+	{ThreatStrobe, "Strobe: hundreds of connections or refused attempts to one destination", 3, false},
+	{ThreatDirect, "Repeated TLS without a server name to an address never looked up", 3, false},
 }
+
+// Threat ids of the behavioural detectors, as the catalog lists them.
+const (
+	ThreatBeacon = "beacon"
+	ThreatStrobe = "strobe"
+	ThreatDirect = "c2_direct"
+)
 
 // Flags are the weaker signals an alert may carry besides its threats.
 var Flags = map[string]string{

@@ -2,9 +2,7 @@ package score
 
 import (
 	"fmt"
-	"math"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +21,8 @@ type srcState struct {
 	Targets     map[netip.AddrPort]bool // unanswered (address, port) pairs
 	PortsByHost map[netip.Addr]int
 	HostsByPort map[uint16]int
+
+	Lookups int // DNS lookups seen (see direct.go)
 
 	SpamStart time.Time
 	Spam      []netip.Addr // external SMTP servers tried
@@ -48,17 +48,18 @@ type pairKey struct {
 
 // pairState is what the engine remembers about one source and destination.
 type pairState struct {
-	// beaconing: the last connection times (Unix ms) and sizes, a ring
-	TS    []int64
-	Sizes []int64
-	N     int
-
 	UpStart time.Time
 	Out, In int64
 
 	ICMPStart time.Time
 	Pkts      int64
 	Bytes     int64
+
+	StrobeStart               time.Time
+	StrobeConns, StrobeFailed int
+
+	DirectN                 int   // TLS sessions without SNI (see direct.go)
+	DirectFirst, DirectLast int64 // Unix ms
 }
 
 // resolvedInfo remembers that an address was the answer for a listed name.
@@ -70,7 +71,6 @@ type resolvedInfo struct {
 const (
 	maxNames   = 1024
 	maxTargets = 4096
-	beaconRing = 32
 )
 
 // roll restarts a tumbling window when it is over.
@@ -134,7 +134,7 @@ func (e *Engine) matchName(name, what string) (matches int) {
 			} else {
 				e.add("doh", m.Indicator, "%s %s is the public DNS-over-HTTPS endpoint %s", what, name, m.Indicator)
 			}
-		case "allow_tunnel", "public_resolver":
+		case "allow_tunnel", "public_resolver", "allow_infra":
 		case "sinkhole":
 			e.add("sinkhole", m.Indicator, "%s %s is the sinkhole %s (built-in list %s)", what, name, m.Indicator, m.Source)
 		default:
@@ -292,6 +292,8 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 	if ev.QType == "MX" && e.isInternal(ev.SrcIP) {
 		e.mxLookup(ev)
 	}
+	e.lookedUpBy(ev.SrcIP)
+	e.answered(ev)
 	if torSNI(q) {
 		e.lookedUp(q)
 	}
@@ -411,7 +413,7 @@ func (e *Engine) tunnel(ev *event.Event, q, reg string) {
 	if len(sub) < 8 && !txt {
 		return
 	}
-	if _, ok := e.builtin.HasDomain(reg, "allow_tunnel"); ok {
+	if _, ok := e.builtin.HasDomain(reg, "allow_tunnel"); ok || e.allowedInfra(q) {
 		return
 	}
 	d := e.domains.get(reg, e.now)
@@ -520,6 +522,10 @@ func (e *Engine) scoreIP(ev *event.Event) {
 		if proto == 17 && ev.DestPort == 853 && ext {
 			e.add("dot", dst.String(), "DNS over QUIC/DTLS (udp/853) to %s", dst)
 		}
+		if proto == 17 && ext {
+			e.beaconIP(ev, 17)
+			e.strobe(ev, 17, false)
+		}
 		return
 	}
 	port := ev.DestPort
@@ -531,8 +537,10 @@ func (e *Engine) scoreIP(ev *event.Event) {
 	}
 	if failed(ev) {
 		e.scan(ev)
+		e.strobe(ev, 6, true)
 		return
 	}
+	e.strobe(ev, 6, false)
 	est := established(ev)
 	// Clear text matters when a monitored host logs in somewhere; inbound
 	// attempts from the Internet are the scanners' business.
@@ -559,9 +567,7 @@ func (e *Engine) scoreIP(ev *event.Event) {
 		if ev.BytesOut > 0 {
 			e.upload(ev, p)
 		}
-		if !beaconSkipPorts[port] {
-			e.beacon(ev, p)
-		}
+		e.beaconIP(ev, 6)
 	}
 }
 
@@ -681,97 +687,20 @@ func size(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// beacon records a connection of a pair and scores the pair's regularity
-// as RITA does: Bowley skew and median absolute deviation of the intervals
-// and of the sizes.
-func (e *Engine) beacon(ev *event.Event, p *pairState) {
-	ts := ev.TS.UnixMilli()
-	if len(p.TS) < beaconRing {
-		p.TS = append(p.TS, ts)
-		p.Sizes = append(p.Sizes, ev.BytesOut)
-	} else {
-		p.TS[p.N%beaconRing] = ts
-		p.Sizes[p.N%beaconRing] = ev.BytesOut
-	}
-	p.N++
-	if p.N < e.th.BeaconMin || (p.N > 2*e.th.BeaconMin && p.N%4 != 0) {
-		return
-	}
-	times := append(e.times[:0], p.TS...)
-	e.times = times
-	slices.Sort(times)
-	span := time.Duration(times[len(times)-1]-times[0]) * time.Millisecond
-	if span < e.th.BeaconMinSpan {
-		return
-	}
-	deltas := e.deltas[:0]
-	for i := 1; i < len(times); i++ {
-		deltas = append(deltas, float64(times[i]-times[i-1]))
-	}
-	e.deltas = deltas
-	slices.Sort(deltas)
-	med := quantile(deltas, 0.5)
-	if time.Duration(med)*time.Millisecond < e.th.BeaconInterval {
-		return
-	}
-	tsScore := e.regularity(deltas)
-	sizes := e.sizes[:0]
-	for _, s := range p.Sizes {
-		sizes = append(sizes, float64(s))
-	}
-	e.sizes = sizes
-	slices.Sort(sizes)
-	dsScore := e.regularity(sizes)
-	score := (2*tsScore + dsScore) / 3
-	if score >= e.th.BeaconScore {
-		e.add("beacon", fmt.Sprint(ev.DestIP, ":", ev.DestPort), "%d connections from %s to %s:%d every %.0f s (median), beacon score %.2f (interval %.2f, size %.2f)",
-			p.N, ev.SrcIP, ev.DestIP, ev.DestPort, med/1000, score, tsScore, dsScore)
-	}
-}
-
-// regularity scores sorted values from 0 (irregular) to 1 (constant): the
-// mean of 1-|Bowley skew| and 1-MAD/median.
-func (e *Engine) regularity(v []float64) float64 {
-	q1, q2, q3 := quantile(v, 0.25), quantile(v, 0.5), quantile(v, 0.75)
-	skew := 0.0
-	if q3 != q1 && q2 != q1 && q2 != q3 {
-		skew = (q3 + q1 - 2*q2) / (q3 - q1)
-	}
-	dev := e.dev[:0]
-	for _, x := range v {
-		dev = append(dev, math.Abs(x-q2))
-	}
-	e.dev = dev
-	slices.Sort(dev)
-	mad := quantile(dev, 0.5)
-	madScore := 1.0
-	if q2 > 0 {
-		madScore = math.Max(0, 1-mad/q2)
-	} else if mad > 0 {
-		madScore = 0
-	}
-	return ((1 - math.Abs(skew)) + madScore) / 2
-}
-
-func quantile(sorted []float64, q float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	pos := q * float64(len(sorted)-1)
-	i := int(pos)
-	if i+1 >= len(sorted) {
-		return sorted[i]
-	}
-	f := pos - float64(i)
-	return sorted[i]*(1-f) + sorted[i+1]*f
-}
-
 func (e *Engine) scoreHTTP(ev *event.Event) {
 	host := hostOnly(ev.Host)
 	if host != "" {
 		if _, err := netip.ParseAddr(host); err != nil {
 			e.checkName(host, "HTTP host")
 		}
+	}
+	if host != "" {
+		// A CONNECT through a proxy names its target in the URL.
+		target := host
+		if ev.Method == "CONNECT" && ev.URL != "" {
+			target = hostOnly(ev.URL)
+		}
+		e.beaconName(ev, target, ev.ReqLen)
 	}
 	if e.feeds != nil && host != "" {
 		e.feeds.MatchURL(host, ev.URL, func(m string, t intel.Tag) {
@@ -790,6 +719,7 @@ func (e *Engine) scoreTLS(ev *event.Event) {
 	sni := strings.ToLower(strings.TrimSuffix(ev.SNI, "."))
 	if sni != "" {
 		e.checkName(sni, "SNI")
+		e.beaconName(ev, sni, 0)
 		if torSNI(sni) && !e.wasLookedUp(sni) {
 			e.add("tor", sni, "SNI %s is a random name never looked up, as Tor clients send", sni)
 		}
@@ -809,6 +739,9 @@ func (e *Engine) scoreTLS(ev *event.Event) {
 				e.add(t.Threat, m, "TLS fingerprint JA4 %s is on feed %s", m, t.Source)
 			})
 		}
+	}
+	if sni == "" {
+		e.direct(ev)
 	}
 	if ev.DestIP.IsValid() {
 		e.checkAddr(ev.DestIP, ev.DestPort, "destination")
@@ -902,6 +835,13 @@ func (e *Engine) lookedUp(q string) {
 
 func (e *Engine) wasLookedUp(q string) bool {
 	_, ok := e.looked[e.hash(q)]
+	return ok
+}
+
+// allowedInfra reports whether name belongs to the built-in update,
+// telemetry, CDN and DNSBL infrastructure (lists/infra-allow.txt).
+func (e *Engine) allowedInfra(name string) bool {
+	_, ok := e.builtin.HasDomain(name, "allow_infra")
 	return ok
 }
 

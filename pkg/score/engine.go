@@ -64,6 +64,9 @@ type Thresholds struct {
 	BeaconScore    float64       // RITA-style score from 0 to 1 that raises an alert
 	BeaconMinSpan  time.Duration // beacons must span at least this
 	BeaconInterval time.Duration // and repeat no faster than this on average
+	StrobeFailed   int           // refused or unanswered attempts to one destination in StrobeWindow
+	StrobeConns    int           // connections of any kind to one destination in StrobeWindow
+	StrobeWindow   time.Duration //
 }
 
 // DefaultConfig returns the defaults config.yml documents.
@@ -93,6 +96,9 @@ func DefaultConfig() Config {
 			BeaconScore:    0.85,
 			BeaconMinSpan:  5 * time.Minute,
 			BeaconInterval: 10 * time.Second,
+			StrobeFailed:   200,
+			StrobeConns:    3600,
+			StrobeWindow:   time.Hour,
 		},
 	}
 }
@@ -117,6 +123,7 @@ type Stats struct {
 	Sources    int              // per-source windows held
 	Domains    int              // per-domain windows held
 	Pairs      int              // per-pair windows held
+	Beacons    int              // beacon pairs (by address or name) held
 	Evicted    int64            // windows dropped at a cap
 	Indicators int              // feed and built-in indicators loaded
 }
@@ -139,9 +146,13 @@ type Engine struct {
 	pairs     *table[pairKey, pairState]
 	resolved  *table[netip.Addr, resolvedInfo]
 	incidents *table[uint64, incident]
-	pending   []*event.Event           // updates of incidents reopened before the sweep saw them
-	seen      *table[uint64, struct{}] // registered domains looked up, for first_seen
-	since     time.Time                // event time the engine's history starts
+	beacons   *table[beaconKey, beaconState]
+	callers   *table[[16]byte, []uint64] // monitored hosts per destination, for prevalence
+	callerSet *table[uint64, struct{}]   // monitored hosts seen calling out
+	answers   *table[[16]byte, struct{}] // addresses seen in DNS answers
+	pending   []*event.Event             // updates of incidents reopened before the sweep saw them
+	seen      *table[uint64, struct{}]   // registered domains looked up, for first_seen
+	since     time.Time                  // event time the engine's history starts
 
 	stats Stats
 
@@ -199,6 +210,10 @@ func New(cfg Config) (*Engine, error) {
 		pairs:     newTable[pairKey, pairState](cfg.MaxPairs),
 		resolved:  newTable[netip.Addr, resolvedInfo](cfg.MaxDomains),
 		incidents: newTable[uint64, incident](cfg.MaxPairs),
+		beacons:   newTable[beaconKey, beaconState](cfg.MaxPairs),
+		callers:   newTable[[16]byte, []uint64](cfg.MaxDomains),
+		callerSet: newTable[uint64, struct{}](cfg.MaxSources),
+		answers:   newTable[[16]byte, struct{}](cfg.MaxDomains),
 		seen:      newTable[uint64, struct{}](cfg.MaxDomains),
 	}
 	for _, id := range cfg.Disabled {
@@ -259,6 +274,9 @@ func fillThresholds(t *Thresholds, d Thresholds) {
 	setF(&t.BeaconScore, d.BeaconScore)
 	setD(&t.BeaconMinSpan, d.BeaconMinSpan)
 	setD(&t.BeaconInterval, d.BeaconInterval)
+	set(&t.StrobeFailed, d.StrobeFailed)
+	set(&t.StrobeConns, d.StrobeConns)
+	setD(&t.StrobeWindow, d.StrobeWindow)
 }
 
 // SetFeeds replaces the user feeds (after a reload).
@@ -275,8 +293,8 @@ func (e *Engine) Stats() Stats {
 	for k, v := range e.stats.ByThreat {
 		st.ByThreat[k] = v
 	}
-	st.Sources, st.Domains, st.Pairs = e.sources.len(), e.domains.len(), e.pairs.len()
-	st.Evicted = e.sources.evicted + e.domains.evicted + e.pairs.evicted + e.resolved.evicted + e.incidents.evicted + e.seen.evicted
+	st.Sources, st.Domains, st.Pairs, st.Beacons = e.sources.len(), e.domains.len(), e.pairs.len(), e.beacons.len()
+	st.Evicted = e.sources.evicted + e.domains.evicted + e.pairs.evicted + e.resolved.evicted + e.incidents.evicted + e.beacons.evicted + e.seen.evicted
 	st.Indicators = e.builtin.Len()
 	if e.feeds != nil {
 		st.Indicators += e.feeds.Len()
@@ -342,13 +360,19 @@ func (e *Engine) Advance(now time.Time, emit func(alert *event.Event)) {
 	if now.Sub(e.lastLongSweep) >= 15*time.Minute {
 		e.lastLongSweep = now
 		e.pairs.expire(now.Add(-24 * time.Hour))
+		e.beacons.expire(now.Add(-24 * time.Hour))
+		e.callers.expire(now.Add(-24 * time.Hour))
+		e.callerSet.expire(now.Add(-24 * time.Hour))
+		e.answers.expire(now.Add(-24 * time.Hour))
 		e.resolved.expire(now.Add(-24 * time.Hour))
 	}
 }
 
-// Flush is called at the end of input: it emits the updates of the
+// Flush is called at the end of input: it scores the beacon pairs with
+// connections since their last scoring and emits the updates of the
 // incidents that folded findings since their first alert.
 func (e *Engine) Flush(emit func(alert *event.Event)) {
+	e.flushBeacons(emit)
 	e.closeIncidents(time.Time{}, emit)
 }
 
@@ -465,6 +489,6 @@ func FormatStats(st Stats, lines, written int64) string {
 	if by.Len() == 0 {
 		by.WriteString("none")
 	}
-	return fmt.Sprintf("%d events, %d alerts written (%s), %d folded into incidents, %d incident updates; state: %d sources, %d domains, %d pairs, %d evicted; %d indicators",
-		lines, written, by.String(), st.Suppressed, st.Updates, st.Sources, st.Domains, st.Pairs, st.Evicted, st.Indicators)
+	return fmt.Sprintf("%d events, %d alerts written (%s), %d folded into incidents, %d incident updates; state: %d sources, %d domains, %d pairs, %d beacon pairs, %d evicted; %d indicators",
+		lines, written, by.String(), st.Suppressed, st.Updates, st.Sources, st.Domains, st.Pairs, st.Beacons, st.Evicted, st.Indicators)
 }

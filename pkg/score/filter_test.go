@@ -176,15 +176,29 @@ func FuzzFilter(f *testing.F) {
 // input, and returns the alert lines.
 func scoreLines(t *testing.T, inputs ...[]string) []string {
 	t.Helper()
+	var bs [][]byte
+	for _, in := range inputs {
+		bs = append(bs, []byte(strings.Join(in, "\n")+"\n"))
+	}
+	return strings.Split(strings.TrimSpace(string(runFilter(t, bs...))), "\n")
+}
+
+// runFilter scores the inputs with a Filter, as nfr-score FILE... does,
+// and returns its output.
+func runFilter(t *testing.T, inputs ...[]byte) []byte {
+	t.Helper()
 	var out bytes.Buffer
-	e, _ := New(DefaultConfig())
+	e, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
 	w := event.NewWriter(&out, false)
 	f := &Filter{Engine: e, Out: w}
 	var rs []io.Reader
 	var names []string
 	for i, in := range inputs {
-		rs = append(rs, strings.NewReader(strings.Join(in, "\n")+"\n"))
-		names = append(names, fmt.Sprint("in", i))
+		rs = append(rs, bytes.NewReader(in))
+		names = append(names, fmt.Sprint("input", i))
 	}
 	if err := f.RunAll(rs, names); err != nil {
 		t.Fatal(err)
@@ -193,7 +207,7 @@ func scoreLines(t *testing.T, inputs ...[]string) []string {
 		t.Fatal(err)
 	}
 	w.Close()
-	return strings.Split(strings.TrimSpace(out.String()), "\n")
+	return out.Bytes()
 }
 
 // timeOrderedInput is the generated DGA and scan traffic as lines, in time

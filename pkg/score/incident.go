@@ -12,16 +12,18 @@ import (
 
 // An incident folds the repeated findings of one threat from one source.
 // Its first finding is emitted at once as an alert with count 1; later
-// findings within the suppression window (Config.Suppress, counted from
-// the first) are counted, their subjects listed (up to maxExamples), and
-// the incident is emitted once more, as an update with the same id, when
-// its window closes in event time or at Flush. A finding after the window
-// opens a new incident with a new id.
+// findings less than the suppression window (Config.Suppress) after the
+// one before are counted and their subjects listed (up to maxExamples).
+// The incident is emitted again, as an update with the same id and the
+// new count, at most once per suppression window while findings keep
+// coming, when it closes (a window without findings), and at Flush. A
+// finding after it closed opens a new incident with a new id.
 type incident struct {
 	ID          string
 	First, Last time.Time
 	Count       int
-	Emitted     int // Count when the incident was last emitted
+	Emitted     int       // Count when the incident was last emitted
+	EmittedAt   time.Time // event time of that emission
 	Examples    []string
 	// Latest is the alert of the latest finding, kept for the update.
 	Latest *event.Event
@@ -49,7 +51,7 @@ func (e *Engine) fold(h hit, ev *event.Event) (*incident, bool) {
 	src := ev.SrcIP.As16()
 	k := incidentKey(h.id, src)
 	in := e.incidents.get(k, e.now)
-	if in.ID != "" && e.now.Sub(in.First) < e.cfg.Suppress && !e.now.Before(in.First) {
+	if in.ID != "" && e.now.Sub(in.Last) < e.cfg.Suppress && !e.now.Before(in.First) {
 		in.Count++
 		if e.now.After(in.Last) {
 			in.Last = e.now
@@ -59,9 +61,9 @@ func (e *Engine) fold(h hit, ev *event.Event) (*incident, bool) {
 	}
 	if in.ID != "" && in.Count > in.Emitted {
 		// The old incident's window is over and it was not swept yet.
-		e.pending = append(e.pending, in.update())
+		e.pending = append(e.pending, in.update(e.now))
 	}
-	*in = incident{ID: incidentID(h.id, src, e.now), First: e.now, Last: e.now, Count: 1, Emitted: 1}
+	*in = incident{ID: incidentID(h.id, src, e.now), First: e.now, Last: e.now, Count: 1, Emitted: 1, EmittedAt: e.now}
 	in.addExample(h.subject)
 	return in, true
 }
@@ -84,17 +86,18 @@ func (in *incident) stamp(a *event.Event) {
 	a.Examples = append([]string(nil), in.Examples...)
 }
 
-// update returns the incident's update alert and marks it emitted.
-func (in *incident) update() *event.Event {
-	in.Emitted = in.Count
+// update returns the incident's update alert and marks it emitted at now.
+func (in *incident) update(now time.Time) *event.Event {
+	in.Emitted, in.EmittedAt = in.Count, now
 	a := *in.Latest
 	a.Reason = fmt.Sprintf("%s (%d findings since %s)", in.Latest.Reason, in.Count, in.First.UTC().Format(time.RFC3339))
 	in.stamp(&a)
 	return &a
 }
 
-// closeIncidents emits the updates of incidents whose window ended before
-// now (all of them when now is zero, at Flush), oldest first so output
+// closeIncidents emits the updates of incidents with new findings that
+// closed (no finding for a window) or were last emitted a window before
+// now; all of them when now is zero, at Flush. Oldest first, so output
 // does not depend on map order.
 func (e *Engine) closeIncidents(now time.Time, emit func(*event.Event)) {
 	var out []*event.Event
@@ -105,8 +108,8 @@ func (e *Engine) closeIncidents(now time.Time, emit func(*event.Event)) {
 		if in.Count <= in.Emitted || in.Latest == nil {
 			continue
 		}
-		if now.IsZero() || now.Sub(in.First) >= e.cfg.Suppress {
-			out = append(out, in.update())
+		if now.IsZero() || now.Sub(in.Last) >= e.cfg.Suppress || now.Sub(in.EmittedAt) >= e.cfg.Suppress {
+			out = append(out, in.update(e.now))
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {

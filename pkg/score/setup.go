@@ -52,6 +52,7 @@ func ConfigFrom(c *config.Score) (Config, error) {
 		ScanPorts: t.ScanPorts, ScanHosts: t.ScanHosts, ICMPPackets: t.ICMPPackets, ICMPPayload: t.ICMPPayload,
 		SpamServers: t.SpamServers, SpamWindow: t.SpamWindow, UploadBytes: t.UploadBytes, UploadWindow: t.UploadWindow,
 		BeaconMin: t.BeaconMin, BeaconScore: t.BeaconScore, BeaconMinSpan: t.BeaconSpan, BeaconInterval: t.BeaconInterval,
+		StrobeFailed: t.StrobeFailed, StrobeConns: t.StrobeConns, StrobeWindow: t.StrobeWindow,
 	}
 	fillThresholds(&cfg.Thresholds, DefaultConfig().Thresholds)
 	return cfg, nil

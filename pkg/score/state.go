@@ -23,6 +23,10 @@ type savedState struct {
 	Pairs     []entry[pairKey, pairState]
 	Resolved  []entry[netip.Addr, resolvedInfo]
 	Incidents []entry[uint64, incident]
+	Beacons   []entry[beaconKey, beaconState]
+	Callers   []entry[[16]byte, []uint64]
+	CallerSet []entry[uint64, struct{}]
+	Answers   []entry[[16]byte, struct{}]
 	Seen      []entry[uint64, struct{}]
 	Since     time.Time
 }
@@ -38,6 +42,10 @@ func (e *Engine) SaveState(w io.Writer) error {
 		Pairs:     e.pairs.entries(),
 		Resolved:  e.resolved.entries(),
 		Incidents: e.incidents.entries(),
+		Beacons:   e.beacons.entries(),
+		Callers:   e.callers.entries(),
+		CallerSet: e.callerSet.entries(),
+		Answers:   e.answers.entries(),
 		Seen:      e.seen.entries(),
 		Since:     e.since,
 	}
@@ -63,6 +71,14 @@ func (e *Engine) LoadState(r io.Reader) error {
 	e.resolved.load(s.Resolved)
 	e.incidents = newTable[uint64, incident](e.cfg.MaxPairs)
 	e.incidents.load(s.Incidents)
+	e.beacons = newTable[beaconKey, beaconState](e.cfg.MaxPairs)
+	e.beacons.load(s.Beacons)
+	e.callers = newTable[[16]byte, []uint64](e.cfg.MaxDomains)
+	e.callers.load(s.Callers)
+	e.callerSet = newTable[uint64, struct{}](e.cfg.MaxSources)
+	e.callerSet.load(s.CallerSet)
+	e.answers = newTable[[16]byte, struct{}](e.cfg.MaxDomains)
+	e.answers.load(s.Answers)
 	e.seen = newTable[uint64, struct{}](e.cfg.MaxDomains)
 	e.seen.load(s.Seen)
 	if !s.Since.IsZero() && (e.since.IsZero() || s.Since.Before(e.since)) {

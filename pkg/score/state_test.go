@@ -67,7 +67,7 @@ func TestCaps(t *testing.T) {
 		e.Process(&evs[i], func(*event.Event) {})
 	}
 	st := e.Stats()
-	if st.Sources > 50 || st.Domains > 50 || st.Pairs > 50 {
+	if st.Sources > 50 || st.Domains > 50 || st.Pairs > 50 || st.Beacons > 50 {
 		t.Errorf("state over its caps: %+v", st)
 	}
 	if st.Evicted == 0 {

@@ -1,0 +1,71 @@
+package score
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/nfr-project/nfr/pkg/event"
+)
+
+// Direct C2: malware with its C2 addresses compiled in (Dridex, TrickBot,
+// Emotet, QakBot) talks TLS to a bare address, without a server name, from
+// a host that otherwise resolves names like any other. A host is counted
+// as using DNS after directMinLookups lookups; an address is resolved when
+// any DNS answer seen (kept a day, capped at MaxDomains) carried it. The
+// alert needs directMin TLS sessions without SNI from one host to one
+// never-resolved address and port, spanning directSpan, within a day.
+// Variant space claimed: any port, any pace from a few a minute to one an
+// hour, any session size. Not covered: C2 over plain TCP or HTTP to bare
+// addresses (the beacon detector sees those when they are regular).
+
+const (
+	directMin        = 10
+	directSpan       = 10 * time.Minute
+	directMinLookups = 10
+)
+
+// answered remembers the addresses of a DNS event's answers.
+func (e *Engine) answered(ev *event.Event) {
+	for _, ans := range ev.Answers {
+		if a, err := netip.ParseAddr(ans); err == nil {
+			e.answers.get(a.Unmap().As16(), e.now)
+		}
+	}
+}
+
+// lookedUpBy counts a DNS lookup of src.
+func (e *Engine) lookedUpBy(src netip.Addr) {
+	if e.isInternal(src) {
+		s := e.sources.get(src, e.now)
+		s.Lookups++
+	}
+}
+
+// direct scores a TLS session without a server name.
+func (e *Engine) direct(ev *event.Event) {
+	dst := ev.DestIP
+	if !dst.IsValid() || !e.isExternal(dst) || !e.isInternal(ev.SrcIP) {
+		return
+	}
+	if _, ok := e.answers.peek(dst.Unmap().As16()); ok {
+		return
+	}
+	s, ok := e.sources.peek(ev.SrcIP)
+	if !ok || s.Lookups < directMinLookups {
+		return
+	}
+	p := e.pairs.get(pairKey{Src: ev.SrcIP.As16(), Dst: dst.As16(), Port: ev.DestPort, Proto: 6}, e.now)
+	ts := ev.TS.UnixMilli()
+	if p.DirectN == 0 || ts-p.DirectLast > (24*time.Hour).Milliseconds() {
+		p.DirectN, p.DirectFirst = 0, ts
+	}
+	p.DirectN++
+	p.DirectLast = ts
+	span := time.Duration(ts-p.DirectFirst) * time.Millisecond
+	if p.DirectN >= directMin && span >= directSpan {
+		subject := fmt.Sprintf("%s:%d", dst, ev.DestPort)
+		e.add(ThreatDirect, subject, "%d TLS sessions without a server name from %s to %s over %s; no DNS answer seen carried the address, though the host made %d lookups",
+			p.DirectN, ev.SrcIP, subject, dur(span.Round(time.Minute)), s.Lookups)
+	}
+}

@@ -1,0 +1,42 @@
+package score
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/nfr-project/nfr/pkg/event"
+)
+
+// Strobes: one source hammering one external address and port. RITA calls
+// a pair with a day's worth of connections a strobe; a malware client
+// whose C2 is down or blocked shows the same as a run of refused or
+// unanswered attempts (CTU's Remcos capture: 718 REJ in 8 minutes). Counts
+// are per pair in a window of StrobeWindow (1 h): StrobeFailed refused or
+// unanswered attempts, or StrobeConns connections of any kind (one a
+// second). Variant space claimed: any pace that reaches the counts within
+// the window, TCP or UDP, any port; a slower client retrying a dead
+// server (one try a minute) stays below it, as a broken application does.
+
+// strobe counts a connection of ev's pair.
+func (e *Engine) strobe(ev *event.Event, proto uint8, failedTry bool) {
+	if !e.isExternal(ev.DestIP) || !e.isInternal(ev.SrcIP) {
+		return
+	}
+	p := e.pairs.get(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: proto}, e.now)
+	if roll(&p.StrobeStart, e.now, e.th.StrobeWindow) {
+		p.StrobeConns, p.StrobeFailed = 0, 0
+	}
+	p.StrobeConns++
+	if failedTry {
+		p.StrobeFailed++
+	}
+	subject := fmt.Sprintf("%s:%d/%s", ev.DestIP, ev.DestPort, protoName(proto))
+	span := dur(e.now.Sub(p.StrobeStart).Round(time.Second))
+	switch {
+	case p.StrobeFailed >= e.th.StrobeFailed:
+		e.add(ThreatStrobe, subject, "%d refused or unanswered connection attempts from %s to %s in %s (a client whose server is down or blocked)",
+			p.StrobeFailed, ev.SrcIP, subject, span)
+	case p.StrobeConns >= e.th.StrobeConns:
+		e.add(ThreatStrobe, subject, "%d connections from %s to %s in %s", p.StrobeConns, ev.SrcIP, subject, span)
+	}
+}
