@@ -46,6 +46,7 @@ type ScoreFeed struct {
 // ScoreThresholds tune the behavioural detectors; 0 keeps the default.
 type ScoreThresholds struct {
 	Window         time.Duration `yaml:"window"`
+	LongWindow     time.Duration `yaml:"long_window"`
 	DGANames       int           `yaml:"dga_names"`
 	NXDomains      int           `yaml:"nxdomains"`
 	TunnelNames    int           `yaml:"tunnel_names"`

@@ -107,6 +107,11 @@ func fnv(h uint64, s string) uint64 {
 	return h
 }
 
+// since says how long a window has run: at least a second.
+func since(now, start time.Time) string {
+	return dur(max(now.Sub(start), time.Second).Round(time.Second))
+}
+
 func dur(d time.Duration) string {
 	switch {
 	case d%time.Hour == 0:
@@ -370,7 +375,7 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 	nx := ev.RCode == "NXDOMAIN"
 	if s >= 0.6 || nx {
 		src := e.sources.get(ev.SrcIP, e.now)
-		if roll(&src.Start, e.now, e.th.Window) {
+		if roll(&src.Start, e.now, e.th.LongWindow) {
 			src.DGA, src.NX = src.DGA[:0], src.NX[:0]
 		}
 		h := e.hash(reg)
@@ -383,7 +388,7 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 			src.DGA, _ = addDistinct(src.DGA, h, 64)
 			if n := len(src.DGA); n >= e.th.DGANames {
 				e.add("dga", reg, "%d generated-looking domains from %s in %s, among them %s (bigram log-likelihood %.1f, entropy %.1f, digits %d)",
-					n, ev.SrcIP, dur(e.th.Window), reg, st.LogLik, st.Entropy, st.Digits)
+					n, ev.SrcIP, since(e.now, src.Start), reg, st.LogLik, st.Entropy, st.Digits)
 			}
 		}
 		if nx {
@@ -391,7 +396,7 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 			src.NX, _ = addDistinct(src.NX, h, 64)
 			if n := len(src.NX); n >= e.th.NXDomains && s >= 0.4 {
 				e.add("dga", reg, "%d distinct domains answered NXDOMAIN for %s in %s, %s among them",
-					n, ev.SrcIP, dur(e.th.Window), reg)
+					n, ev.SrcIP, since(e.now, src.Start), reg)
 			}
 		}
 	}
@@ -417,7 +422,7 @@ func (e *Engine) tunnel(ev *event.Event, q, reg string) {
 		return
 	}
 	d := e.domains.get(reg, e.now)
-	if roll(&d.Start, e.now, e.th.Window) {
+	if roll(&d.Start, e.now, e.th.LongWindow) {
 		*d = domState{Start: d.Start, Names: d.Names}
 		clear(d.Names)
 	}
@@ -444,12 +449,12 @@ func (e *Engine) tunnel(ev *event.Event, q, reg string) {
 	switch {
 	case u >= e.th.TunnelNames && meanLen >= e.th.TunnelLen && meanEnt >= e.th.TunnelEntropy:
 		e.add("dns_tunnel", reg, "%d unique subdomains of %s in %s, mean length %.0f, mean label entropy %.1f",
-			u, reg, dur(e.th.Window), meanLen, meanEnt)
+			u, reg, since(e.now, d.Start), meanLen, meanEnt)
 	case d.TXT >= e.th.TunnelNames && u >= e.th.TunnelNames/2 && meanEnt >= e.th.TunnelEntropy-0.5:
 		e.add("dns_tunnel", reg, "%d TXT/NULL lookups under %s in %s, %d of them unique names with mean entropy %.1f",
-			d.TXT, reg, dur(e.th.Window), u, meanEnt)
+			d.TXT, reg, since(e.now, d.Start), u, meanEnt)
 	case u >= 50*e.th.TunnelNames && meanEnt >= e.th.TunnelEntropy-0.5:
-		e.add("dns_tunnel", reg, "unusual volume: %d unique subdomains of %s in %s", u, reg, dur(e.th.Window))
+		e.add("dns_tunnel", reg, "unusual volume: %d unique subdomains of %s in %s", u, reg, since(e.now, d.Start))
 	}
 }
 
@@ -601,7 +606,7 @@ func (e *Engine) icmp(ev *event.Event) {
 
 func (e *Engine) scan(ev *event.Event) {
 	s := e.sources.get(ev.SrcIP, e.now)
-	if roll(&s.ScanStart, e.now, e.th.Window) || s.Targets == nil {
+	if roll(&s.ScanStart, e.now, e.th.LongWindow) || s.Targets == nil {
 		s.Targets = map[netip.AddrPort]bool{}
 		s.PortsByHost = map[netip.Addr]int{}
 		s.HostsByPort = map[uint16]int{}
@@ -614,10 +619,10 @@ func (e *Engine) scan(ev *event.Event) {
 	s.PortsByHost[ev.DestIP]++
 	s.HostsByPort[ev.DestPort]++
 	if n := s.PortsByHost[ev.DestIP]; n >= e.th.ScanPorts {
-		e.add("scan_port", ev.DestIP.String(), "%d ports of %s probed by %s without an answer in %s", n, ev.DestIP, ev.SrcIP, dur(e.th.Window))
+		e.add("scan_port", ev.DestIP.String(), "%d ports of %s probed by %s without an answer in %s", n, ev.DestIP, ev.SrcIP, since(e.now, s.ScanStart))
 	}
 	if n := s.HostsByPort[ev.DestPort]; n >= e.th.ScanHosts {
-		e.add("scan_host", fmt.Sprint(ev.DestPort), "%d hosts probed on tcp/%d by %s without an answer in %s", n, ev.DestPort, ev.SrcIP, dur(e.th.Window))
+		e.add("scan_host", fmt.Sprint(ev.DestPort), "%d hosts probed on tcp/%d by %s without an answer in %s", n, ev.DestPort, ev.SrcIP, since(e.now, s.ScanStart))
 	}
 }
 

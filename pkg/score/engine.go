@@ -46,7 +46,8 @@ type Config struct {
 
 // Thresholds tune the behavioural detectors.
 type Thresholds struct {
-	Window         time.Duration // window of the burst detectors (DGA, tunnel, scan, ICMP)
+	Window         time.Duration // window of the ICMP tunnel detector
+	LongWindow     time.Duration // window of the DGA, NXDOMAIN, DNS tunnel and scan counters
 	DGANames       int           // DGA-looking names from one source in Window
 	NXDomains      int           // NXDOMAIN answers for distinct domains from one source in Window
 	TunnelNames    int           // unique names under one domain in Window
@@ -79,6 +80,7 @@ func DefaultConfig() Config {
 		MaxPairs:   200000,
 		Thresholds: Thresholds{
 			Window:         5 * time.Minute,
+			LongWindow:     time.Hour,
 			DGANames:       3,
 			NXDomains:      10,
 			TunnelNames:    20,
@@ -257,6 +259,7 @@ func fillThresholds(t *Thresholds, d Thresholds) {
 		}
 	}
 	setD(&t.Window, d.Window)
+	setD(&t.LongWindow, d.LongWindow)
 	set(&t.DGANames, d.DGANames)
 	set(&t.NXDomains, d.NXDomains)
 	set(&t.TunnelNames, d.TunnelNames)
@@ -345,14 +348,14 @@ func (e *Engine) Advance(now time.Time, emit func(alert *event.Event)) {
 		return
 	}
 	e.lastSweep = now
-	keep := e.th.Window
-	for _, d := range []time.Duration{e.th.SpamWindow, e.th.UploadWindow, e.cfg.Suppress} {
+	keep := e.th.LongWindow
+	for _, d := range []time.Duration{e.th.Window, e.th.SpamWindow, e.th.UploadWindow, e.cfg.Suppress} {
 		if d > keep {
 			keep = d
 		}
 	}
 	e.sources.expire(now.Add(-keep))
-	e.domains.expire(now.Add(-e.th.Window))
+	e.domains.expire(now.Add(-e.th.LongWindow))
 	e.closeIncidents(now, emit)
 	e.incidents.expire(now.Add(-e.cfg.Suppress))
 	// Pairs carry beacons, which span hours: they are kept a day, and the
