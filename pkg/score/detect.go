@@ -258,7 +258,11 @@ func (e *Engine) matchAddr(a netip.Addr, port uint16, what string) (matches int)
 				e.add("doh", m.Indicator, "%s %s:443 is the public resolver %s (DNS over HTTPS)", what, a, m.Indicator)
 			}
 		case "tor":
-			e.add("tor", m.Indicator, "%s %s is a Tor directory authority (built-in list %s)", what, a, m.Source)
+			kind := "a Tor directory authority"
+			if m.Source == "tor-fallbacks" {
+				kind = "a Tor fallback directory mirror, which clients contact when they bootstrap"
+			}
+			e.add("tor", m.Indicator, "%s %s is %s (built-in list %s)", what, a, kind, m.Source)
 		default:
 			e.add(m.Threat, m.Indicator, "%s %s matches %s on the built-in %s list", what, a, m.Indicator, m.Source)
 		}
