@@ -28,8 +28,8 @@ var Catalog = []ThreatInfo{
 	{"scan_port", "Port scan", 3, false},
 	{"scan_host", "Host scan (address sweep)", 3, false},
 	{"spam", "Spam bot: SMTP to many mail servers", 4, false},
-	{"exfil_ssh", "Large SSH upload to an external host", 4, false},
-	{"exfil_upload", "Large upload to an external host", 3, false},
+	{ThreatExfilSSH, "Large SSH upload to an external host", 4, false},
+	{ThreatExfilUpload, "Large upload to an external host", 3, false},
 	{"cleartext", "Clear-text protocol that carries credentials", 2, true},
 	{"irc", "IRC connection to an external server", 3, false},
 	{ThreatBeacon, "Beaconing: periodic connections to one destination", 3, false},
@@ -37,6 +37,12 @@ var Catalog = []ThreatInfo{
 	{"sinkhole", "Traffic to a sinkholed destination (infected host)", 4, false},
 	{ThreatStrobe, "Strobe: hundreds of connections or refused attempts to one destination", 3, false},
 	{ThreatDirect, "Repeated TLS without a server name to an address never looked up", 3, false},
+	{ThreatCloudUpload, "Large upload to well-known cloud storage (backup or copy outside)", 1, true},
+	{ThreatLongConn, "Long connection: hours to one external host", 2, false},
+	{ThreatLateral, "Lateral movement: sessions to many internal hosts on admin ports", 3, false},
+	{ThreatProbe, "Service probing: handshakes with many ports or hosts", 3, false},
+	{ThreatDNSProbe, "DNS server fingerprinting (CHAOS version.bind-style query)", 2, false},
+	{ThreatDNSExternal, "DNS straight to an outside resolver or on a non-DNS port", 1, true},
 }
 
 // Threat ids of the behavioural detectors, as the catalog lists them.
@@ -44,6 +50,15 @@ const (
 	ThreatBeacon = "beacon"
 	ThreatStrobe = "strobe"
 	ThreatDirect = "c2_direct"
+
+	ThreatExfilSSH    = "exfil_ssh"
+	ThreatExfilUpload = "exfil_upload"
+	ThreatCloudUpload = "cloud_upload"
+	ThreatLongConn    = "long_conn"
+	ThreatLateral     = "lateral"
+	ThreatProbe       = "probe"
+	ThreatDNSProbe    = "dns_probe"
+	ThreatDNSExternal = "dns_external"
 )
 
 // Flags are the weaker signals an alert may carry besides its threats.

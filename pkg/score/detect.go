@@ -17,12 +17,16 @@ type srcState struct {
 	DGA   []uint64  // distinct generated-looking registered domains
 	NX    []uint64  // distinct registered domains answered NXDOMAIN
 
-	ScanStart   time.Time
-	Targets     map[netip.AddrPort]bool // unanswered (address, port) pairs
-	PortsByHost map[netip.Addr]int
-	HostsByPort map[uint16]int
+	ScanStart time.Time
+	Scanned   targets // unanswered (address, port) pairs
 
 	Lookups int // DNS lookups seen (see direct.go)
+
+	LateralStart time.Time
+	Lateral      []uint64 // internal hosts with admin-port sessions (lateral.go)
+
+	ProbeStart time.Time
+	Probed     targets // handshakes (probe.go)
 
 	SpamStart time.Time
 	Spam      []netip.Addr // external SMTP servers tried
@@ -302,7 +306,8 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 		e.mxLookup(ev)
 	}
 	e.lookedUpBy(ev.SrcIP)
-	e.answered(ev)
+	e.answered(ev, q)
+	e.dnsPolicy(ev, q)
 	if torSNI(q) {
 		e.lookedUp(q)
 	}
@@ -551,6 +556,10 @@ func (e *Engine) scoreIP(ev *event.Event) {
 	}
 	e.strobe(ev, 6, false)
 	est := established(ev)
+	e.longConn(ev)
+	if est {
+		e.lateral(ev)
+	}
 	// Clear text matters when a monitored host logs in somewhere; inbound
 	// attempts from the Internet are the scanners' business.
 	if name, ok := cleartextPorts[port]; ok && est && ev.BytesOut > 0 && e.isInternal(src) {
@@ -572,9 +581,9 @@ func (e *Engine) scoreIP(ev *event.Event) {
 		}
 	}
 	if ext {
-		p := e.pairs.get(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: 6}, e.now)
+		p, newPair := e.pairs.getNew(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: 6}, e.now)
 		if ev.BytesOut > 0 {
-			e.upload(ev, p)
+			e.upload(ev, p, newPair)
 		}
 		e.beaconIP(ev, 6)
 	}
@@ -610,22 +619,17 @@ func (e *Engine) icmp(ev *event.Event) {
 
 func (e *Engine) scan(ev *event.Event) {
 	s := e.sources.get(ev.SrcIP, e.now)
-	if roll(&s.ScanStart, e.now, e.th.LongWindow) || s.Targets == nil {
-		s.Targets = map[netip.AddrPort]bool{}
-		s.PortsByHost = map[netip.Addr]int{}
-		s.HostsByPort = map[uint16]int{}
+	if roll(&s.ScanStart, e.now, e.th.LongWindow) {
+		s.Scanned = targets{}
 	}
-	ap := netip.AddrPortFrom(ev.DestIP, ev.DestPort)
-	if _, seen := s.Targets[ap]; seen || len(s.Targets) >= maxTargets {
+	ports, hosts, ok := s.Scanned.add(ev.DestIP, ev.DestPort, true)
+	if !ok {
 		return
 	}
-	s.Targets[ap] = true
-	s.PortsByHost[ev.DestIP]++
-	s.HostsByPort[ev.DestPort]++
-	if n := s.PortsByHost[ev.DestIP]; n >= e.th.ScanPorts {
+	if n := ports; n >= e.th.ScanPorts {
 		e.add("scan_port", ev.DestIP.String(), "%d ports of %s probed by %s without an answer in %s", n, ev.DestIP, ev.SrcIP, since(e.now, s.ScanStart))
 	}
-	if n := s.HostsByPort[ev.DestPort]; n >= e.th.ScanHosts {
+	if n := hosts; n >= e.th.ScanHosts {
 		e.add("scan_host", fmt.Sprint(ev.DestPort), "%d hosts probed on tcp/%d by %s without an answer in %s", n, ev.DestPort, ev.SrcIP, since(e.now, s.ScanStart))
 	}
 }
@@ -667,23 +671,6 @@ func (e *Engine) mxLookup(ev *event.Event) {
 	s.MX++
 }
 
-func (e *Engine) upload(ev *event.Event, p *pairState) {
-	if roll(&p.UpStart, e.now, e.th.UploadWindow) {
-		p.Out, p.In = 0, 0
-	}
-	p.Out += ev.BytesOut
-	p.In += ev.BytesIn
-	if p.Out < e.th.UploadBytes || p.Out < 4*p.In {
-		return
-	}
-	id, what := "exfil_upload", "tcp"
-	if ev.DestPort == 22 || ev.DestPort == 2222 {
-		id, what = "exfil_ssh", "SSH"
-	}
-	e.add(id, fmt.Sprint(ev.DestIP, ":", ev.DestPort), "%s sent %s to %s over %s/%d in %s and received %s",
-		ev.SrcIP, size(p.Out), ev.DestIP, what, ev.DestPort, dur(e.th.UploadWindow), size(p.In))
-}
-
 func size(n int64) string {
 	switch {
 	case n >= 1<<30:
@@ -720,6 +707,7 @@ func (e *Engine) scoreHTTP(ev *event.Event) {
 	if ev.DestIP.IsValid() {
 		e.checkAddr(ev.DestIP, ev.DestPort, "destination")
 	}
+	e.probe(ev)
 }
 
 func (e *Engine) scoreTLS(ev *event.Event) {
@@ -752,6 +740,7 @@ func (e *Engine) scoreTLS(ev *event.Event) {
 	if sni == "" {
 		e.direct(ev)
 	}
+	e.probe(ev)
 	if ev.DestIP.IsValid() {
 		e.checkAddr(ev.DestIP, ev.DestPort, "destination")
 		if ev.DestPort == 853 && e.isExternal(ev.DestIP) {

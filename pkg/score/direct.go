@@ -3,6 +3,7 @@ package score
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/nfr-project/nfr/pkg/event"
@@ -25,11 +26,15 @@ const (
 	directMinLookups = 10
 )
 
-// answered remembers the addresses of a DNS event's answers.
-func (e *Engine) answered(ev *event.Event) {
+// answered remembers the addresses of a DNS event's answers and the name
+// they answered.
+func (e *Engine) answered(ev *event.Event, q string) {
 	for _, ans := range ev.Answers {
 		if a, err := netip.ParseAddr(ans); err == nil {
-			e.answers.get(a.Unmap().As16(), e.now)
+			n := e.answers.get(a.Unmap().As16(), e.now)
+			if n.Name != q {
+				n.Name = strings.Clone(q)
+			}
 		}
 	}
 }

@@ -151,10 +151,14 @@ type Engine struct {
 	beacons   *table[beaconKey, beaconState]
 	callers   *table[[16]byte, []uint64] // monitored hosts per destination, for prevalence
 	callerSet *table[uint64, struct{}]   // monitored hosts seen calling out
-	answers   *table[[16]byte, struct{}] // addresses seen in DNS answers
-	pending   []*event.Event             // updates of incidents reopened before the sweep saw them
-	seen      *table[uint64, struct{}]   // registered domains looked up, for first_seen
-	since     time.Time                  // event time the engine's history starts
+	answers   *table[[16]byte, answer]   // addresses seen in DNS answers
+	uploads   *table[uploadKey, uploadState]
+	pending   []*event.Event           // updates of incidents reopened before the sweep saw them
+	seen      *table[uint64, struct{}] // registered domains looked up, for first_seen
+	since     time.Time                // event time the engine's history starts
+	// localResolver: a monitored host was answered by a monitored address
+	// on port 53 (dnspolicy.go).
+	localResolver bool
 
 	stats Stats
 
@@ -175,6 +179,9 @@ type Engine struct {
 	times              []int64
 	deltas, sizes, dev []float64
 }
+
+// answer is what the engine keeps of an address seen in a DNS answer.
+type answer struct{ Name string }
 
 type hit struct {
 	id      string
@@ -215,7 +222,8 @@ func New(cfg Config) (*Engine, error) {
 		beacons:   newTable[beaconKey, beaconState](cfg.MaxPairs),
 		callers:   newTable[[16]byte, []uint64](cfg.MaxDomains),
 		callerSet: newTable[uint64, struct{}](cfg.MaxSources),
-		answers:   newTable[[16]byte, struct{}](cfg.MaxDomains),
+		answers:   newTable[[16]byte, answer](cfg.MaxDomains),
+		uploads:   newTable[uploadKey, uploadState](cfg.MaxPairs),
 		seen:      newTable[uint64, struct{}](cfg.MaxDomains),
 	}
 	for _, id := range cfg.Disabled {
@@ -367,6 +375,7 @@ func (e *Engine) Advance(now time.Time, emit func(alert *event.Event)) {
 		e.callers.expire(now.Add(-24 * time.Hour))
 		e.callerSet.expire(now.Add(-24 * time.Hour))
 		e.answers.expire(now.Add(-24 * time.Hour))
+		e.uploads.expire(now.Add(-24 * time.Hour))
 		e.resolved.expire(now.Add(-24 * time.Hour))
 	}
 }

@@ -26,7 +26,8 @@ type savedState struct {
 	Beacons   []entry[beaconKey, beaconState]
 	Callers   []entry[[16]byte, []uint64]
 	CallerSet []entry[uint64, struct{}]
-	Answers   []entry[[16]byte, struct{}]
+	Answers   []entry[[16]byte, answer]
+	Uploads   []entry[uploadKey, uploadState]
 	Seen      []entry[uint64, struct{}]
 	Since     time.Time
 }
@@ -46,6 +47,7 @@ func (e *Engine) SaveState(w io.Writer) error {
 		Callers:   e.callers.entries(),
 		CallerSet: e.callerSet.entries(),
 		Answers:   e.answers.entries(),
+		Uploads:   e.uploads.entries(),
 		Seen:      e.seen.entries(),
 		Since:     e.since,
 	}
@@ -77,8 +79,10 @@ func (e *Engine) LoadState(r io.Reader) error {
 	e.callers.load(s.Callers)
 	e.callerSet = newTable[uint64, struct{}](e.cfg.MaxSources)
 	e.callerSet.load(s.CallerSet)
-	e.answers = newTable[[16]byte, struct{}](e.cfg.MaxDomains)
+	e.answers = newTable[[16]byte, answer](e.cfg.MaxDomains)
 	e.answers.load(s.Answers)
+	e.uploads = newTable[uploadKey, uploadState](e.cfg.MaxPairs)
+	e.uploads.load(s.Uploads)
 	e.seen = newTable[uint64, struct{}](e.cfg.MaxDomains)
 	e.seen.load(s.Seen)
 	if !s.Since.IsZero() && (e.since.IsZero() || s.Since.Before(e.since)) {
