@@ -3,6 +3,7 @@ package score
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"strings"
@@ -31,7 +32,8 @@ import (
 // Variant space claimed: median interval from BeaconInterval (10 s) to
 // 1 h (the ring spans 64 intervals, state lives 24 h), jitter up to 50 %,
 // sizes varying by half, TCP or UDP, direct or through a proxy by name.
-// Destinations most monitored hosts call (prevalence) are not beacons.
+// Destinations most monitored hosts call more than once (prevalence) are
+// not beacons.
 
 const (
 	beaconRing    = 64
@@ -51,23 +53,25 @@ type beaconKey struct {
 }
 
 type beaconState struct {
-	TS     []int64 // Unix ms, a ring
-	Sizes  []int64
-	N      int
-	Scored int   // N when last scored
-	At     int64 // Unix ms of the last scoring
-	Last   int64 // Unix ms of the latest connection
-	Name   string
-	Sized  bool // some event carried a size
+	TS      []int64 // Unix ms, a ring
+	Sizes   []int64
+	N       int
+	Scored  int   // N when last scored
+	At      int64 // Unix ms of the last scoring
+	Last    int64 // Unix ms of the latest connection
+	Name    string
+	Sized   bool // some event carried a size
+	Allowed bool // the name is on the built-in infra-allow list
 }
 
-// beaconIP records a TCP or UDP connection to an external address.
-func (e *Engine) beaconIP(ev *event.Event, proto uint8) {
+// beaconIP records a TCP or UDP connection to an external address; its
+// state lives with the pair's, p.
+func (e *Engine) beaconIP(ev *event.Event, p *pairState, proto uint8) {
 	if beaconSkipPorts[ev.DestPort] {
 		return
 	}
 	k := beaconKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: proto}
-	e.beaconAdd(ev, k, "", ev.BytesOut)
+	e.beaconAdd(ev, k, &p.Beacon, "", ev.BytesOut)
 }
 
 // beaconName records a call to a name (SNI, HTTP host, CONNECT target).
@@ -78,24 +82,18 @@ func (e *Engine) beaconName(ev *event.Event, name string, size int64) {
 	if _, err := netip.ParseAddr(name); err == nil {
 		return // an address as a host name: the ip events cover it
 	}
-	if e.allowedInfra(name) {
+	k := beaconKey{Src: ev.SrcIP.As16(), Name: e.hash(name)}
+	p, created := e.beacons.getNew(k, e.now)
+	if created {
+		p.Allowed = e.allowedInfra(name)
+	}
+	if p.Allowed {
 		return
 	}
-	k := beaconKey{Src: ev.SrcIP.As16(), Name: e.hash(name)}
-	e.beaconAdd(ev, k, name, size)
+	e.beaconAdd(ev, k, p, name, size)
 }
 
-func (e *Engine) beaconAdd(ev *event.Event, k beaconKey, name string, size int64) {
-	dst := k.Dst
-	if name != "" {
-		dst = [16]byte{}
-		h := k.Name
-		for i := 0; i < 8; i++ {
-			dst[i] = byte(h >> (8 * i))
-		}
-	}
-	e.prevalence(dst, k.Src)
-	p := e.beacons.get(k, e.now)
+func (e *Engine) beaconAdd(ev *event.Event, k beaconKey, p *beaconState, name string, size int64) {
 	ts := ev.TS.UnixMilli()
 	// One connection is often logged more than once (a proxy CONNECT in
 	// http.log, its TLS in ssl.log, a flow and its TLS in eve.json).
@@ -111,6 +109,10 @@ func (e *Engine) beaconAdd(ev *event.Event, k beaconKey, name string, size int64
 		p.Sizes[p.N%beaconRing] = size
 	}
 	p.N++
+	if p.N == 2 {
+		// Hosts calling a destination once never beacon to it.
+		e.prevalence(beaconDst(k), k.Src)
+	}
 	p.Name = name
 	p.Sized = p.Sized || size > 0
 	if p.N < e.th.BeaconMin || (p.Scored > 0 && ts-p.At < beaconRescore.Milliseconds()) {
@@ -165,15 +167,7 @@ func (e *Engine) scoreBeacon(k beaconKey, p *beaconState, now int64, found func(
 	if score < e.th.BeaconScore {
 		return
 	}
-	var dst [16]byte
-	if p.Name != "" {
-		for i := 0; i < 8; i++ {
-			dst[i] = byte(k.Name >> (8 * i))
-		}
-	} else {
-		dst = k.Dst
-	}
-	if e.prevalent(dst) {
+	if e.prevalent(beaconDst(k)) {
 		return
 	}
 	subject := p.Name
@@ -198,16 +192,29 @@ func protoName(p uint8) string {
 	return fmt.Sprint(p)
 }
 
-// prevalence records that src called dst.
+// beaconDst is the destination of a pair for prevalence: its address, or
+// its name's hash.
+func beaconDst(k beaconKey) [16]byte {
+	if k.Name == 0 {
+		return k.Dst
+	}
+	var dst [16]byte
+	for i := 0; i < 8; i++ {
+		dst[i] = byte(k.Name >> (8 * i))
+	}
+	return dst
+}
+
+// prevalence records that src called dst (once per pair). The callers of
+// a destination are a 64-bit linear-counting sketch: each host sets the
+// bit its hash picks, and the set bits estimate the distinct hosts, closely
+// up to a few dozen, which is all prevalence needs; it holds no pointers.
 func (e *Engine) prevalence(dst, src [16]byte) {
 	if !e.isInternal(netip.AddrFrom16(src).Unmap()) {
 		return
 	}
-	s := e.callers.get(dst, e.now)
 	h := fnv(fnvOffset, string(src[:]))
-	if len(*s) < maxPrevalence && !slices.Contains(*s, h) {
-		*s = append(*s, h)
-	}
+	*e.callers.get(dst, e.now) |= 1 << (h % maxPrevalence)
 	*e.callerSet.get(h, e.now) = struct{}{}
 }
 
@@ -217,7 +224,7 @@ func (e *Engine) prevalent(dst [16]byte) bool {
 	if !ok {
 		return false
 	}
-	n := len(*s)
+	n := bits.OnesCount64(*s)
 	return n >= prevalentHosts && 2*n >= min(e.callerSet.len(), maxPrevalence)
 }
 
@@ -225,23 +232,31 @@ func (e *Engine) prevalent(dst [16]byte) bool {
 // at the end of the input.
 func (e *Engine) flushBeacons(emit func(*event.Event)) {
 	for k, s := range e.beacons.m {
-		p := &s.v
-		if p.N < e.th.BeaconMin || p.N == p.Scored {
-			continue
-		}
-		e.hits, e.flags = e.hits[:0], e.flags[:0]
-		e.scoreBeacon(k, p, e.now.UnixMilli(), func(id, subject, reason string) { e.add(id, subject, "%s", reason) })
-		if len(e.hits) == 0 {
-			continue
-		}
-		ev := &event.Event{Type: event.TypeIP, TS: time.UnixMilli(slices.Max(p.TS)).UTC(), SrcIP: netip.AddrFrom16(k.Src).Unmap()}
-		if p.Name == "" {
-			ev.DestIP, ev.DestPort, ev.Proto = netip.AddrFrom16(k.Dst).Unmap(), k.Port, protoName(k.Proto)
-		} else if strings.Contains(p.Name, ".") {
-			ev.Type, ev.Host = event.TypeHTTP, p.Name
-		}
-		e.raise(ev, emit)
+		e.flushBeacon(k, &s.v, emit)
 	}
+	for k, s := range e.pairs.m {
+		if k.Proto == 6 || k.Proto == 17 {
+			e.flushBeacon(beaconKey{Src: k.Src, Dst: k.Dst, Port: k.Port, Proto: k.Proto}, &s.v.Beacon, emit)
+		}
+	}
+}
+
+func (e *Engine) flushBeacon(k beaconKey, p *beaconState, emit func(*event.Event)) {
+	if p.N < e.th.BeaconMin || p.N == p.Scored {
+		return
+	}
+	e.hits, e.flags = e.hits[:0], e.flags[:0]
+	e.scoreBeacon(k, p, e.now.UnixMilli(), func(id, subject, reason string) { e.add(id, subject, "%s", reason) })
+	if len(e.hits) == 0 {
+		return
+	}
+	ev := &event.Event{Type: event.TypeIP, TS: time.UnixMilli(slices.Max(p.TS)).UTC(), SrcIP: netip.AddrFrom16(k.Src).Unmap()}
+	if p.Name == "" {
+		ev.DestIP, ev.DestPort, ev.Proto = netip.AddrFrom16(k.Dst).Unmap(), k.Port, protoName(k.Proto)
+	} else if strings.Contains(p.Name, ".") {
+		ev.Type, ev.Host = event.TypeHTTP, p.Name
+	}
+	e.raise(ev, emit)
 }
 
 // regularity scores sorted values from 0 (irregular) to 1 (constant): the

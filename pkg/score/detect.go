@@ -64,6 +64,8 @@ type pairState struct {
 
 	DirectN                 int   // TLS sessions without SNI (see direct.go)
 	DirectFirst, DirectLast int64 // Unix ms
+
+	Beacon beaconState // beacon.go
 }
 
 // resolvedInfo remembers that an address was the answer for a listed name.
@@ -207,6 +209,7 @@ type cleanName struct {
 	ok           bool
 	miningStrong bool
 	miningWeak   bool
+	answered     int64 // Unix seconds its answers were last recorded (direct.go)
 	hasDGA       bool
 	dga          float64
 	st           labelStats
@@ -306,12 +309,12 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 		e.mxLookup(ev)
 	}
 	e.lookedUpBy(ev.SrcIP)
-	e.answered(ev, q)
 	e.dnsPolicy(ev, q)
 	if torSNI(q) {
 		e.lookedUp(q)
 	}
 	reg, regOK := e.checkName(q, "query")
+	e.answeredOnce(ev, q, reg, regOK)
 	// The addresses of listed names are remembered, so the connections
 	// that follow the lookup are recognised too.
 	listed := ""
@@ -537,8 +540,9 @@ func (e *Engine) scoreIP(ev *event.Event) {
 			e.add("dot", dst.String(), "DNS over QUIC/DTLS (udp/853) to %s", dst)
 		}
 		if proto == 17 && ext {
-			e.beaconIP(ev, 17)
-			e.strobe(ev, 17, false)
+			p := e.pairs.get(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: 17}, e.now)
+			e.beaconIP(ev, p, 17)
+			e.strobe(ev, p, 17, false)
 		}
 		return
 	}
@@ -551,10 +555,9 @@ func (e *Engine) scoreIP(ev *event.Event) {
 	}
 	if failed(ev) {
 		e.scan(ev)
-		e.strobe(ev, 6, true)
+		e.strobe(ev, nil, 6, true)
 		return
 	}
-	e.strobe(ev, 6, false)
 	est := established(ev)
 	e.longConn(ev)
 	if est {
@@ -582,10 +585,11 @@ func (e *Engine) scoreIP(ev *event.Event) {
 	}
 	if ext {
 		p, newPair := e.pairs.getNew(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: 6}, e.now)
+		e.strobe(ev, p, 6, false)
 		if ev.BytesOut > 0 {
 			e.upload(ev, p, newPair)
 		}
-		e.beaconIP(ev, 6)
+		e.beaconIP(ev, p, 6)
 	}
 }
 

@@ -26,14 +26,51 @@ const (
 	directMinLookups = 10
 )
 
-// answered remembers the addresses of a DNS event's answers and the name
-// they answered.
-func (e *Engine) answered(ev *event.Event, q string) {
+// answeredOnce records the answers of a name at most every ten minutes
+// when the name is in the clean-name cache: most lookups repeat a few
+// names with the same answers.
+func (e *Engine) answeredOnce(ev *event.Event, q, reg string, regOK bool) {
+	if len(ev.Answers) == 0 {
+		return
+	}
+	if !regOK {
+		reg = ""
+	}
+	if e.hasClean {
+		now := e.now.Unix()
+		if now-e.clean.answered < 600 && now >= e.clean.answered {
+			return
+		}
+		e.clean.answered = now
+		e.cleanNames[e.cleanKey] = e.clean
+	}
+	e.answered(ev, q, reg)
+}
+
+// answered remembers the addresses of a DNS event's answers: the
+// registered domain of the name they answered (by hash; its text goes to
+// regNames) and whether it is cloud storage. The value holds no pointers,
+// so the collector skips this large table.
+func (e *Engine) answered(ev *event.Event, q, reg string) {
+	var h uint64
+	cloud := false
 	for _, ans := range ev.Answers {
-		if a, err := netip.ParseAddr(ans); err == nil {
-			n := e.answers.get(a.Unmap().As16(), e.now)
-			if n.Name != q {
-				n.Name = strings.Clone(q)
+		a, err := netip.ParseAddr(ans)
+		if err != nil {
+			continue
+		}
+		if h == 0 {
+			h = e.hash(reg)
+			cloud = isCloudStorage(q)
+		}
+		n, created := e.answers.getNew(a.Unmap().As16(), e.now)
+		if created || n.Reg != h || n.Cloud != cloud {
+			*n = answer{Reg: h, Cloud: cloud}
+			if reg != "" {
+				if len(e.regNames) >= maxNameCache {
+					clear(e.regNames)
+				}
+				e.regNames[h] = strings.Clone(reg)
 			}
 		}
 	}

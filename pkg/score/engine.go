@@ -149,9 +149,9 @@ type Engine struct {
 	resolved  *table[netip.Addr, resolvedInfo]
 	incidents *table[uint64, incident]
 	beacons   *table[beaconKey, beaconState]
-	callers   *table[[16]byte, []uint64] // monitored hosts per destination, for prevalence
-	callerSet *table[uint64, struct{}]   // monitored hosts seen calling out
-	answers   *table[[16]byte, answer]   // addresses seen in DNS answers
+	callers   *table[[16]byte, uint64] // monitored hosts per destination, for prevalence
+	callerSet *table[uint64, struct{}] // monitored hosts seen calling out
+	answers   *table[[16]byte, answer] // addresses seen in DNS answers
 	uploads   *table[uploadKey, uploadState]
 	pending   []*event.Event           // updates of incidents reopened before the sweep saw them
 	seen      *table[uint64, struct{}] // registered domains looked up, for first_seen
@@ -175,13 +175,18 @@ type Engine struct {
 	cleanKey   uint64
 	cleanAddrs map[[16]byte]struct{}
 	looked     map[uint64]struct{} // names looked up lately, for Tor's unresolved SNIs
+	regNames   map[uint64]string   // registered domains of DNS answers by hash, cleared when full
 
 	times              []int64
 	deltas, sizes, dev []float64
 }
 
-// answer is what the engine keeps of an address seen in a DNS answer.
-type answer struct{ Name string }
+// answer is what the engine keeps of an address seen in a DNS answer
+// (direct.go).
+type answer struct {
+	Reg   uint64 // hash of the registered domain of the name; 0 if none
+	Cloud bool   // the name is cloud storage
+}
 
 type hit struct {
 	id      string
@@ -220,7 +225,7 @@ func New(cfg Config) (*Engine, error) {
 		resolved:  newTable[netip.Addr, resolvedInfo](cfg.MaxDomains),
 		incidents: newTable[uint64, incident](cfg.MaxPairs),
 		beacons:   newTable[beaconKey, beaconState](cfg.MaxPairs),
-		callers:   newTable[[16]byte, []uint64](cfg.MaxDomains),
+		callers:   newTable[[16]byte, uint64](cfg.MaxDomains),
 		callerSet: newTable[uint64, struct{}](cfg.MaxSources),
 		answers:   newTable[[16]byte, answer](cfg.MaxDomains),
 		uploads:   newTable[uploadKey, uploadState](cfg.MaxPairs),
@@ -242,6 +247,7 @@ func New(cfg Config) (*Engine, error) {
 	e.cleanNames = map[uint64]cleanName{}
 	e.cleanAddrs = map[[16]byte]struct{}{}
 	e.looked = map[uint64]struct{}{}
+	e.regNames = map[uint64]string{}
 	return e, nil
 }
 

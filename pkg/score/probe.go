@@ -22,11 +22,17 @@ func (e *Engine) probe(ev *event.Event) {
 	if !ev.DestIP.IsValid() || ev.DestPort == 0 {
 		return
 	}
+	// The web ports of outside hosts are what browsing is made of; they
+	// add at most two ports to a host's count.
+	internal := e.isInternal(ev.DestIP)
+	if !internal && (ev.DestPort == 443 || ev.DestPort == 80) {
+		return
+	}
 	s := e.sources.get(ev.SrcIP, e.now)
 	if roll(&s.ProbeStart, e.now, e.th.LongWindow) {
 		s.Probed = targets{}
 	}
-	ports, hosts, ok := s.Probed.add(ev.DestIP, ev.DestPort, e.isInternal(ev.DestIP))
+	ports, hosts, ok := s.Probed.add(ev.DestIP, ev.DestPort, internal)
 	if !ok {
 		return
 	}

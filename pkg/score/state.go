@@ -24,7 +24,7 @@ type savedState struct {
 	Resolved  []entry[netip.Addr, resolvedInfo]
 	Incidents []entry[uint64, incident]
 	Beacons   []entry[beaconKey, beaconState]
-	Callers   []entry[[16]byte, []uint64]
+	Callers   []entry[[16]byte, uint64]
 	CallerSet []entry[uint64, struct{}]
 	Answers   []entry[[16]byte, answer]
 	Uploads   []entry[uploadKey, uploadState]
@@ -75,7 +75,7 @@ func (e *Engine) LoadState(r io.Reader) error {
 	e.incidents.load(s.Incidents)
 	e.beacons = newTable[beaconKey, beaconState](e.cfg.MaxPairs)
 	e.beacons.load(s.Beacons)
-	e.callers = newTable[[16]byte, []uint64](e.cfg.MaxDomains)
+	e.callers = newTable[[16]byte, uint64](e.cfg.MaxDomains)
 	e.callers.load(s.Callers)
 	e.callerSet = newTable[uint64, struct{}](e.cfg.MaxSources)
 	e.callerSet.load(s.CallerSet)

@@ -2,7 +2,6 @@ package score
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/nfr-project/nfr/pkg/event"
 )
@@ -17,12 +16,14 @@ import (
 // the window, TCP or UDP, any port; a slower client retrying a dead
 // server (one try a minute) stays below it, as a broken application does.
 
-// strobe counts a connection of ev's pair.
-func (e *Engine) strobe(ev *event.Event, proto uint8, failedTry bool) {
-	if !e.isExternal(ev.DestIP) || !e.isInternal(ev.SrcIP) {
+// strobe counts a connection of ev's pair p (nil: looked up here).
+func (e *Engine) strobe(ev *event.Event, p *pairState, proto uint8, failedTry bool) {
+	if !e.isInternal(ev.SrcIP) || !e.isExternal(ev.DestIP) {
 		return
 	}
-	p := e.pairs.get(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: proto}, e.now)
+	if p == nil {
+		p = e.pairs.get(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: proto}, e.now)
+	}
 	if roll(&p.StrobeStart, e.now, e.th.StrobeWindow) {
 		p.StrobeConns, p.StrobeFailed = 0, 0
 	}
@@ -30,13 +31,14 @@ func (e *Engine) strobe(ev *event.Event, proto uint8, failedTry bool) {
 	if failedTry {
 		p.StrobeFailed++
 	}
-	subject := fmt.Sprintf("%s:%d/%s", ev.DestIP, ev.DestPort, protoName(proto))
-	span := dur(e.now.Sub(p.StrobeStart).Round(time.Second))
-	switch {
-	case p.StrobeFailed >= e.th.StrobeFailed:
-		e.add(ThreatStrobe, subject, "%d refused or unanswered connection attempts from %s to %s in %s (a client whose server is down or blocked)",
-			p.StrobeFailed, ev.SrcIP, subject, span)
-	case p.StrobeConns >= e.th.StrobeConns:
-		e.add(ThreatStrobe, subject, "%d connections from %s to %s in %s", p.StrobeConns, ev.SrcIP, subject, span)
+	if p.StrobeFailed < e.th.StrobeFailed && p.StrobeConns < e.th.StrobeConns {
+		return
 	}
+	subject := fmt.Sprintf("%s:%d/%s", ev.DestIP, ev.DestPort, protoName(proto))
+	if p.StrobeFailed >= e.th.StrobeFailed {
+		e.add(ThreatStrobe, subject, "%d refused or unanswered connection attempts from %s to %s in %s (a client whose server is down or blocked)",
+			p.StrobeFailed, ev.SrcIP, subject, since(e.now, p.StrobeStart))
+		return
+	}
+	e.add(ThreatStrobe, subject, "%d connections from %s to %s in %s", p.StrobeConns, ev.SrcIP, subject, since(e.now, p.StrobeStart))
 }

@@ -2,7 +2,6 @@ package score
 
 import (
 	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -59,25 +58,22 @@ type uploadState struct {
 	Addrs   int // distinct addresses seen (counted when new to the pair table)
 }
 
-// nameOf returns the name the destination address was last seen for.
-func (e *Engine) nameOf(a netip.Addr) string {
-	if n, ok := e.answers.peek(a.Unmap().As16()); ok {
-		return n.Name
-	}
-	return ""
-}
-
 func (e *Engine) upload(ev *event.Event, p *pairState, newPair bool) {
 	if roll(&p.UpStart, e.now, e.th.UploadWindow) {
 		p.Out, p.In = 0, 0
 	}
 	p.Out += ev.BytesOut
 	p.In += ev.BytesIn
-	name := e.nameOf(ev.DestIP)
-	if name != "" && isCloudStorage(name) {
+	// Only flows that send more than they receive are uploads; the name
+	// of the destination is looked up for those only.
+	if ev.BytesOut < 4*ev.BytesIn && p.Out < 4*p.In {
+		return
+	}
+	ans, named := e.answers.peek(ev.DestIP.Unmap().As16())
+	if named && ans.Cloud {
 		if p.Out >= e.th.UploadBytes && p.Out >= 4*p.In {
-			e.add(ThreatCloudUpload, name, "%s sent %s to %s (%s, cloud storage) in %s: a backup or a copy to storage outside",
-				ev.SrcIP, size(p.Out), name, ev.DestIP, since(e.now, p.UpStart))
+			e.add(ThreatCloudUpload, ev.DestIP.String(), "%s sent %s to %s (%s, cloud storage) in %s: a backup or a copy to storage outside",
+				ev.SrcIP, size(p.Out), ev.DestIP, e.regName(ans.Reg), since(e.now, p.UpStart))
 		}
 		return
 	}
@@ -95,14 +91,10 @@ func (e *Engine) upload(ev *event.Event, p *pairState, newPair bool) {
 			ev.SrcIP, size(p.Out), ev.DestIP, what, ev.DestPort, since(e.now, p.UpStart), size(p.In))
 		return
 	}
-	if name == "" {
+	if !named || ans.Reg == 0 || ev.BytesOut < 4*ev.BytesIn {
 		return
 	}
-	reg, ok := Registered(name)
-	if !ok || e.allowedInfra(name) {
-		return
-	}
-	u := e.uploads.get(uploadKey{Src: ev.SrcIP.As16(), Dom: e.hash(reg)}, e.now)
+	u := e.uploads.get(uploadKey{Src: ev.SrcIP.As16(), Dom: ans.Reg}, e.now)
 	if roll(&u.Start, e.now, dayWindow) {
 		u.Out, u.In, u.Addrs = 0, 0, 0
 	}
@@ -112,7 +104,16 @@ func (e *Engine) upload(ev *event.Event, p *pairState, newPair bool) {
 		u.Addrs++
 	}
 	if u.Out >= dayUploadBytes && u.Out >= 4*u.In {
+		reg := e.regName(ans.Reg)
 		e.add(ThreatExfilUpload, reg, "%s sent %s to %s (%d addresses) in %s and received %s",
 			ev.SrcIP, size(u.Out), reg, max(u.Addrs, 1), since(e.now, u.Start), size(u.In))
 	}
+}
+
+// regName returns the registered domain of hash h, as DNS answers named it.
+func (e *Engine) regName(h uint64) string {
+	if n, ok := e.regNames[h]; ok {
+		return n
+	}
+	return "one registered domain"
 }
