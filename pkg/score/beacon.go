@@ -45,6 +45,10 @@ const (
 	maxPrevalence  = 64
 )
 
+// proxyPorts are the usual ports of web proxies: a name reached through
+// an internal address on one of them leaves the network.
+var proxyPorts = map[uint16]bool{3128: true, 3129: true, 8080: true, 8118: true, 8888: true, 8000: true}
+
 type beaconKey struct {
 	Src, Dst [16]byte
 	Port     uint16
@@ -61,13 +65,20 @@ type beaconState struct {
 	Last    int64 // Unix ms of the latest connection
 	Name    string
 	Sized   bool // some event carried a size
-	Allowed bool // the name is on the built-in infra-allow list
+	Allowed bool // the name, or a name of the address, is on the built-in infra-allow list
 }
 
 // beaconIP records a TCP or UDP connection to an external address; its
 // state lives with the pair's, p.
 func (e *Engine) beaconIP(ev *event.Event, p *pairState, proto uint8) {
 	if beaconSkipPorts[ev.DestPort] {
+		return
+	}
+	if p.Beacon.Allowed {
+		return
+	}
+	if ans, ok := e.answers.peek(ev.DestIP.Unmap().As16()); ok && ans.Infra {
+		p.Beacon.Allowed = true
 		return
 	}
 	k := beaconKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: proto}
@@ -79,6 +90,11 @@ func (e *Engine) beaconName(ev *event.Event, name string, size int64) {
 	if name == "" || !e.isInternal(ev.SrcIP) {
 		return
 	}
+	// A name served inside (an agent posting to its collector) is not a
+	// way out; through a proxy it is.
+	if !e.isExternal(ev.DestIP) && ev.Method != "CONNECT" && !proxyPorts[ev.DestPort] {
+		return
+	}
 	if _, err := netip.ParseAddr(name); err == nil {
 		return // an address as a host name: the ip events cover it
 	}
@@ -88,6 +104,11 @@ func (e *Engine) beaconName(ev *event.Event, name string, size int64) {
 		p.Allowed = e.allowedInfra(name)
 	}
 	if p.Allowed {
+		// The address this connection went to serves allowlisted
+		// infrastructure too: its pair is not scored either.
+		if ip, ok := e.pairs.peek(pairKey{Src: k.Src, Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: 6}); ok {
+			ip.Beacon.Allowed = true
+		}
 		return
 	}
 	e.beaconAdd(ev, k, p, name, size)

@@ -185,6 +185,11 @@ func (e *Engine) checkName(name, what string) (reg string, ok bool) {
 	h := len(e.hits)
 	if ok {
 		e.imposter(name, reg, mainLabel(reg), what)
+		// Vendors' own infrastructure names carry their brands
+		// (microsoft.com.nsatc.net): not imposters.
+		if len(e.hits) > h && e.allowedInfra(name) {
+			e.hits = e.hits[:h]
+		}
 	}
 	if n == 0 && len(e.hits) == h {
 		if len(e.cleanNames) >= maxNameCache {

@@ -53,7 +53,7 @@ func (e *Engine) answeredOnce(ev *event.Event, q, reg string, regOK bool) {
 // so the collector skips this large table.
 func (e *Engine) answered(ev *event.Event, q, reg string) {
 	var h uint64
-	cloud := false
+	cloud, infra := false, false
 	for _, ans := range ev.Answers {
 		a, err := netip.ParseAddr(ans)
 		if err != nil {
@@ -62,10 +62,11 @@ func (e *Engine) answered(ev *event.Event, q, reg string) {
 		if h == 0 {
 			h = e.hash(reg)
 			cloud = isCloudStorage(q)
+			infra = e.allowedInfra(q)
 		}
 		n, created := e.answers.getNew(a.Unmap().As16(), e.now)
-		if created || n.Reg != h || n.Cloud != cloud {
-			*n = answer{Reg: h, Cloud: cloud}
+		if created || n.Reg != h || n.Cloud != cloud || n.Infra != infra {
+			*n = answer{Reg: h, Cloud: cloud, Infra: infra}
 			if reg != "" {
 				if len(e.regNames) >= maxNameCache {
 					clear(e.regNames)

@@ -186,6 +186,7 @@ type Engine struct {
 type answer struct {
 	Reg   uint64 // hash of the registered domain of the name; 0 if none
 	Cloud bool   // the name is cloud storage
+	Infra bool   // the name is on the built-in infra-allow list
 }
 
 type hit struct {
