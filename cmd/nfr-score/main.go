@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/nfr-project/nfr/pkg/cli"
 	"github.com/nfr-project/nfr/pkg/config"
@@ -26,6 +27,7 @@ type options struct {
 	LineBuffered bool     `long:"line-buffered" description:"flush every alert (the default on a terminal)"`
 	Stats        bool     `long:"stats" description:"print counters and state sizes on stderr at the end"`
 	ListThreats  bool     `long:"list-threats" description:"print the threat catalog and exit"`
+	Explain      bool     `long:"explain" description:"say on stderr what became of every finding: alert, folded into an incident, or which score.allow rule dropped it"`
 }
 
 func main() { os.Exit(run()) }
@@ -74,6 +76,11 @@ func run() int {
 	if err != nil {
 		ui.Errorf("%v", err)
 		return cli.ExitUsage
+	}
+	if o.Explain {
+		eng.Explain = func(ev *event.Event, threat, decision, reason string) {
+			fmt.Fprintf(os.Stderr, "nfr-score: explain: %s %s %s: %s: %s: %s\n", ev.TS.UTC().Format(time.RFC3339Nano), ev.Type, score.Subject(ev), threat, decision, reason)
+		}
 	}
 	state := sc.State
 	if o.State != "" {

@@ -279,3 +279,23 @@ func TestMergesFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestExplain: --explain says on stderr which score.allow rule dropped a
+// finding and which findings alerted, while stdout keeps the alerts.
+func TestExplain(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "config.yml")
+	os.WriteFile(conf, []byte("score:\n  allow:\n    - {threat: oast, domain: \"*.oast.fun\", comment: \"pentest week\"}\n"), 0o600)
+	in := `{"type":"dns","ts":"2026-11-02T09:00:00Z","srcIP":"10.0.1.5","destIP":"10.0.0.2","destPort":53,"proto":"udp","query":"a.oast.fun","qtype":"A"}
+{"type":"dns","ts":"2026-11-02T09:00:01Z","srcIP":"10.0.1.5","destIP":"10.0.0.2","destPort":53,"proto":"udp","query":"b.oast.site","qtype":"A"}
+`
+	out, errs, code := runBin(t, []byte(in), "-c", conf, "--explain")
+	if code != 0 || strings.Count(out, "\n") != 1 || !strings.Contains(out, "b.oast.site") {
+		t.Fatalf("exit %d, alerts %q, stderr %s", code, out, errs)
+	}
+	for _, want := range []string{"a.oast.fun: oast: allowed by score.allow[0] (pentest week)", "b.oast.site: oast: alert, incident "} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+}

@@ -31,6 +31,7 @@ type Score struct {
 	MaxPairs   int `yaml:"max_pairs"`
 
 	Feeds      []ScoreFeed     `yaml:"feeds"`
+	Allow      []ScoreAllow    `yaml:"allow"`
 	Thresholds ScoreThresholds `yaml:"thresholds"`
 }
 
@@ -93,6 +94,9 @@ func (s *Score) validate() error {
 	}
 	if s.MaxSources < 0 || s.MaxDomains < 0 || s.MaxPairs < 0 {
 		return fmt.Errorf("score: max_sources, max_domains and max_pairs must not be negative")
+	}
+	if err := s.validateAllow(); err != nil {
+		return err
 	}
 	for _, id := range s.Disable {
 		if !threatID.MatchString(id) {

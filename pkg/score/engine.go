@@ -35,6 +35,8 @@ type Config struct {
 	Suppress time.Duration
 	// Disabled lists threat ids never raised.
 	Disabled []string
+	// Allow holds the score.allow rules: findings they match are dropped.
+	Allow []Rule
 
 	// Caps of the behavioural state; eviction beyond them is counted.
 	MaxSources int
@@ -120,6 +122,7 @@ type Stats struct {
 	Events     int64
 	Alerts     int64
 	Suppressed int64            // findings folded into an open incident
+	Allowed    int64            // findings a score.allow rule dropped
 	Updates    int64            // incident updates emitted
 	ByThreat   map[string]int64 // alerts per threat id
 	Sources    int              // per-source windows held
@@ -132,6 +135,12 @@ type Stats struct {
 
 // Engine scores events.
 type Engine struct {
+	// Explain, if set, is told what became of every finding: the threat,
+	// the decision (alert, incident update, folded, allowed by a rule) and
+	// the finding's reason. nfr-score --explain prints it.
+	Explain func(ev *event.Event, threat, decision, reason string)
+
+	rules    []Rule
 	cfg      Config
 	th       Thresholds
 	builtin  *intel.Set
@@ -224,6 +233,7 @@ func New(cfg Config) (*Engine, error) {
 		domains:   newTable[string, domState](cfg.MaxDomains),
 		pairs:     newTable[pairKey, pairState](cfg.MaxPairs),
 		resolved:  newTable[netip.Addr, resolvedInfo](cfg.MaxDomains),
+		rules:     cfg.Allow,
 		incidents: newTable[uint64, incident](cfg.MaxPairs),
 		beacons:   newTable[beaconKey, beaconState](cfg.MaxPairs),
 		callers:   newTable[[16]byte, uint64](cfg.MaxDomains),
@@ -425,6 +435,11 @@ func (e *Engine) raise(ev *event.Event, emit func(*event.Event)) {
 		sort.Strings(flags)
 	}
 	for _, h := range e.hits {
+		if i := e.allowedBy(h, ev); i >= 0 {
+			e.stats.Allowed++
+			e.explain(ev, h, fmt.Sprintf("allowed by score.allow[%d] (%s)", i, e.rules[i].Comment))
+			continue
+		}
 		t, _ := Lookup(h.id)
 		a := copyEvent(ev)
 		a.Type = event.TypeAlert
@@ -437,8 +452,10 @@ func (e *Engine) raise(ev *event.Event, emit func(*event.Event)) {
 		in.Latest = a
 		if !opened {
 			e.stats.Suppressed++
+			e.explain(ev, h, fmt.Sprintf("folded into incident %s (count %d)", in.ID, in.Count))
 			continue
 		}
+		e.explain(ev, h, fmt.Sprintf("alert, incident %s", in.ID))
 		in.stamp(a)
 		e.stats.ByThreat[h.id]++
 		e.stats.Alerts++
@@ -508,6 +525,6 @@ func FormatStats(st Stats, lines, written int64) string {
 	if by.Len() == 0 {
 		by.WriteString("none")
 	}
-	return fmt.Sprintf("%d events, %d alerts written (%s), %d folded into incidents, %d incident updates; state: %d sources, %d domains, %d pairs, %d beacon pairs, %d evicted; %d indicators",
-		lines, written, by.String(), st.Suppressed, st.Updates, st.Sources, st.Domains, st.Pairs, st.Beacons, st.Evicted, st.Indicators)
+	return fmt.Sprintf("%d events, %d alerts written (%s), %d folded into incidents, %d incident updates, %d allowed by rules; state: %d sources, %d domains, %d pairs, %d beacon pairs, %d evicted; %d indicators",
+		lines, written, by.String(), st.Suppressed, st.Updates, st.Allowed, st.Sources, st.Domains, st.Pairs, st.Beacons, st.Evicted, st.Indicators)
 }

@@ -31,6 +31,11 @@ func ConfigFrom(c *config.Score) (Config, error) {
 		}
 	}
 	cfg.Disabled = c.Disable
+	rules, err := rulesFrom(c.Allow)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Allow = rules
 	for _, f := range c.Feeds {
 		if _, ok := Lookup(f.Threat); !ok {
 			return cfg, fmt.Errorf("score.feeds: %s: unknown threat %q (see nfr-score --list-threats)", f.File, f.Threat)
