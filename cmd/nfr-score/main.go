@@ -154,7 +154,7 @@ func run() int {
 		ui.Warnf("%d bad lines skipped", f.Skipped)
 	}
 	if o.Stats {
-		ui.Infof("%s", score.FormatStats(eng.Stats(), f.Lines, f.Alerts))
+		ui.Infof("%s; %d events more than score.reorder late", score.FormatStats(eng.Stats(), f.Lines, f.Alerts), f.Late())
 	}
 	return code
 }
