@@ -49,6 +49,13 @@ const (
 // an internal address on one of them leaves the network.
 var proxyPorts = map[uint16]bool{3128: true, 3129: true, 8080: true, 8118: true, 8888: true, 8000: true}
 
+// nameKey is what the table of name beacons is keyed on: smaller than a
+// beaconKey, so faster to hash.
+type nameKey struct {
+	Src  [16]byte
+	Name uint64
+}
+
 type beaconKey struct {
 	Src, Dst [16]byte
 	Port     uint16
@@ -95,11 +102,13 @@ func (e *Engine) beaconName(ev *event.Event, name string, size int64) {
 	if !e.isExternal(ev.DestIP) && ev.Method != "CONNECT" && !proxyPorts[ev.DestPort] {
 		return
 	}
-	if _, err := netip.ParseAddr(name); err == nil {
-		return // an address as a host name: the ip events cover it
+	if c := name[len(name)-1]; c >= '0' && c <= '9' || c == ']' || strings.IndexByte(name, ':') >= 0 {
+		if _, err := netip.ParseAddr(strings.Trim(name, "[]")); err == nil {
+			return // an address as a host name: the ip events cover it
+		}
 	}
 	k := beaconKey{Src: ev.SrcIP.As16(), Name: e.hash(name)}
-	p, created := e.beacons.getNew(k, e.now)
+	p, created := e.beacons.getNew(nameKey{Src: k.Src, Name: k.Name}, e.now)
 	if created {
 		p.Allowed = e.allowedInfra(name)
 	}
@@ -253,7 +262,7 @@ func (e *Engine) prevalent(dst [16]byte) bool {
 // at the end of the input.
 func (e *Engine) flushBeacons(emit func(*event.Event)) {
 	for k, s := range e.beacons.m {
-		e.flushBeacon(k, &s.v, emit)
+		e.flushBeacon(beaconKey{Src: k.Src, Name: k.Name}, &s.v, emit)
 	}
 	for k, s := range e.pairs.m {
 		if k.Proto == 6 || k.Proto == 17 {

@@ -157,7 +157,7 @@ type Engine struct {
 	pairs     *table[pairKey, pairState]
 	resolved  *table[netip.Addr, resolvedInfo]
 	incidents *table[uint64, incident]
-	beacons   *table[beaconKey, beaconState]
+	beacons   *table[nameKey, beaconState]
 	callers   *table[[16]byte, uint64] // monitored hosts per destination, for prevalence
 	callerSet *table[uint64, struct{}] // monitored hosts seen calling out
 	answers   *table[[16]byte, answer] // addresses seen in DNS answers
@@ -235,7 +235,7 @@ func New(cfg Config) (*Engine, error) {
 		resolved:  newTable[netip.Addr, resolvedInfo](cfg.MaxDomains),
 		rules:     cfg.Allow,
 		incidents: newTable[uint64, incident](cfg.MaxPairs),
-		beacons:   newTable[beaconKey, beaconState](cfg.MaxPairs),
+		beacons:   newTable[nameKey, beaconState](cfg.MaxPairs),
 		callers:   newTable[[16]byte, uint64](cfg.MaxDomains),
 		callerSet: newTable[uint64, struct{}](cfg.MaxSources),
 		answers:   newTable[[16]byte, answer](cfg.MaxDomains),

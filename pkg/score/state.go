@@ -23,7 +23,7 @@ type savedState struct {
 	Pairs     []entry[pairKey, pairState]
 	Resolved  []entry[netip.Addr, resolvedInfo]
 	Incidents []entry[uint64, incident]
-	Beacons   []entry[beaconKey, beaconState]
+	Beacons   []entry[nameKey, beaconState]
 	Callers   []entry[[16]byte, uint64]
 	CallerSet []entry[uint64, struct{}]
 	Answers   []entry[[16]byte, answer]
@@ -73,7 +73,7 @@ func (e *Engine) LoadState(r io.Reader) error {
 	e.resolved.load(s.Resolved)
 	e.incidents = newTable[uint64, incident](e.cfg.MaxPairs)
 	e.incidents.load(s.Incidents)
-	e.beacons = newTable[beaconKey, beaconState](e.cfg.MaxPairs)
+	e.beacons = newTable[nameKey, beaconState](e.cfg.MaxPairs)
 	e.beacons.load(s.Beacons)
 	e.callers = newTable[[16]byte, uint64](e.cfg.MaxDomains)
 	e.callers.load(s.Callers)
