@@ -141,13 +141,13 @@ func (e *Engine) matchName(name, what string) (matches int) {
 			if what == "query" {
 				e.flag("doh_domain")
 			} else if e.port == 853 {
-				e.add("dot", m.Indicator, "%s %s on tcp/853 is the public resolver %s (DNS over TLS)", what, name, m.Indicator)
+				e.add(ThreatDoT, m.Indicator, "%s %s on tcp/853 is the public resolver %s (DNS over TLS)", what, name, m.Indicator)
 			} else {
-				e.add("doh", m.Indicator, "%s %s is the public DNS-over-HTTPS endpoint %s", what, name, m.Indicator)
+				e.add(ThreatDoH, m.Indicator, "%s %s is the public DNS-over-HTTPS endpoint %s", what, name, m.Indicator)
 			}
 		case "allow_tunnel", "public_resolver", "allow_infra":
-		case "sinkhole":
-			e.add("sinkhole", m.Indicator, "%s %s is the sinkhole %s (built-in list %s)", what, name, m.Indicator, m.Source)
+		case ThreatSinkhole:
+			e.add(ThreatSinkhole, m.Indicator, "%s %s is the sinkhole %s (built-in list %s)", what, name, m.Indicator, m.Source)
 		default:
 			e.add(m.Threat, m.Indicator, "%s %s matches %s on the built-in %s list", what, name, m.Indicator, m.Source)
 		}
@@ -159,7 +159,7 @@ func (e *Engine) matchName(name, what string) (matches int) {
 		}
 	}
 	if strings.HasSuffix(name, ".onion") {
-		e.add("tor", name, "%s %s is a Tor onion service", what, name)
+		e.add(ThreatTor, name, "%s %s is a Tor onion service", what, name)
 		matches++
 	}
 	return matches
@@ -265,16 +265,16 @@ func (e *Engine) matchAddr(a netip.Addr, port uint16, what string) (matches int)
 		case "public_resolver":
 			switch port {
 			case 853:
-				e.add("dot", m.Indicator, "%s %s:853 is the public resolver %s (DNS over TLS)", what, a, m.Indicator)
+				e.add(ThreatDoT, m.Indicator, "%s %s:853 is the public resolver %s (DNS over TLS)", what, a, m.Indicator)
 			case 443:
-				e.add("doh", m.Indicator, "%s %s:443 is the public resolver %s (DNS over HTTPS)", what, a, m.Indicator)
+				e.add(ThreatDoH, m.Indicator, "%s %s:443 is the public resolver %s (DNS over HTTPS)", what, a, m.Indicator)
 			}
 		case "tor":
 			kind := "a Tor directory authority"
 			if m.Source == "tor-fallbacks" {
 				kind = "a Tor fallback directory mirror, which clients contact when they bootstrap"
 			}
-			e.add("tor", m.Indicator, "%s %s is %s (built-in list %s)", what, a, kind, m.Source)
+			e.add(ThreatTor, m.Indicator, "%s %s is %s (built-in list %s)", what, a, kind, m.Source)
 		default:
 			e.add(m.Threat, m.Indicator, "%s %s matches %s on the built-in %s list", what, a, m.Indicator, m.Source)
 		}
@@ -325,7 +325,7 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 	listed := ""
 	for _, h := range e.hits {
 		switch h.id {
-		case "cryptomining", "c2", "malware", "sinkhole", "c2_public_api":
+		case ThreatMining, ThreatC2, ThreatMalware, ThreatSinkhole, ThreatPublicAPI:
 			listed = h.id
 		}
 	}
@@ -334,9 +334,9 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 		if err != nil {
 			if n := intel.NormalizeDomain(ans); n != "" {
 				if m, ok := e.builtin.HasDomain(n, "sinkhole"); ok {
-					e.add("sinkhole", m, "%s is answered by the sinkhole name %s", q, n)
+					e.add(ThreatSinkhole, m, "%s is answered by the sinkhole name %s", q, n)
 				} else if strings.Contains(n, "sinkhole") {
-					e.add("sinkhole", n, "%s is answered by %s, a sinkhole by its name", q, n)
+					e.add(ThreatSinkhole, n, "%s is answered by %s, a sinkhole by its name", q, n)
 				}
 			}
 			continue
@@ -345,8 +345,8 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 			e.ms = e.builtin.AppendIP(e.ms[:0], a)
 			n := len(e.ms)
 			for _, m := range e.ms {
-				if m.Threat == "sinkhole" {
-					e.add("sinkhole", q, "%s resolves to the sinkhole address %s (built-in list %s)", q, a, m.Source)
+				if m.Threat == ThreatSinkhole {
+					e.add(ThreatSinkhole, q, "%s resolves to the sinkhole address %s (built-in list %s)", q, a, m.Source)
 				}
 			}
 			if e.feeds != nil {
@@ -374,7 +374,7 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 	}
 	if strong || weak {
 		if strong {
-			e.add("cryptomining", reg, "query %s names a mining pool (%s)", q, strongMiningWord(q))
+			e.add(ThreatMining, reg, "query %s names a mining pool (%s)", q, strongMiningWord(q))
 		}
 		for _, ans := range ev.Answers {
 			if a, err := netip.ParseAddr(ans); err == nil {
@@ -404,7 +404,7 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 		if s >= 0.6 && (st.Digits > 0 || nx || s >= 0.8) {
 			src.DGA, _ = addDistinct(src.DGA, h, 64)
 			if n := len(src.DGA); n >= e.th.DGANames {
-				e.add("dga", reg, "%d generated-looking domains from %s in %s, among them %s (bigram log-likelihood %.1f, entropy %.1f, digits %d)",
+				e.add(ThreatDGA, reg, "%d generated-looking domains from %s in %s, among them %s (bigram log-likelihood %.1f, entropy %.1f, digits %d)",
 					n, ev.SrcIP, since(e.now, src.Start), reg, st.LogLik, st.Entropy, st.Digits)
 			}
 		}
@@ -412,7 +412,7 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 			e.flag("nxdomain")
 			src.NX, _ = addDistinct(src.NX, h, 64)
 			if n := len(src.NX); n >= e.th.NXDomains && s >= 0.4 {
-				e.add("dga", reg, "%d distinct domains answered NXDOMAIN for %s in %s, %s among them",
+				e.add(ThreatDGA, reg, "%d distinct domains answered NXDOMAIN for %s in %s, %s among them",
 					n, ev.SrcIP, since(e.now, src.Start), reg)
 			}
 		}
@@ -465,13 +465,13 @@ func (e *Engine) tunnel(ev *event.Event, q, reg string) {
 	meanLen, meanEnt := d.LenSum/float64(u), d.EntSum/float64(u)
 	switch {
 	case u >= e.th.TunnelNames && meanLen >= e.th.TunnelLen && meanEnt >= e.th.TunnelEntropy:
-		e.add("dns_tunnel", reg, "%d unique subdomains of %s in %s, mean length %.0f, mean label entropy %.1f",
+		e.add(ThreatDNSTunnel, reg, "%d unique subdomains of %s in %s, mean length %.0f, mean label entropy %.1f",
 			u, reg, since(e.now, d.Start), meanLen, meanEnt)
 	case d.TXT >= e.th.TunnelNames && u >= e.th.TunnelNames/2 && meanEnt >= e.th.TunnelEntropy-0.5:
-		e.add("dns_tunnel", reg, "%d TXT/NULL lookups under %s in %s, %d of them unique names with mean entropy %.1f",
+		e.add(ThreatDNSTunnel, reg, "%d TXT/NULL lookups under %s in %s, %d of them unique names with mean entropy %.1f",
 			d.TXT, reg, since(e.now, d.Start), u, meanEnt)
 	case u >= 50*e.th.TunnelNames && meanEnt >= e.th.TunnelEntropy-0.5:
-		e.add("dns_tunnel", reg, "unusual volume: %d unique subdomains of %s in %s", u, reg, since(e.now, d.Start))
+		e.add(ThreatDNSTunnel, reg, "unusual volume: %d unique subdomains of %s in %s", u, reg, since(e.now, d.Start))
 	}
 }
 
@@ -542,7 +542,7 @@ func (e *Engine) scoreIP(ev *event.Event) {
 	case 6:
 	default:
 		if proto == 17 && ev.DestPort == 853 && ext {
-			e.add("dot", dst.String(), "DNS over QUIC/DTLS (udp/853) to %s", dst)
+			e.add(ThreatDoT, dst.String(), "DNS over QUIC/DTLS (udp/853) to %s", dst)
 		}
 		if proto == 17 && ext {
 			p := e.pairs.get(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: 17}, e.now)
@@ -556,7 +556,7 @@ func (e *Engine) scoreIP(ev *event.Event) {
 		e.spam(ev, !failed(ev))
 	}
 	if ircPort(port) && ext {
-		e.add("irc", dst.String(), "IRC (tcp/%d) connection to %s", port, dst)
+		e.add(ThreatIRC, dst.String(), "IRC (tcp/%d) connection to %s", port, dst)
 	}
 	if failed(ev) {
 		e.scan(ev)
@@ -571,20 +571,20 @@ func (e *Engine) scoreIP(ev *event.Event) {
 	// Clear text matters when a monitored host logs in somewhere; inbound
 	// attempts from the Internet are the scanners' business.
 	if name, ok := cleartextPorts[port]; ok && est && ev.BytesOut > 0 && e.isInternal(src) {
-		e.add("cleartext", fmt.Sprint(dst, ":", port), "%s (tcp/%d) session to %s, %d bytes sent in clear text", name, port, dst, ev.BytesOut)
+		e.add(ThreatCleartext, fmt.Sprint(dst, ":", port), "%s (tcp/%d) session to %s, %d bytes sent in clear text", name, port, dst, ev.BytesOut)
 	}
 	if ext && est {
 		switch {
 		case torPorts[port]:
-			e.add("tor", dst.String(), "connection to %s on tcp/%d, a well-known Tor relay port", dst, port)
+			e.add(ThreatTor, dst.String(), "connection to %s on tcp/%d, a well-known Tor relay port", dst, port)
 		case port == 853:
-			e.add("dot", dst.String(), "DNS over TLS (tcp/853) to %s", dst)
+			e.add(ThreatDoT, dst.String(), "DNS over TLS (tcp/853) to %s", dst)
 		case stratumPorts[port]:
 			e.flag("stratum_port")
 			if r, ok := e.resolved.peek(dst); ok && r.Threat == "stratum" {
-				e.add("cryptomining", dst.String(), "stratum port tcp/%d on %s, an address of %s", port, dst, r.Name)
+				e.add(ThreatMining, dst.String(), "stratum port tcp/%d on %s, an address of %s", port, dst, r.Name)
 			} else if miningPorts[port] {
-				e.add("cryptomining", dst.String(), "connection to %s on tcp/%d, a port mining pools serve stratum on", dst, port)
+				e.add(ThreatMining, dst.String(), "connection to %s on tcp/%d, a port mining pools serve stratum on", dst, port)
 			}
 		}
 	}
@@ -621,7 +621,7 @@ func (e *Engine) icmp(ev *event.Event) {
 	p.Pkts += pkts
 	p.Bytes += ev.BytesOut + ev.BytesIn
 	if p.Pkts >= int64(e.th.ICMPPackets) && p.Bytes/p.Pkts >= e.th.ICMPPayload {
-		e.add("icmp_tunnel", ev.DestIP.String(), "%d ICMP echo packets between %s and %s in %s, mean size %d bytes (ping sends 32 to 64)",
+		e.add(ThreatICMPTunnel, ev.DestIP.String(), "%d ICMP echo packets between %s and %s in %s, mean size %d bytes (ping sends 32 to 64)",
 			p.Pkts, ev.SrcIP, ev.DestIP, dur(e.th.Window), p.Bytes/p.Pkts)
 	}
 }
@@ -636,10 +636,10 @@ func (e *Engine) scan(ev *event.Event) {
 		return
 	}
 	if n := ports; n >= e.th.ScanPorts {
-		e.add("scan_port", ev.DestIP.String(), "%d ports of %s probed by %s without an answer in %s", n, ev.DestIP, ev.SrcIP, since(e.now, s.ScanStart))
+		e.add(ThreatScanPort, ev.DestIP.String(), "%d ports of %s probed by %s without an answer in %s", n, ev.DestIP, ev.SrcIP, since(e.now, s.ScanStart))
 	}
 	if n := hosts; n >= e.th.ScanHosts {
-		e.add("scan_host", fmt.Sprint(ev.DestPort), "%d hosts probed on tcp/%d by %s without an answer in %s", n, ev.DestPort, ev.SrcIP, since(e.now, s.ScanStart))
+		e.add(ThreatScanHost, fmt.Sprint(ev.DestPort), "%d hosts probed on tcp/%d by %s without an answer in %s", n, ev.DestPort, ev.SrcIP, since(e.now, s.ScanStart))
 	}
 }
 
@@ -665,9 +665,9 @@ func (e *Engine) spam(ev *event.Event, done bool) {
 	n := len(s.Spam)
 	switch {
 	case s.SpamDone >= e.th.SpamServers:
-		e.add("spam", "", "%s completed SMTP sessions (tcp/25) with %d external servers in %s", ev.SrcIP, s.SpamDone, dur(e.th.SpamWindow))
+		e.add(ThreatSpam, "", "%s completed SMTP sessions (tcp/25) with %d external servers in %s", ev.SrcIP, s.SpamDone, dur(e.th.SpamWindow))
 	case n >= e.th.SpamServers && s.MX >= 3:
-		e.add("spam", "", "%s tried SMTP (tcp/25) to %d external servers after %d MX lookups in %s", ev.SrcIP, n, s.MX, dur(e.th.SpamWindow))
+		e.add(ThreatSpam, "", "%s tried SMTP (tcp/25) to %d external servers after %d MX lookups in %s", ev.SrcIP, n, s.MX, dur(e.th.SpamWindow))
 	}
 }
 
@@ -727,7 +727,7 @@ func (e *Engine) scoreTLS(ev *event.Event) {
 		e.checkName(sni, "SNI")
 		e.beaconName(ev, sni, 0)
 		if torSNI(sni) && !e.wasLookedUp(sni) {
-			e.add("tor", sni, "SNI %s is a random name never looked up, as Tor clients send", sni)
+			e.add(ThreatTor, sni, "SNI %s is a random name never looked up, as Tor clients send", sni)
 		}
 	}
 	if e.feeds != nil {
@@ -753,7 +753,7 @@ func (e *Engine) scoreTLS(ev *event.Event) {
 	if ev.DestIP.IsValid() {
 		e.checkAddr(ev.DestIP, ev.DestPort, "destination")
 		if ev.DestPort == 853 && e.isExternal(ev.DestIP) {
-			e.add("dot", ev.DestIP.String(), "DNS over TLS (tcp/853) to %s, SNI %q", ev.DestIP, sni)
+			e.add(ThreatDoT, ev.DestIP.String(), "DNS over TLS (tcp/853) to %s, SNI %q", ev.DestIP, sni)
 		}
 	}
 }
