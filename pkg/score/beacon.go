@@ -75,6 +75,30 @@ type beaconState struct {
 	Allowed bool // the name, or a name of the address, is on the built-in infra-allow list
 }
 
+// secondSighting reports whether the pair with hash h was seen before. Most
+// (source, name) pairs of a network are seen once, and a beacon needs ten
+// connections: a pair gets a table entry from its second connection on,
+// its first only sets a bit in a fixed 512 KiB bitset (cleared when half
+// full; not saved with --state, so a restart costs a name beacon one more
+// connection). Nothing is allocated for the single sightings.
+func (e *Engine) secondSighting(h uint64) bool {
+	if e.sighted == nil {
+		e.sighted = make([]uint64, sightedWords)
+	}
+	i, bit := (h>>6)%sightedWords, uint64(1)<<(h&63)
+	if e.sighted[i]&bit != 0 {
+		return true
+	}
+	e.sighted[i] |= bit
+	if e.sightedN++; e.sightedN > sightedWords*64/2 {
+		clear(e.sighted)
+		e.sightedN = 0
+	}
+	return false
+}
+
+const sightedWords = 1 << 16
+
 // beaconIP records a TCP or UDP connection to an external address; its
 // state lives with the pair's, p.
 func (e *Engine) beaconIP(ev *event.Event, p *pairState, proto uint8) {
@@ -108,6 +132,9 @@ func (e *Engine) beaconName(ev *event.Event, name string, size int64) {
 		}
 	}
 	k := beaconKey{Src: ev.SrcIP.As16(), Name: e.hash(name)}
+	if !e.secondSighting(fnv(k.Name, string(k.Src[:]))) {
+		return
+	}
 	p, created := e.beacons.getNew(nameKey{Src: k.Src, Name: k.Name}, e.now)
 	if created {
 		p.Allowed = e.allowedInfra(name)

@@ -185,6 +185,8 @@ type Engine struct {
 	cleanAddrs map[[16]byte]struct{}
 	looked     map[uint64]struct{} // names looked up lately, for Tor's unresolved SNIs
 	regNames   map[uint64]string   // registered domains of DNS answers by hash, cleared when full
+	sighted    []uint64            // (source, name) pairs seen once (beacon.go)
+	sightedN   int
 
 	times              []int64
 	deltas, sizes, dev []float64
