@@ -545,7 +545,13 @@ func (e *Engine) scoreIP(ev *event.Event) {
 			e.add(ThreatDoT, dst.String(), "DNS over QUIC/DTLS (udp/853) to %s", dst)
 		}
 		if proto == 17 && ext {
-			p := e.pairs.get(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: 17}, e.now)
+			p, created := e.pair(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: 17}, false)
+			if p == nil {
+				return
+			}
+			if created {
+				p.seedFirst(e.now)
+			}
 			e.beaconIP(ev, p, 17)
 			e.strobe(ev, p, 17, false)
 		}
@@ -589,13 +595,43 @@ func (e *Engine) scoreIP(ev *event.Event) {
 		}
 	}
 	if ext {
-		p, newPair := e.pairs.getNew(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: 6}, e.now)
+		// Flows that send a lot are kept from the first; others from a
+		// pair's second connection (pair).
+		bulk := ev.BytesOut >= 64<<10 && ev.BytesOut >= 4*ev.BytesIn
+		p, newPair := e.pair(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: 6}, bulk)
+		if p == nil {
+			return
+		}
+		if newPair && !bulk {
+			p.seedFirst(e.now)
+		}
 		e.strobe(ev, p, 6, false)
 		if ev.BytesOut > 0 {
 			e.upload(ev, p, newPair)
 		}
 		e.beaconIP(ev, p, 6)
 	}
+}
+
+// pair returns the state of pair k, creating it when force is set or the
+// pair was seen before: most pairs of a network carry one connection, and
+// the pair detectors (beacons, strobes, uploads of many small flows) need
+// many, so a first connection only sets a bit (secondSighting) and
+// allocates nothing. It returns nil for a first sighting.
+func (e *Engine) pair(k pairKey, force bool) (*pairState, bool) {
+	if p, ok := e.pairs.touch(k, e.now); ok {
+		return p, false
+	}
+	if !force && !e.secondSighting(fnv(fnv(uint64(k.Port)<<8|uint64(k.Proto), string(k.Src[:])), string(k.Dst[:]))) {
+		return nil, false
+	}
+	return e.pairs.getNew(k, e.now)
+}
+
+// seedFirst counts, in a pair just created at its second connection, the
+// first connection that only marked it.
+func (p *pairState) seedFirst(now time.Time) {
+	p.StrobeStart, p.StrobeConns = now, 1
 }
 
 func ircPort(p uint16) bool { return p >= 6660 && p <= 6669 || p == 6697 }

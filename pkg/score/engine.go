@@ -97,7 +97,7 @@ func DefaultConfig() Config {
 			UploadBytes:    50 << 20,
 			UploadWindow:   time.Hour,
 			BeaconMin:      10,
-			BeaconScore:    0.85,
+			BeaconScore:    0.78,
 			BeaconMinSpan:  5 * time.Minute,
 			BeaconInterval: 10 * time.Second,
 			StrobeFailed:   200,

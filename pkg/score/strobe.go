@@ -22,7 +22,18 @@ func (e *Engine) strobe(ev *event.Event, p *pairState, proto uint8, failedTry bo
 		return
 	}
 	if p == nil {
-		p = e.pairs.get(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: proto}, e.now)
+		var created bool
+		if p, created = e.pair(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: proto}, false); p == nil {
+			return
+		}
+		if created {
+			// The pair's first attempt only marked it; count it as
+			// this one.
+			p.seedFirst(e.now)
+			if failedTry {
+				p.StrobeFailed = 1
+			}
+		}
 	}
 	if roll(&p.StrobeStart, e.now, e.th.StrobeWindow) {
 		p.StrobeConns, p.StrobeFailed = 0, 0
