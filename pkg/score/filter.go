@@ -50,11 +50,11 @@ type Filter struct {
 }
 
 type batch struct {
-	evs   []event.Event
-	ends  []int    // where each event's line ends in text
-	text  []byte   // the events' lines, one after the other
-	lines []int64  // their line numbers
-	bad   []string // why a line could not be decoded, or ""
+	evs   []*event.Event // the reorder buffer takes events out and puts spares in
+	ends  []int          // where each event's line ends in text
+	text  []byte         // the events' lines, one after the other
+	lines []int64        // their line numbers
+	bad   []string       // why a line could not be decoded, or ""
 	n     int
 	last  bool          // the reader stopped after this batch
 	err   error         // why, when not at the end of input
@@ -91,7 +91,7 @@ func (f *Filter) RunAll(rs []io.Reader, names []string) error {
 			in.close(f)
 		}
 	}()
-	heads := make([]*event.Event, len(ins))
+	heads := make([]**event.Event, len(ins))
 	lines := make([][]byte, len(ins))
 	for i, in := range ins {
 		var err error
@@ -102,7 +102,7 @@ func (f *Filter) RunAll(rs []io.Reader, names []string) error {
 	for {
 		j := -1
 		for i, h := range heads {
-			if h != nil && (j < 0 || h.TS.Before(heads[j].TS)) {
+			if h != nil && (j < 0 || (*h).TS.Before((*heads[j]).TS)) {
 				j = i
 			}
 		}
@@ -170,7 +170,7 @@ func (f *Filter) open(r io.Reader, name string) *input {
 	order := make(chan *batch, batches) // to the scorer, in input order
 	jobs := make(chan *batch, batches)  // to the decoders
 	for i := 0; i < batches; i++ {
-		free <- &batch{evs: make([]event.Event, batchSize), done: make(chan struct{}, 1)}
+		free <- newBatch()
 	}
 	stop := make(chan struct{})
 	var cur *batch
@@ -198,7 +198,7 @@ func (f *Filter) open(r io.Reader, name string) *input {
 	fr := &flushReader{r: r, flush: func() {
 		if cur != nil && cur.n > 0 {
 			if !send() || !next() {
-				cur = &batch{evs: make([]event.Event, batchSize), done: make(chan struct{}, 1)}
+				cur = newBatch()
 			}
 		}
 	}}
@@ -237,7 +237,7 @@ func (f *Filter) open(r io.Reader, name string) *input {
 				start := 0
 				for i := 0; i < b.n; i++ {
 					reason := ""
-					if err := event.Unmarshal(b.text[start:b.ends[i]], &b.evs[i]); err != nil {
+					if err := event.Unmarshal(b.text[start:b.ends[i]], b.evs[i]); err != nil {
 						reason = err.Error()
 					}
 					b.bad = append(b.bad, reason)
@@ -256,9 +256,11 @@ func (f *Filter) open(r io.Reader, name string) *input {
 	return &input{er: er, order: order, free: free, stop: stop, live: live}
 }
 
-// next returns the input's next event and its line, valid until the next
-// call, or nil at the end of the input. Bad lines are counted and reported.
-func (in *input) next(f *Filter) (*event.Event, []byte, error) {
+// next returns the slot of the input's next event and its line, valid
+// until the next call, or nil at the end of the input. Bad lines are
+// counted and reported. The reorder buffer may take the event out of its
+// slot and leave a spare in its place.
+func (in *input) next(f *Filter) (**event.Event, []byte, error) {
 	for {
 		if in.finished {
 			return nil, nil, nil
@@ -298,6 +300,14 @@ func (in *input) next(f *Filter) (*event.Event, []byte, error) {
 		}
 		return &b.evs[i], line, nil
 	}
+}
+
+func newBatch() *batch {
+	b := &batch{evs: make([]*event.Event, batchSize), done: make(chan struct{}, 1)}
+	for i := range b.evs {
+		b.evs[i] = new(event.Event)
+	}
+	return b
 }
 
 // idleDrain bounds how long a live input's events wait for reordering:

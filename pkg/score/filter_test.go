@@ -273,7 +273,8 @@ func TestReorderLate(t *testing.T) {
 	rel := func(ev *event.Event, _ []byte) { got = append(got, ev.TS) }
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, d := range []time.Duration{0, 30 * time.Second, 10 * time.Second, 5 * time.Minute, 20 * time.Second, 4 * time.Minute} {
-		r.push(&event.Event{TS: t0.Add(d)}, nil, rel)
+		ev := &event.Event{TS: t0.Add(d)}
+		r.push(&ev, nil, rel)
 	}
 	r.drain(rel)
 	want := []time.Duration{0, 10 * time.Second, 30 * time.Second, 20 * time.Second, 4 * time.Minute, 5 * time.Minute}

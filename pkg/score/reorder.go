@@ -22,51 +22,13 @@ const (
 	ReorderMax           = 16384
 )
 
-// held is one buffered event and its line. It owns the storage of its
-// slices, reused when the entry is, so holding an event allocates nothing
-// in the steady state.
+// held is one buffered event and its line. The event is taken from its
+// batch (a spare takes its place), so holding copies only the line.
 type held struct {
-	ev   event.Event
+	ev   *event.Event
 	line []byte
 	seq  uint64
 	ts   int64 // ev.TS in Unix ns
-
-	answers, alpn, flags, groups, examples []string
-	ttls                                   []uint32
-	icmpType, icmpCode                     uint8
-}
-
-func (h *held) set(ev *event.Event, line []byte, seq uint64) {
-	h.ev = *ev
-	h.line = append(h.line[:0], line...)
-	h.seq = seq
-	h.ev.Answers, h.answers = keepStrings(h.answers, ev.Answers)
-	h.ev.ALPN, h.alpn = keepStrings(h.alpn, ev.ALPN)
-	h.ev.Flags, h.flags = keepStrings(h.flags, ev.Flags)
-	h.ev.Groups, h.groups = keepStrings(h.groups, ev.Groups)
-	h.ev.Examples, h.examples = keepStrings(h.examples, ev.Examples)
-	if ev.TTLs != nil {
-		h.ttls = append(h.ttls[:0], ev.TTLs...)
-		h.ev.TTLs = h.ttls
-	}
-	if ev.ICMPType != nil {
-		h.icmpType = *ev.ICMPType
-		h.ev.ICMPType = &h.icmpType
-	}
-	if ev.ICMPCode != nil {
-		h.icmpCode = *ev.ICMPCode
-		h.ev.ICMPCode = &h.icmpCode
-	}
-}
-
-// keepStrings copies src into buf, keeping src's nil-ness (absent and
-// empty differ on the wire), and returns the copy and the grown buffer.
-func keepStrings(buf, src []string) ([]string, []string) {
-	if src == nil {
-		return nil, buf
-	}
-	buf = append(buf[:0], src...)
-	return buf, buf
 }
 
 // reorder is the buffer: a ring of held events sorted by (ts, arrival).
@@ -79,6 +41,7 @@ type reorder struct {
 	head   int
 	n      int
 	free   []*held
+	spares []*event.Event // released events, to put in batches' slots
 	seq    uint64
 	newest int64 // latest ts seen, Unix ns
 	out    int64 // latest ts released
@@ -97,10 +60,12 @@ func newReorder(window time.Duration, max int) *reorder {
 
 func (r *reorder) at(i int) *held { return r.ring[(r.head+i)&(len(r.ring)-1)] }
 
-// push buffers ev and its line and calls release for every event it lets
-// go, in ts order. The event and line passed to release are valid until
+// push buffers the event in slot and its line and calls release for every
+// event it lets go, in ts order. It takes the event out of the slot and
+// puts a spare in; the event and line passed to release are valid until
 // release returns.
-func (r *reorder) push(ev *event.Event, line []byte, release func(*event.Event, []byte)) {
+func (r *reorder) push(slot **event.Event, line []byte, release func(*event.Event, []byte)) {
+	ev := *slot
 	ts := ev.TS.UnixNano()
 	if ts < r.out {
 		r.Late++
@@ -113,9 +78,13 @@ func (r *reorder) push(ev *event.Event, line []byte, release func(*event.Event, 
 	} else {
 		h = new(held)
 	}
+	if k := len(r.spares); k > 0 {
+		*slot, r.spares = r.spares[k-1], r.spares[:k-1]
+	} else {
+		*slot = new(event.Event)
+	}
 	r.seq++
-	h.set(ev, line, r.seq)
-	h.ts = ts
+	h.ev, h.line, h.seq, h.ts = ev, append(h.line[:0], line...), r.seq, ts
 	r.insert(h)
 	if ts > r.newest {
 		r.newest = ts
@@ -165,6 +134,8 @@ func (r *reorder) pop(release func(*event.Event, []byte)) {
 	if h.ts > r.out {
 		r.out = h.ts
 	}
-	release(&h.ev, h.line)
+	release(h.ev, h.line)
+	r.spares = append(r.spares, h.ev)
+	h.ev = nil
 	r.free = append(r.free, h)
 }
