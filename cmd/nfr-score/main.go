@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -88,8 +89,14 @@ func run() int {
 	}
 	if state != "" {
 		if err := eng.LoadStateFile(state); err != nil {
-			ui.Errorf("%v", err)
-			return cli.ExitFailure
+			var old *score.StateVersionError
+			if !errors.As(err, &old) {
+				ui.Errorf("%v", err)
+				return cli.ExitFailure
+			}
+			// Another version's windows: start afresh, the file is
+			// rewritten at the end.
+			ui.Warnf("%v: starting with empty state", err)
 		}
 	}
 	minSev := max(o.MinSeverity, sc.MinSeverity)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/gob"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -297,5 +298,23 @@ func TestExplain(t *testing.T) {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}
+	}
+}
+
+// TestStateOfAnotherVersion: a state file an older nfr-score wrote is not
+// a failure: nfr-score warns, starts afresh and rewrites it.
+func TestStateOfAnotherVersion(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state")
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(struct{ Version int }{Version: 3}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(state, b.Bytes(), 0o600)
+	out, errs, code := runBin(t, events(t, "oast"), "--state", state)
+	if code != 0 || !strings.Contains(out, `"oast"`) || !strings.Contains(errs, "state version 3") {
+		t.Fatalf("exit %d, stdout %q, stderr %s", code, out, errs)
+	}
+	if _, errs, code = runBin(t, nil, "--state", state); code != 0 || errs != "" {
+		t.Errorf("the rewritten state: exit %d, %s", code, errs)
 	}
 }

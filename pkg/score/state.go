@@ -61,7 +61,7 @@ func (e *Engine) LoadState(r io.Reader) error {
 		return fmt.Errorf("reading state: %v", err)
 	}
 	if s.Version != stateVersion {
-		return fmt.Errorf("state version %d, want %d", s.Version, stateVersion)
+		return &StateVersionError{Have: s.Version, Want: stateVersion}
 	}
 	e.sources = newTable[netip.Addr, srcState](e.cfg.MaxSources)
 	e.domains = newTable[string, domState](e.cfg.MaxDomains)
@@ -94,6 +94,14 @@ func (e *Engine) LoadState(r io.Reader) error {
 	return nil
 }
 
+// StateVersionError says a state file was written by another version of
+// nfr-score: its windows cannot be read, and the caller may start afresh.
+type StateVersionError struct{ Have, Want int }
+
+func (e *StateVersionError) Error() string {
+	return fmt.Sprintf("state version %d, want %d", e.Have, e.Want)
+}
+
 // LoadStateFile loads the state SaveStateFile wrote to path; a missing
 // file is a first run, not an error.
 func (e *Engine) LoadStateFile(path string) error {
@@ -106,7 +114,7 @@ func (e *Engine) LoadStateFile(path string) error {
 	}
 	defer fh.Close()
 	if err := e.LoadState(bufio.NewReader(fh)); err != nil {
-		return fmt.Errorf("%s: %v", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
 }
