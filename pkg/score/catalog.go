@@ -83,15 +83,17 @@ const (
 
 // Flags are the weaker signals an alert may carry besides its threats.
 var Flags = map[string]string{
-	"dynamic_dns":    "the domain belongs to a free dynamic-DNS provider",
-	"suspicious_tld": "the domain is under a top-level domain with many abusive registrations",
-	"dga_like":       "the name looks generated (letter statistics)",
-	"nxdomain":       "the lookup failed with NXDOMAIN",
-	"ip_lookup":      "a public what-is-my-IP service",
-	"stratum_port":   "a port that mining pools use for stratum",
-	"doh_domain":     "a public DNS-over-HTTPS endpoint name",
-	"feed":           "an indicator from a user feed",
-	"first_seen":     "no monitored host looked the domain up before (after an hour of history)",
+	"dynamic_dns":     "the domain belongs to a free dynamic-DNS provider",
+	"suspicious_tld":  "the domain is under a top-level domain with many abusive registrations",
+	"dga_like":        "the name looks generated (letter statistics)",
+	"nxdomain":        "the lookup failed with NXDOMAIN",
+	"ip_lookup":       "a public what-is-my-IP service",
+	"stratum_port":    "a port that mining pools use for stratum",
+	"doh_domain":      "a public DNS-over-HTTPS endpoint name",
+	"feed":            "an indicator from a user feed",
+	"first_seen":      "no monitored host looked the domain up before (after an hour of history)",
+	"rare_ja4":        "a TLS client fingerprint (JA4, else JA3) new to the network in the last hour, or used by one host only",
+	"rare_user_agent": "an HTTP user agent new to the network in the last hour, or used by one host only",
 }
 
 var catalogByID = func() map[string]*ThreatInfo {

@@ -566,6 +566,7 @@ func size(n int64) string {
 }
 
 func (e *Engine) scoreHTTP(ev *event.Event) {
+	e.fingerprintFlags(ev)
 	host := hostOnly(ev.Host)
 	if host != "" {
 		if _, err := netip.ParseAddr(host); err != nil {
@@ -622,6 +623,7 @@ func (e *Engine) scoreTLS(ev *event.Event) {
 	if sni == "" {
 		e.direct(ev)
 	}
+	e.fingerprintFlags(ev)
 	e.probe(ev)
 	if ev.DestIP.IsValid() {
 		e.checkAddr(ev.DestIP, ev.DestPort, "destination")

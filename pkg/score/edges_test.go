@@ -196,3 +196,41 @@ func TestDetectorEdges(t *testing.T) {
 		})
 	}
 }
+
+// TestRareFingerprint: after an hour of history, a JA4 or user agent new
+// to the network flags the alerts its event raises, and alerts nothing
+// alone; one many hosts have used for hours does not flag.
+func TestRareFingerprint(t *testing.T) {
+	var evs []event.Event
+	for i := 0; i < 8; i++ { // an hour of ordinary TLS from 8 hosts, one JA4
+		e := event.Event{Type: event.TypeTLS, TS: edgeT0.Add(time.Duration(i) * 10 * time.Minute), SrcIP: netip.MustParseAddr(fmt.Sprintf("10.1.0.%d", 20+i)),
+			DestIP: netip.MustParseAddr("198.18.0.1"), DestPort: 443, Proto: "tcp", SNI: "www.example.com", JA4: "t13d1516h2_8daaf6152771_e5627efa2ab1"}
+		evs = append(evs, e)
+	}
+	oast := func(ja4 string, at time.Duration) event.Event {
+		return event.Event{Type: event.TypeTLS, TS: edgeT0.Add(at), SrcIP: edgeSrc, DestIP: netip.MustParseAddr("198.18.0.9"),
+			DestPort: 443, Proto: "tcp", SNI: "x.oast.fun", JA4: ja4}
+	}
+	evs = append(evs, oast("t13d1516h2_8daaf6152771_e5627efa2ab1", 90*time.Minute), oast("t10d070600_c50f5591e341_1a3805c3aa63", 100*time.Minute))
+	alerts := run(t, DefaultConfig(), evs)
+	if len(alerts) < 1 {
+		t.Fatal("no alerts")
+	}
+	var flagged []bool
+	for _, a := range alerts {
+		has := false
+		for _, f := range a.Flags {
+			has = has || f == "rare_ja4"
+		}
+		flagged = append(flagged, has)
+	}
+	// The first alert is the common JA4's, the update the rare one's.
+	if flagged[0] || !flagged[len(flagged)-1] {
+		t.Errorf("rare_ja4 on alerts %v: %v", flagged, alerts)
+	}
+	for _, a := range alerts {
+		if _, ok := a.Threats["oast"]; !ok {
+			t.Errorf("an alert other than oast: %s", a.Reason)
+		}
+	}
+}

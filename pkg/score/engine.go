@@ -162,9 +162,10 @@ type Engine struct {
 	callerSet *table[uint64, struct{}] // monitored hosts seen calling out
 	answers   *table[[16]byte, answer] // addresses seen in DNS answers
 	uploads   *table[uploadKey, uploadState]
-	pending   []*event.Event           // updates of incidents reopened before the sweep saw them
-	seen      *table[uint64, struct{}] // registered domains looked up, for first_seen
-	since     time.Time                // event time the engine's history starts
+	prints    *table[uint64, fingerprint] // JA4/JA3 and user agents (fingerprint.go)
+	pending   []*event.Event              // updates of incidents reopened before the sweep saw them
+	seen      *table[uint64, struct{}]    // registered domains looked up, for first_seen
+	since     time.Time                   // event time the engine's history starts
 	// localResolver: a monitored host was answered by a monitored address
 	// on port 53 (dnspolicy.go).
 	localResolver bool
@@ -242,6 +243,7 @@ func New(cfg Config) (*Engine, error) {
 		callerSet: newTable[uint64, struct{}](cfg.MaxSources),
 		answers:   newTable[[16]byte, answer](cfg.MaxDomains),
 		uploads:   newTable[uploadKey, uploadState](cfg.MaxPairs),
+		prints:    newTable[uint64, fingerprint](cfg.MaxDomains),
 		seen:      newTable[uint64, struct{}](cfg.MaxDomains),
 	}
 	for _, id := range cfg.Disabled {
@@ -395,6 +397,7 @@ func (e *Engine) Advance(now time.Time, emit func(alert *event.Event)) {
 		e.callerSet.expire(now.Add(-24 * time.Hour))
 		e.answers.expire(now.Add(-24 * time.Hour))
 		e.uploads.expire(now.Add(-24 * time.Hour))
+		e.prints.expire(now.Add(-7 * 24 * time.Hour))
 		e.resolved.expire(now.Add(-24 * time.Hour))
 	}
 }

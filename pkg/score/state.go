@@ -28,6 +28,7 @@ type savedState struct {
 	CallerSet []entry[uint64, struct{}]
 	Answers   []entry[[16]byte, answer]
 	Uploads   []entry[uploadKey, uploadState]
+	Prints    []entry[uint64, fingerprint]
 	Seen      []entry[uint64, struct{}]
 	Since     time.Time
 }
@@ -48,6 +49,7 @@ func (e *Engine) SaveState(w io.Writer) error {
 		CallerSet: e.callerSet.entries(),
 		Answers:   e.answers.entries(),
 		Uploads:   e.uploads.entries(),
+		Prints:    e.prints.entries(),
 		Seen:      e.seen.entries(),
 		Since:     e.since,
 	}
@@ -83,6 +85,8 @@ func (e *Engine) LoadState(r io.Reader) error {
 	e.answers.load(s.Answers)
 	e.uploads = newTable[uploadKey, uploadState](e.cfg.MaxPairs)
 	e.uploads.load(s.Uploads)
+	e.prints = newTable[uint64, fingerprint](e.cfg.MaxDomains)
+	e.prints.load(s.Prints)
 	e.seen = newTable[uint64, struct{}](e.cfg.MaxDomains)
 	e.seen.load(s.Seen)
 	if !s.Since.IsZero() && (e.since.IsZero() || s.Since.Before(e.since)) {
