@@ -3,11 +3,16 @@
 // alerts: threat-intelligence matches (built-in lists and user feeds),
 // name statistics (DGA, lookalike brands), and behaviour over time kept in
 // bounded per-source, per-domain and per-pair windows (DNS and ICMP
-// tunnelling, scanning, spam, large uploads, beaconing).
+// tunnelling, scanning, spam, uploads, beaconing by address and by name,
+// strobes, direct C2, lateral movement, probing), one detector per file,
+// each under a threat-id constant of the catalog. Findings of one threat
+// from one source fold into incidents (incident.go) with stable ids.
 //
 // The engine is driven by event time (the events' ts), not the clock, so
-// logs replayed hours later give the same alerts as the live stream did.
-// An Engine is not safe for concurrent use; nfr-engine serialises calls.
+// logs replayed hours later give the same alerts as the live stream did;
+// Filter feeds it in time order through a bounded reorder buffer
+// (reorder.go) and merges several inputs by ts. An Engine is not safe for
+// concurrent use; nfr-engine serialises calls.
 package score
 
 import (
