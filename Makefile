@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X github.com/nfr-project/nfr/pkg/cli.Version=$(VERSION)
 CMDS := $(notdir $(wildcard cmd/nfr-*))
 BINS := $(addprefix bin/,$(CMDS))
 
-.PHONY: all build test demo install lint bench fuzz clean deb rpm pkg-stage $(BINS)
+.PHONY: all build test demo install lint bench eval fuzz clean deb rpm pkg-stage $(BINS)
 
 all: build
 
@@ -56,6 +56,12 @@ lint:
 # Whole programs side by side with the tools users would otherwise pick.
 bench: build
 	@for s in scripts/bench/*.sh; do echo "== $$s"; bash $$s || exit 1; done
+
+# nfr-score against the labelled real datasets (pkg/score/testdata/labels.tsv),
+# the genthreats variants and the benign chores: behaviour x variant detected
+# or not, false alarms per 10,000 benign events.
+eval:
+	@$(GO) test -count=1 -run '^(TestLabelledData|TestEval)$$' -v ./pkg/score | sed -n 's/^ *[a-z_]*_test.go:[0-9]*: eval: //p'
 
 # Go benchmarks of the hot paths.
 gobench:

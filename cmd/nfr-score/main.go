@@ -3,7 +3,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -27,6 +29,7 @@ type options struct {
 	Stats        bool          `long:"stats" description:"print counters and state sizes on stderr at the end (and on SIGUSR1)"`
 	StatsEvery   time.Duration `long:"stats-interval" value-name:"DURATION" description:"also print them every DURATION while running (e.g. 1m)"`
 	ListThreats  bool          `long:"list-threats" description:"print the threat catalog and exit"`
+	Explain      bool          `long:"explain" description:"say on stderr what became of every finding: alert, folded into an incident, or which score.allow rule dropped it"`
 }
 
 func main() { os.Exit(run()) }
@@ -79,6 +82,11 @@ func run() int {
 		ui.Errorf("%v", err)
 		return cli.ExitUsage
 	}
+	if o.Explain {
+		eng.Explain = func(ev *event.Event, threat, decision, reason string) {
+			fmt.Fprintf(os.Stderr, "nfr-score: explain: %s %s %s: %s: %s: %s\n", ev.TS.UTC().Format(time.RFC3339Nano), ev.Type, score.Subject(ev), threat, decision, reason)
+		}
+	}
 	state := sc.State
 	if o.State != "" {
 		state = o.State
@@ -89,17 +97,30 @@ func run() int {
 			return cli.ExitFailure
 		}
 		if err := eng.LoadStateFile(state); err != nil {
-			ui.Errorf("%v", err)
-			return cli.ExitFailure
+			var old *score.StateVersionError
+			if !errors.As(err, &old) {
+				ui.Errorf("%v", err)
+				return cli.ExitFailure
+			}
+			// Another version's windows: start afresh, the file is
+			// rewritten at the end.
+			ui.Warnf("%v: starting with empty state", err)
 		}
 	}
 	minSev := max(o.MinSeverity, sc.MinSeverity)
 	out := event.NewWriter(os.Stdout, o.LineBuffered || cli.IsTerminal(os.Stdout))
 	reload := make(chan *intel.Set, 1)
 	f := &score.Filter{Engine: eng, Out: out, MinSeverity: minSev, Reload: reload,
-		Warn:     func(m string) { ui.Warnf("%s", cli.Printable(m)) },
-		Reloaded: func(s *intel.Set) { ui.Infof("feeds reloaded: %d indicators", s.Len()) }}
+		Warn:          func(m string) { ui.Warnf("%s", cli.Printable(m)) },
+		Reloaded:      func(s *intel.Set) { ui.Infof("feeds reloaded: %d indicators", s.Len()) },
+		ReorderWindow: sc.Reorder}
 	cp := &score.Checkpointer{Engine: eng, Path: state, Flush: out.Flush}
+	// A pause of a live input scores the events held for reordering: their
+	// alerts are flushed, and the state that covers them is saved when due.
+	f.Idle = func() {
+		out.Flush()
+		cp.Scored() // an error of the output shows at the next write
+	}
 	stats := cli.NewStatsTicker(o.StatsEvery)
 	defer stats.Stop()
 	f.AfterBatch = func() error {
@@ -124,28 +145,35 @@ func run() int {
 	if len(files) == 0 {
 		files = []string{"-"}
 	}
+	// All inputs are read at once and merged by timestamp.
 	code = cli.ExitOK
+	var rs []io.Reader
+	var names []string
 	for _, name := range files {
-		in := stdin
-		if name != "-" {
-			if in, err = os.Open(name); err != nil {
-				ui.Errorf("%v", err)
-				code = cli.ExitFailure
-				continue
-			}
+		if name == "-" {
+			rs, names = append(rs, stdin), append(names, name)
+			continue
 		}
-		err = f.Run(in, name)
-		in.Close()
-		if cli.Cut(err) {
-			break // a second interrupt, or SIGTERM on endless input: save the state and stop
-		}
+		fh, err := os.Open(name)
 		if err != nil {
-			ui.Errorf("%s: %v", name, err)
+			ui.Errorf("%v", err)
 			code = cli.ExitFailure
-			break
+			continue
 		}
+		defer fh.Close()
+		rs, names = append(rs, fh), append(names, name)
 	}
-	eng.Flush(func(a *event.Event) {})
+	if err := f.RunAll(rs, names); cli.Cut(err) {
+		// a second interrupt, or SIGTERM on endless input: what was read
+		// is scored, the state saved, and the program stops
+	} else if err != nil {
+		ui.Errorf("%v", err)
+		code = cli.ExitFailure
+	}
+	if err := f.Flush(); err != nil && code == cli.ExitOK {
+		ui.Errorf("writing alerts: %v", err)
+		code = cli.ExitFailure
+	}
 	if err := out.Close(); err != nil {
 		ui.Errorf("writing alerts: %v", err)
 		code = cli.ExitFailure
@@ -161,7 +189,7 @@ func run() int {
 		ui.Warnf("%d bad lines skipped", f.Skipped)
 	}
 	if o.Stats {
-		ui.Infof("%s", score.FormatStats(eng.Stats(), f.Lines, f.Alerts))
+		ui.Infof("%s; %d events more than score.reorder late", score.FormatStats(eng.Stats(), f.Lines, f.Alerts), f.Late())
 	}
 	return sigs.Status(code)
 }

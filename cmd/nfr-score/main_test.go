@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/gob"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -137,10 +138,17 @@ func TestFeedAndState(t *testing.T) {
 	if _, err := os.Stat(state); err != nil {
 		t.Fatalf("state not written: %v", err)
 	}
-	// The second run loads the state; the same traffic is suppressed.
+	// The second run loads the state; the same traffic folds into the
+	// open incidents: no new alert, one update per incident with its id.
+	first := alertIDs(t, out)
 	out, errs, code = runBin(t, events(t, "c2"), "--feed", feed, "--state", state)
-	if code != 0 || out != "" {
-		t.Errorf("second run: exit %d, %q %s", code, out, errs)
+	if code != 0 {
+		t.Errorf("second run: exit %d, %s", code, errs)
+	}
+	for id, n := range alertIDs(t, out) {
+		if first[id] == 0 || n <= 1 {
+			t.Errorf("second run: alert %s count %d is not an update of the first run's incidents %v", id, n, first)
+		}
 	}
 	os.WriteFile(state, []byte("garbage"), 0o644)
 	_, errs, code = runBin(t, nil, "--state", state)
@@ -221,5 +229,92 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	}
 	if !strings.Contains(errs.String(), "feeds reloaded") {
 		t.Errorf("stderr %q", errs.String())
+	}
+}
+
+// alertIDs returns the count of each alert of out by incident id.
+func alertIDs(t *testing.T, out string) map[string]int {
+	t.Helper()
+	ids := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if l == "" {
+			continue
+		}
+		var a struct {
+			ID    string `json:"id"`
+			Count int    `json:"count"`
+		}
+		if err := json.Unmarshal([]byte(l), &a); err != nil || a.ID == "" {
+			t.Fatalf("alert without an id: %s", l)
+		}
+		ids[a.ID] = max(ids[a.ID], a.Count)
+	}
+	return ids
+}
+
+// TestMergesFiles splits the events into a DNS file and a file of the
+// rest: `nfr-score dns other`, `nfr-score other dns` and all events on
+// stdin give the same alerts.
+func TestMergesFiles(t *testing.T) {
+	all := events(t, "dga", "scan", "beacon", "miner")
+	var dns, other bytes.Buffer
+	for _, l := range bytes.SplitAfter(all, []byte("\n")) {
+		if bytes.Contains(l, []byte(`"type":"dns"`)) {
+			dns.Write(l)
+		} else {
+			other.Write(l)
+		}
+	}
+	dir := t.TempDir()
+	df, of := filepath.Join(dir, "dns.json"), filepath.Join(dir, "other.json")
+	os.WriteFile(df, dns.Bytes(), 0o644)
+	os.WriteFile(of, other.Bytes(), 0o644)
+	want, errs, code := runBin(t, all)
+	if code != 0 || want == "" {
+		t.Fatalf("stdin: exit %d, %q %s", code, want, errs)
+	}
+	for _, args := range [][]string{{df, of}, {of, df}} {
+		got, errs, code := runBin(t, nil, args...)
+		if code != 0 || got != want {
+			t.Errorf("%v: exit %d %s\n%s\nwant\n%s", args, code, errs, got, want)
+		}
+	}
+}
+
+// TestExplain: --explain says on stderr which score.allow rule dropped a
+// finding and which findings alerted, while stdout keeps the alerts.
+func TestExplain(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "config.yml")
+	os.WriteFile(conf, []byte("score:\n  allow:\n    - {threat: oast, domain: \"*.oast.fun\", comment: \"pentest week\"}\n"), 0o600)
+	in := `{"type":"dns","ts":"2026-11-02T09:00:00Z","srcIP":"10.0.1.5","destIP":"10.0.0.2","destPort":53,"proto":"udp","query":"a.oast.fun","qtype":"A"}
+{"type":"dns","ts":"2026-11-02T09:00:01Z","srcIP":"10.0.1.5","destIP":"10.0.0.2","destPort":53,"proto":"udp","query":"b.oast.site","qtype":"A"}
+`
+	out, errs, code := runBin(t, []byte(in), "-c", conf, "--explain")
+	if code != 0 || strings.Count(out, "\n") != 1 || !strings.Contains(out, "b.oast.site") {
+		t.Fatalf("exit %d, alerts %q, stderr %s", code, out, errs)
+	}
+	for _, want := range []string{"a.oast.fun: oast: allowed by score.allow[0] (pentest week)", "b.oast.site: oast: alert, incident "} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+}
+
+// TestStateOfAnotherVersion: a state file an older nfr-score wrote is not
+// a failure: nfr-score warns, starts afresh and rewrites it.
+func TestStateOfAnotherVersion(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state")
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(struct{ Version int }{Version: 3}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(state, b.Bytes(), 0o600)
+	out, errs, code := runBin(t, events(t, "oast"), "--state", state)
+	if code != 0 || !strings.Contains(out, `"oast"`) || !strings.Contains(errs, "state version 3") {
+		t.Fatalf("exit %d, stdout %q, stderr %s", code, out, errs)
+	}
+	if _, errs, code = runBin(t, nil, "--state", state); code != 0 || errs != "" {
+		t.Errorf("the rewritten state: exit %d, %s", code, errs)
 	}
 }

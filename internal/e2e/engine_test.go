@@ -92,6 +92,17 @@ func alertSet(t *testing.T, out []byte) []string {
 		if e.Type != event.TypeAlert {
 			t.Fatalf("not an alert: %s", sc.Bytes())
 		}
+		// Every alert says why and which incident it belongs to, whether
+		// nfr-score wrote it or nfr-engine served it.
+		if e.Reason == "" || e.ID == "" || e.Count < 1 {
+			t.Errorf("alert without reason, id or count: %s", sc.Bytes())
+		}
+		// An update repeats an incident already listed; nfr-score writes
+		// the updates at the end of its input, a running nfr-engine when
+		// the incident closes, so only first alerts are compared.
+		if e.Count > 1 {
+			continue
+		}
 		name := e.Query
 		if name == "" {
 			name = e.SNI

@@ -43,6 +43,7 @@ type Alert struct {
 	Event     json.RawMessage `json:"event"`
 	Threats   []string        `json:"threats"`
 	Wisdom    Wisdom          `json:"wisdom"`
+	Incident
 	// Status is NFR's extension: what an analyst said of the alert in the
 	// nfr-engine console. Other servers leave it out; clients that do not
 	// know it ignore it.
@@ -54,6 +55,20 @@ type AlertStatus struct {
 	State string    `json:"state"` // acknowledged or closed
 	Note  string    `json:"note,omitempty"`
 	At    time.Time `json:"at"`
+}
+
+// Incident carries what nfr-score says about an alert besides its threats
+// (NFR's extension of the wire format; see nfr-event(5)): why, and the
+// incident it belongs to. An update of an incident repeats its id with a
+// higher count.
+type Incident struct {
+	Severity  int        `json:"severity,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
+	ID        string     `json:"id,omitempty"`
+	Count     int        `json:"count,omitempty"`
+	FirstSeen *time.Time `json:"firstSeen,omitempty"`
+	LastSeen  *time.Time `json:"lastSeen,omitempty"`
+	Examples  []string   `json:"examples,omitempty"`
 }
 
 // Wisdom carries weaker signals about an alert's event.

@@ -18,6 +18,9 @@ type Score struct {
 	Suppress time.Duration `yaml:"suppress"`
 	// State is the file behavioural windows are kept in between runs.
 	State string `yaml:"state"`
+	// Reorder is how far out of time order events may arrive and still
+	// be scored in order (nfr-score); 0 means 5 minutes.
+	Reorder time.Duration `yaml:"reorder"`
 	// Disable lists threat ids never raised.
 	Disable []string `yaml:"disable"`
 	// MinSeverity drops alerts below it (1-5).
@@ -28,6 +31,7 @@ type Score struct {
 	MaxPairs   int `yaml:"max_pairs"`
 
 	Feeds      []ScoreFeed     `yaml:"feeds"`
+	Allow      []ScoreAllow    `yaml:"allow"`
 	Thresholds ScoreThresholds `yaml:"thresholds"`
 }
 
@@ -43,6 +47,7 @@ type ScoreFeed struct {
 // ScoreThresholds tune the behavioural detectors; 0 keeps the default.
 type ScoreThresholds struct {
 	Window         time.Duration `yaml:"window"`
+	LongWindow     time.Duration `yaml:"long_window"`
 	DGANames       int           `yaml:"dga_names"`
 	NXDomains      int           `yaml:"nxdomains"`
 	TunnelNames    int           `yaml:"tunnel_names"`
@@ -60,6 +65,9 @@ type ScoreThresholds struct {
 	BeaconScore    float64       `yaml:"beacon_score"`
 	BeaconSpan     time.Duration `yaml:"beacon_span"`
 	BeaconInterval time.Duration `yaml:"beacon_interval"`
+	StrobeFailed   int           `yaml:"strobe_failed"`
+	StrobeConns    int           `yaml:"strobe_conns"`
+	StrobeWindow   time.Duration `yaml:"strobe_window"`
 }
 
 func (s *Score) setDefaults() {
@@ -78,11 +86,17 @@ func (s *Score) validate() error {
 	if s.Suppress < 0 {
 		return fmt.Errorf("score.suppress: must not be negative")
 	}
+	if s.Reorder < 0 {
+		return fmt.Errorf("score.reorder: must not be negative")
+	}
 	if s.MinSeverity < 0 || s.MinSeverity > 5 {
 		return fmt.Errorf("score.min_severity: %d is not between 0 and 5", s.MinSeverity)
 	}
 	if s.MaxSources < 0 || s.MaxDomains < 0 || s.MaxPairs < 0 {
 		return fmt.Errorf("score: max_sources, max_domains and max_pairs must not be negative")
+	}
+	if err := s.validateAllow(); err != nil {
+		return err
 	}
 	for _, id := range s.Disable {
 		if !threatID.MatchString(id) {

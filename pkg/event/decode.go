@@ -202,6 +202,16 @@ func (e *Event) readField(it *jsoniter.Iterator, key string) error {
 		e.Flags = readStrings(it, e.spare.flags)
 	case "reason":
 		e.Reason = it.ReadString()
+	case "id":
+		e.ID = it.ReadString()
+	case "count":
+		e.Count = it.ReadInt()
+	case "firstSeen":
+		return readTime(it, &e.FirstSeen)
+	case "lastSeen":
+		return readTime(it, &e.LastSeen)
+	case "examples":
+		e.Examples = readStrings(it, nil)
 	case "groups":
 		e.Groups = readStrings(it, e.spare.groups)
 	case "source":

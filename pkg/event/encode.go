@@ -156,6 +156,19 @@ func (e *Event) AppendJSON(b []byte) []byte {
 	}
 	b = appendStrings(b, `,"flags":`, e.Flags)
 	b = appendStr(b, `,"reason":`, e.Reason)
+	b = appendStr(b, `,"id":`, e.ID)
+	b = appendUint(b, `,"count":`, uint64(e.Count), e.Count > 0)
+	if !e.FirstSeen.IsZero() {
+		b = append(b, `,"firstSeen":"`...)
+		b = AppendTime(b, e.FirstSeen)
+		b = append(b, '"')
+	}
+	if !e.LastSeen.IsZero() {
+		b = append(b, `,"lastSeen":"`...)
+		b = AppendTime(b, e.LastSeen)
+		b = append(b, '"')
+	}
+	b = appendStrings(b, `,"examples":`, e.Examples)
 
 	b = appendStrings(b, `,"groups":`, e.Groups)
 	b = appendStr(b, `,"source":`, e.Source)

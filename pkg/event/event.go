@@ -103,6 +103,14 @@ type Event struct {
 	Threats   map[string]Threat
 	Flags     []string
 	Reason    string
+	// incident (nfr-score): a stable id shared by the first alert and
+	// its updates, the findings folded into it, when, and up to ten of
+	// their subjects.
+	ID        string
+	Count     int
+	FirstSeen time.Time
+	LastSeen  time.Time
+	Examples  []string
 
 	Groups []string // added by nfr-scope
 	Source string   // interface or file the event came from

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nfr-project/nfr/internal/testenv"
+	"github.com/nfr-project/nfr/pkg/config"
 )
 
 // TestManPageCatalog keeps the threat table of nfr-score(1) equal to the
@@ -37,5 +38,30 @@ func TestManPageCatalog(t *testing.T) {
 	}
 	for id := range rows {
 		t.Errorf("man page lists %s, which is not in the catalog", id)
+	}
+}
+
+// TestSampleConfigIsDefault: the thresholds config.yml documents are the
+// engine's defaults, so the commented sample cannot drift from the code,
+// and every catalog id is accepted by score.disable.
+func TestSampleConfigIsDefault(t *testing.T) {
+	c, err := config.Load(filepath.Join(testenv.Root(t), "config.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ConfigFrom(&c.Score)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def := DefaultConfig(); cfg.Thresholds != def.Thresholds || cfg.Suppress != def.Suppress {
+		t.Errorf("config.yml thresholds %+v\nwant the defaults %+v", cfg.Thresholds, def.Thresholds)
+	}
+	if c.Score.Reorder != DefaultReorderWindow {
+		t.Errorf("config.yml reorder %v, default %v", c.Score.Reorder, DefaultReorderWindow)
+	}
+	sc := c.Score
+	sc.Disable = ThreatIDs()
+	if _, err := ConfigFrom(&sc); err != nil {
+		t.Errorf("disabling every catalog id: %v", err)
 	}
 }

@@ -2,9 +2,7 @@ package score
 
 import (
 	"fmt"
-	"math"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -19,10 +17,16 @@ type srcState struct {
 	DGA   []uint64  // distinct generated-looking registered domains
 	NX    []uint64  // distinct registered domains answered NXDOMAIN
 
-	ScanStart   time.Time
-	Targets     map[netip.AddrPort]bool // unanswered (address, port) pairs
-	PortsByHost map[netip.Addr]int
-	HostsByPort map[uint16]int
+	ScanStart time.Time
+	Scanned   targets // unanswered (address, port) pairs
+
+	Lookups int // DNS lookups seen (see direct.go)
+
+	LateralStart time.Time
+	Lateral      []uint64 // internal hosts with admin-port sessions (lateral.go)
+
+	ProbeStart time.Time
+	Probed     targets // handshakes (probe.go)
 
 	SpamStart time.Time
 	Spam      []netip.Addr // external SMTP servers tried
@@ -48,17 +52,20 @@ type pairKey struct {
 
 // pairState is what the engine remembers about one source and destination.
 type pairState struct {
-	// beaconing: the last connection times (Unix ms) and sizes, a ring
-	TS    []int64
-	Sizes []int64
-	N     int
-
 	UpStart time.Time
 	Out, In int64
 
 	ICMPStart time.Time
 	Pkts      int64
 	Bytes     int64
+
+	StrobeStart               time.Time
+	StrobeConns, StrobeFailed int
+
+	DirectN                 int   // TLS sessions without SNI (see direct.go)
+	DirectFirst, DirectLast int64 // Unix ms
+
+	Beacon beaconState // beacon.go
 }
 
 // resolvedInfo remembers that an address was the answer for a listed name.
@@ -70,7 +77,6 @@ type resolvedInfo struct {
 const (
 	maxNames   = 1024
 	maxTargets = 4096
-	beaconRing = 32
 )
 
 // roll restarts a tumbling window when it is over.
@@ -107,6 +113,11 @@ func fnv(h uint64, s string) uint64 {
 	return h
 }
 
+// since says how long a window has run: at least a second.
+func since(now, start time.Time) string {
+	return dur(max(now.Sub(start), time.Second).Round(time.Second))
+}
+
 func dur(d time.Duration) string {
 	switch {
 	case d%time.Hour == 0:
@@ -130,13 +141,13 @@ func (e *Engine) matchName(name, what string) (matches int) {
 			if what == "query" {
 				e.flag("doh_domain")
 			} else if e.port == 853 {
-				e.add("dot", m.Indicator, "%s %s on tcp/853 is the public resolver %s (DNS over TLS)", what, name, m.Indicator)
+				e.add(ThreatDoT, m.Indicator, "%s %s on tcp/853 is the public resolver %s (DNS over TLS)", what, name, m.Indicator)
 			} else {
-				e.add("doh", m.Indicator, "%s %s is the public DNS-over-HTTPS endpoint %s", what, name, m.Indicator)
+				e.add(ThreatDoH, m.Indicator, "%s %s is the public DNS-over-HTTPS endpoint %s", what, name, m.Indicator)
 			}
-		case "allow_tunnel", "public_resolver":
-		case "sinkhole":
-			e.add("sinkhole", m.Indicator, "%s %s is the sinkhole %s (built-in list %s)", what, name, m.Indicator, m.Source)
+		case "allow_tunnel", "public_resolver", "allow_infra":
+		case ThreatSinkhole:
+			e.add(ThreatSinkhole, m.Indicator, "%s %s is the sinkhole %s (built-in list %s)", what, name, m.Indicator, m.Source)
 		default:
 			e.add(m.Threat, m.Indicator, "%s %s matches %s on the built-in %s list", what, name, m.Indicator, m.Source)
 		}
@@ -148,7 +159,7 @@ func (e *Engine) matchName(name, what string) (matches int) {
 		}
 	}
 	if strings.HasSuffix(name, ".onion") {
-		e.add("tor", name, "%s %s is a Tor onion service", what, name)
+		e.add(ThreatTor, name, "%s %s is a Tor onion service", what, name)
 		matches++
 	}
 	return matches
@@ -174,6 +185,11 @@ func (e *Engine) checkName(name, what string) (reg string, ok bool) {
 	h := len(e.hits)
 	if ok {
 		e.imposter(name, reg, mainLabel(reg), what)
+		// Vendors' own infrastructure names carry their brands
+		// (microsoft.com.nsatc.net): not imposters.
+		if len(e.hits) > h && e.allowedInfra(name) {
+			e.hits = e.hits[:h]
+		}
 	}
 	if n == 0 && len(e.hits) == h {
 		if len(e.cleanNames) >= maxNameCache {
@@ -198,6 +214,7 @@ type cleanName struct {
 	ok           bool
 	miningStrong bool
 	miningWeak   bool
+	answered     int64 // Unix seconds its answers were last recorded (direct.go)
 	hasDGA       bool
 	dga          float64
 	st           labelStats
@@ -248,12 +265,16 @@ func (e *Engine) matchAddr(a netip.Addr, port uint16, what string) (matches int)
 		case "public_resolver":
 			switch port {
 			case 853:
-				e.add("dot", m.Indicator, "%s %s:853 is the public resolver %s (DNS over TLS)", what, a, m.Indicator)
+				e.add(ThreatDoT, m.Indicator, "%s %s:853 is the public resolver %s (DNS over TLS)", what, a, m.Indicator)
 			case 443:
-				e.add("doh", m.Indicator, "%s %s:443 is the public resolver %s (DNS over HTTPS)", what, a, m.Indicator)
+				e.add(ThreatDoH, m.Indicator, "%s %s:443 is the public resolver %s (DNS over HTTPS)", what, a, m.Indicator)
 			}
 		case "tor":
-			e.add("tor", m.Indicator, "%s %s is a Tor directory authority (built-in list %s)", what, a, m.Source)
+			kind := "a Tor directory authority"
+			if m.Source == "tor-fallbacks" {
+				kind = "a Tor fallback directory mirror, which clients contact when they bootstrap"
+			}
+			e.add(ThreatTor, m.Indicator, "%s %s is %s (built-in list %s)", what, a, kind, m.Source)
 		default:
 			e.add(m.Threat, m.Indicator, "%s %s matches %s on the built-in %s list", what, a, m.Indicator, m.Source)
 		}
@@ -292,16 +313,19 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 	if ev.QType == "MX" && e.isInternal(ev.SrcIP) {
 		e.mxLookup(ev)
 	}
+	e.lookedUpBy(ev.SrcIP)
+	e.dnsPolicy(ev, q)
 	if torSNI(q) {
 		e.lookedUp(q)
 	}
 	reg, regOK := e.checkName(q, "query")
+	e.answeredOnce(ev, q, reg, regOK)
 	// The addresses of listed names are remembered, so the connections
 	// that follow the lookup are recognised too.
 	listed := ""
 	for _, h := range e.hits {
 		switch h.id {
-		case "cryptomining", "c2", "malware", "sinkhole", "c2_public_api":
+		case ThreatMining, ThreatC2, ThreatMalware, ThreatSinkhole, ThreatPublicAPI:
 			listed = h.id
 		}
 	}
@@ -310,9 +334,9 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 		if err != nil {
 			if n := intel.NormalizeDomain(ans); n != "" {
 				if m, ok := e.builtin.HasDomain(n, "sinkhole"); ok {
-					e.add("sinkhole", m, "%s is answered by the sinkhole name %s", q, n)
+					e.add(ThreatSinkhole, m, "%s is answered by the sinkhole name %s", q, n)
 				} else if strings.Contains(n, "sinkhole") {
-					e.add("sinkhole", n, "%s is answered by %s, a sinkhole by its name", q, n)
+					e.add(ThreatSinkhole, n, "%s is answered by %s, a sinkhole by its name", q, n)
 				}
 			}
 			continue
@@ -321,8 +345,8 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 			e.ms = e.builtin.AppendIP(e.ms[:0], a)
 			n := len(e.ms)
 			for _, m := range e.ms {
-				if m.Threat == "sinkhole" {
-					e.add("sinkhole", q, "%s resolves to the sinkhole address %s (built-in list %s)", q, a, m.Source)
+				if m.Threat == ThreatSinkhole {
+					e.add(ThreatSinkhole, q, "%s resolves to the sinkhole address %s (built-in list %s)", q, a, m.Source)
 				}
 			}
 			if e.feeds != nil {
@@ -350,7 +374,7 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 	}
 	if strong || weak {
 		if strong {
-			e.add("cryptomining", reg, "query %s names a mining pool (%s)", q, strongMiningWord(q))
+			e.add(ThreatMining, reg, "query %s names a mining pool (%s)", q, strongMiningWord(q))
 		}
 		for _, ans := range ev.Answers {
 			if a, err := netip.ParseAddr(ans); err == nil {
@@ -364,91 +388,8 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 	if !e.cleanHit { // a cached name's domain has been seen
 		e.firstSeen(reg)
 	}
-	s, st := e.dgaOf(q, reg)
-	nx := ev.RCode == "NXDOMAIN"
-	if s >= 0.6 || nx {
-		src := e.sources.get(ev.SrcIP, e.now)
-		if roll(&src.Start, e.now, e.th.Window) {
-			src.DGA, src.NX = src.DGA[:0], src.NX[:0]
-		}
-		h := e.hash(reg)
-		if s >= 0.6 {
-			e.flag("dga_like")
-		}
-		// A name that resolves counts only when its statistics leave
-		// little doubt: ad-tech and CDN names (crwdcntrl.net) look odd too.
-		if s >= 0.6 && (st.Digits > 0 || nx || s >= 0.8) {
-			src.DGA, _ = addDistinct(src.DGA, h, 64)
-			if n := len(src.DGA); n >= e.th.DGANames {
-				e.add("dga", reg, "%d generated-looking domains from %s in %s, among them %s (bigram log-likelihood %.1f, entropy %.1f, digits %d)",
-					n, ev.SrcIP, dur(e.th.Window), reg, st.LogLik, st.Entropy, st.Digits)
-			}
-		}
-		if nx {
-			e.flag("nxdomain")
-			src.NX, _ = addDistinct(src.NX, h, 64)
-			if n := len(src.NX); n >= e.th.NXDomains && s >= 0.4 {
-				e.add("dga", reg, "%d distinct domains answered NXDOMAIN for %s in %s, %s among them",
-					n, ev.SrcIP, dur(e.th.Window), reg)
-			}
-		}
-	}
+	e.dga(ev, q, reg)
 	e.tunnel(ev, q, reg)
-}
-
-// tunnel keeps per-domain statistics of the names looked up under it.
-func (e *Engine) tunnel(ev *event.Event, q, reg string) {
-	if ev.QType == "PTR" {
-		return
-	}
-	txt := ev.QType == "TXT" || ev.QType == "NULL"
-	sub := ""
-	if len(q) > len(reg)+1 {
-		sub = q[:len(q)-len(reg)-1]
-	}
-	// Short names are what every site looks up; only long names and
-	// TXT/NULL lookups are worth remembering.
-	if len(sub) < 8 && !txt {
-		return
-	}
-	if _, ok := e.builtin.HasDomain(reg, "allow_tunnel"); ok {
-		return
-	}
-	d := e.domains.get(reg, e.now)
-	if roll(&d.Start, e.now, e.th.Window) {
-		*d = domState{Start: d.Start, Names: d.Names}
-		clear(d.Names)
-	}
-	d.Queries++
-	if txt {
-		d.TXT++
-	}
-	if len(sub) < 8 {
-		return
-	}
-	if d.Names == nil {
-		d.Names = make(map[uint64]struct{})
-	}
-	h := e.hash(q)
-	if _, dup := d.Names[h]; dup || len(d.Names) >= maxNames {
-		return
-	}
-	d.Names[h] = struct{}{}
-	letters := strings.ReplaceAll(sub, ".", "")
-	d.LenSum += float64(len(letters))
-	d.EntSum += shannon(letters)
-	u := len(d.Names)
-	meanLen, meanEnt := d.LenSum/float64(u), d.EntSum/float64(u)
-	switch {
-	case u >= e.th.TunnelNames && meanLen >= e.th.TunnelLen && meanEnt >= e.th.TunnelEntropy:
-		e.add("dns_tunnel", reg, "%d unique subdomains of %s in %s, mean length %.0f, mean label entropy %.1f",
-			u, reg, dur(e.th.Window), meanLen, meanEnt)
-	case d.TXT >= e.th.TunnelNames && u >= e.th.TunnelNames/2 && meanEnt >= e.th.TunnelEntropy-0.5:
-		e.add("dns_tunnel", reg, "%d TXT/NULL lookups under %s in %s, %d of them unique names with mean entropy %.1f",
-			d.TXT, reg, dur(e.th.Window), u, meanEnt)
-	case u >= 50*e.th.TunnelNames && meanEnt >= e.th.TunnelEntropy-0.5:
-		e.add("dns_tunnel", reg, "unusual volume: %d unique subdomains of %s in %s", u, reg, dur(e.th.Window))
-	}
 }
 
 func protoNum(p string) uint8 {
@@ -518,7 +459,18 @@ func (e *Engine) scoreIP(ev *event.Event) {
 	case 6:
 	default:
 		if proto == 17 && ev.DestPort == 853 && ext {
-			e.add("dot", dst.String(), "DNS over QUIC/DTLS (udp/853) to %s", dst)
+			e.add(ThreatDoT, dst.String(), "DNS over QUIC/DTLS (udp/853) to %s", dst)
+		}
+		if proto == 17 && ext {
+			p, created := e.pair(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: 17}, false)
+			if p == nil {
+				return
+			}
+			if created {
+				p.seedFirst(e.now)
+			}
+			e.beaconIP(ev, p, 17)
+			e.strobe(ev, p, 17, false)
 		}
 		return
 	}
@@ -527,147 +479,79 @@ func (e *Engine) scoreIP(ev *event.Event) {
 		e.spam(ev, !failed(ev))
 	}
 	if ircPort(port) && ext {
-		e.add("irc", dst.String(), "IRC (tcp/%d) connection to %s", port, dst)
+		e.add(ThreatIRC, dst.String(), "IRC (tcp/%d) connection to %s", port, dst)
 	}
 	if failed(ev) {
 		e.scan(ev)
+		e.strobe(ev, nil, 6, true)
 		return
 	}
 	est := established(ev)
+	e.longConn(ev)
+	if est {
+		e.lateral(ev)
+	}
 	// Clear text matters when a monitored host logs in somewhere; inbound
 	// attempts from the Internet are the scanners' business.
 	if name, ok := cleartextPorts[port]; ok && est && ev.BytesOut > 0 && e.isInternal(src) {
-		e.add("cleartext", fmt.Sprint(dst, ":", port), "%s (tcp/%d) session to %s, %d bytes sent in clear text", name, port, dst, ev.BytesOut)
+		e.add(ThreatCleartext, fmt.Sprint(dst, ":", port), "%s (tcp/%d) session to %s, %d bytes sent in clear text", name, port, dst, ev.BytesOut)
 	}
 	if ext && est {
 		switch {
 		case torPorts[port]:
-			e.add("tor", dst.String(), "connection to %s on tcp/%d, a well-known Tor relay port", dst, port)
+			e.add(ThreatTor, dst.String(), "connection to %s on tcp/%d, a well-known Tor relay port", dst, port)
 		case port == 853:
-			e.add("dot", dst.String(), "DNS over TLS (tcp/853) to %s", dst)
+			e.add(ThreatDoT, dst.String(), "DNS over TLS (tcp/853) to %s", dst)
 		case stratumPorts[port]:
 			e.flag("stratum_port")
 			if r, ok := e.resolved.peek(dst); ok && r.Threat == "stratum" {
-				e.add("cryptomining", dst.String(), "stratum port tcp/%d on %s, an address of %s", port, dst, r.Name)
+				e.add(ThreatMining, dst.String(), "stratum port tcp/%d on %s, an address of %s", port, dst, r.Name)
 			} else if miningPorts[port] {
-				e.add("cryptomining", dst.String(), "connection to %s on tcp/%d, a port mining pools serve stratum on", dst, port)
+				e.add(ThreatMining, dst.String(), "connection to %s on tcp/%d, a port mining pools serve stratum on", dst, port)
 			}
 		}
 	}
 	if ext {
-		p := e.pairs.get(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: 6}, e.now)
+		// Flows that send a lot are kept from the first; others from a
+		// pair's second connection (pair).
+		bulk := ev.BytesOut >= 64<<10 && ev.BytesOut >= 4*ev.BytesIn
+		p, newPair := e.pair(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: 6}, bulk)
+		if p == nil {
+			return
+		}
+		if newPair && !bulk {
+			p.seedFirst(e.now)
+		}
+		e.strobe(ev, p, 6, false)
 		if ev.BytesOut > 0 {
-			e.upload(ev, p)
+			e.upload(ev, p, newPair)
 		}
-		if !beaconSkipPorts[port] {
-			e.beacon(ev, p)
-		}
+		e.beaconIP(ev, p, 6)
 	}
+}
+
+// pair returns the state of pair k, creating it when force is set or the
+// pair was seen before: most pairs of a network carry one connection, and
+// the pair detectors (beacons, strobes, uploads of many small flows) need
+// many, so a first connection only sets a bit (secondSighting) and
+// allocates nothing. It returns nil for a first sighting.
+func (e *Engine) pair(k pairKey, force bool) (*pairState, bool) {
+	if p, ok := e.pairs.touch(k, e.now); ok {
+		return p, false
+	}
+	if !force && !e.secondSighting(fnv(fnv(uint64(k.Port)<<8|uint64(k.Proto), string(k.Src[:])), string(k.Dst[:]))) {
+		return nil, false
+	}
+	return e.pairs.getNew(k, e.now)
+}
+
+// seedFirst counts, in a pair just created at its second connection, the
+// first connection that only marked it.
+func (p *pairState) seedFirst(now time.Time) {
+	p.StrobeStart, p.StrobeConns = now, 1
 }
 
 func ircPort(p uint16) bool { return p >= 6660 && p <= 6669 || p == 6697 }
-
-func (e *Engine) icmp(ev *event.Event) {
-	typ := -1
-	if ev.ICMPType != nil {
-		typ = int(*ev.ICMPType)
-	} else {
-		typ = int(ev.SrcPort) // Zeek puts the ICMP type in orig_p
-	}
-	if typ != 8 && typ != 0 && typ != 128 && typ != 129 {
-		return
-	}
-	p := e.pairs.get(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Proto: 1}, e.now)
-	if roll(&p.ICMPStart, e.now, e.th.Window) {
-		p.Pkts, p.Bytes = 0, 0
-	}
-	pkts := ev.PktsOut + ev.PktsIn
-	if pkts == 0 {
-		pkts = 1
-	}
-	p.Pkts += pkts
-	p.Bytes += ev.BytesOut + ev.BytesIn
-	if p.Pkts >= int64(e.th.ICMPPackets) && p.Bytes/p.Pkts >= e.th.ICMPPayload {
-		e.add("icmp_tunnel", ev.DestIP.String(), "%d ICMP echo packets between %s and %s in %s, mean size %d bytes (ping sends 32 to 64)",
-			p.Pkts, ev.SrcIP, ev.DestIP, dur(e.th.Window), p.Bytes/p.Pkts)
-	}
-}
-
-func (e *Engine) scan(ev *event.Event) {
-	s := e.sources.get(ev.SrcIP, e.now)
-	if roll(&s.ScanStart, e.now, e.th.Window) || s.Targets == nil {
-		s.Targets = map[netip.AddrPort]bool{}
-		s.PortsByHost = map[netip.Addr]int{}
-		s.HostsByPort = map[uint16]int{}
-	}
-	ap := netip.AddrPortFrom(ev.DestIP, ev.DestPort)
-	if _, seen := s.Targets[ap]; seen || len(s.Targets) >= maxTargets {
-		return
-	}
-	s.Targets[ap] = true
-	s.PortsByHost[ev.DestIP]++
-	s.HostsByPort[ev.DestPort]++
-	if n := s.PortsByHost[ev.DestIP]; n >= e.th.ScanPorts {
-		e.add("scan_port", ev.DestIP.String(), "%d ports of %s probed by %s without an answer in %s", n, ev.DestIP, ev.SrcIP, dur(e.th.Window))
-	}
-	if n := s.HostsByPort[ev.DestPort]; n >= e.th.ScanHosts {
-		e.add("scan_host", fmt.Sprint(ev.DestPort), "%d hosts probed on tcp/%d by %s without an answer in %s", n, ev.DestPort, ev.SrcIP, dur(e.th.Window))
-	}
-}
-
-// spam counts the external SMTP servers a host tries. Attempts count too
-// (ISPs often block tcp/25), but then the host must also have looked up
-// mail exchangers, which scanners probing port 25 do not.
-func (e *Engine) spam(ev *event.Event, done bool) {
-	s := e.sources.get(ev.SrcIP, e.now)
-	if roll(&s.SpamStart, e.now, e.th.SpamWindow) {
-		s.Spam, s.SpamDone, s.MX = s.Spam[:0], 0, 0
-	}
-	for _, a := range s.Spam {
-		if a == ev.DestIP {
-			return
-		}
-	}
-	if len(s.Spam) < 256 {
-		s.Spam = append(s.Spam, ev.DestIP)
-		if done {
-			s.SpamDone++
-		}
-	}
-	n := len(s.Spam)
-	switch {
-	case s.SpamDone >= e.th.SpamServers:
-		e.add("spam", "", "%s completed SMTP sessions (tcp/25) with %d external servers in %s", ev.SrcIP, s.SpamDone, dur(e.th.SpamWindow))
-	case n >= e.th.SpamServers && s.MX >= 3:
-		e.add("spam", "", "%s tried SMTP (tcp/25) to %d external servers after %d MX lookups in %s", ev.SrcIP, n, s.MX, dur(e.th.SpamWindow))
-	}
-}
-
-// mxLookup counts a host's MX lookups for the spam detector.
-func (e *Engine) mxLookup(ev *event.Event) {
-	s := e.sources.get(ev.SrcIP, e.now)
-	if roll(&s.SpamStart, e.now, e.th.SpamWindow) {
-		s.Spam, s.SpamDone, s.MX = s.Spam[:0], 0, 0
-	}
-	s.MX++
-}
-
-func (e *Engine) upload(ev *event.Event, p *pairState) {
-	if roll(&p.UpStart, e.now, e.th.UploadWindow) {
-		p.Out, p.In = 0, 0
-	}
-	p.Out += ev.BytesOut
-	p.In += ev.BytesIn
-	if p.Out < e.th.UploadBytes || p.Out < 4*p.In {
-		return
-	}
-	id, what := "exfil_upload", "tcp"
-	if ev.DestPort == 22 || ev.DestPort == 2222 {
-		id, what = "exfil_ssh", "SSH"
-	}
-	e.add(id, fmt.Sprint(ev.DestIP, ":", ev.DestPort), "%s sent %s to %s over %s/%d in %s and received %s",
-		ev.SrcIP, size(p.Out), ev.DestIP, what, ev.DestPort, dur(e.th.UploadWindow), size(p.In))
-}
 
 func size(n int64) string {
 	switch {
@@ -681,97 +565,21 @@ func size(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// beacon records a connection of a pair and scores the pair's regularity
-// as RITA does: Bowley skew and median absolute deviation of the intervals
-// and of the sizes.
-func (e *Engine) beacon(ev *event.Event, p *pairState) {
-	ts := ev.TS.UnixMilli()
-	if len(p.TS) < beaconRing {
-		p.TS = append(p.TS, ts)
-		p.Sizes = append(p.Sizes, ev.BytesOut)
-	} else {
-		p.TS[p.N%beaconRing] = ts
-		p.Sizes[p.N%beaconRing] = ev.BytesOut
-	}
-	p.N++
-	if p.N < e.th.BeaconMin || (p.N > 2*e.th.BeaconMin && p.N%4 != 0) {
-		return
-	}
-	times := append(e.times[:0], p.TS...)
-	e.times = times
-	slices.Sort(times)
-	span := time.Duration(times[len(times)-1]-times[0]) * time.Millisecond
-	if span < e.th.BeaconMinSpan {
-		return
-	}
-	deltas := e.deltas[:0]
-	for i := 1; i < len(times); i++ {
-		deltas = append(deltas, float64(times[i]-times[i-1]))
-	}
-	e.deltas = deltas
-	slices.Sort(deltas)
-	med := quantile(deltas, 0.5)
-	if time.Duration(med)*time.Millisecond < e.th.BeaconInterval {
-		return
-	}
-	tsScore := e.regularity(deltas)
-	sizes := e.sizes[:0]
-	for _, s := range p.Sizes {
-		sizes = append(sizes, float64(s))
-	}
-	e.sizes = sizes
-	slices.Sort(sizes)
-	dsScore := e.regularity(sizes)
-	score := (2*tsScore + dsScore) / 3
-	if score >= e.th.BeaconScore {
-		e.add("beacon", fmt.Sprint(ev.DestIP, ":", ev.DestPort), "%d connections from %s to %s:%d every %.0f s (median), beacon score %.2f (interval %.2f, size %.2f)",
-			p.N, ev.SrcIP, ev.DestIP, ev.DestPort, med/1000, score, tsScore, dsScore)
-	}
-}
-
-// regularity scores sorted values from 0 (irregular) to 1 (constant): the
-// mean of 1-|Bowley skew| and 1-MAD/median.
-func (e *Engine) regularity(v []float64) float64 {
-	q1, q2, q3 := quantile(v, 0.25), quantile(v, 0.5), quantile(v, 0.75)
-	skew := 0.0
-	if q3 != q1 && q2 != q1 && q2 != q3 {
-		skew = (q3 + q1 - 2*q2) / (q3 - q1)
-	}
-	dev := e.dev[:0]
-	for _, x := range v {
-		dev = append(dev, math.Abs(x-q2))
-	}
-	e.dev = dev
-	slices.Sort(dev)
-	mad := quantile(dev, 0.5)
-	madScore := 1.0
-	if q2 > 0 {
-		madScore = math.Max(0, 1-mad/q2)
-	} else if mad > 0 {
-		madScore = 0
-	}
-	return ((1 - math.Abs(skew)) + madScore) / 2
-}
-
-func quantile(sorted []float64, q float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	pos := q * float64(len(sorted)-1)
-	i := int(pos)
-	if i+1 >= len(sorted) {
-		return sorted[i]
-	}
-	f := pos - float64(i)
-	return sorted[i]*(1-f) + sorted[i+1]*f
-}
-
 func (e *Engine) scoreHTTP(ev *event.Event) {
+	e.fingerprintFlags(ev)
 	host := hostOnly(ev.Host)
 	if host != "" {
 		if _, err := netip.ParseAddr(host); err != nil {
 			e.checkName(host, "HTTP host")
 		}
+	}
+	if host != "" {
+		// A CONNECT through a proxy names its target in the URL.
+		target := host
+		if ev.Method == "CONNECT" && ev.URL != "" {
+			target = hostOnly(ev.URL)
+		}
+		e.beaconName(ev, target, ev.ReqLen)
 	}
 	if e.feeds != nil && host != "" {
 		e.feeds.MatchURL(host, ev.URL, func(m string, t intel.Tag) {
@@ -782,6 +590,7 @@ func (e *Engine) scoreHTTP(ev *event.Event) {
 	if ev.DestIP.IsValid() {
 		e.checkAddr(ev.DestIP, ev.DestPort, "destination")
 	}
+	e.probe(ev)
 }
 
 func (e *Engine) scoreTLS(ev *event.Event) {
@@ -790,8 +599,9 @@ func (e *Engine) scoreTLS(ev *event.Event) {
 	sni := strings.ToLower(strings.TrimSuffix(ev.SNI, "."))
 	if sni != "" {
 		e.checkName(sni, "SNI")
+		e.beaconName(ev, sni, 0)
 		if torSNI(sni) && !e.wasLookedUp(sni) {
-			e.add("tor", sni, "SNI %s is a random name never looked up, as Tor clients send", sni)
+			e.add(ThreatTor, sni, "SNI %s is a random name never looked up, as Tor clients send", sni)
 		}
 	}
 	if e.feeds != nil {
@@ -810,10 +620,15 @@ func (e *Engine) scoreTLS(ev *event.Event) {
 			})
 		}
 	}
+	if sni == "" {
+		e.direct(ev)
+	}
+	e.fingerprintFlags(ev)
+	e.probe(ev)
 	if ev.DestIP.IsValid() {
 		e.checkAddr(ev.DestIP, ev.DestPort, "destination")
 		if ev.DestPort == 853 && e.isExternal(ev.DestIP) {
-			e.add("dot", ev.DestIP.String(), "DNS over TLS (tcp/853) to %s, SNI %q", ev.DestIP, sni)
+			e.add(ThreatDoT, ev.DestIP.String(), "DNS over TLS (tcp/853) to %s, SNI %q", ev.DestIP, sni)
 		}
 	}
 }
@@ -902,6 +717,13 @@ func (e *Engine) lookedUp(q string) {
 
 func (e *Engine) wasLookedUp(q string) bool {
 	_, ok := e.looked[e.hash(q)]
+	return ok
+}
+
+// allowedInfra reports whether name belongs to the built-in update,
+// telemetry, CDN and DNSBL infrastructure (lists/infra-allow.txt).
+func (e *Engine) allowedInfra(name string) bool {
+	_, ok := e.builtin.HasDomain(name, "allow_infra")
 	return ok
 }
 

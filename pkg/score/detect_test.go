@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,5 +97,23 @@ func TestNoFalsePositives(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTorBootstrap: a Tor client's first SYNs go to the fallback directory
+// mirrors compiled into it; they alert even when none is answered.
+func TestTorBootstrap(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var evs []event.Event
+	for i, a := range []string{"185.220.101.28", "95.217.112.243", "2a0b:f4c2::28"} {
+		evs = append(evs, event.Event{Type: event.TypeIP, TS: t0.Add(time.Duration(i) * time.Second), SrcIP: netip.MustParseAddr("10.0.0.7"),
+			DestIP: netip.MustParseAddr(a), DestPort: 443, Proto: "tcp", ConnState: "S0", PktsOut: 2})
+	}
+	alerts := run(t, DefaultConfig(), evs)
+	if n := count(alerts, "tor"); n != 2 || alerts[0].Count != 1 || !strings.Contains(alerts[0].Reason, "fallback directory mirror") {
+		t.Fatalf("%d tor alerts (want the first and its update): %v", n, alerts)
+	}
+	if alerts[len(alerts)-1].Count != 3 {
+		t.Errorf("the incident folds %d attempts, want 3", alerts[len(alerts)-1].Count)
 	}
 }

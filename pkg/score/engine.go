@@ -3,11 +3,16 @@
 // alerts: threat-intelligence matches (built-in lists and user feeds),
 // name statistics (DGA, lookalike brands), and behaviour over time kept in
 // bounded per-source, per-domain and per-pair windows (DNS and ICMP
-// tunnelling, scanning, spam, large uploads, beaconing).
+// tunnelling, scanning, spam, uploads, beaconing by address and by name,
+// strobes, direct C2, lateral movement, probing), one detector per file,
+// each under a threat-id constant of the catalog. Findings of one threat
+// from one source fold into incidents (incident.go) with stable ids.
 //
 // The engine is driven by event time (the events' ts), not the clock, so
-// logs replayed hours later give the same alerts as the live stream did.
-// An Engine is not safe for concurrent use; nfr-engine serialises calls.
+// logs replayed hours later give the same alerts as the live stream did;
+// Filter feeds it in time order through a bounded reorder buffer
+// (reorder.go) and merges several inputs by ts. An Engine is not safe for
+// concurrent use; nfr-engine serialises calls.
 package score
 
 import (
@@ -30,11 +35,13 @@ type Config struct {
 	// Internal lists the networks of the monitored hosts; default the
 	// private and special-purpose ranges.
 	Internal []netip.Prefix
-	// Suppress is how long the same threat on the same subject (source and
-	// destination or domain) stays quiet after an alert.
+	// Suppress is how long an incident (one threat from one source) stays
+	// open after its first alert, folding later findings into one update.
 	Suppress time.Duration
 	// Disabled lists threat ids never raised.
 	Disabled []string
+	// Allow holds the score.allow rules: findings they match are dropped.
+	Allow []Rule
 
 	// Caps of the behavioural state; eviction beyond them is counted.
 	MaxSources int
@@ -46,7 +53,8 @@ type Config struct {
 
 // Thresholds tune the behavioural detectors.
 type Thresholds struct {
-	Window         time.Duration // window of the burst detectors (DGA, tunnel, scan, ICMP)
+	Window         time.Duration // window of the ICMP tunnel detector
+	LongWindow     time.Duration // window of the DGA, NXDOMAIN, DNS tunnel and scan counters
 	DGANames       int           // DGA-looking names from one source in Window
 	NXDomains      int           // NXDOMAIN answers for distinct domains from one source in Window
 	TunnelNames    int           // unique names under one domain in Window
@@ -64,6 +72,9 @@ type Thresholds struct {
 	BeaconScore    float64       // RITA-style score from 0 to 1 that raises an alert
 	BeaconMinSpan  time.Duration // beacons must span at least this
 	BeaconInterval time.Duration // and repeat no faster than this on average
+	StrobeFailed   int           // refused or unanswered attempts to one destination in StrobeWindow
+	StrobeConns    int           // connections of any kind to one destination in StrobeWindow
+	StrobeWindow   time.Duration //
 }
 
 // DefaultConfig returns the defaults config.yml documents.
@@ -76,6 +87,7 @@ func DefaultConfig() Config {
 		MaxPairs:   200000,
 		Thresholds: Thresholds{
 			Window:         5 * time.Minute,
+			LongWindow:     time.Hour,
 			DGANames:       3,
 			NXDomains:      10,
 			TunnelNames:    20,
@@ -90,9 +102,12 @@ func DefaultConfig() Config {
 			UploadBytes:    50 << 20,
 			UploadWindow:   time.Hour,
 			BeaconMin:      10,
-			BeaconScore:    0.85,
+			BeaconScore:    0.78,
 			BeaconMinSpan:  5 * time.Minute,
 			BeaconInterval: 10 * time.Second,
+			StrobeFailed:   200,
+			StrobeConns:    3600,
+			StrobeWindow:   time.Hour,
 		},
 	}
 }
@@ -111,17 +126,26 @@ func DefaultInternal() []netip.Prefix {
 type Stats struct {
 	Events     int64
 	Alerts     int64
-	Suppressed int64            // alerts not raised again within the suppression window
+	Suppressed int64            // findings folded into an open incident
+	Allowed    int64            // findings a score.allow rule dropped
+	Updates    int64            // incident updates emitted
 	ByThreat   map[string]int64 // alerts per threat id
 	Sources    int              // per-source windows held
 	Domains    int              // per-domain windows held
 	Pairs      int              // per-pair windows held
+	Beacons    int              // beacon pairs (by address or name) held
 	Evicted    int64            // windows dropped at a cap
 	Indicators int              // feed and built-in indicators loaded
 }
 
 // Engine scores events.
 type Engine struct {
+	// Explain, if set, is told what became of every finding: the threat,
+	// the decision (alert, incident update, folded, allowed by a rule) and
+	// the finding's reason. nfr-score --explain prints it.
+	Explain func(ev *event.Event, threat, decision, reason string)
+
+	rules    []Rule
 	cfg      Config
 	th       Thresholds
 	builtin  *intel.Set
@@ -133,13 +157,23 @@ type Engine struct {
 	lastSweep     time.Time
 	lastLongSweep time.Time
 
-	sources  *table[netip.Addr, srcState]
-	domains  *table[string, domState]
-	pairs    *table[pairKey, pairState]
-	resolved *table[netip.Addr, resolvedInfo]
-	suppress *table[uint64, time.Time]
-	seen     *table[uint64, struct{}] // registered domains looked up, for first_seen
-	since    time.Time                // event time the engine's history starts
+	sources   *table[netip.Addr, srcState]
+	domains   *table[string, domState]
+	pairs     *table[pairKey, pairState]
+	resolved  *table[netip.Addr, resolvedInfo]
+	incidents *table[uint64, incident]
+	beacons   *table[nameKey, beaconState]
+	callers   *table[[16]byte, uint64] // monitored hosts per destination, for prevalence
+	callerSet *table[uint64, struct{}] // monitored hosts seen calling out
+	answers   *table[[16]byte, answer] // addresses seen in DNS answers
+	uploads   *table[uploadKey, uploadState]
+	prints    *table[uint64, fingerprint] // JA4/JA3 and user agents (fingerprint.go)
+	pending   []*event.Event              // updates of incidents reopened before the sweep saw them
+	seen      *table[uint64, struct{}]    // registered domains looked up, for first_seen
+	since     time.Time                   // event time the engine's history starts
+	// localResolver: a monitored host was answered by a monitored address
+	// on port 53 (dnspolicy.go).
+	localResolver bool
 
 	stats Stats
 
@@ -156,9 +190,20 @@ type Engine struct {
 	cleanKey   uint64
 	cleanAddrs map[[16]byte]struct{}
 	looked     map[uint64]struct{} // names looked up lately, for Tor's unresolved SNIs
+	regNames   map[uint64]string   // registered domains of DNS answers by hash, cleared when full
+	sighted    []uint64            // (source, name) pairs seen once (beacon.go)
+	sightedN   int
 
 	times              []int64
 	deltas, sizes, dev []float64
+}
+
+// answer is what the engine keeps of an address seen in a DNS answer
+// (direct.go).
+type answer struct {
+	Reg   uint64 // hash of the registered domain of the name; 0 if none
+	Cloud bool   // the name is cloud storage
+	Infra bool   // the name is on the built-in infra-allow list
 }
 
 type hit struct {
@@ -187,17 +232,24 @@ func New(cfg Config) (*Engine, error) {
 	}
 	fillThresholds(&cfg.Thresholds, def.Thresholds)
 	e := &Engine{
-		cfg:      cfg,
-		th:       cfg.Thresholds,
-		feeds:    cfg.Feeds,
-		disabled: map[string]bool{},
-		internal: cfg.Internal,
-		sources:  newTable[netip.Addr, srcState](cfg.MaxSources),
-		domains:  newTable[string, domState](cfg.MaxDomains),
-		pairs:    newTable[pairKey, pairState](cfg.MaxPairs),
-		resolved: newTable[netip.Addr, resolvedInfo](cfg.MaxDomains),
-		suppress: newTable[uint64, time.Time](cfg.MaxPairs),
-		seen:     newTable[uint64, struct{}](cfg.MaxDomains),
+		cfg:       cfg,
+		th:        cfg.Thresholds,
+		feeds:     cfg.Feeds,
+		disabled:  map[string]bool{},
+		internal:  cfg.Internal,
+		sources:   newTable[netip.Addr, srcState](cfg.MaxSources),
+		domains:   newTable[string, domState](cfg.MaxDomains),
+		pairs:     newTable[pairKey, pairState](cfg.MaxPairs),
+		resolved:  newTable[netip.Addr, resolvedInfo](cfg.MaxDomains),
+		rules:     cfg.Allow,
+		incidents: newTable[uint64, incident](cfg.MaxPairs),
+		beacons:   newTable[nameKey, beaconState](cfg.MaxPairs),
+		callers:   newTable[[16]byte, uint64](cfg.MaxDomains),
+		callerSet: newTable[uint64, struct{}](cfg.MaxSources),
+		answers:   newTable[[16]byte, answer](cfg.MaxDomains),
+		uploads:   newTable[uploadKey, uploadState](cfg.MaxPairs),
+		prints:    newTable[uint64, fingerprint](cfg.MaxDomains),
+		seen:      newTable[uint64, struct{}](cfg.MaxDomains),
 	}
 	for _, id := range cfg.Disabled {
 		if _, ok := Lookup(id); !ok {
@@ -215,6 +267,7 @@ func New(cfg Config) (*Engine, error) {
 	e.cleanNames = map[uint64]cleanName{}
 	e.cleanAddrs = map[[16]byte]struct{}{}
 	e.looked = map[uint64]struct{}{}
+	e.regNames = map[uint64]string{}
 	return e, nil
 }
 
@@ -240,6 +293,7 @@ func fillThresholds(t *Thresholds, d Thresholds) {
 		}
 	}
 	setD(&t.Window, d.Window)
+	setD(&t.LongWindow, d.LongWindow)
 	set(&t.DGANames, d.DGANames)
 	set(&t.NXDomains, d.NXDomains)
 	set(&t.TunnelNames, d.TunnelNames)
@@ -257,6 +311,9 @@ func fillThresholds(t *Thresholds, d Thresholds) {
 	setF(&t.BeaconScore, d.BeaconScore)
 	setD(&t.BeaconMinSpan, d.BeaconMinSpan)
 	setD(&t.BeaconInterval, d.BeaconInterval)
+	set(&t.StrobeFailed, d.StrobeFailed)
+	set(&t.StrobeConns, d.StrobeConns)
+	setD(&t.StrobeWindow, d.StrobeWindow)
 }
 
 // SetFeeds replaces the user feeds (after a reload).
@@ -273,8 +330,8 @@ func (e *Engine) Stats() Stats {
 	for k, v := range e.stats.ByThreat {
 		st.ByThreat[k] = v
 	}
-	st.Sources, st.Domains, st.Pairs = e.sources.len(), e.domains.len(), e.pairs.len()
-	st.Evicted = e.sources.evicted + e.domains.evicted + e.pairs.evicted + e.resolved.evicted + e.suppress.evicted + e.seen.evicted
+	st.Sources, st.Domains, st.Pairs, st.Beacons = e.sources.len(), e.domains.len(), e.pairs.len(), e.beacons.len()
+	st.Evicted = e.sources.evicted + e.domains.evicted + e.pairs.evicted + e.resolved.evicted + e.incidents.evicted + e.beacons.evicted + e.seen.evicted
 	st.Indicators = e.builtin.Len()
 	if e.feeds != nil {
 		st.Indicators += e.feeds.Len()
@@ -325,28 +382,38 @@ func (e *Engine) Advance(now time.Time, emit func(alert *event.Event)) {
 		return
 	}
 	e.lastSweep = now
-	keep := e.th.Window
-	for _, d := range []time.Duration{e.th.SpamWindow, e.th.UploadWindow, e.cfg.Suppress} {
+	keep := e.th.LongWindow
+	for _, d := range []time.Duration{e.th.Window, e.th.SpamWindow, e.th.UploadWindow, e.cfg.Suppress} {
 		if d > keep {
 			keep = d
 		}
 	}
 	e.sources.expire(now.Add(-keep))
-	e.domains.expire(now.Add(-e.th.Window))
-	e.suppress.expire(now.Add(-e.cfg.Suppress))
+	e.domains.expire(now.Add(-e.th.LongWindow))
+	e.closeIncidents(now, emit)
+	e.incidents.expire(now.Add(-e.cfg.Suppress))
 	// Pairs carry beacons, which span hours: they are kept a day, and the
 	// big tables are swept less often.
 	if now.Sub(e.lastLongSweep) >= 15*time.Minute {
 		e.lastLongSweep = now
 		e.pairs.expire(now.Add(-24 * time.Hour))
+		e.beacons.expire(now.Add(-24 * time.Hour))
+		e.callers.expire(now.Add(-24 * time.Hour))
+		e.callerSet.expire(now.Add(-24 * time.Hour))
+		e.answers.expire(now.Add(-24 * time.Hour))
+		e.uploads.expire(now.Add(-24 * time.Hour))
+		e.prints.expire(now.Add(-7 * 24 * time.Hour))
 		e.resolved.expire(now.Add(-24 * time.Hour))
 	}
 }
 
-// Flush is called at the end of input. Every detector of this engine
-// decides on the event that completes its evidence, so nothing is pending;
-// Flush exists so callers need not know that.
-func (e *Engine) Flush(emit func(alert *event.Event)) {}
+// Flush is called at the end of input: it scores the beacon pairs with
+// connections since their last scoring and emits the updates of the
+// incidents that folded findings since their first alert.
+func (e *Engine) Flush(emit func(alert *event.Event)) {
+	e.flushBeacons(emit)
+	e.closeIncidents(time.Time{}, emit)
+}
 
 func (e *Engine) add(id, subject, format string, args ...any) {
 	if e.disabled[id] {
@@ -369,44 +436,41 @@ func (e *Engine) flag(f string) {
 	e.flags = append(e.flags, f)
 }
 
+// raise folds each finding of ev into its incident and emits an alert for
+// every incident it opens.
 func (e *Engine) raise(ev *event.Event, emit func(*event.Event)) {
-	var threats map[string]event.Threat
-	var reasons []string
-	sev := 0
+	var flags []string
+	if len(e.flags) > 0 {
+		flags = append([]string(nil), e.flags...)
+		sort.Strings(flags)
+	}
 	for _, h := range e.hits {
-		b := ev.SrcIP.As16()
-		k := fnv(fnv(fnv(fnvOffset, h.id), string(b[:])), h.subject)
-		if last, ok := e.suppress.peek(k); ok && e.now.Sub(*last) < e.cfg.Suppress {
-			e.stats.Suppressed++
+		if i := e.allowedBy(h, ev); i >= 0 {
+			e.stats.Allowed++
+			e.explain(ev, h, fmt.Sprintf("allowed by score.allow[%d] (%s)", i, e.rules[i].Comment))
 			continue
 		}
-		*e.suppress.get(k, e.now) = e.now
 		t, _ := Lookup(h.id)
-		if threats == nil {
-			threats = map[string]event.Threat{}
+		a := copyEvent(ev)
+		a.Type = event.TypeAlert
+		a.EventType = ev.Type
+		a.Severity = t.Severity
+		a.Threats = map[string]event.Threat{h.id: {Title: t.Title, Severity: t.Severity, Policy: t.Policy}}
+		a.Flags = flags
+		a.Reason = h.reason
+		in, opened := e.fold(h, ev)
+		in.Latest = a
+		if !opened {
+			e.stats.Suppressed++
+			e.explain(ev, h, fmt.Sprintf("folded into incident %s (count %d)", in.ID, in.Count))
+			continue
 		}
-		threats[h.id] = event.Threat{Title: t.Title, Severity: t.Severity, Policy: t.Policy}
-		if t.Severity > sev {
-			sev = t.Severity
-		}
-		reasons = append(reasons, h.reason)
+		e.explain(ev, h, fmt.Sprintf("alert, incident %s", in.ID))
+		in.stamp(a)
 		e.stats.ByThreat[h.id]++
+		e.stats.Alerts++
+		emit(a)
 	}
-	if threats == nil {
-		return
-	}
-	a := copyEvent(ev)
-	a.Type = event.TypeAlert
-	a.EventType = ev.Type
-	a.Severity = sev
-	a.Threats = threats
-	if len(e.flags) > 0 {
-		a.Flags = append([]string(nil), e.flags...)
-		sort.Strings(a.Flags)
-	}
-	a.Reason = strings.Join(reasons, "; ")
-	e.stats.Alerts++
-	emit(a)
 }
 
 func copyEvent(ev *event.Event) *event.Event {
@@ -471,6 +535,6 @@ func FormatStats(st Stats, lines, written int64) string {
 	if by.Len() == 0 {
 		by.WriteString("none")
 	}
-	return fmt.Sprintf("%d events, %d alerts written (%s), %d suppressed; state: %d sources, %d domains, %d pairs, %d evicted; %d indicators",
-		lines, written, by.String(), st.Suppressed, st.Sources, st.Domains, st.Pairs, st.Evicted, st.Indicators)
+	return fmt.Sprintf("%d events, %d alerts written (%s), %d folded into incidents, %d incident updates, %d allowed by rules; state: %d sources, %d domains, %d pairs, %d beacon pairs, %d evicted; %d indicators",
+		lines, written, by.String(), st.Suppressed, st.Updates, st.Allowed, st.Sources, st.Domains, st.Pairs, st.Beacons, st.Evicted, st.Indicators)
 }

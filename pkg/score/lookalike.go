@@ -63,7 +63,7 @@ func (e *Engine) imposter(name, reg, label, what string) {
 		return
 	}
 	if r := e.nameInfo(reg, label).imposter; r != "" {
-		e.add("imposter", reg, "%s %s %s", what, name, r)
+		e.add(ThreatImposter, reg, "%s %s %s", what, name, r)
 		return
 	}
 	// A brand's full domain in the subdomain of another registered domain:
@@ -71,7 +71,7 @@ func (e *Engine) imposter(name, reg, label, what string) {
 	if sub := strings.TrimSuffix(name, "."+reg); sub != name && strings.Contains(sub, ".com") {
 		for _, b := range brands {
 			if strings.Contains(sub, b+".com.") || strings.HasSuffix(sub, b+".com") {
-				e.add("imposter", reg, "%s %s puts the brand domain %s.com in front of %s", what, name, b, reg)
+				e.add(ThreatImposter, reg, "%s %s puts the brand domain %s.com in front of %s", what, name, b, reg)
 				return
 			}
 		}

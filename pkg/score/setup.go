@@ -31,6 +31,11 @@ func ConfigFrom(c *config.Score) (Config, error) {
 		}
 	}
 	cfg.Disabled = c.Disable
+	rules, err := rulesFrom(c.Allow)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Allow = rules
 	for _, f := range c.Feeds {
 		if _, ok := Lookup(f.Threat); !ok {
 			return cfg, fmt.Errorf("score.feeds: %s: unknown threat %q (see nfr-score --list-threats)", f.File, f.Threat)
@@ -47,11 +52,12 @@ func ConfigFrom(c *config.Score) (Config, error) {
 	}
 	t := c.Thresholds
 	cfg.Thresholds = Thresholds{
-		Window: t.Window, DGANames: t.DGANames, NXDomains: t.NXDomains,
+		Window: t.Window, LongWindow: t.LongWindow, DGANames: t.DGANames, NXDomains: t.NXDomains,
 		TunnelNames: t.TunnelNames, TunnelLen: t.TunnelLength, TunnelEntropy: t.TunnelEntropy,
 		ScanPorts: t.ScanPorts, ScanHosts: t.ScanHosts, ICMPPackets: t.ICMPPackets, ICMPPayload: t.ICMPPayload,
 		SpamServers: t.SpamServers, SpamWindow: t.SpamWindow, UploadBytes: t.UploadBytes, UploadWindow: t.UploadWindow,
 		BeaconMin: t.BeaconMin, BeaconScore: t.BeaconScore, BeaconMinSpan: t.BeaconSpan, BeaconInterval: t.BeaconInterval,
+		StrobeFailed: t.StrobeFailed, StrobeConns: t.StrobeConns, StrobeWindow: t.StrobeWindow,
 	}
 	fillThresholds(&cfg.Thresholds, DefaultConfig().Thresholds)
 	return cfg, nil

@@ -13,33 +13,45 @@ import (
 )
 
 // stateVersion changes whenever the saved layout does.
-const stateVersion = 3
+const stateVersion = 4
 
 type savedState struct {
-	Version  int
-	Now      time.Time
-	Sources  []entry[netip.Addr, srcState]
-	Domains  []entry[string, domState]
-	Pairs    []entry[pairKey, pairState]
-	Resolved []entry[netip.Addr, resolvedInfo]
-	Suppress []entry[uint64, time.Time]
-	Seen     []entry[uint64, struct{}]
-	Since    time.Time
+	Version   int
+	Now       time.Time
+	Sources   []entry[netip.Addr, srcState]
+	Domains   []entry[string, domState]
+	Pairs     []entry[pairKey, pairState]
+	Resolved  []entry[netip.Addr, resolvedInfo]
+	Incidents []entry[uint64, incident]
+	Beacons   []entry[nameKey, beaconState]
+	Callers   []entry[[16]byte, uint64]
+	CallerSet []entry[uint64, struct{}]
+	Answers   []entry[[16]byte, answer]
+	Uploads   []entry[uploadKey, uploadState]
+	Prints    []entry[uint64, fingerprint]
+	Seen      []entry[uint64, struct{}]
+	Since     time.Time
 }
 
 // SaveState writes the behavioural windows so a later run (a cron job over
 // the next hour's logs) carries on where this one stopped.
 func (e *Engine) SaveState(w io.Writer) error {
 	s := savedState{
-		Version:  stateVersion,
-		Now:      e.now,
-		Sources:  e.sources.entries(),
-		Domains:  e.domains.entries(),
-		Pairs:    e.pairs.entries(),
-		Resolved: e.resolved.entries(),
-		Suppress: e.suppress.entries(),
-		Seen:     e.seen.entries(),
-		Since:    e.since,
+		Version:   stateVersion,
+		Now:       e.now,
+		Sources:   e.sources.entries(),
+		Domains:   e.domains.entries(),
+		Pairs:     e.pairs.entries(),
+		Resolved:  e.resolved.entries(),
+		Incidents: e.incidents.entries(),
+		Beacons:   e.beacons.entries(),
+		Callers:   e.callers.entries(),
+		CallerSet: e.callerSet.entries(),
+		Answers:   e.answers.entries(),
+		Uploads:   e.uploads.entries(),
+		Prints:    e.prints.entries(),
+		Seen:      e.seen.entries(),
+		Since:     e.since,
 	}
 	return gob.NewEncoder(w).Encode(&s)
 }
@@ -51,7 +63,7 @@ func (e *Engine) LoadState(r io.Reader) error {
 		return fmt.Errorf("reading state: %v", err)
 	}
 	if s.Version != stateVersion {
-		return fmt.Errorf("state version %d, want %d", s.Version, stateVersion)
+		return &StateVersionError{Have: s.Version, Want: stateVersion}
 	}
 	e.sources = newTable[netip.Addr, srcState](e.cfg.MaxSources)
 	e.domains = newTable[string, domState](e.cfg.MaxDomains)
@@ -61,8 +73,20 @@ func (e *Engine) LoadState(r io.Reader) error {
 	e.domains.load(s.Domains)
 	e.pairs.load(s.Pairs)
 	e.resolved.load(s.Resolved)
-	e.suppress = newTable[uint64, time.Time](e.cfg.MaxPairs)
-	e.suppress.load(s.Suppress)
+	e.incidents = newTable[uint64, incident](e.cfg.MaxPairs)
+	e.incidents.load(s.Incidents)
+	e.beacons = newTable[nameKey, beaconState](e.cfg.MaxPairs)
+	e.beacons.load(s.Beacons)
+	e.callers = newTable[[16]byte, uint64](e.cfg.MaxDomains)
+	e.callers.load(s.Callers)
+	e.callerSet = newTable[uint64, struct{}](e.cfg.MaxSources)
+	e.callerSet.load(s.CallerSet)
+	e.answers = newTable[[16]byte, answer](e.cfg.MaxDomains)
+	e.answers.load(s.Answers)
+	e.uploads = newTable[uploadKey, uploadState](e.cfg.MaxPairs)
+	e.uploads.load(s.Uploads)
+	e.prints = newTable[uint64, fingerprint](e.cfg.MaxDomains)
+	e.prints.load(s.Prints)
 	e.seen = newTable[uint64, struct{}](e.cfg.MaxDomains)
 	e.seen.load(s.Seen)
 	if !s.Since.IsZero() && (e.since.IsZero() || s.Since.Before(e.since)) {
@@ -72,6 +96,14 @@ func (e *Engine) LoadState(r io.Reader) error {
 		e.now = s.Now
 	}
 	return nil
+}
+
+// StateVersionError says a state file was written by another version of
+// nfr-score: its windows cannot be read, and the caller may start afresh.
+type StateVersionError struct{ Have, Want int }
+
+func (e *StateVersionError) Error() string {
+	return fmt.Sprintf("state version %d, want %d", e.Have, e.Want)
 }
 
 // LoadStateFile loads the state SaveStateFile wrote to path; a missing
@@ -86,7 +118,7 @@ func (e *Engine) LoadStateFile(path string) error {
 	}
 	defer fh.Close()
 	if err := e.LoadState(bufio.NewReader(fh)); err != nil {
-		return fmt.Errorf("%s: %v; to start with empty behavioural windows, remove it (rm %s)", path, err, path)
+		return fmt.Errorf("%s: %w; to start with empty behavioural windows, remove it (rm %s)", path, err, path)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package score
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -66,7 +67,7 @@ func TestCaps(t *testing.T) {
 		e.Process(&evs[i], func(*event.Event) {})
 	}
 	st := e.Stats()
-	if st.Sources > 50 || st.Domains > 50 || st.Pairs > 50 {
+	if st.Sources > 50 || st.Domains > 50 || st.Pairs > 50 || st.Beacons > 50 {
 		t.Errorf("state over its caps: %+v", st)
 	}
 	if st.Evicted == 0 {
@@ -74,17 +75,61 @@ func TestCaps(t *testing.T) {
 	}
 }
 
-// TestSuppression: the same threat on the same source and subject (here
-// nordvpn.com, looked up and then connected to, twice) raises one alert per
-// suppression window.
+// TestSuppression: the same threat from the same source (here nordvpn.com,
+// looked up and then connected to, twice) is one incident per suppression
+// window: its first alert, then at Flush one update with the same id, a
+// higher count and the subjects seen.
 func TestSuppression(t *testing.T) {
 	sc, _ := traffic.Find("vpn")
 	g := traffic.New(1)
 	g.Play([]traffic.Scenario{sc})
 	evs := g.Events()
 	evs = append(evs, evs...)
-	if n := count(run(t, DefaultConfig(), evs), "vpn"); n != 1 {
-		t.Errorf("%d vpn alerts, want 1", n)
+	alerts := run(t, DefaultConfig(), evs)
+	if n := count(alerts, "vpn"); n != 2 {
+		t.Fatalf("%d vpn alerts, want the first and one update", n)
+	}
+	first, upd := alerts[0], alerts[len(alerts)-1]
+	if first.ID == "" || first.ID != upd.ID || first.Count != 1 || upd.Count <= 1 {
+		t.Errorf("first %q count %d, update %q count %d", first.ID, first.Count, upd.ID, upd.Count)
+	}
+	if upd.FirstSeen != first.FirstSeen || upd.LastSeen.Before(upd.FirstSeen) || len(upd.Examples) == 0 || len(upd.Examples) > maxExamples {
+		t.Errorf("update: firstSeen %v lastSeen %v examples %q", upd.FirstSeen, upd.LastSeen, upd.Examples)
+	}
+	// The same events give the same ids on every run.
+	if again := run(t, DefaultConfig(), evs); again[0].ID != first.ID {
+		t.Errorf("id %q on a second run, %q on the first", again[0].ID, first.ID)
+	}
+}
+
+// TestIncidentWindow: findings after the suppression window open a new
+// incident with a new id, and the old one's update is emitted when the
+// clock passes its window, before the new alert.
+func TestIncidentWindow(t *testing.T) {
+	e, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alerts []*event.Event
+	emit := func(a *event.Event) { alerts = append(alerts, a) }
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ev := func(at time.Duration, q string) *event.Event {
+		return &event.Event{Type: event.TypeDNS, TS: t0.Add(at), SrcIP: netip.MustParseAddr("10.0.0.5"),
+			DestIP: netip.MustParseAddr("10.0.0.1"), DestPort: 53, Proto: "udp", Query: q}
+	}
+	for i := 0; i < 15; i++ {
+		e.Process(ev(time.Duration(i)*time.Minute, fmt.Sprintf("h%d.example.onion", i)), emit)
+	}
+	e.Process(ev(2*time.Hour, "late.example.onion"), emit)
+	e.Flush(emit)
+	if len(alerts) != 3 {
+		t.Fatalf("%d alerts, want first, update, new incident", len(alerts))
+	}
+	if alerts[1].ID != alerts[0].ID || alerts[1].Count != 15 || len(alerts[1].Examples) != maxExamples {
+		t.Errorf("update %q count %d examples %d", alerts[1].ID, alerts[1].Count, len(alerts[1].Examples))
+	}
+	if alerts[2].ID == alerts[0].ID || alerts[2].Count != 1 {
+		t.Errorf("new incident %q count %d", alerts[2].ID, alerts[2].Count)
 	}
 }
 

@@ -47,6 +47,19 @@ func (t *table[K, V]) getNew(k K, now time.Time) (*V, bool) {
 	return &s.v, true
 }
 
+// touch returns the entry for k, marking it used at now, without creating
+// it.
+func (t *table[K, V]) touch(k K, now time.Time) (*V, bool) {
+	s, ok := t.m[k]
+	if !ok {
+		return nil, false
+	}
+	if ns := now.UnixNano(); ns > s.last {
+		s.last = ns
+	}
+	return &s.v, true
+}
+
 // peek returns the entry for k without creating it.
 func (t *table[K, V]) peek(k K) (*V, bool) {
 	s, ok := t.m[k]

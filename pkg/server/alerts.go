@@ -66,6 +66,11 @@ func (s *Server) getAlerts(w http.ResponseWriter, r *http.Request, t Tenant) {
 			s.internalError(w, fmt.Errorf("alert %d: flags: %w", row.ID, err))
 			return
 		}
+		var in api.Incident
+		if err := json.Unmarshal([]byte(row.Incident), &in); err != nil {
+			s.internalError(w, fmt.Errorf("alert %d: incident: %w", row.ID, err))
+			return
+		}
 		for id, ti := range threats {
 			resp.Threats[id] = ti
 		}
@@ -74,6 +79,7 @@ func (s *Server) getAlerts(w http.ResponseWriter, r *http.Request, t Tenant) {
 			Event:     json.RawMessage(row.Event),
 			Threats:   sortedKeys(threats),
 			Wisdom:    api.Wisdom{Flags: flags},
+			Incident:  in,
 		})
 	}
 	if err := s.withStatus(t, rows, resp.Alerts); err != nil {

@@ -311,6 +311,23 @@ func (c *console) reportPage(rows []consoleAlert, title string) (*report.Page, e
 		if err != nil {
 			return nil, fmt.Errorf("alert %d: %w", row.ID, err)
 		}
+		// nfr-score's reason and incident fields are kept beside the event.
+		var in api.Incident
+		if row.Incident != "" {
+			if err := json.Unmarshal([]byte(row.Incident), &in); err != nil {
+				return nil, fmt.Errorf("alert %d: incident: %w", row.ID, err)
+			}
+		}
+		a.Reason, a.ID, a.Count = in.Reason, in.ID, int64(in.Count)
+		if in.Severity > a.Severity {
+			a.Severity = in.Severity
+		}
+		if in.FirstSeen != nil {
+			a.FirstSeen = *in.FirstSeen
+		}
+		if in.LastSeen != nil {
+			a.LastSeen = *in.LastSeen
+		}
 		a.N, a.Key, a.Link = i+1, row.ID, "/alert/"+strconv.FormatInt(row.ID, 10)
 		a.Status, a.Note, a.NoteAt = row.Status.State, row.Status.Note, row.Status.At
 		set.Alerts = append(set.Alerts, a)

@@ -46,7 +46,8 @@ func fillAlerts(tb testing.TB, st *Store, tenant int64, n int) {
 			ev.SrcIP, _ = event.ParseAddr(fmt.Sprintf("10.%d.%d.%d", i%1000/250, i%250, 1+i%7))
 			ev.DestIP, _ = event.ParseAddr("10.0.0.53")
 			tj, _ := json.Marshal(map[string]api.ThreatInfo{th.id: {Title: th.id + " title", Severity: th.sev}})
-			if _, err := ins.Exec(tenant, start.Unix(), "dns", string(ev.AppendJSON(nil)), string(tj), `["nxdomain"]`); err != nil {
+			if _, err := ins.Exec(tenant, start.Unix(), "dns", string(ev.AppendJSON(nil)), string(tj), `["nxdomain"]`, `{}`); err != nil {
+				tx.Rollback()
 				tb.Fatal(err)
 			}
 		}

@@ -199,7 +199,7 @@ type consoleAlert struct {
 func (s *Store) ConsoleAlerts(q AlertQuery) ([]consoleAlert, error) {
 	var b strings.Builder
 	args := []any{}
-	b.WriteString(`SELECT a.id, a.event_type, a.event, a.threats, a.flags,
+	b.WriteString(`SELECT a.id, a.event_type, a.event, a.threats, a.flags, a.incident,
 		coalesce(st.state, ''), coalesce(st.note, ''), coalesce(st.at, 0)
 		FROM console_alerts c`)
 	if q.Threat != "" {
@@ -260,7 +260,7 @@ func (s *Store) ConsoleAlerts(q AlertQuery) ([]consoleAlert, error) {
 	for rows.Next() {
 		var a consoleAlert
 		var at int64
-		if err := rows.Scan(&a.ID, &a.EventType, &a.Event, &a.Threats, &a.Flags, &a.Status.State, &a.Status.Note, &at); err != nil {
+		if err := rows.Scan(&a.ID, &a.EventType, &a.Event, &a.Threats, &a.Flags, &a.Incident, &a.Status.State, &a.Status.Note, &at); err != nil {
 			return nil, err
 		}
 		if at != 0 {
@@ -279,10 +279,10 @@ func likeEscape(s string) string {
 // tenant has no alert with that id.
 func (s *Store) ConsoleAlert(tenant, id int64) (a consoleAlert, found bool, err error) {
 	var at int64
-	err = s.r.QueryRow(`SELECT a.id, a.event_type, a.event, a.threats, a.flags,
+	err = s.r.QueryRow(`SELECT a.id, a.event_type, a.event, a.threats, a.flags, a.incident,
 		coalesce(st.state, ''), coalesce(st.note, ''), coalesce(st.at, 0)
 		FROM alerts a LEFT JOIN alert_status st ON st.alert = a.id WHERE a.id = ? AND a.tenant = ?`, id, tenant).
-		Scan(&a.ID, &a.EventType, &a.Event, &a.Threats, &a.Flags, &a.Status.State, &a.Status.Note, &at)
+		Scan(&a.ID, &a.EventType, &a.Event, &a.Threats, &a.Flags, &a.Incident, &a.Status.State, &a.Status.Note, &at)
 	if err == sql.ErrNoRows {
 		return a, false, nil
 	}

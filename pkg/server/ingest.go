@@ -481,6 +481,7 @@ func (s *Server) storeAlert(ins *sql.Stmt, tenant int64, now time.Time, a *event
 		typ = event.TypeDNS
 	}
 	ev.Type, ev.EventType, ev.Severity, ev.Threats, ev.Flags, ev.Reason = typ, "", 0, nil, nil, ""
+	ev.ID, ev.Count, ev.FirstSeen, ev.LastSeen, ev.Examples = "", 0, time.Time{}, time.Time{}, nil
 	threats := make(map[string]api.ThreatInfo, len(a.Threats))
 	for id, t := range a.Threats {
 		threats[id] = api.ThreatInfo{Title: t.Title, Severity: t.Severity, Policy: t.Policy}
@@ -497,12 +498,31 @@ func (s *Server) storeAlert(ins *sql.Stmt, tenant int64, now time.Time, a *event
 	if err != nil {
 		return err
 	}
-	if _, err := ins.Exec(tenant, now.Unix(), typ, string(ev.AppendJSON(nil)), string(tj), string(fj)); err != nil {
+	ij, err := json.Marshal(incidentOf(a))
+	if err != nil {
+		return err
+	}
+	if _, err := ins.Exec(tenant, now.Unix(), typ, string(ev.AppendJSON(nil)), string(tj), string(fj), string(ij)); err != nil {
 		return err
 	}
 	s.metrics.alerts.Add(1)
 	s.deliver(a)
 	return nil
+}
+
+// incidentOf returns what alert a says besides its event, threats and
+// flags, as the API serves it.
+func incidentOf(a *event.Event) api.Incident {
+	in := api.Incident{Severity: a.Severity, Reason: a.Reason, ID: a.ID, Count: a.Count, Examples: a.Examples}
+	if !a.FirstSeen.IsZero() {
+		t := a.FirstSeen.UTC()
+		in.FirstSeen = &t
+	}
+	if !a.LastSeen.IsZero() {
+		t := a.LastSeen.UTC()
+		in.LastSeen = &t
+	}
+	return in
 }
 
 // sortedKeys returns m's keys in order.

@@ -44,6 +44,7 @@ func (s *testScorer) Process(ev *event.Event, emit func(*event.Event)) {
 	if strings.HasSuffix(ev.Query, ".evil.test") || ev.DestPort == 4444 {
 		a := *ev
 		a.Type, a.EventType, a.Threats, a.Flags, a.Severity = event.TypeAlert, ev.Type, testThreat, []string{"young_domain"}, 5
+		a.Reason, a.ID, a.Count, a.FirstSeen, a.LastSeen, a.Examples = "query under evil.test", "00c0ffee", 1, ev.TS, ev.TS, []string{"evil.test"}
 		emit(&a)
 	}
 }
@@ -406,6 +407,11 @@ func TestFollowPaging(t *testing.T) {
 	al := first.Alerts[0]
 	if len(al.Threats) != 1 || al.Threats[0] != "c2" || len(al.Wisdom.Flags) != 1 {
 		t.Errorf("alert: %+v", al)
+	}
+	// Everything nfr-score prints besides the event is served too.
+	if in := al.Incident; in.Reason != "query under evil.test" || in.ID != "00c0ffee" || in.Count != 1 || in.Severity != 5 ||
+		in.FirstSeen == nil || in.LastSeen == nil || len(in.Examples) != 1 {
+		t.Errorf("alert incident: %+v", in)
 	}
 	var ev event.Event
 	if err := event.Unmarshal(al.Event, &ev); err != nil || ev.Type != "dns" || ev.Query != "x0.evil.test" || ev.SrcPort != 5353 {

@@ -17,7 +17,7 @@ import (
 )
 
 // schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 1
+const schemaVersion = 2
 
 const schema = `
 CREATE TABLE IF NOT EXISTS tenants (
@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS alerts (
 	event_type TEXT NOT NULL,
 	event      TEXT NOT NULL,
 	threats    TEXT NOT NULL,
-	flags      TEXT NOT NULL
+	flags      TEXT NOT NULL,
+	incident   TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS alerts_tenant ON alerts(tenant, id);
 `
@@ -116,13 +117,13 @@ func OpenStore(path, sync string) (*Store, error) {
 		stmt **sql.Stmt
 		q    string
 	}{
-		{w, &s.insAlert, `INSERT INTO alerts(tenant, created, event_type, event, threats, flags) VALUES (?, ?, ?, ?, ?, ?)`},
+		{w, &s.insAlert, `INSERT INTO alerts(tenant, created, event_type, event, threats, flags, incident) VALUES (?, ?, ?, ?, ?, ?, ?)`},
 		{w, &s.insBatch, `INSERT INTO batches(tenant, id, answer, created) VALUES (?, ?, ?, ?)`},
 		{w, &s.keySeen, `UPDATE keys SET seen = ? WHERE id = ?`},
 		{w, &s.getBatch, `SELECT answer FROM batches WHERE tenant = ? AND id = ?`},
 		{s.r, &s.auth, `SELECT k.tenant, t.name, k.id FROM keys k JOIN tenants t ON t.id = k.tenant WHERE k.hash = ? AND k.revoked = 0`},
 		{s.r, &s.batchRead, `SELECT answer FROM batches WHERE tenant = ? AND id = ?`},
-		{s.r, &s.alerts, `SELECT id, event_type, event, threats, flags FROM alerts WHERE tenant = ? AND id > ? ORDER BY id LIMIT ?`},
+		{s.r, &s.alerts, `SELECT id, event_type, event, threats, flags, incident FROM alerts WHERE tenant = ? AND id > ? ORDER BY id LIMIT ?`},
 	} {
 		if *p.stmt, err = p.db.Prepare(p.q); err != nil {
 			s.Close()
@@ -142,6 +143,16 @@ func (s *Store) migrate() error {
 	}
 	if _, err := s.w.Exec(schema + scorerStateSchema); err != nil {
 		return err
+	}
+	// Databases of schema 1 lack the incident column (reason, id, count).
+	var has int
+	if err := s.w.QueryRow(`SELECT count(*) FROM pragma_table_info('alerts') WHERE name = 'incident'`).Scan(&has); err != nil {
+		return err
+	}
+	if has == 0 {
+		if _, err := s.w.Exec(`ALTER TABLE alerts ADD COLUMN incident TEXT NOT NULL DEFAULT '{}'`); err != nil {
+			return err
+		}
 	}
 	_, err := s.w.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion))
 	return err
@@ -397,6 +408,7 @@ type storedAlert struct {
 	Event     string
 	Threats   string // JSON object id -> ThreatInfo
 	Flags     string // JSON array
+	Incident  string // JSON api.Incident
 }
 
 // Alerts returns up to limit alerts of tenant after row id after.
@@ -409,7 +421,7 @@ func (s *Store) Alerts(tenant, after int64, limit int) ([]storedAlert, error) {
 	var as []storedAlert
 	for rows.Next() {
 		var a storedAlert
-		if err := rows.Scan(&a.ID, &a.EventType, &a.Event, &a.Threats, &a.Flags); err != nil {
+		if err := rows.Scan(&a.ID, &a.EventType, &a.Event, &a.Threats, &a.Flags, &a.Incident); err != nil {
 			return nil, err
 		}
 		as = append(as, a)

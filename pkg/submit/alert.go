@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/nfr-project/nfr/pkg/api"
 	"github.com/nfr-project/nfr/pkg/event"
@@ -14,7 +15,8 @@ import (
 
 // reserved are the keys an alert line sets itself; the wire event's own
 // values for them are replaced.
-var reserved = map[string]bool{"type": true, "v": true, "eventType": true, "severity": true, "threats": true, "flags": true}
+var reserved = map[string]bool{"type": true, "v": true, "eventType": true, "severity": true, "threats": true, "flags": true,
+	"reason": true, "id": true, "count": true, "firstSeen": true, "lastSeen": true, "examples": true}
 
 // AlertLine appends the alert a as one line of our stream: type alert, the
 // wire event's fields in their order and bytes (unknown ones included),
@@ -66,7 +68,7 @@ func AlertLine(dst []byte, a *api.Alert, info map[string]api.ThreatInfo) ([]byte
 	ids := append([]string(nil), a.Threats...)
 	sort.Strings(ids)
 	ids = dedup(ids)
-	sev := 0
+	sev := a.Severity
 	for _, id := range ids {
 		sev = max(sev, info[id].Severity)
 	}
@@ -102,7 +104,47 @@ func AlertLine(dst []byte, a *api.Alert, info map[string]api.ThreatInfo) ([]byte
 		}
 		dst = append(dst, ']')
 	}
-	return append(dst, '}'), nil
+	return append(appendIncident(dst, &a.Incident), '}'), nil
+}
+
+// appendIncident appends the reason and incident fields nfr-score wrote
+// and nfr-engine serves.
+func appendIncident(dst []byte, in *api.Incident) []byte {
+	str := func(key, v string) {
+		if v != "" {
+			dst = append(dst, ',')
+			dst = event.AppendString(dst, key)
+			dst = append(dst, ':')
+			dst = event.AppendString(dst, v)
+		}
+	}
+	str("reason", in.Reason)
+	str("id", in.ID)
+	if in.Count > 0 {
+		dst = append(dst, `,"count":`...)
+		dst = strconv.AppendInt(dst, int64(in.Count), 10)
+	}
+	for _, t := range []struct {
+		key string
+		t   *time.Time
+	}{{"firstSeen", in.FirstSeen}, {"lastSeen", in.LastSeen}} {
+		if t.t != nil {
+			dst = append(dst, `,"`+t.key+`":"`...)
+			dst = event.AppendTime(dst, *t.t)
+			dst = append(dst, '"')
+		}
+	}
+	if len(in.Examples) > 0 {
+		dst = append(dst, `,"examples":[`...)
+		for i, x := range in.Examples {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = event.AppendString(dst, x)
+		}
+		dst = append(dst, ']')
+	}
+	return dst
 }
 
 func dedup(s []string) []string {

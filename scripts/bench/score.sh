@@ -59,7 +59,7 @@ measure() {
 		cpu=$wall
 	fi
 	printf '%-28s %8.2f s wall %8.2f s CPU %9d KiB peak RSS\n' "$label" "$wall" "$cpu" "$rss"
-	LAST_WALL=$wall LAST_CPU=$cpu
+	LAST_WALL=$wall LAST_CPU=$cpu LAST_RSS=$rss
 }
 
 echo "nfr-score: $n events, feed of $(wc -l < "$feed") indicators, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
@@ -70,3 +70,19 @@ wall=$LAST_WALL cpu=$LAST_CPU
 echo "nfr-score: $(calc "$n / ($wall - $feed_wall)") events/s after the feed load, $(calc "$n / $wall") including it (target 500000)"
 echo "nfr-score: $(calc "$n / $cpu") events per CPU-second (the machine is shared: load $(cut -d' ' -f1 /proc/loadavg))"
 "$bin" -c "$conf" --stats "$events" 2>&1 > /dev/null | tail -1
+
+# Bounded memory: one DNS lookup and one flow from each of 1,000,000
+# distinct sources; the state caps (max_sources and friends) evict.
+distinct=$dir/score-events-1m-sources.json
+if [[ ! -s $distinct ]]; then
+	awk 'BEGIN {
+		for (i = 0; i < 1000000; i++) {
+			s = sprintf("10.%d.%d.%d", int(i / 65536) % 256, int(i / 256) % 256, i % 256)
+			t = sprintf("2026-11-02T%02d:%02d:%02d.%03dZ", 9 + int(i / 3600000), int(i / 60000) % 60, int(i / 1000) % 60, i % 1000)
+			printf "{\"type\":\"dns\",\"ts\":\"%s\",\"srcIP\":\"%s\",\"destIP\":\"10.0.0.2\",\"destPort\":53,\"proto\":\"udp\",\"query\":\"www.site%d.example.com\",\"qtype\":\"A\",\"rcode\":\"NOERROR\",\"answers\":[\"93.184.%d.%d\"]}\n", t, s, i % 50000, int(i / 256) % 256, i % 256
+			printf "{\"type\":\"ip\",\"ts\":\"%s\",\"srcIP\":\"%s\",\"destIP\":\"93.184.%d.%d\",\"destPort\":443,\"proto\":\"tcp\",\"bytesOut\":600,\"bytesIn\":4000,\"pktsOut\":6,\"pktsIn\":6,\"connState\":\"SF\"}\n", t, s, int(i / 256) % 256, i % 256
+		}
+	}' > "$distinct"
+fi
+measure "score 1 M distinct sources" "$bin" -c "$conf" "$distinct"
+echo "nfr-score: peak memory with 1,000,000 distinct sources: $(awk "BEGIN { printf \"%.0f\", $LAST_RSS / 1024 }") MiB"

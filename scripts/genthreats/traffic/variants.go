@@ -1,0 +1,231 @@
+package traffic
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/google/gopacket/layers"
+
+	"github.com/nfr-project/nfr/pkg/event"
+)
+
+// Variant is one point of a behaviour's variant space (pace, jitter,
+// sizes, spread over addresses, proxies, transport), or a benign chore,
+// for `make eval`. The variants are written from the ranges the issue
+// names (jitter up to 50 %, intervals 10 s to 1 h, sizes varying by half,
+// rates down to one a minute, many addresses, proxies, UDP), not from
+// nfr-score's thresholds; Claimed says whether nfr-score's documentation
+// claims to cover it (an unclaimed variant shows what is not covered).
+type Variant struct {
+	Behaviour string
+	Name      string
+	Threat    string // the threat id that must be raised; "" for a chore (no non-policy alert)
+	Claimed   bool
+	Run       func(g *Gen, host netip.Addr, t time.Time) time.Time
+}
+
+// jittered returns d varied uniformly by up to frac either way.
+func (g *Gen) jittered(d time.Duration, frac float64) time.Duration {
+	return d + time.Duration((g.Rand.Float64()*2-1)*frac*float64(d))
+}
+
+// sized returns n varied uniformly by up to frac either way.
+func (g *Gen) sized(n int, frac float64) int {
+	return n + int((g.Rand.Float64()*2-1)*frac*float64(n))
+}
+
+// every calls f n times, d apart with jitter frac, and returns the end.
+func (g *Gen) every(t time.Time, n int, d time.Duration, frac float64, f func(t time.Time)) time.Time {
+	for i := 0; i < n; i++ {
+		f(t)
+		t = t.Add(g.jittered(d, frac))
+	}
+	return t
+}
+
+// Connect writes a CONNECT through a web proxy to name:443 and its http
+// and ip events.
+func (g *Gen) Connect(ts time.Time, src, proxy netip.Addr, proxyPort uint16, name string, out int) time.Time {
+	req := fmt.Sprintf("CONNECT %s:443 HTTP/1.1\r\nHost: %s:443\r\nUser-Agent: %s\r\n\r\n", name, name, ua)
+	start := len(g.events)
+	end := g.TCP(ts, Conn{Src: src, Dst: proxy, Port: proxyPort, Out: append([]byte(req), make([]byte, out)...),
+		In: append([]byte("HTTP/1.1 200 Connection established\r\n\r\n"), make([]byte, 3000)...)})
+	ip := g.events[start]
+	g.events = append(g.events, event.Event{Type: event.TypeHTTP, V: 1, TS: ts, SrcIP: src, SrcPort: ip.SrcPort, DestIP: proxy, DestPort: proxyPort,
+		Proto: "tcp", Host: name, URL: name + ":443", Method: "CONNECT", Status: 200, UserAgent: ua})
+	return end
+}
+
+var (
+	c2Addr   = addr("203.0.113.80")
+	proxy    = addr("10.0.0.8")
+	dictWord = []string{"river", "candle", "market", "silver", "garden", "window", "thunder", "pocket", "castle", "forest",
+		"yellow", "bottle", "planet", "winter", "copper", "shadow", "butter", "marble", "violet", "harbor"}
+)
+
+// Variants lists the threat variants make eval plays, each alone.
+var Variants = []Variant{
+	{"beacon", "TLS every 10 s, no jitter", "beacon", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.every(t, 40, 10*time.Second, 0, func(t time.Time) { g.TLS(t, h, c2Addr, 443, "sync.example-c2.net", 600, 900) })
+	}},
+	{"beacon", "TLS every 60 s, 50 % jitter, sizes ±50 %", "beacon", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.every(t, 40, time.Minute, 0.5, func(t time.Time) { g.TLS(t, h, c2Addr, 443, "sync.example-c2.net", g.sized(600, 0.5), 900) })
+	}},
+	{"beacon", "plain TCP every 1 h, 20 % jitter, 14 h", "beacon", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.every(t, 14, time.Hour, 0.2, func(t time.Time) {
+			g.TCP(t, Conn{Src: h, Dst: c2Addr, Port: 8443, OutSize: 700, In: make([]byte, 300)})
+		})
+	}},
+	{"beacon", "UDP every 30 s, 10 % jitter", "beacon", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.every(t, 40, 30*time.Second, 0.1, func(t time.Time) { g.UDP(t, h, c2Addr, 5151, 120, 80) })
+	}},
+	{"beacon", "proxy CONNECT every 5 min, 20 % jitter", "beacon", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.every(t, 30, 5*time.Minute, 0.2, func(t time.Time) { g.Connect(t, h, proxy, 3128, "www.example-c2.net", 500) })
+	}},
+	{"beacon", "TLS every 2 min over 8 CDN addresses", "beacon", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		i := 0
+		return g.every(t, 30, 2*time.Minute, 0.1, func(t time.Time) {
+			i++
+			g.TLS(t, h, addr(fmt.Sprintf("198.51.100.%d", 20+i%8)), 443, "edge.example-c2.net", 600, 900)
+		})
+	}},
+	{"dns_tunnel", "TXT lookups every 20-60 s for 90 min", "dns_tunnel", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		end := t.Add(90 * time.Minute)
+		for t.Before(end) {
+			g.DNS(t, h, g.randLabel(30, base32)+".t.example-tunnel.net", layers.DNSTypeTXT, layers.DNSResponseCodeNoErr)
+			t = t.Add(time.Duration(20+g.Rand.Intn(41)) * time.Second)
+		}
+		return t
+	}},
+	{"dga", "random names with digits, one per 3 min, NXDOMAIN", "dga", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.every(t, 20, 3*time.Minute, 0.3, func(t time.Time) {
+			g.DNS(t, h, g.randLabel(5, lower)+fmt.Sprint(g.Rand.Intn(10))+g.randLabel(4, lower)+".com", layers.DNSTypeA, layers.DNSResponseCodeNXDomain)
+		})
+	}},
+	{"dga", "dictionary words (two English words + .com), one a minute, NXDOMAIN", "dga", false, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.every(t, 30, time.Minute, 0.3, func(t time.Time) {
+			g.DNS(t, h, dictWord[g.Rand.Intn(len(dictWord))]+dictWord[g.Rand.Intn(len(dictWord))]+".com", layers.DNSTypeA, layers.DNSResponseCodeNXDomain)
+		})
+	}},
+	{"dga", "dictionary words (two English words + .com), one a minute, resolving", "dga", false, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.every(t, 30, time.Minute, 0.3, func(t time.Time) {
+			g.DNS(t, h, dictWord[g.Rand.Intn(len(dictWord))]+dictWord[g.Rand.Intn(len(dictWord))]+".com", layers.DNSTypeA, layers.DNSResponseCodeNoErr, "203.0.113.90")
+		})
+	}},
+	{"scan", "20 ports of one host, one every 3 min", "scan_port", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		p := 0
+		return g.every(t, 20, 3*time.Minute, 0.2, func(t time.Time) {
+			p++
+			g.TCP(t, Conn{Src: h, Dst: addr("198.51.100.9"), Port: uint16(1000 + 37*p), NoAnswer: true})
+		})
+	}},
+	{"scan", "tcp/445 of 40 hosts over an hour", "scan_host", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		i := 0
+		return g.every(t, 40, 90*time.Second, 0.2, func(t time.Time) {
+			i++
+			g.TCP(t, Conn{Src: h, Dst: addr(fmt.Sprintf("198.51.100.%d", 100+i)), Port: 445, Refused: i%2 == 0, NoAnswer: i%2 == 1})
+		})
+	}},
+	{"exfil", "500 MB in 25 MB chunks over 23 h to 20 addresses of one domain", "exfil_upload", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		for i := 0; i < 20; i++ {
+			a := fmt.Sprintf("203.0.113.%d", 100+i)
+			g.DNS(t, h, fmt.Sprintf("u%d.files.example-drop.com", i), layers.DNSTypeA, layers.DNSResponseCodeNoErr, a)
+			g.TCP(t.Add(time.Second), Conn{Src: h, Dst: addr(a), Port: 443, OutSize: 25 << 20, In: make([]byte, 40<<10)})
+			t = t.Add(70 * time.Minute)
+		}
+		return t
+	}},
+	{"exfil", "10 MB over SSH (tcp/22)", "exfil_ssh", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.TCP(t, Conn{Src: h, Dst: addr("203.0.113.30"), Port: 22, OutSize: 10 << 20, In: make([]byte, 30<<10)})
+	}},
+	{"exfil", "10 MB over SSH on tcp/465", "exfil_ssh", false, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.TCP(t, Conn{Src: h, Dst: addr("203.0.113.31"), Port: 465, OutSize: 10 << 20, In: make([]byte, 30<<10)})
+	}},
+	{"strobe", "300 refused attempts, one every 2 s", "strobe", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.every(t, 300, 2*time.Second, 0.3, func(t time.Time) { g.TCP(t, Conn{Src: h, Dst: addr("203.0.113.40"), Port: 5888, Refused: true}) })
+	}},
+	{"tor", "bootstrap: unanswered SYNs to 5 fallback mirrors", "tor", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		for _, a := range []string{"95.217.112.243", "185.220.101.28", "51.91.73.194", "109.70.100.17", "94.142.241.194"} {
+			t = g.TCP(t, Conn{Src: h, Dst: addr(a), Port: 443, NoAnswer: true}).Add(time.Second)
+		}
+		return t
+	}},
+	{"c2_direct", "TLS without SNI to a bare address on 8080, every 3-5 min", "c2_direct", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		for i := 0; i < 12; i++ {
+			g.DNS(t, h, fmt.Sprintf("www.site%d.example.com", i), layers.DNSTypeA, layers.DNSResponseCodeNoErr, "93.184.216.34")
+		}
+		return g.every(t.Add(time.Minute), 12, 4*time.Minute, 0.25, func(t time.Time) { g.TLS(t, h, addr("203.0.113.50"), 8080, "", 1400, 1200) })
+	}},
+	{"lateral", "SMB sessions with 12 internal hosts over 40 min", "lateral", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		i := 0
+		return g.every(t, 12, 200*time.Second, 0.2, func(t time.Time) {
+			i++
+			g.TCP(t, Conn{Src: h, Dst: addr(fmt.Sprintf("10.0.3.%d", 10+i)), Port: 445, OutSize: 3000, In: make([]byte, 3000)})
+		})
+	}},
+	{"probe", "TLS handshakes with 12 ports of one internal host", "probe", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		p := 0
+		return g.every(t, 12, 20*time.Second, 0.2, func(t time.Time) {
+			p++
+			g.TLS(t, h, addr("10.0.3.5"), uint16(8440+p), "", 300, 300)
+		})
+	}},
+	{"long_conn", "one 2-hour session", "long_conn", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.TCP(t, Conn{Src: h, Dst: addr("203.0.113.60"), Port: 8443, OutSize: 200 << 10, In: make([]byte, 200<<10), Dur: 2 * time.Hour})
+	}},
+	{"dns_probe", "CHAOS version.bind", "dns_probe", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		g.DNS(t, h, "version.bind", layers.DNSTypeTXT, layers.DNSResponseCodeNoErr)
+		return t.Add(time.Second)
+	}},
+}
+
+// Chores lists benign periodic and bulk jobs that must raise no threat
+// (policy alerts, such as a backup to cloud storage, are allowed).
+var Chores = []Variant{
+	{"chore", "monitoring agent posting to an internal collector every 15 s", "", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.every(t, 240, 15*time.Second, 0.02, func(t time.Time) {
+			g.HTTP(t, h, addr("10.0.0.50"), 8086, "metrics.corp.example", "/write?db=telegraf", ua, 204, 0)
+		})
+	}},
+	{"chore", "hourly Windows Update check", "", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.every(t, 14, time.Hour, 0.05, func(t time.Time) {
+			g.lookupAndTLS(t, h, "fe2.update.microsoft.com", "20.72.235.82", 443)
+		})
+	}},
+	{"chore", "antivirus update poll every 5 min", "", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.every(t, 40, 5*time.Minute, 0.01, func(t time.Time) {
+			g.HTTP(t, h, addr("91.228.167.21"), 80, "update.eset.com", "/v1/update.ver", ua, 200, 2000)
+		})
+	}},
+	{"chore", "nightly 800 MB backup to S3", "", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		g.DNS(t, h, "corp-backups.s3.amazonaws.com", layers.DNSTypeA, layers.DNSResponseCodeNoErr, "52.216.8.10")
+		return g.TCP(t.Add(time.Second), Conn{Src: h, Dst: addr("52.216.8.10"), Port: 443, OutSize: 800 << 20, In: make([]byte, 2<<20)})
+	}},
+	{"chore", "rsync over SSH to the internal backup server", "", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.TCP(t, Conn{Src: h, Dst: addr("10.0.0.60"), Port: 22, OutSize: 300 << 20, In: make([]byte, 1<<20)})
+	}},
+	{"chore", "git push over SSH to github.com", "", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		g.DNS(t, h, "github.com", layers.DNSTypeA, layers.DNSResponseCodeNoErr, "140.82.121.4")
+		return g.TCP(t.Add(time.Second), Conn{Src: h, Dst: addr("140.82.121.4"), Port: 22, OutSize: 3 << 20, In: make([]byte, 200<<10)})
+	}},
+	{"chore", "Windows telemetry names under nsatc.net", "", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.every(t, 60, 20*time.Second, 0.3, func(t time.Time) {
+			g.DNS(t, h, g.randLabel(24, alnum)+".vortex-win.data.microsoft.com.nsatc.net", layers.DNSTypeA, layers.DNSResponseCodeNoErr, "13.69.109.130")
+		})
+	}},
+	{"chore", "rackcdn hash names", "", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.every(t, 60, 10*time.Second, 0.3, func(t time.Time) {
+			g.DNS(t, h, g.randLabel(20, alnum)+"-"+g.randLabel(32, alnum)+".ssl.cf1.rackcdn.com", layers.DNSTypeA, layers.DNSResponseCodeNoErr, "23.40.60.11")
+		})
+	}},
+	{"chore", "mail server DNSBL lookups (Spamhaus)", "", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.every(t, 120, 5*time.Second, 0.5, func(t time.Time) {
+			ip := fmt.Sprintf("%d.%d.%d.%d", g.Rand.Intn(223)+1, g.Rand.Intn(256), g.Rand.Intn(256), g.Rand.Intn(256))
+			g.DNS(t, h, ip+".zen.spamhaus.org", layers.DNSTypeA, layers.DNSResponseCodeNXDomain)
+		})
+	}},
+	{"chore", "NTP every 64 s", "", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.every(t, 60, 64*time.Second, 0, func(t time.Time) { g.UDP(t, h, addr("162.159.200.1"), 123, 48, 48) })
+	}},
+}
