@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -84,7 +85,11 @@ func run() int {
 		ui.Warnf("%d bad lines skipped", set.Skipped)
 	}
 	if o.Output != "" && o.Output != "-" {
-		ui.Infof("%d alerts from %d lines written to %s", len(set.Alerts), set.Lines, o.Output)
+		folded := ""
+		if set.Updates > 0 {
+			folded = fmt.Sprintf(" (%d incident updates folded in)", set.Updates)
+		}
+		ui.Infof("%d alerts from %d lines%s written to %s", len(set.Alerts), set.Lines, folded, o.Output)
 	}
 	return code
 }

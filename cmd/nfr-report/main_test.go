@@ -16,14 +16,14 @@ func TestWritesPage(t *testing.T) {
 	if r.Code != 0 || r.Stdout != "" {
 		t.Fatalf("exit %d, stdout %q, stderr %s", r.Code, r.Stdout, r.Stderr)
 	}
-	if want := "nfr-report: 38 alerts from 38 lines written to " + out + "\n"; r.Stderr != want {
+	if want := "nfr-report: 10 alerts from 20 lines (10 incident updates folded in) written to " + out + "\n"; r.Stderr != want {
 		t.Errorf("stderr %q, want %q", r.Stderr, want)
 	}
 	page, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"<title>Demo &lt;capture&gt;</title>", `id="alert-38"`, "zrgb6yar.net"} {
+	for _, w := range []string{"<title>Demo &lt;capture&gt;</title>", `id="alert-10"`, "zrgb6yar.net"} {
 		if !strings.Contains(string(page), w) {
 			t.Errorf("page lacks %q", w)
 		}
@@ -73,7 +73,7 @@ func TestTee(t *testing.T) {
 	if r.Code != 0 || r.Stdout != string(alerts) {
 		t.Fatalf("exit %d, stdout is not the input (%d bytes, want %d), stderr %s", r.Code, len(r.Stdout), len(alerts), r.Stderr)
 	}
-	if page, err := os.ReadFile(out); err != nil || !strings.Contains(string(page), `id="alert-38"`) {
+	if page, err := os.ReadFile(out); err != nil || !strings.Contains(string(page), `id="alert-10"`) {
 		t.Errorf("report not written: %v", err)
 	}
 	r = testenv.RunBin(t, "nfr-report", nil, "--tee")

@@ -146,6 +146,8 @@ type Message struct {
 // lines reads what rsyslog wrote so far.
 func (r *Server) Lines() []Message {
 	b, _ := os.ReadFile(r.Out)
+	// rsyslog may be writing the last line as we read: only whole lines.
+	b = b[:bytes.LastIndexByte(b, '\n')+1]
 	var got []Message
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(nil, 1<<20)

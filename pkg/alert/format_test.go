@@ -93,7 +93,7 @@ func TestCEFEscaping(t *testing.T) {
 func TestCEFSpecExample(t *testing.T) {
 	a := parse(t, string(demoAlerts(t)[0]))
 	got := string((&Formatter{Name: "cef", Version: "1.2"}).Append(nil, a))
-	re := regexp.MustCompile(`^CEF:0\|AlphaSOC\|NFR\|1\.2\|dga\|Algorithmically generated domain names \(DGA\)\|8\|rt=\d+ src=10\.0\.1\.11 spt=40056 dst=10\.0\.0\.2 dpt=53 proto=UDP cat=dns dhost=zrgb6yar\.net msg=`)
+	re := regexp.MustCompile(`^CEF:0\|AlphaSOC\|NFR\|1\.2\|dga\|Algorithmically generated domain names \(DGA\)\|8\|rt=\d+ src=10\.0\.1\.11 spt=40056 dst=10\.0\.0\.2 dpt=53 proto=UDP cat=dns dhost=zrgb6yar\.net externalId=[0-9a-f]{16} cnt=1 start=\d+ end=\d+ msg=`)
 	if !re.MatchString(got) {
 		t.Errorf("got %s", got)
 	}

@@ -100,6 +100,12 @@ type Set struct {
 	Inputs  []string         // names read, "-" for stdin
 	Lines   int64
 	Skipped int64 // bad lines, each reported through Warn
+	// Updates counts alert lines that were updates of an incident
+	// already in Alerts (same id): the incident keeps its place and takes
+	// the update with the highest count, as nfr-event(5) tells consumers.
+	Updates int64
+
+	byID map[string]int // incident id -> index in Alerts
 }
 
 // Read adds the alerts of r to s. A line that is not JSON, or an alert that
@@ -131,6 +137,20 @@ func (s *Set) Read(r io.Reader, name string, warn func(string)) error {
 			}
 			s.Events[typ]++
 			continue
+		}
+		if a.ID != "" {
+			if i, ok := s.byID[a.ID]; ok {
+				s.Updates++
+				if a.Count >= s.Alerts[i].Count {
+					a.N = s.Alerts[i].N
+					s.Alerts[i] = a
+				}
+				continue
+			}
+			if s.byID == nil {
+				s.byID = map[string]int{}
+			}
+			s.byID[a.ID] = len(s.Alerts)
 		}
 		a.N = len(s.Alerts) + 1
 		s.Alerts = append(s.Alerts, a)

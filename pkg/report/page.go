@@ -115,12 +115,20 @@ func Build(s *Set, o Options) *Page {
 		if a.ID != "" || a.Count > 0 {
 			p.HasIncidents = true
 		}
-		if !a.TS.IsZero() {
-			if p.First.IsZero() || a.TS.Before(p.First) {
-				p.First = a.TS
+		// An incident spans its first to its latest finding.
+		first, last := a.TS, a.TS
+		if !a.FirstSeen.IsZero() && (first.IsZero() || a.FirstSeen.Before(first)) {
+			first = a.FirstSeen
+		}
+		if a.LastSeen.After(last) {
+			last = a.LastSeen
+		}
+		if !first.IsZero() {
+			if p.First.IsZero() || first.Before(p.First) {
+				p.First = first
 			}
-			if a.TS.After(p.Last) {
-				p.Last = a.TS
+			if last.After(p.Last) {
+				p.Last = last
 			}
 		}
 		if a.Severity >= 1 && a.Severity <= 5 {
