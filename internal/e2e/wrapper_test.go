@@ -123,7 +123,9 @@ func TestWrapperPipelines(t *testing.T) {
 		t.Errorf("missing file: exit %d, stderr %q", code, errOut)
 	}
 	out, _, _ := nfr(t, nil, "-n", "read", files["cap.pcap"], files["dns.log"])
-	if !strings.HasPrefix(out, "{ nfr-capture -r "+files["cap.pcap"]+"; nfr-parse-bro "+files["dns.log"]+"; } | nfr-scope") {
+	// Two readers: each through nfr-scope into a file, merged by nfr-score.
+	if !strings.HasPrefix(out, "{ nfr-capture -r "+files["cap.pcap"]+` | nfr-scope > "$tmp/in.0"; nfr-parse-bro `+files["dns.log"]+
+		` | nfr-scope > "$tmp/in.1"; }; : | nfr-score "$tmp/in.0" "$tmp/in.1"`) {
 		t.Errorf("two files: %q", out)
 	}
 }
