@@ -66,6 +66,11 @@ func run() int {
 		return cli.ExitUsage
 	}
 	sc := &conf.Score
+	// GOGC 400 alone lets the heap grow to five times the state; the soft
+	// limit (score.memory_limit_mb) keeps the default caps under 256 MB.
+	if os.Getenv("GOMEMLIMIT") == "" && sc.MemoryLimitMB > 0 {
+		debug.SetMemoryLimit(int64(sc.MemoryLimitMB) << 20)
+	}
 	cfg, err := score.ConfigFrom(sc)
 	if err != nil {
 		ui.Errorf("%s: %v", conf.Path, err)

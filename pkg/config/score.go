@@ -29,6 +29,11 @@ type Score struct {
 	MaxSources int `yaml:"max_sources"`
 	MaxDomains int `yaml:"max_domains"`
 	MaxPairs   int `yaml:"max_pairs"`
+	// MemoryLimitMB is nfr-score's soft memory limit (the Go runtime's
+	// GOMEMLIMIT, which wins when set): the garbage collector works harder
+	// as the heap nears it instead of letting it grow to twice the live
+	// state. 0 means none.
+	MemoryLimitMB int `yaml:"memory_limit_mb"`
 
 	Feeds      []ScoreFeed     `yaml:"feeds"`
 	Allow      []ScoreAllow    `yaml:"allow"`
@@ -73,6 +78,7 @@ type ScoreThresholds struct {
 func (s *Score) setDefaults() {
 	s.Suppress = time.Hour
 	s.MaxSources, s.MaxDomains, s.MaxPairs = 100000, 100000, 200000
+	s.MemoryLimitMB = 256
 }
 
 var threatID = regexp.MustCompile(`^[a-z0-9_]+$`)
@@ -94,6 +100,9 @@ func (s *Score) validate() error {
 	}
 	if s.MaxSources < 0 || s.MaxDomains < 0 || s.MaxPairs < 0 {
 		return fmt.Errorf("score: max_sources, max_domains and max_pairs must not be negative")
+	}
+	if s.MemoryLimitMB < 0 {
+		return fmt.Errorf("score.memory_limit_mb: must not be negative")
 	}
 	if err := s.validateAllow(); err != nil {
 		return err
