@@ -117,19 +117,8 @@ func (f *Formatter) appendCEF(dst []byte, a *Alert) []byte {
 	dst = append(dst, '|')
 	dst = strconv.AppendInt(dst, int64(cefSeverity(a.Severity)), 10)
 	dst = append(dst, '|')
-	first := true
-	add := func(k, v string) {
-		if v == "" {
-			return
-		}
-		if !first {
-			dst = append(dst, ' ')
-		}
-		first = false
-		dst = append(dst, k...)
-		dst = append(dst, '=')
-		dst = cefValue(dst, v)
-	}
+	ext := &pairs{dst: dst, sep: ' ', value: cefValue}
+	add := ext.add
 	f.extension(a, add, extKeys{
 		rt: "rt", src: "src", spt: "spt", dst: "dst", dpt: "dpt", proto: "proto",
 		msg: "msg", cat: "cat", request: "request", method: "requestMethod",
@@ -150,7 +139,29 @@ func (f *Formatter) appendCEF(dst []byte, a *Alert) []byte {
 		add("cs4Label", "query")
 		add("cs4", a.Query)
 	}
-	return dst
+	return ext.dst
+}
+
+// pairs appends the key=value extensions of CEF and LEEF: empty values are
+// left out, the others escaped by value and separated by sep.
+type pairs struct {
+	dst   []byte
+	sep   byte
+	value func(dst []byte, v string) []byte
+	n     int
+}
+
+func (p *pairs) add(k, v string) {
+	if v == "" {
+		return
+	}
+	if p.n > 0 {
+		p.dst = append(p.dst, p.sep)
+	}
+	p.n++
+	p.dst = append(p.dst, k...)
+	p.dst = append(p.dst, '=')
+	p.dst = p.value(p.dst, v)
 }
 
 // cefSeverity maps 1-5 onto CEF's 0-10: 2, 4, 6, 8, 10.
@@ -250,19 +261,8 @@ func (f *Formatter) appendLEEF(dst []byte, a *Alert) []byte {
 	dst = append(dst, '|')
 	dst = leefHeader(dst, id)
 	dst = append(dst, "|x09|"...)
-	first := true
-	add := func(k, v string) {
-		if v == "" {
-			return
-		}
-		if !first {
-			dst = append(dst, '\t')
-		}
-		first = false
-		dst = append(dst, k...)
-		dst = append(dst, '=')
-		dst = leefValue(dst, v)
-	}
+	ext := &pairs{dst: dst, sep: '\t', value: leefValue}
+	add := ext.add
 	f.extension(a, add, extKeys{
 		rt: "devTime", src: "src", spt: "srcPort", dst: "dst", dpt: "dstPort", proto: "proto",
 		msg: "reason", cat: "cat", request: "url", method: "method",
@@ -276,7 +276,7 @@ func (f *Formatter) appendLEEF(dst []byte, a *Alert) []byte {
 	add("query", a.Query)
 	add("flags", strings.Join(a.Flags, ","))
 	add("groups", strings.Join(a.Groups, ","))
-	return dst
+	return ext.dst
 }
 
 // --- syslog ---
