@@ -24,6 +24,11 @@ func edgeFlow(at time.Duration, dst string, port uint16, state string, out, in i
 		DestPort: port, Proto: "tcp", ConnState: state, BytesOut: out, BytesIn: in, PktsOut: 5, PktsIn: 5}
 }
 
+func withService(e event.Event, s string) event.Event {
+	e.Service = s
+	return e
+}
+
 func edgeDNS(at time.Duration, q string, answers ...string) event.Event {
 	return event.Event{Type: event.TypeDNS, TS: edgeT0.Add(at), SrcIP: edgeSrc, DestIP: netip.MustParseAddr("10.1.0.1"),
 		DestPort: 53, Proto: "udp", Query: q, QType: "A", RCode: "NOERROR", Answers: answers}
@@ -132,6 +137,8 @@ func TestDetectorEdges(t *testing.T) {
 		// uploads
 		{"10 MiB over SSH", ThreatExfilSSH, true, []event.Event{edgeFlow(0, "203.0.113.9", 22, "SF", 10<<20, 40<<10)}},
 		{"9 MiB over SSH", ThreatExfilSSH, false, []event.Event{edgeFlow(0, "203.0.113.9", 22, "SF", 9<<20, 40<<10)}},
+		{"10 MiB over SSH on tcp/465 (service ssh by content)", ThreatExfilSSH, true, []event.Event{withService(edgeFlow(0, "203.0.113.9", 465, "SF", 10<<20, 40<<10), "ssh")}},
+		{"10 MiB of TLS on tcp/465 (service ssl)", ThreatExfilSSH, false, []event.Event{withService(edgeFlow(0, "203.0.113.9", 465, "SF", 10<<20, 40<<10), "ssl")}},
 		{"500 MB in chunks over a day to 20 addresses of one domain", ThreatExfilUpload, true, func() (evs []event.Event) {
 			for i := 0; i < 20; i++ {
 				a := fmt.Sprintf("203.0.113.%d", 100+i)

@@ -12,7 +12,8 @@ import (
 // receives. Three counters, each a window from its first byte:
 //
 //   - per destination address and port, UploadWindow (1 h): UploadBytes
-//     (50 MiB), or SSHUploadBytes (10 MiB) on tcp/22 and 2222 (exfil_ssh);
+//     (50 MiB), or SSHUploadBytes (10 MiB) over SSH: tcp/22 and 2222, or any
+//     port whose service (by content) is ssh (exfil_ssh);
 //   - per registered domain of the destination (from the DNS answer that
 //     gave its address, an SNI or HTTP host), 24 h: DayUploadBytes
 //     (256 MiB), so 500 MB in chunks over a day, or over twenty
@@ -77,7 +78,9 @@ func (e *Engine) upload(ev *event.Event, p *pairState, newPair bool) {
 		}
 		return
 	}
-	ssh := ev.DestPort == 22 || ev.DestPort == 2222
+	// SSH by its content (nfr-capture's and Zeek's service) on any port,
+	// else by its usual ports.
+	ssh := ev.DestPort == 22 || ev.DestPort == 2222 || hasService(ev.Service, "ssh")
 	limit := e.th.UploadBytes
 	if ssh {
 		limit = sshUploadBytes
@@ -116,4 +119,17 @@ func (e *Engine) regName(h uint64) string {
 		return n
 	}
 	return "one registered domain"
+}
+
+// hasService reports whether the comma-separated service list of an ip
+// event (Zeek's conn.log names) holds name.
+func hasService(list, name string) bool {
+	for list != "" {
+		s, rest, _ := strings.Cut(list, ",")
+		if s == name {
+			return true
+		}
+		list = rest
+	}
+	return false
 }

@@ -154,6 +154,9 @@ type Conn struct {
 	Refused  bool   // answered by RST (REJ)
 	NoAnswer bool   // SYN only (S0)
 	Dur      time.Duration
+	// Service is what nfr-capture names the connection by its content
+	// (ssh when the payloads open with SSH banners), for the ip event.
+	Service string
 }
 
 // TCP writes a connection and its ip event, and returns the event's time
@@ -176,7 +179,7 @@ func (g *Gen) TCP(ts time.Time, c Conn) time.Time {
 		tcp.SetNetworkLayerForChecksum(nl)
 		g.write(t, eth, ip, tcp, gopacket.Payload(payload))
 	}
-	ev := event.Event{Type: event.TypeIP, V: 1, TS: ts, SrcIP: c.Src, SrcPort: sport, DestIP: c.Dst, DestPort: c.Port, Proto: "tcp"}
+	ev := event.Event{Type: event.TypeIP, V: 1, TS: ts, SrcIP: c.Src, SrcPort: sport, DestIP: c.Dst, DestPort: c.Port, Proto: "tcp", Service: c.Service}
 	rtt := time.Duration(10+g.Rand.Intn(30)) * time.Millisecond
 	out(ts, func(t *layers.TCP) { t.SYN = true; t.Ack = 0 }, nil)
 	seq++

@@ -137,10 +137,12 @@ var Variants = []Variant{
 		return t
 	}},
 	{"exfil", "10 MB over SSH (tcp/22)", "exfil_ssh", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
-		return g.TCP(t, Conn{Src: h, Dst: addr("203.0.113.30"), Port: 22, OutSize: 10 << 20, In: make([]byte, 30<<10)})
+		return g.TCP(t, Conn{Src: h, Dst: addr("203.0.113.30"), Port: 22, Out: sshPayload(10<<20, "SSH-2.0-OpenSSH_9.6\r\n"),
+			In: sshPayload(30<<10, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"), Service: "ssh"})
 	}},
-	{"exfil", "10 MB over SSH on tcp/465", "exfil_ssh", false, func(g *Gen, h netip.Addr, t time.Time) time.Time {
-		return g.TCP(t, Conn{Src: h, Dst: addr("203.0.113.31"), Port: 465, OutSize: 10 << 20, In: make([]byte, 30<<10)})
+	{"exfil", "10 MB over SSH on tcp/465", "exfil_ssh", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.TCP(t, Conn{Src: h, Dst: addr("203.0.113.31"), Port: 465, Out: sshPayload(10<<20, "SSH-2.0-OpenSSH_9.6\r\n"),
+			In: sshPayload(30<<10, "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"), Service: "ssh"})
 	}},
 	{"strobe", "300 refused attempts, one every 2 s", "strobe", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
 		return g.every(t, 300, 2*time.Second, 0.3, func(t time.Time) { g.TCP(t, Conn{Src: h, Dst: addr("203.0.113.40"), Port: 5888, Refused: true}) })
@@ -228,4 +230,12 @@ var Chores = []Variant{
 	{"chore", "NTP every 64 s", "", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
 		return g.every(t, 60, 64*time.Second, 0, func(t time.Time) { g.UDP(t, h, addr("162.159.200.1"), 123, 48, 48) })
 	}},
+}
+
+// sshPayload is n bytes of one side of an SSH session: its version banner,
+// then (encrypted) filler.
+func sshPayload(n int, banner string) []byte {
+	b := make([]byte, n)
+	copy(b, banner)
+	return b
 }
