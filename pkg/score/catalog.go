@@ -39,6 +39,7 @@ var Catalog = []ThreatInfo{
 	{ThreatDirect, "Repeated TLS without a server name to an address never looked up", 3, false},
 	{ThreatCloudUpload, "Large upload to well-known cloud storage (backup or copy outside)", 1, true},
 	{ThreatLongConn, "Long connection: hours to one external host", 2, false},
+	{ThreatSSHPort, "SSH to an external host on a non-standard port", 2, true},
 	{ThreatLateral, "Lateral movement: sessions to many internal hosts on admin ports", 3, false},
 	{ThreatProbe, "Service probing: handshakes with many ports or hosts", 3, false},
 	{ThreatDNSProbe, "DNS server fingerprinting (CHAOS version.bind-style query)", 2, false},
@@ -75,6 +76,7 @@ const (
 	ThreatExfilUpload = "exfil_upload"
 	ThreatCloudUpload = "cloud_upload"
 	ThreatLongConn    = "long_conn"
+	ThreatSSHPort     = "ssh_port"
 	ThreatLateral     = "lateral"
 	ThreatProbe       = "probe"
 	ThreatDNSProbe    = "dns_probe"

@@ -488,6 +488,7 @@ func (e *Engine) scoreIP(ev *event.Event) {
 	}
 	est := established(ev)
 	e.longConn(ev)
+	e.sshPort(ev)
 	if est {
 		e.lateral(ev)
 	}

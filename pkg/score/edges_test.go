@@ -139,6 +139,10 @@ func TestDetectorEdges(t *testing.T) {
 		{"9 MiB over SSH", ThreatExfilSSH, false, []event.Event{edgeFlow(0, "203.0.113.9", 22, "SF", 9<<20, 40<<10)}},
 		{"10 MiB over SSH on tcp/465 (service ssh by content)", ThreatExfilSSH, true, []event.Event{withService(edgeFlow(0, "203.0.113.9", 465, "SF", 10<<20, 40<<10), "ssh")}},
 		{"10 MiB of TLS on tcp/465 (service ssl)", ThreatExfilSSH, false, []event.Event{withService(edgeFlow(0, "203.0.113.9", 465, "SF", 10<<20, 40<<10), "ssl")}},
+		{"SSH on tcp/465", ThreatSSHPort, true, []event.Event{withService(edgeFlow(0, "203.0.113.9", 465, "SF", 4<<10, 4<<10), "ssh")}},
+		{"SSH on tcp/22", ThreatSSHPort, false, []event.Event{withService(edgeFlow(0, "203.0.113.9", 22, "SF", 4<<10, 4<<10), "ssh")}},
+		{"TLS on tcp/465", ThreatSSHPort, false, []event.Event{withService(edgeFlow(0, "203.0.113.9", 465, "SF", 4<<10, 4<<10), "ssl")}},
+		{"SSH on tcp/8022 inside the network", ThreatSSHPort, false, []event.Event{withService(edgeFlow(0, "10.1.0.9", 8022, "SF", 4<<10, 4<<10), "ssh")}},
 		{"500 MB in chunks over a day to 20 addresses of one domain", ThreatExfilUpload, true, func() (evs []event.Event) {
 			for i := 0; i < 20; i++ {
 				a := fmt.Sprintf("203.0.113.%d", 100+i)
