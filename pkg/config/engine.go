@@ -19,6 +19,7 @@ type Engine struct {
 	KeyRequests    bool   `yaml:"key_requests"`    // POST /v1/key/request gives keys
 	BatchRetention string `yaml:"batch_retention"` // how long batch ids are kept for replays
 	AlertRetention string `yaml:"alert_retention"` // how long alerts are kept; 0 is for ever
+	Kafka          Kafka  `yaml:"kafka"`           // nfr-engine --kafka: consumer group, topics
 }
 
 func (e *Engine) setDefaults() {
@@ -33,6 +34,7 @@ func (e *Engine) setDefaults() {
 		BatchRetention: "720h",
 		AlertRetention: "0",
 	}
+	e.Kafka.setDefaults()
 }
 
 func (e *Engine) validate() error {
@@ -66,7 +68,7 @@ func (e *Engine) validate() error {
 	if d, err := time.ParseDuration(e.AlertRetention); err != nil || d < 0 {
 		return fmt.Errorf("engine.alert_retention: %q is not a duration such as 2160h (0 keeps alerts for ever)", e.AlertRetention)
 	}
-	return nil
+	return e.Kafka.validate("engine")
 }
 
 // Retention returns batch_retention and alert_retention parsed (validated
@@ -77,4 +79,4 @@ func (e *Engine) Retention() (batches, alerts time.Duration) {
 	return batches, alerts
 }
 
-func (e *Engine) paths() []*string { return []*string{&e.DB, &e.TLSCert, &e.TLSKey} }
+func (e *Engine) paths() []*string { return []*string{&e.DB, &e.TLSCert, &e.TLSKey, &e.Kafka.CA} }

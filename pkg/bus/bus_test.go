@@ -1,0 +1,303 @@
+package bus
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/nfr-project/nfr/pkg/config"
+	"github.com/nfr-project/nfr/pkg/event"
+	"github.com/nfr-project/nfr/pkg/score"
+	"github.com/nfr-project/nfr/pkg/spool"
+	"github.com/nfr-project/nfr/pkg/submit"
+	"github.com/nfr-project/nfr/scripts/genthreats/traffic"
+)
+
+// testLog sends people's messages to the test log.
+type testLog struct{ t testing.TB }
+
+func (l testLog) Warnf(f string, a ...any) { l.t.Logf("warning: "+f, a...) }
+func (l testLog) Infof(f string, a ...any) { l.t.Logf(f, a...) }
+
+func kafkaConfig(brokers []string, partitions int) config.Kafka {
+	c := config.Default().Engine.Kafka
+	c.Brokers = brokers
+	c.Partitions = partitions
+	return c
+}
+
+// newCluster starts an in-process Kafka of n brokers (transactions are
+// always on in kfake) on 127.0.0.1, on ports when given.
+func newCluster(t testing.TB, n int, ports ...int) *kfake.Cluster {
+	opts := []kfake.Opt{kfake.NumBrokers(n)}
+	if len(ports) > 0 {
+		opts = append(opts, kfake.Ports(ports...))
+	}
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// workload makes n events of sensor s (sources 10.s.x.y): the ordinary
+// traffic of traffic.Mixed, 10 ms apart in event time, and beacons: every
+// 20th source of the sensor opens a connection to one C2 address every 30
+// s for the whole run. It returns the lines and the beaconing sources.
+func workload(s, n int) ([][]byte, []netip.Addr) {
+	start := traffic.Start
+	var beacons []netip.Addr
+	for h := 0; h < 250; h += 20 {
+		beacons = append(beacons, netip.AddrFrom4([4]byte{10, byte(s), 0, byte(h)}))
+	}
+	c2 := netip.AddrFrom4([4]byte{203, 0, 113, byte(s)})
+	lines := make([][]byte, 0, n+n/2000)
+	i := 0
+	next := start
+	traffic.New(int64(s)).Mixed(n, start, func(e *event.Event) {
+		e.TS = start.Add(time.Duration(i) * 10 * time.Millisecond)
+		a := e.SrcIP.As4()
+		e.SrcIP = netip.AddrFrom4([4]byte{10, byte(s), a[2], a[3]})
+		lines = append(lines, e.AppendJSON(nil))
+		i++
+		if !e.TS.Before(next) {
+			for j, b := range beacons {
+				bev := event.Event{V: 1, Type: event.TypeIP, TS: e.TS.Add(time.Duration(j) * time.Millisecond), SrcIP: b,
+					SrcPort: uint16(50000 + i%1000), DestIP: c2, DestPort: 8443, Proto: "tcp",
+					BytesOut: 420, BytesIn: 1337, PktsOut: 5, PktsIn: 4, ConnState: "SF", Duration: 0.2}
+				lines = append(lines, bev.AppendJSON(nil))
+			}
+			next = next.Add(30 * time.Second)
+		}
+	})
+	return lines, beacons
+}
+
+// sensor runs nfr-submit's sender (spool and Kafka producer) over lines
+// until they are all acknowledged.
+func sensor(ctx context.Context, t testing.TB, k config.Kafka, dir string, lines [][]byte, timeout time.Duration) (*submit.Sender, error) {
+	sp, err := spool.Open(spool.Options{Dir: dir, Fsync: config.FsyncNever, MaxEvents: 5000})
+	if err != nil {
+		return nil, err
+	}
+	defer sp.Close()
+	p, err := NewProducer(k, "test-sensor", timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	s := &submit.Sender{Client: p, Spool: sp, Log: testLog{t}, Connections: 1, BatchAge: 100 * time.Millisecond,
+		RetryMin: 50 * time.Millisecond, RetryMax: 500 * time.Millisecond}
+	r := &submit.Runner{Sender: s, Inputs: []submit.Input{{Name: "events", R: bytes.NewReader(bytes.Join(append(lines, nil), []byte("\n")))}},
+		Warn: func(m string) { t.Logf("warning: %s", m) }}
+	return s, r.Run(ctx)
+}
+
+// readAll reads every committed record of topic, partition by partition.
+func readAll(t testing.TB, k config.Kafka, topic string) map[int32][]*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...), kgo.ConsumeTopics(topic),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got := map[int32][]*kgo.Record{}
+	idle := 0
+	for idle < 3 {
+		pctx, pcancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		fs := cl.PollFetches(pctx)
+		pcancel()
+		if ctx.Err() != nil {
+			t.Fatal("reading took too long")
+		}
+		if fs.NumRecords() == 0 {
+			idle++
+			continue
+		}
+		idle = 0
+		fs.EachRecord(func(r *kgo.Record) { got[r.Partition] = append(got[r.Partition], r) })
+	}
+	return got
+}
+
+func count(m map[int32][]*kgo.Record) int {
+	n := 0
+	for _, rs := range m {
+		n += len(rs)
+	}
+	return n
+}
+
+func freePorts(t testing.TB, n int) []int {
+	var ports []int
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+func TestSourceKey(t *testing.T) {
+	for line, want := range map[string]string{
+		`{"type":"dns","ts":"2026-01-01T00:00:00Z","srcIP":"10.1.2.3","query":"a.b"}`: "10.1.2.3",
+		`{"type":"ip","srcIP":"2001:db8::1","destIP":"10.0.0.1"}`:                      "2001:db8::1",
+		`{"type":"ip","destIP":"10.0.0.1"}`:                                             "",
+		`{"type":"ip","srcIP":""}`:                                                      "",
+		`{"type":"ip","srcIP":"10.0.0.1`:                                                "",
+	} {
+		if got := string(SourceKey([]byte(line))); got != want {
+			t.Errorf("%s: got %q, want %q", line, got, want)
+		}
+	}
+}
+
+// TestSensorKeepsEventsWhileCutOff starts a sensor while no broker runs:
+// its events wait in the spool, retried, and are all delivered, keyed by
+// source and in order, once the cluster comes up.
+func TestSensorKeepsEventsWhileCutOff(t *testing.T) {
+	ports := freePorts(t, 3)
+	var brokers []string
+	for _, p := range ports {
+		brokers = append(brokers, "127.0.0.1:"+strconv.Itoa(p))
+	}
+	k := kafkaConfig(brokers, 4)
+	k.Replication = 3
+	lines, _ := workload(1, 20000)
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	type result struct {
+		s   *submit.Sender
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		s, err := sensor(ctx, t, k, dir, lines, time.Second)
+		done <- result{s, err}
+	}()
+	// Cut off: the events reach the spool and stay there.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n := spooled(t, dir)
+		if n == len(lines) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d events in the spool while Kafka was down", n, len(lines))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	select {
+	case r := <-done:
+		t.Fatalf("the sensor finished while Kafka was down: %v", r.err)
+	default:
+	}
+	newCluster(t, 3, ports...)
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	st := r.s.Stats()
+	if st.Accepted != int64(len(lines)) || st.Retries == 0 {
+		t.Errorf("accepted %d of %d events after %d retries", st.Accepted, len(lines), st.Retries)
+	}
+	got := readAll(t, k, k.Topic)
+	if count(got) != len(lines) {
+		t.Fatalf("%d events in Kafka, want %d", count(got), len(lines))
+	}
+	// One source's events are in one partition, those of one type in the
+	// order read (the spool batches each type apart).
+	where := map[string]int32{}
+	for p, rs := range got {
+		for _, r := range rs {
+			src := string(r.Key)
+			if q, ok := where[src]; ok && q != p {
+				t.Fatalf("source %s in partitions %d and %d", src, q, p)
+			}
+			where[src] = p
+		}
+	}
+	typeOf := func(l []byte) string { return string(l[bytes.IndexByte(l, ':')+2 : bytes.IndexByte(l, ',')-1]) }
+	want := map[string][]string{}
+	for _, l := range lines {
+		k := string(SourceKey(l)) + " " + typeOf(l)
+		want[k] = append(want[k], string(l))
+	}
+	have := map[string][]string{}
+	for _, rs := range got {
+		for _, r := range rs {
+			k := string(r.Key) + " " + typeOf(r.Value)
+			have[k] = append(have[k], string(r.Value))
+		}
+	}
+	for src, ls := range want {
+		if strings.Join(ls, "\n") != strings.Join(have[src], "\n") {
+			t.Errorf("source and type %s: events differ or are out of order", src)
+		}
+	}
+}
+
+// spooled counts the events in the spool's segments on disk.
+func spooled(t testing.TB, dir string) int {
+	ents, _ := os.ReadDir(dir)
+	n := 0
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".ready") && !strings.HasSuffix(e.Name(), ".open") {
+			continue
+		}
+		b, err := os.ReadFile(dir + "/" + e.Name())
+		if err != nil {
+			continue
+		}
+		spool.Records(b, func([]byte) { n++ })
+	}
+	return n
+}
+
+// expected scores each events partition alone, in order, with a fresh
+// engine, as one engine that never failed would.
+func expected(t testing.TB, parts map[int32][]*kgo.Record) []*event.Event {
+	var alerts []*event.Event
+	for _, rs := range parts {
+		eng, err := score.New(score.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev event.Event
+		for _, r := range rs {
+			if decode(r, &ev) {
+				eng.Process(&ev, func(a *event.Event) { alerts = append(alerts, a) })
+			}
+		}
+	}
+	return alerts
+}
+
+var _ = fmt.Sprint
+var _ = sort.Strings
+var _ sync.Mutex
