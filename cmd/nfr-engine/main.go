@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/nfr-project/nfr/pkg/cli"
@@ -25,6 +26,8 @@ type options struct {
 	TLSKey  string `long:"tls-key" value-name:"FILE" description:"PEM private key of --tls-cert"`
 	Verbose bool   `short:"v" long:"verbose" description:"log every request on stderr"`
 	JSON    bool   `long:"json" description:"keys list: one JSON object per key"`
+	Kafka   string `long:"kafka" value-name:"BROKERS" description:"score the events topic in a consumer group (host:port,... overrides engine.kafka.brokers) instead of serving HTTP"`
+	ID      string `long:"id" value-name:"NAME" description:"--kafka: this member's name, unique in the group and kept across restarts (default the host name)"`
 }
 
 const usage = "[OPTIONS]\n  nfr-engine [OPTIONS] keys add NAME | keys list | keys revoke ID|PREFIX|NAME"
@@ -56,6 +59,15 @@ func run() int {
 	}
 	if len(args) > 0 && args[0] != "keys" {
 		return ui.Usagef("unknown command %q", args[0])
+	}
+	if opts.Kafka != "" {
+		ec.Kafka.Brokers = strings.Split(opts.Kafka, ",")
+	}
+	if opts.Kafka != "" || opts.ID != "" {
+		if len(args) > 0 {
+			return ui.Usagef("--kafka takes no command")
+		}
+		return runKafka(ui, cfg, ec.Kafka, opts.ID)
 	}
 	if len(args) == 0 {
 		os.MkdirAll(filepath.Dir(ec.DB), 0o750)

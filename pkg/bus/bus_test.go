@@ -41,7 +41,7 @@ func kafkaConfig(brokers []string, partitions int) config.Kafka {
 // newCluster starts an in-process Kafka of n brokers (transactions are
 // always on in kfake) on 127.0.0.1, on ports when given.
 func newCluster(t testing.TB, n int, ports ...int) *kfake.Cluster {
-	opts := []kfake.Opt{kfake.NumBrokers(n)}
+	opts := []kfake.Opt{kfake.NumBrokers(n), kfake.GroupMinSessionTimeout(100 * time.Millisecond)}
 	if len(ports) > 0 {
 		opts = append(opts, kfake.Ports(ports...))
 	}
@@ -298,6 +298,239 @@ func expected(t testing.TB, parts map[int32][]*kgo.Record) []*event.Event {
 	return alerts
 }
 
-var _ = fmt.Sprint
-var _ = sort.Strings
-var _ sync.Mutex
+// engines runs members of the engine group, each until stopped.
+type engines struct {
+	t    testing.TB
+	k    config.Kafka
+	mu   sync.Mutex
+	all  []*Engine
+	stop map[string]func()
+	wg   sync.WaitGroup
+}
+
+func (es *engines) start(id string) {
+	e := &Engine{Kafka: es.k, ID: id, Session: 1500 * time.Millisecond, MaxPoll: 5000,
+		CheckpointEvery: 500 * time.Millisecond, CheckpointEvents: 20000,
+		New:  func() (*score.Engine, error) { return score.New(score.DefaultConfig()) },
+		Warn: func(m string) { es.t.Logf("engine %s: %s", id, m) },
+		// A static member does not leave the group when it stops: it
+		// vanishes as a killed process does.
+		Opts: []kgo.Opt{kgo.InstanceID(id)}}
+	if os.Getenv("NFR_KAFKA_DEBUG") != "" {
+		lvl := kgo.LogLevelInfo
+		if os.Getenv("NFR_KAFKA_DEBUG") == "debug" {
+			lvl = kgo.LogLevelDebug
+		}
+		e.Opts = append(e.Opts, kgo.WithLogger(kgo.BasicLogger(os.Stderr, lvl, func() string { return id + " " })))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	es.mu.Lock()
+	es.all = append(es.all, e)
+	es.stop[id] = cancel
+	es.mu.Unlock()
+	es.wg.Add(1)
+	go func() {
+		defer es.wg.Done()
+		if err := e.Run(ctx); err != nil {
+			es.t.Errorf("engine %s: %v", id, err)
+		}
+	}()
+}
+
+func (es *engines) kill(id string) {
+	es.mu.Lock()
+	cancel := es.stop[id]
+	es.mu.Unlock()
+	cancel()
+}
+
+func (es *engines) total() (st EngineStats) {
+	es.mu.Lock()
+	defer es.mu.Unlock()
+	for _, e := range es.all {
+		s := e.Stats()
+		st.Events += s.Events + s.Bad
+		st.Alerts += s.Alerts
+		st.Replayed += s.Replayed
+		st.Restores += s.Restores
+		st.Checkpoints += s.Checkpoints
+		st.Aborted += s.Aborted
+	}
+	return st
+}
+
+func (es *engines) stopAll() {
+	es.mu.Lock()
+	for _, c := range es.stop {
+		c()
+	}
+	es.mu.Unlock()
+	es.wg.Wait()
+}
+
+// waitEvents waits until the engines committed n events.
+func (es *engines) waitEvents(t testing.TB, n int64, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for es.total().Events < n {
+		if time.Now().After(deadline) {
+			es.mu.Lock()
+			for _, e := range es.all {
+				t.Logf("engine %s: %+v", e.ID, e.Stats())
+			}
+			es.mu.Unlock()
+			t.Fatalf("engines committed %d events of %d in %s", es.total().Events, n, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestEnginesExactlyOnce sends the events of two sensors through three
+// engines; one engine is killed mid-stream and another added, and a broker
+// is killed and restarted. Every alert a single engine per partition
+// raises appears exactly once, the beacons spanning the rebalance
+// included. NFR_KAFKA_EVENTS sets the events per sensor (default 60000;
+// 500000 is the 1 M-event run).
+func TestEnginesExactlyOnce(t *testing.T) {
+	perSensor := 60000
+	if v := os.Getenv("NFR_KAFKA_EVENTS"); v != "" {
+		perSensor, _ = strconv.Atoi(v)
+	}
+	c := newCluster(t, 3)
+	k := kafkaConfig(c.ListenAddrs(), 6)
+	k.Replication = 3
+	runEngines(t, k, perSensor, c)
+}
+
+func runEngines(t *testing.T, k config.Kafka, perSensor int, c *kfake.Cluster) {
+	lines1, beacons1 := workload(1, perSensor)
+	lines2, beacons2 := workload(2, perSensor)
+	total := int64(len(lines1) + len(lines2))
+	es := &engines{t: t, k: k, stop: map[string]func(){}}
+	defer es.stopAll()
+	for _, id := range []string{"e1", "e2", "e3"} {
+		es.start(id)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	serr := make(chan error, 2)
+	for i, lines := range [][][]byte{lines1, lines2} {
+		dir := t.TempDir()
+		go func() {
+			_, err := sensor(ctx, t, k, dir, lines, 10*time.Second)
+			if err != nil {
+				err = fmt.Errorf("sensor %d: %v", i+1, err)
+			}
+			serr <- err
+		}()
+	}
+	began := time.Now()
+	es.waitEvents(t, total/3, 3*time.Minute)
+	t.Logf("killing engine e2 and adding e4 at %d events", es.total().Events)
+	es.kill("e2")
+	es.start("e4")
+	if c != nil {
+		es.waitEvents(t, 2*total/3, 3*time.Minute)
+		addrs := c.ListenAddrs()
+		_, port, _ := net.SplitHostPort(addrs[1])
+		pn, _ := strconv.Atoi(port)
+		node := int32(1)
+		t.Logf("killing broker %d (%s) at %d events", node, addrs[1], es.total().Events)
+		if err := c.RemoveNode(node); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		if _, _, err := c.AddNode(node, pn); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("broker %d restarted", node)
+	}
+	for range 2 {
+		if err := <-serr; err != nil {
+			t.Fatal(err)
+		}
+	}
+	es.waitEvents(t, total, 3*time.Minute)
+	elapsed := time.Since(began)
+	st := es.total()
+	t.Logf("%d events in %s (%.0f events/s), %d alerts, %d restores replaying %d events, %d checkpoints, %d aborted transactions",
+		total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), st.Alerts, st.Restores, st.Replayed, st.Checkpoints, st.Aborted)
+	time.Sleep(200 * time.Millisecond)
+	if st := es.total(); st.Events != total {
+		t.Errorf("engines committed %d events, want exactly %d", st.Events, total)
+	}
+	es.stopAll()
+
+	events := readAll(t, k, k.Topic)
+	if count(events) != int(total) {
+		t.Fatalf("%d events in the topic, want %d", count(events), total)
+	}
+	want := expected(t, events)
+	got := readAll(t, k, k.AlertsTopic)
+	type key struct {
+		id    string
+		count int
+	}
+	seen := map[key]int{}
+	firsts := map[string]int{}
+	beaconing := map[netip.Addr]bool{}
+	for _, rs := range got {
+		for _, r := range rs {
+			var a event.Event
+			if err := event.Unmarshal(r.Value, &a); err != nil {
+				t.Fatalf("alert %s: %v", r.Value, err)
+			}
+			seen[key{a.ID, a.Count}]++
+			if a.Count == 1 {
+				firsts[a.ID]++
+			}
+			if _, ok := a.Threats[score.ThreatBeacon]; ok {
+				beaconing[a.SrcIP] = true
+			}
+		}
+	}
+	for k, n := range seen {
+		if n > 1 {
+			t.Errorf("alert %s count %d delivered %d times", k.id, k.count, n)
+		}
+	}
+	var missing []string
+	wantFirsts := 0
+	for _, a := range want {
+		if a.Count != 1 {
+			continue
+		}
+		wantFirsts++
+		if firsts[a.ID] != 1 {
+			missing = append(missing, fmt.Sprintf("%s %v from %s (%d times)", a.ID, a.Threats, a.SrcIP, firsts[a.ID]))
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("%d of %d expected alerts not delivered exactly once: %s", len(missing), wantFirsts, strings.Join(missing[:min(len(missing), 10)], "; "))
+	}
+	if len(firsts) != wantFirsts {
+		t.Errorf("%d incidents opened, want %d", len(firsts), wantFirsts)
+	}
+	wantBeacons := map[netip.Addr]bool{}
+	for _, a := range want {
+		if _, ok := a.Threats[score.ThreatBeacon]; ok {
+			wantBeacons[a.SrcIP] = true
+		}
+	}
+	planted := append(beacons1, beacons2...)
+	found := 0
+	for _, b := range planted {
+		if wantBeacons[b] {
+			found++
+			if !beaconing[b] {
+				t.Errorf("beacon from %s, spanning the rebalance, not found", b)
+			}
+		}
+	}
+	if found < len(planted)/2 {
+		t.Errorf("only %d of %d planted beacons found by one engine alone: the workload is too weak", found, len(planted))
+	}
+	t.Logf("%d incidents, each delivered once; %d alerts in all (updates included); %d of %d planted beacons found, as by one engine alone",
+		wantFirsts, count(got), found, len(planted))
+}

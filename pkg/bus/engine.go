@@ -69,6 +69,7 @@ type EngineStats struct {
 	Restores    int64 // partitions restored
 	Checkpoints int64 // checkpoints committed
 	Aborted     int64 // transactions aborted (a rebalance): their work is redone
+	Sessions    int64 // sessions replaced after a failure
 }
 
 type partition struct {
@@ -105,8 +106,15 @@ func (e *Engine) defaults() {
 	}
 }
 
+// sessionError is a failure of the transactional session (a coordinator
+// that moved, a fenced producer): the session is replaced and the
+// partitions restored from their checkpoints.
+type sessionError struct{ err error }
+
+func (e *sessionError) Error() string { return e.err.Error() }
+
 // Run consumes until ctx ends, then leaves the group. It returns nil when
-// ctx ends and an error when the transactional producer fails for good.
+// ctx ends and an error when it cannot start (no brokers, bad topics).
 func (e *Engine) Run(ctx context.Context) error {
 	e.defaults()
 	base, err := clientOptions(&e.Kafka, "nfr-engine-"+e.ID)
@@ -115,6 +123,29 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.base = append(base, e.Opts...)
 	e.parts = map[int32]*partition{}
+	for {
+		err := e.session(ctx)
+		var se *sessionError
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !errors.As(err, &se) {
+			return err
+		}
+		e.Warn(fmt.Sprintf("%v; starting a new session", err))
+		e.reset()
+		e.mu.Lock()
+		e.stats.Sessions++
+		e.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (e *Engine) session(ctx context.Context) error {
 	k := &e.Kafka
 	drop := func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
 		e.mu.Lock()
@@ -166,7 +197,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			continue
 		}
 		if err := sess.Begin(); err != nil {
-			return fmt.Errorf("beginning a transaction: %v", err)
+			return &sessionError{fmt.Errorf("beginning a transaction: %v", err)}
 		}
 		var produceErr error
 		var emu sync.Mutex
@@ -247,7 +278,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("ending a transaction: %v", err)
+			return &sessionError{fmt.Errorf("ending a transaction: %v", err)}
 		}
 		if !committed {
 			// The offsets went back to the last commit: the states scored
@@ -313,8 +344,8 @@ func partitionKey(topic string, p int32) []byte { return fmt.Appendf(nil, "%s/%d
 
 // partition returns the state of events partition p, restoring it when
 // this member has none: the latest committed checkpoint, then the records
-// from its offset up to first (the first record fetched, just after the
-// group's committed offset) replayed without emitting.
+// from its offset up to the group's committed offset (or first, the first
+// record fetched, if later) replayed without emitting.
 func (e *Engine) partition(ctx context.Context, adm *kadm.Client, p int32, first int64) (*partition, error) {
 	e.mu.Lock()
 	pt := e.parts[p]
@@ -346,10 +377,21 @@ func (e *Engine) partition(ctx context.Context, adm *kadm.Client, p int32, first
 			pt.next = o.Offset
 		}
 	}
+	// Replay up to the group's committed offset: the first record fetched
+	// is usually there, but a consumer reset (a broker's "lost records")
+	// can put it before.
+	until := first
+	offs, err := adm.FetchOffsets(ctx, k.Group)
+	if err != nil {
+		return nil, fmt.Errorf("restoring partition %d: reading the group's offsets: %v", p, err)
+	}
+	if o, ok := offs.Lookup(k.Topic, p); ok && o.Err == nil && o.At > until {
+		until = o.At
+	}
 	var ev event.Event
 	var replayed int64
 	discard := func(*event.Event) {}
-	err = e.readRange(ctx, k.Topic, p, pt.next, first, func(r *kgo.Record) {
+	err = e.readRange(ctx, k.Topic, p, pt.next, until, func(r *kgo.Record) {
 		if decode(r, &ev) {
 			eng.Process(&ev, discard)
 		}
@@ -433,7 +475,7 @@ func (e *Engine) readRange(ctx context.Context, topic string, p int32, from, unt
 		return err
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	for {
 		fs := cl.PollFetches(ctx)
