@@ -534,3 +534,22 @@ func runEngines(t *testing.T, k config.Kafka, perSensor int, c *kfake.Cluster) {
 	t.Logf("%d incidents, each delivered once; %d alerts in all (updates included); %d of %d planted beacons found, as by one engine alone",
 		wantFirsts, count(got), found, len(planted))
 }
+
+// TestRealCluster runs the engine test against the Kafka cluster named by
+// $NFR_KAFKA_BROKERS (host:port,...), on topics of its own, killing and
+// adding an engine (brokers are not killed). Without the variable it is
+// skipped.
+func TestRealCluster(t *testing.T) {
+	brokers := os.Getenv("NFR_KAFKA_BROKERS")
+	if brokers == "" {
+		t.Skip("set NFR_KAFKA_BROKERS=host:port,... to run against a real Kafka cluster")
+	}
+	k := kafkaConfig(strings.Split(brokers, ","), 6)
+	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
+	k.Topic, k.AlertsTopic, k.StateTopic, k.Group = "nfr-test-events-"+suffix, "nfr-test-alerts-"+suffix, "nfr-test-state-"+suffix, "nfr-test-"+suffix
+	perSensor := 60000
+	if v := os.Getenv("NFR_KAFKA_EVENTS"); v != "" {
+		perSensor, _ = strconv.Atoi(v)
+	}
+	runEngines(t, k, perSensor, nil)
+}
