@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -88,6 +89,7 @@ func ensureTopics(ctx context.Context, cl *kgo.Client, k *config.Kafka, topics .
 	if err != nil {
 		return fmt.Errorf("listing topics: %v", err)
 	}
+	var created []string
 	for _, t := range topics {
 		if d, ok := have[t.name]; ok && d.Err == nil {
 			continue
@@ -102,6 +104,29 @@ func ensureTopics(ctx context.Context, cl *kgo.Client, k *config.Kafka, topics .
 		_, err := adm.CreateTopic(ctx, int32(k.Partitions), int16(k.Replication), conf, t.name)
 		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 			return fmt.Errorf("creating topic %s: %v", t.name, err)
+		}
+		created = append(created, t.name)
+	}
+	// Wait until every broker's metadata has the new topics' leaders, so
+	// the first offsets listed are there.
+	for len(created) > 0 {
+		have, err := adm.ListTopics(ctx, created...)
+		if err == nil && len(have) == len(created) {
+			ready := true
+			for _, d := range have {
+				ready = ready && d.Err == nil && len(d.Partitions) > 0
+				for _, p := range d.Partitions {
+					ready = ready && p.Leader >= 0 && p.Err == nil
+				}
+			}
+			if ready {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("topics %s created but not ready: %v", strings.Join(created, ", "), ctx.Err())
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 	return nil

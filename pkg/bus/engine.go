@@ -164,6 +164,7 @@ func (e *Engine) session(ctx context.Context) error {
 		kgo.HeartbeatInterval(e.Session/10),
 		kgo.RebalanceTimeout(3*e.Session),
 		kgo.TransactionTimeout(3*e.Session),
+		kgo.RecordDeliveryTimeout(3*e.Session),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerBatchMaxBytes(maxRecordBytes),
 		kgo.RecordPartitioner(kgo.BasicConsistentPartitioner(e.partitioner)),
@@ -273,7 +274,11 @@ func (e *Engine) session(ctx context.Context) error {
 			try = kgo.TryAbort
 		}
 		emu.Unlock()
-		committed, err := sess.End(ctx, try)
+		// A transaction that cannot end in time (a coordinator lost with a
+		// broker) fails the session, which is then replaced.
+		endCtx, endCancel := context.WithTimeout(ctx, 3*e.Session)
+		committed, err := sess.End(endCtx, try)
+		endCancel()
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -430,8 +435,13 @@ func (e *Engine) lastCheckpoint(ctx context.Context, adm *kadm.Client, p int32) 
 	}
 	s, ok1 := starts.Lookup(k.StateTopic, p)
 	end, ok2 := ends.Lookup(k.StateTopic, p)
-	if !ok1 || !ok2 || s.Err != nil || end.Err != nil {
+	switch {
+	case !ok1 || !ok2:
 		return 0, nil, fmt.Errorf("state topic %s has no partition %d (it needs as many as %s)", k.StateTopic, p, k.Topic)
+	case s.Err != nil:
+		return 0, nil, fmt.Errorf("state topic %s/%d: %v", k.StateTopic, p, s.Err)
+	case end.Err != nil:
+		return 0, nil, fmt.Errorf("state topic %s/%d: %v", k.StateTopic, p, end.Err)
 	}
 	key := partitionKey(k.Topic, p)
 	var last []byte
