@@ -165,10 +165,10 @@ func freePorts(t testing.TB, n int) []int {
 func TestSourceKey(t *testing.T) {
 	for line, want := range map[string]string{
 		`{"type":"dns","ts":"2026-01-01T00:00:00Z","srcIP":"10.1.2.3","query":"a.b"}`: "10.1.2.3",
-		`{"type":"ip","srcIP":"2001:db8::1","destIP":"10.0.0.1"}`:                      "2001:db8::1",
-		`{"type":"ip","destIP":"10.0.0.1"}`:                                             "",
-		`{"type":"ip","srcIP":""}`:                                                      "",
-		`{"type":"ip","srcIP":"10.0.0.1`:                                                "",
+		`{"type":"ip","srcIP":"2001:db8::1","destIP":"10.0.0.1"}`:                     "2001:db8::1",
+		`{"type":"ip","destIP":"10.0.0.1"}`:                                           "",
+		`{"type":"ip","srcIP":""}`:                                                    "",
+		`{"type":"ip","srcIP":"10.0.0.1`:                                              "",
 	} {
 		if got := string(SourceKey([]byte(line))); got != want {
 			t.Errorf("%s: got %q, want %q", line, got, want)

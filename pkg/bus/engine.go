@@ -73,12 +73,12 @@ type EngineStats struct {
 }
 
 type partition struct {
-	eng       *score.Engine
-	next      int64 // offset after the last record scored
-	since     int   // records since the last checkpoint
-	saved     time.Time
-	dirty     bool // records scored in the open transaction
-	ckpt      bool // checkpointed in the open transaction
+	eng   *score.Engine
+	next  int64 // offset after the last record scored
+	since int   // records since the last checkpoint
+	saved time.Time
+	dirty bool // records scored in the open transaction
+	ckpt  bool // checkpointed in the open transaction
 }
 
 // Stats returns the counters.
