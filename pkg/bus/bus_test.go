@@ -451,7 +451,7 @@ func runEngines(t *testing.T, k config.Kafka, perSensor int, c *kfake.Cluster) {
 			t.Fatal(err)
 		}
 	}
-	es.waitEvents(t, total, 90*time.Second)
+	es.waitEvents(t, total, 5*time.Minute)
 	elapsed := time.Since(began)
 	st := es.total()
 	t.Logf("%d events in %s (%.0f events/s), %d alerts, %d restores replaying %d events, %d checkpoints, %d aborted transactions",
