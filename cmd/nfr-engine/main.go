@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nfr-project/nfr/pkg/alert"
@@ -27,6 +28,8 @@ type options struct {
 	Verbose bool   `short:"v" long:"verbose" description:"log every request on stderr"`
 	JSON    bool   `long:"json" description:"keys list: one JSON object per key"`
 	Account string `long:"account" value-name:"NAME" description:"keys add: a key for this existing account (tenant or registered name)"`
+	Kafka   string `long:"kafka" value-name:"BROKERS" description:"score the events topic in a consumer group (host:port,... overrides engine.kafka.brokers) instead of serving HTTP"`
+	ID      string `long:"id" value-name:"NAME" description:"--kafka: this member's name, unique in the group and kept across restarts (default the host name)"`
 }
 
 const usage = "[OPTIONS]\n  nfr-engine [OPTIONS] keys add NAME | keys add --account NAME | keys list | keys revoke ID|PREFIX|NAME | keys admin"
@@ -59,12 +62,21 @@ func run() int {
 	if len(args) > 0 && args[0] != "keys" {
 		return ui.Usagef("unknown command %q", args[0])
 	}
+	if opts.Kafka != "" {
+		ec.Kafka.Brokers = strings.Split(opts.Kafka, ",")
+	}
+	if opts.Kafka != "" || opts.ID != "" {
+		if len(args) > 0 {
+			return ui.Usagef("--kafka takes no command")
+		}
+		return runKafka(ui, cfg, ec.Kafka, opts.ID)
+	}
 	// A usage error is told before a database is opened (or created).
 	if len(args) == 1 {
-		return ui.Usagef("keys: missing subcommand (add NAME, list, revoke ID|PREFIX|NAME)")
+		return ui.Usagef("keys: missing subcommand (add NAME, list, revoke ID|PREFIX|NAME, admin)")
 	}
-	if len(args) > 1 && args[1] != "add" && args[1] != "list" && args[1] != "revoke" {
-		return ui.Usagef("keys: unknown subcommand %q (add, list, revoke)", args[1])
+	if len(args) > 1 && args[1] != "add" && args[1] != "list" && args[1] != "revoke" && args[1] != "admin" {
+		return ui.Usagef("keys: unknown subcommand %q (add, list, revoke, admin)", args[1])
 	}
 	if len(args) == 0 {
 		os.MkdirAll(filepath.Dir(ec.DB), 0o750)

@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/nfr-project/nfr/pkg/account"
 	"github.com/nfr-project/nfr/pkg/api"
+	"github.com/nfr-project/nfr/pkg/bus"
 	"github.com/nfr-project/nfr/pkg/cli"
 	"github.com/nfr-project/nfr/pkg/config"
 	"github.com/nfr-project/nfr/pkg/event"
@@ -34,6 +36,7 @@ type options struct {
 	LineBuffered bool          `long:"line-buffered" description:"flush alerts after every line"`
 	Verbose      bool          `short:"v" long:"verbose" description:"report what was sent at the end"`
 	StatsEvery   time.Duration `long:"stats-interval" value-name:"DURATION" description:"print what was sent so far every DURATION (also on SIGUSR1)"`
+	Kafka        string        `long:"kafka" value-name:"BROKERS" description:"produce events to Kafka (host:port,... overrides submit.kafka.brokers) instead of the API"`
 }
 
 func main() { os.Exit(run()) }
@@ -66,28 +69,35 @@ func run() int {
 	if sc.Cursor == "" {
 		sc.Cursor = filepath.Join(sc.Spool, "alerts.follow")
 	}
-	host := cfg.AlphaSOC.Host
-	if o.Host != "" {
-		host = o.Host
+	if o.Kafka != "" {
+		sc.Kafka.Brokers = strings.Split(o.Kafka, ",")
 	}
-	key := cfg.AlphaSOC.Key()
-	if key == "" {
-		ui.Errorf("no API key: set alphasoc.api_key in %s or $%s", cfg.Path, config.KeyEnv)
-		ui.Hintf("run: nfr account register")
-		return cli.ExitUsage
+	var dest submit.Destination
+	var client *api.Client
+	if len(sc.Kafka.Brokers) > 0 {
+		if o.AlertsOnly {
+			return ui.Usagef("--alerts-only polls the API, but events go to Kafka (nfr-engine --kafka writes the alerts topic)")
+		}
+		if msg := account.ExposedConfig(cfg.Path); msg != "" && sc.Kafka.Password != "" {
+			ui.Warnf("%s", msg)
+			ui.Hintf("run: chmod 600 %s, or set $%s instead of submit.kafka.password", cfg.Path, config.KafkaPasswordEnv)
+		}
+		p, err := bus.NewProducer(sc.Kafka, "nfr-submit", sc.Timeout)
+		if err != nil {
+			ui.Errorf("%v", err)
+			return cli.ExitUsage
+		}
+		defer p.Close()
+		// One batch in flight keeps each source's events of a type in order.
+		dest, o.NoAlerts, sc.Connections, sc.Gzip = p, true, 1, false
+	} else {
+		c, code := apiClient(ui, cfg, &o, &sc)
+		if c == nil {
+			return code
+		}
+		defer c.Close()
+		client, dest = c, c
 	}
-	if msg := account.ExposedConfig(cfg.Path); msg != "" && cfg.AlphaSOC.APIKey != "" {
-		ui.Warnf("%s", msg)
-		ui.Hintf("run: chmod 600 %s", cfg.Path)
-	}
-	if api.Cleartext(host) {
-		ui.Warnf("%s is plain http: the API key and events cross the network unencrypted", host)
-	}
-	client, err := api.NewClient(host, api.ClientOptions{Key: key, Version: cli.Version, Timeout: sc.Timeout, MaxConns: sc.Connections})
-	if err != nil {
-		return ui.Usagef("--host: %v", err)
-	}
-	defer client.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -134,7 +144,7 @@ func run() int {
 			return spoolFailed(err)
 		}
 		defer sp.Close()
-		r.Sender = &submit.Sender{Client: client, Spool: sp, Log: ui, Connections: sc.Connections, Gzip: sc.Gzip,
+		r.Sender = &submit.Sender{Client: dest, Spool: sp, Log: ui, Connections: sc.Connections, Gzip: sc.Gzip,
 			BatchAge: sc.BatchAge, RetryMin: sc.RetryMin, RetryMax: sc.RetryMax}
 		inputs, closeInputs, err := submit.OpenInputs(args, os.Stdin)
 		if err != nil {
@@ -207,4 +217,31 @@ func progress(ui *cli.UI, every time.Duration, r *submit.Runner) func() {
 		}
 		close(done)
 	}
+}
+
+// apiClient makes the client of the analytics API, or returns nil and the
+// exit status after saying what is wrong.
+func apiClient(ui *cli.UI, cfg *config.Config, o *options, sc *config.Submit) (*api.Client, int) {
+	host := cfg.AlphaSOC.Host
+	if o.Host != "" {
+		host = o.Host
+	}
+	key := cfg.AlphaSOC.Key()
+	if key == "" {
+		ui.Errorf("no API key: set alphasoc.api_key in %s or $%s", cfg.Path, config.KeyEnv)
+		ui.Hintf("run: nfr account register")
+		return nil, cli.ExitUsage
+	}
+	if msg := account.ExposedConfig(cfg.Path); msg != "" && cfg.AlphaSOC.APIKey != "" {
+		ui.Warnf("%s", msg)
+		ui.Hintf("run: chmod 600 %s", cfg.Path)
+	}
+	if api.Cleartext(host) {
+		ui.Warnf("%s is plain http: the API key and events cross the network unencrypted", host)
+	}
+	client, err := api.NewClient(host, api.ClientOptions{Key: key, Version: cli.Version, Timeout: sc.Timeout, MaxConns: sc.Connections})
+	if err != nil {
+		return nil, ui.Usagef("--host: %v", err)
+	}
+	return client, cli.ExitOK
 }

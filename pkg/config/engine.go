@@ -26,6 +26,7 @@ type Engine struct {
 	BatchRetention     string `yaml:"batch_retention"` // how long batch ids are kept for replays
 	AlertRetention     string `yaml:"alert_retention"` // how long alerts are kept; 0 is for ever
 	DeliverAlerts      bool   `yaml:"deliver_alerts"`  // deliver stored alerts to alerts.outputs, as nfr-alert does
+	Kafka              Kafka  `yaml:"kafka"`           // nfr-engine --kafka: consumer group, topics
 }
 
 func (e *Engine) setDefaults() {
@@ -41,6 +42,7 @@ func (e *Engine) setDefaults() {
 		BatchRetention:     "720h",
 		AlertRetention:     "0",
 	}
+	e.Kafka.setDefaults()
 }
 
 func (e *Engine) validate() error {
@@ -76,7 +78,7 @@ func (e *Engine) validate() error {
 	if d, err := time.ParseDuration(e.AlertRetention); err != nil || d < 0 {
 		return fmt.Errorf("engine.alert_retention: %q is not a duration such as 2160h (0 keeps alerts for ever)", e.AlertRetention)
 	}
-	return nil
+	return e.Kafka.validate("engine")
 }
 
 // Retention returns batch_retention and alert_retention parsed (validated
@@ -111,4 +113,4 @@ func IsLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func (e *Engine) paths() []*string { return []*string{&e.DB, &e.TLSCert, &e.TLSKey} }
+func (e *Engine) paths() []*string { return []*string{&e.DB, &e.TLSCert, &e.TLSKey, &e.Kafka.CA} }

@@ -21,6 +21,7 @@ type Submit struct {
 	RetryMax     time.Duration `yaml:"retry_max"`      // longest retry delay
 	PollInterval time.Duration `yaml:"poll_interval"`  // alert polling
 	Cursor       string        `yaml:"cursor"`         // alert cursor file; default SPOOL/alerts.follow
+	Kafka        Kafka         `yaml:"kafka"`          // send to Kafka instead of the API when brokers are set
 }
 
 // Fsync policies of the spool.
@@ -42,6 +43,7 @@ func (s *Submit) setDefaults() {
 	s.RetryMin = time.Second
 	s.RetryMax = time.Minute
 	s.PollInterval = time.Minute
+	s.Kafka.setDefaults()
 }
 
 func (s *Submit) validate() error {
@@ -67,7 +69,7 @@ func (s *Submit) validate() error {
 	case s.PollInterval <= 0:
 		return fmt.Errorf("submit.poll_interval: must be positive")
 	}
-	return nil
+	return s.Kafka.validate("submit")
 }
 
-func (s *Submit) paths() []*string { return []*string{&s.Spool, &s.Cursor} }
+func (s *Submit) paths() []*string { return []*string{&s.Spool, &s.Cursor, &s.Kafka.CA} }

@@ -41,10 +41,17 @@ type KeyError struct{ Err error }
 func (e *KeyError) Error() string { return "the server refused the API key: " + e.Err.Error() }
 func (e *KeyError) Unwrap() error { return e.Err }
 
+// Destination takes spooled batches: the analytics API (*api.Client) or a
+// Kafka topic (*bus.Producer). SendEvents returns once the batch is safely
+// taken; errors are *api.Error, whose Temporary says whether to retry.
+type Destination interface {
+	SendEvents(ctx context.Context, typ, batchID string, body []byte, gzipped bool) (*api.EventsResponse, error)
+}
+
 // Sender moves events from input to the spool and from the spool to the
 // server.
 type Sender struct {
-	Client      *api.Client
+	Client      Destination
 	Spool       *spool.Spool
 	Log         Log
 	Connections int
