@@ -137,6 +137,10 @@ func TestCLI(t *testing.T) {
 		t.Fatalf("keys add: %d %q %q", code, key, errs)
 	}
 	runCmd(t, "--db", db, "keys", "add", "globex")
+	// The console's administrator token, from the command line.
+	if tok, errs, code := runCmd(t, "--db", db, "keys", "admin"); code != 0 || len(strings.TrimSpace(tok)) < 32 {
+		t.Errorf("keys admin: exit %d, %q", code, errs)
+	}
 	list, _, code := runCmd(t, "--db", db, "keys", "list")
 	if code != 0 || !strings.Contains(list, "acme") || !strings.Contains(list, key[:8]+"...") || strings.Contains(list, key) {
 		t.Errorf("keys list: %d\n%s", code, list)
