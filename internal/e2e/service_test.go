@@ -211,9 +211,10 @@ func TestWrapperNewUserBugs(t *testing.T) {
 	}
 }
 
-// TERM sent to the wrapper alone reaches every stage: the pipeline stops,
-// its input pipe is closed, and the wrapper exits.
-func TestWrapperForwardsTerm(t *testing.T) {
+// startRead starts `nfr read` on a pipe it returns, with diagnostics
+// (log.file) in out and alerts in alerts.
+func startRead(t *testing.T) (*exec.Cmd, *os.File, *testenv.SyncBuffer, *testenv.SyncBuffer) {
+	t.Helper()
 	cmd := exec.Command(filepath.Join(testenv.Root(t), "scripts", "nfr"), "read")
 	cmd.Env = append(os.Environ(), "PATH="+family(t)+":"+os.Getenv("PATH"), "NFR_CONFIG=", "NFR_API_KEY=")
 	pr, pw, err := os.Pipe()
@@ -227,6 +228,13 @@ func TestWrapperForwardsTerm(t *testing.T) {
 		t.Fatal(err)
 	}
 	pr.Close()
+	return cmd, pw, &out, &alerts
+}
+
+// TERM sent to the wrapper alone reaches every stage: the pipeline stops,
+// its input pipe is closed, and the wrapper exits.
+func TestWrapperForwardsTerm(t *testing.T) {
+	cmd, pw, out, alerts := startRead(t)
 	defer pw.Close()
 	line := []byte(`{"type":"dns","v":1,"ts":"2024-01-01T00:00:00Z","srcIP":"10.0.0.1","query":"example.com","qtype":"A"}` + "\n")
 	pw.Write(line)
@@ -425,19 +433,7 @@ func TestWrapperLogAndAlertFiles(t *testing.T) {
 // HUP sent to the wrapper is a reload: the pipeline goes on, and ends
 // normally at the end of its input.
 func TestWrapperHangupIsAReload(t *testing.T) {
-	cmd := exec.Command(filepath.Join(testenv.Root(t), "scripts", "nfr"), "read")
-	cmd.Env = append(os.Environ(), "PATH="+family(t)+":"+os.Getenv("PATH"), "NFR_CONFIG=", "NFR_API_KEY=")
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdin = pr
-	var out, alerts testenv.SyncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &alerts
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pr.Close()
+	cmd, pw, out, alerts := startRead(t)
 	pw.Write(mustRead(t, demoPcap(t))[:24]) // a pcap header: the kind is known
 	time.Sleep(time.Second)
 	cmd.Process.Signal(syscall.SIGHUP)
