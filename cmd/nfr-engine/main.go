@@ -189,7 +189,9 @@ func catalog() map[string]api.ThreatInfo {
 }
 
 // scorers makes each tenant's scorer: the built-in engine of nfr-score, with
-// config.yml's score section. Feeds are loaded once and shared read-only.
+// config.yml's score section, behind the reorder buffer of score.reorder
+// (sensors send each event type in its own batches). Feeds are loaded once
+// and shared read-only.
 func scorers(cfg *config.Config, warn func(string)) (server.ScorerFactory, error) {
 	scfg, err := score.ConfigFrom(&cfg.Score)
 	if err != nil {
@@ -199,5 +201,11 @@ func scorers(cfg *config.Config, warn func(string)) (server.ScorerFactory, error
 	if err != nil {
 		return nil, err
 	}
-	return func(tenant string) (server.Scorer, error) { return score.New(scfg) }, nil
+	return func(tenant string) (server.Scorer, error) {
+		e, err := score.New(scfg)
+		if err != nil {
+			return nil, err
+		}
+		return score.NewOrdered(e, cfg.Score.Reorder), nil
+	}, nil
 }

@@ -18,7 +18,7 @@ import (
 // `nfr read` (nfr-submit) and signs in to its console in Chromium: the
 // overview lists every alert the sensor got back.
 func TestConsoleShowsSubmittedAlerts(t *testing.T) {
-	bins := testenv.BinDir(t, "nfr-capture", "nfr-scope", "nfr-score", "nfr-submit", "nfr-engine")
+	bins := testenv.BinDir(t, "nfr-capture", "nfr-scope", "nfr-score", "nfr-submit", "nfr-engine", "nfr-check")
 	demo := filepath.Join(testenv.Root(t), "testdata", "demo.pcap")
 	url, key := startEngine(t)
 	dir := t.TempDir()

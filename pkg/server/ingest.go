@@ -412,6 +412,16 @@ func (s *Server) advance(tenants map[int64]*tenantState) {
 		ins := tx.Stmt(s.store.insAlert)
 		var err error
 		for id, ts := range tenants {
+			store := func(a *event.Event) {
+				if e := s.storeAlert(ins, id, now, a); e != nil && err == nil {
+					err = e
+				}
+			}
+			// Events a scorer holds to put them in time order are
+			// released when they have waited long enough.
+			if h, ok := ts.scorer.(Holder); ok {
+				h.Tick(now, store)
+			}
 			// While batches keep coming, their events move the clock; a
 			// replayed capture arrives faster than real time, and moving its
 			// clock on by wall time between batches would close windows
@@ -419,11 +429,7 @@ func (s *Server) advance(tenants map[int64]*tenantState) {
 			if ts.lastTS.IsZero() || now.Sub(ts.lastWall) < s.cfg.IdleAdvance {
 				continue
 			}
-			ts.scorer.Advance(ts.lastTS.Add(now.Sub(ts.lastWall)), func(a *event.Event) {
-				if e := s.storeAlert(ins, id, now, a); e != nil && err == nil {
-					err = e
-				}
-			})
+			ts.scorer.Advance(ts.lastTS.Add(now.Sub(ts.lastWall)), store)
 		}
 		return err
 	})

@@ -40,6 +40,13 @@ type Scorer interface {
 	Flush(emit func(alert *event.Event))
 }
 
+// Holder is a Scorer that holds events to score them in time order
+// (pkg/score's Ordered): the worker calls Tick with the wall clock every
+// Tick, and the scorer releases the events that have waited long enough.
+type Holder interface {
+	Tick(wall time.Time, emit func(alert *event.Event))
+}
+
 // ScorerFactory makes the scorer of a tenant the first time it sends events.
 type ScorerFactory func(tenant string) (Scorer, error)
 
@@ -56,7 +63,7 @@ type Config struct {
 	BatchRetention     time.Duration // how long batch ids are remembered; 30 days
 	AlertRetention     time.Duration // how long alerts are kept; 0 is for ever
 	RetryAfter         time.Duration // Retry-After on 429 and 503; 1s
-	Tick               time.Duration // how often idle tenants' scorers Advance; 1s
+	Tick               time.Duration // how often scorers holding events are ticked (Holder) and idle tenants' scorers Advance; 1s
 	IdleAdvance        time.Duration // how long a tenant sends nothing before its clock follows the wall clock; 30s
 	IdleEvict          time.Duration // how long a tenant sends nothing before its scorer is saved and let go; 1h
 	EvictEvery         time.Duration // how often scorers to let go are looked for; 1m
