@@ -27,6 +27,8 @@ func loadCorpora(t *testing.T, globs ...string) []corpus {
 			var evs []event.Event
 			var err error
 			switch {
+			case isCapture(root, f):
+				evs, err = readCapture(f)
 			case strings.HasSuffix(base, ".json") && strings.HasPrefix(filepath.ToSlash(f), filepath.ToSlash(filepath.Join(root, "eve"))):
 				evs, err = readEve(f)
 			default:
