@@ -32,6 +32,10 @@ import (
 // browsing. Not covered: words outside the list (rare words, other
 // languages, digits or hyphens between the words), generators whose
 // every resolving name is then connected to, and fewer names than that.
+// A sensor that sees only a resolver's own upstream queries puts every
+// lookup on the resolver, which connects to nothing: allow dga from it
+// (score.allow) there. Where the clients' queries are seen too, the
+// resolver's follow them and are not new.
 const (
 	wordsConnWait  = time.Minute    // a resolution with no connection by then counts strong
 	wordsConnKeep  = time.Hour      // how long a resolution's addresses wait for a connection
@@ -134,11 +138,24 @@ func (e *Engine) dictDGA(ev *event.Event, q, reg string) {
 // wordPairLookup returns the name entry for a lookup of a word-pair
 // domain new to the network, answered NXDOMAIN or with addresses.
 func (e *Engine) wordPairLookup(ev *event.Event, q, reg string) (wordName, bool) {
+	// A name in the clean-name cache was looked up before, so its domain
+	// is not new: the common case ends here.
+	if e.cleanHit {
+		return wordName{}, false
+	}
+	// Malware asks for addresses; the TXT, MX and PTR lookups of mail
+	// servers checking senders (spam's domains read as words too) do not
+	// count.
+	switch ev.QType {
+	case "A", "AAAA", "":
+	default:
+		return wordName{}, false
+	}
 	kind := uint8(0)
-	switch {
-	case ev.RCode == "NXDOMAIN":
+	switch ev.RCode {
+	case "NXDOMAIN":
 		kind = wordNX
-	case ev.RCode == "" || ev.RCode == "NOERROR":
+	case "", "NOERROR":
 		for _, a := range ev.Answers {
 			if _, err := netip.ParseAddr(a); err == nil {
 				kind = wordResolved
@@ -146,9 +163,7 @@ func (e *Engine) wordPairLookup(ev *event.Event, q, reg string) (wordName, bool)
 			}
 		}
 	}
-	// A name in the clean-name cache was looked up before, so its domain
-	// is not new.
-	if kind == 0 || e.cleanHit {
+	if kind == 0 {
 		return wordName{}, false
 	}
 	h := e.hash(reg)

@@ -110,6 +110,7 @@ type wordLookups struct {
 	words int // words per name: 2 or 3
 	how   func(i int) string
 	name  func(i int) string // a fixed list instead of generated names
+	qtype string             // default A
 }
 
 func (w wordLookups) events(r *rand.Rand) (evs []event.Event) {
@@ -129,6 +130,9 @@ func (w wordLookups) events(r *rand.Rand) (evs []event.Event) {
 		a := fmt.Sprintf("198.51.100.%d", i%250+1)
 		ev := event.Event{Type: event.TypeDNS, TS: at, SrcIP: src, DestIP: netip.MustParseAddr("10.1.0.1"),
 			DestPort: 53, Proto: "udp", Query: name, QType: "A", RCode: "NOERROR"}
+		if w.qtype != "" {
+			ev.QType = w.qtype
+		}
 		switch w.how(i) {
 		case "nx":
 			ev.RCode = "NXDOMAIN"
@@ -184,6 +188,13 @@ func TestDictDGA(t *testing.T) {
 			browse(0, 12, 5*time.Minute), {src: "10.1.0.5", start: time.Minute, n: 3, d: 15 * time.Minute, how: always("nx")}}},
 		{"6 NXDOMAIN and 40 sites visited", false, []wordLookups{
 			browse(0, 40, 90*time.Second), {src: "10.1.0.5", start: time.Minute, n: 6, d: 9 * time.Minute, how: always("nx")}}},
+		{"a mail server checking 30 senders' domains (MX, NXDOMAIN)", false, []wordLookups{
+			{src: "10.1.0.25", n: 30, d: time.Minute, how: always("nx"), qtype: "MX"}}},
+		{"the resolver forwarding its clients' lookups", false, []wordLookups{
+			browse(0, 40, 90*time.Second),
+			{src: "10.1.0.1", start: 20 * time.Millisecond, n: 40, d: 90 * time.Second, how: always("unused"), name: func(i int) string {
+				return "www." + popularPairs[i%len(popularPairs)]
+			}}}},
 		{"names other hosts looked up first", false, func() []wordLookups {
 			names := make([]string, 12)
 			r := rand.New(rand.NewSource(3))
@@ -191,8 +202,8 @@ func TestDictDGA(t *testing.T) {
 				names[i] = dictWords[r.Intn(20)] + dictWords[r.Intn(20)] + "hub.com"
 			}
 			return []wordLookups{
-				{src: "10.1.0.7", n: 12, d: time.Minute, how: always("used"), name: func(i int) string { return names[i] }},
-				{src: "10.1.0.5", start: 20 * time.Minute, n: 12, d: time.Minute, how: always("unused"), name: func(i int) string { return names[i] }},
+				{src: "10.1.0.7", n: 12, d: time.Minute, how: always("used"), name: func(i int) string { return "www." + names[i] }},
+				{src: "10.1.0.5", start: 20 * time.Minute, n: 12, d: time.Minute, how: always("unused"), name: func(i int) string { return "cdn." + names[i] }},
 			}
 		}()},
 	}
