@@ -279,11 +279,11 @@ func (e *Engine) wordsVerdict(ev *event.Event, s *wordSource) {
 	switch {
 	case 3*strong >= 2*e.th.DGAWords && points >= float64(e.th.DGAWords):
 		e.flag("dga_words")
-		e.add(ThreatDGA, s.Last, "%d dictionary-word domains new to the network from %s in %s: %d NXDOMAIN, %d resolved and never connected to, %d connected to; the last %s (%s)",
+		e.add(ThreatDGA, s.Last, "%d dictionary-word domains new to the network from %s in the last %s: %d NXDOMAIN, %d resolved and never connected to, %d connected to; the last %s (%s)",
 			strong+used, ev.SrcIP, dur(e.th.LongWindow), nx, unused, used, s.Last, splitWords(label).format(label))
 	case dayStrong >= e.th.DGAWordsDay:
 		e.flag("dga_words")
-		e.add(ThreatDGA, s.Last, "%d dictionary-word domains new to the network from %s in %s, NXDOMAIN or resolved and never connected to; the last %s (%s)",
+		e.add(ThreatDGA, s.Last, "%d dictionary-word domains new to the network from %s in the last %s, NXDOMAIN or resolved and never connected to; the last %s (%s)",
 			dayStrong, ev.SrcIP, dur(wordsDay), s.Last, splitWords(label).format(label))
 	}
 }

@@ -188,6 +188,12 @@ func TestDictDGA(t *testing.T) {
 			browse(0, 12, 5*time.Minute), {src: "10.1.0.5", start: time.Minute, n: 3, d: 15 * time.Minute, how: always("nx")}}},
 		{"6 NXDOMAIN and 40 sites visited", false, []wordLookups{
 			browse(0, 40, 90*time.Second), {src: "10.1.0.5", start: time.Minute, n: 6, d: 9 * time.Minute, how: always("nx")}}},
+		{"CDN and ad names a page pulls in, connected to", false, []wordLookups{{src: "10.1.0.5", n: 14, d: 2 * time.Second, how: always("used"),
+			name: func(i int) string {
+				return []string{"d1.cloudfront.net", "e7.edgekey.net", "a1.edgesuite.net", "widgets.outbrain.com", "sb.scorecardresearch.com",
+					"ad.doubleclick.net", "x.azureedge.net", "cdn.cookielaw.org", "js.hubspot.com", "static.squarespace.com",
+					"i.bandcamp.com", "media.glassdoor.com", "a.trustpilot.com", "s.mailchimp.com"}[i]
+			}}}},
 		{"a mail server checking 30 senders' domains (MX, NXDOMAIN)", false, []wordLookups{
 			{src: "10.1.0.25", n: 30, d: time.Minute, how: always("nx"), qtype: "MX"}}},
 		{"the resolver forwarding its clients' lookups", false, []wordLookups{
@@ -228,6 +234,9 @@ func TestDictDGA(t *testing.T) {
 					got++
 				}
 				reasons = append(reasons, ids(a)+": "+a.Reason)
+			}
+			if testing.Verbose() && got > 0 {
+				t.Log(reasons[0])
 			}
 			if (got > 0) != tt.want {
 				t.Errorf("%d dga_words alerts, want alert %v; alerts %q", got, tt.want, reasons)
