@@ -2,6 +2,7 @@ package score
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/nfr-project/nfr/pkg/event"
@@ -51,9 +52,10 @@ const (
 	wordUsed     = 3 // resolved and connected to
 )
 
-// wordsTable is the detector's state: the names per source and, per
-// source and answer address, which of those names the address answered.
-// Its values hold no pointers, so the collector skips them.
+// wordsTable is the detector's state: the names per source (only sources
+// that looked up word-pair names have one) and, per source and answer
+// address, which of those names the address answered (no pointers: the
+// larger table is not scanned by the collector).
 type wordsTable struct {
 	sources   *table[netip.Addr, wordSource]
 	answers   *table[wordConnKey, wordAnswer]
@@ -117,10 +119,12 @@ func (e *Engine) dictDGA(ev *event.Event, q, reg string) {
 	var s *wordSource
 	if src, ok := e.wordPairLookup(ev, q, reg); ok {
 		s = w.sources.get(ev.SrcIP, e.now)
-		s.add(src, e.now)
-		s.Last = reg
+		s.add(src)
+		if s.Last != reg {
+			s.Last = strings.Clone(reg) // not the event's buffer
+		}
 		if src.Kind == wordResolved {
-			w.answered(ev, src.Reg)
+			w.answered(ev, src.Reg, e.now)
 		}
 	} else {
 		if w.sources.len() == 0 {
@@ -178,7 +182,7 @@ func (e *Engine) wordPairLookup(ev *event.Event, q, reg string) (wordName, bool)
 
 // add keeps n unless the source looked the domain up already, dropping
 // the oldest name when the list is full.
-func (s *wordSource) add(n wordName, now time.Time) {
+func (s *wordSource) add(n wordName) {
 	for _, x := range s.Names {
 		if x.Reg == n.Reg {
 			return
@@ -192,14 +196,14 @@ func (s *wordSource) add(n wordName, now time.Time) {
 }
 
 // answered remembers which source's name each answer address carried.
-func (w *wordsTable) answered(ev *event.Event, reg uint64) {
+func (w *wordsTable) answered(ev *event.Event, reg uint64, now time.Time) {
 	src := ev.SrcIP.Unmap().As16()
 	for _, ans := range ev.Answers {
 		a, err := netip.ParseAddr(ans)
 		if err != nil {
 			continue
 		}
-		wa := w.answers.get(wordConnKey{Src: src, Dst: a.Unmap().As16()}, ev.TS)
+		wa := w.answers.get(wordConnKey{Src: src, Dst: a.Unmap().As16()}, now)
 		wa.Regs[wa.N%wordsAnswers] = reg
 		if wa.N++; wa.N > wordsAnswers {
 			wa.N = wordsAnswers + wa.N%wordsAnswers // full: N%4 goes on round the ring

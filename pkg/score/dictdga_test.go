@@ -277,3 +277,18 @@ func TestDictDGAState(t *testing.T) {
 		t.Errorf("no dga_words alert across a state save")
 	}
 }
+
+// BenchmarkProcessWordPairs is the worst case of dictdga.go: every event a
+// lookup of a word-pair name new to the network, from 1000 sources, or a
+// connection to its answer.
+func BenchmarkProcessWordPairs(b *testing.B) {
+	r := rand.New(rand.NewSource(1))
+	var evs []event.Event
+	for s := 0; s < 1000; s++ {
+		l := wordLookups{src: fmt.Sprintf("10.2.%d.%d", s/250, s%250+1), start: time.Duration(s) * time.Millisecond, n: 50, d: time.Minute,
+			words: 2 + s%2, how: func(i int) string { return []string{"nx", "unused", "used"}[i%3] }}
+		evs = append(evs, l.events(r)...)
+	}
+	slices.SortStableFunc(evs, func(a, b event.Event) int { return a.TS.Compare(b.TS) })
+	benchProcess(b, evs)
+}
