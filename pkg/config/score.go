@@ -55,6 +55,8 @@ type ScoreThresholds struct {
 	LongWindow     time.Duration `yaml:"long_window"`
 	DGANames       int           `yaml:"dga_names"`
 	NXDomains      int           `yaml:"nxdomains"`
+	DGAWords       int           `yaml:"dga_words"`
+	DGAWordsDay    int           `yaml:"dga_words_day"`
 	TunnelNames    int           `yaml:"tunnel_names"`
 	TunnelLength   float64       `yaml:"tunnel_length"`
 	TunnelEntropy  float64       `yaml:"tunnel_entropy"`

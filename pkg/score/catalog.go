@@ -88,6 +88,7 @@ var Flags = map[string]string{
 	"dynamic_dns":     "the domain belongs to a free dynamic-DNS provider",
 	"suspicious_tld":  "the domain is under a top-level domain with many abusive registrations",
 	"dga_like":        "the name looks generated (letter statistics)",
+	"dga_words":       "new domains made of two or three English words, looked up in numbers (dictionary-word DGA)",
 	"nxdomain":        "the lookup failed with NXDOMAIN",
 	"ip_lookup":       "a public what-is-my-IP service",
 	"stratum_port":    "a port that mining pools use for stratum",

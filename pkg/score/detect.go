@@ -385,6 +385,7 @@ func (e *Engine) scoreDNS(ev *event.Event) {
 			}
 		}
 	}
+	e.dictDGA(ev, q, reg)
 	if !e.cleanHit { // a cached name's domain has been seen
 		e.firstSeen(reg)
 	}
@@ -447,6 +448,7 @@ func (e *Engine) scoreIP(ev *event.Event) {
 		return
 	}
 	ext := e.isExternal(dst)
+	e.wordsConnected(ev)
 	e.checkAddr(dst, ev.DestPort, "destination")
 	if e.isExternal(src) {
 		e.checkAddr(src, 0, "source")

@@ -57,6 +57,8 @@ type Thresholds struct {
 	LongWindow     time.Duration // window of the DGA, NXDOMAIN, DNS tunnel and scan counters
 	DGANames       int           // DGA-looking names from one source in Window
 	NXDomains      int           // NXDOMAIN answers for distinct domains from one source in Window
+	DGAWords       int           // dictionary-word domains from one source in LongWindow (dictdga.go)
+	DGAWordsDay    int           // of them NXDOMAIN or never connected to, in 24 h
 	TunnelNames    int           // unique names under one domain in Window
 	TunnelLen      float64       // their mean length (characters before the domain)
 	TunnelEntropy  float64       // their mean entropy, bits per character
@@ -90,6 +92,8 @@ func DefaultConfig() Config {
 			LongWindow:     time.Hour,
 			DGANames:       3,
 			NXDomains:      10,
+			DGAWords:       10,
+			DGAWordsDay:    24,
 			TunnelNames:    20,
 			TunnelLen:      16,
 			TunnelEntropy:  3.2,
@@ -170,6 +174,7 @@ type Engine struct {
 	prints    *table[uint64, fingerprint] // JA4/JA3 and user agents (fingerprint.go)
 	pending   []*event.Event              // updates of incidents reopened before the sweep saw them
 	seen      *table[uint64, struct{}]    // registered domains looked up, for first_seen
+	words     *wordsTable                 // dictionary-word DGA (dictdga.go); made on first use
 	since     time.Time                   // event time the engine's history starts
 	// localResolver: a monitored host was answered by a monitored address
 	// on port 53 (dnspolicy.go).
@@ -296,6 +301,8 @@ func fillThresholds(t *Thresholds, d Thresholds) {
 	setD(&t.LongWindow, d.LongWindow)
 	set(&t.DGANames, d.DGANames)
 	set(&t.NXDomains, d.NXDomains)
+	set(&t.DGAWords, d.DGAWords)
+	set(&t.DGAWordsDay, d.DGAWordsDay)
 	set(&t.TunnelNames, d.TunnelNames)
 	setF(&t.TunnelLen, d.TunnelLen)
 	setF(&t.TunnelEntropy, d.TunnelEntropy)

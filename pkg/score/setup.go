@@ -53,6 +53,7 @@ func ConfigFrom(c *config.Score) (Config, error) {
 	t := c.Thresholds
 	cfg.Thresholds = Thresholds{
 		Window: t.Window, LongWindow: t.LongWindow, DGANames: t.DGANames, NXDomains: t.NXDomains,
+		DGAWords: t.DGAWords, DGAWordsDay: t.DGAWordsDay,
 		TunnelNames: t.TunnelNames, TunnelLen: t.TunnelLength, TunnelEntropy: t.TunnelEntropy,
 		ScanPorts: t.ScanPorts, ScanHosts: t.ScanHosts, ICMPPackets: t.ICMPPackets, ICMPPayload: t.ICMPPayload,
 		SpamServers: t.SpamServers, SpamWindow: t.SpamWindow, UploadBytes: t.UploadBytes, UploadWindow: t.UploadWindow,

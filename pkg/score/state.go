@@ -30,6 +30,7 @@ type savedState struct {
 	Uploads   []entry[uploadKey, uploadState]
 	Prints    []entry[uint64, fingerprint]
 	Seen      []entry[uint64, struct{}]
+	Words     wordsState
 	Since     time.Time
 }
 
@@ -51,6 +52,7 @@ func (e *Engine) SaveState(w io.Writer) error {
 		Uploads:   e.uploads.entries(),
 		Prints:    e.prints.entries(),
 		Seen:      e.seen.entries(),
+		Words:     e.words.save(),
 		Since:     e.since,
 	}
 	return gob.NewEncoder(w).Encode(&s)
@@ -89,6 +91,7 @@ func (e *Engine) LoadState(r io.Reader) error {
 	e.prints.load(s.Prints)
 	e.seen = newTable[uint64, struct{}](e.cfg.MaxDomains)
 	e.seen.load(s.Seen)
+	e.words = loadWordsTable(s.Words, e.cfg)
 	if !s.Since.IsZero() && (e.since.IsZero() || s.Since.Before(e.since)) {
 		e.since = s.Since
 	}

@@ -64,6 +64,15 @@ var (
 		"yellow", "bottle", "planet", "winter", "copper", "shadow", "butter", "marble", "violet", "harbor"}
 )
 
+// twoWordSites are real, popular sites whose names join two English
+// words: the look-alikes of a dictionary-word DGA that must stay silent.
+var twoWordSites = []string{"facebook.com", "youtube.com", "dropbox.com", "salesforce.com", "mailchimp.com", "wordpress.com",
+	"stackoverflow.com", "firefox.com", "godaddy.com", "bestbuy.com", "homedepot.com", "tripadvisor.com", "foxnews.com",
+	"theguardian.com", "glassdoor.com", "squarespace.com", "hubspot.com", "sharepoint.com", "soundcloud.com", "bandcamp.com",
+	"minecraft.net", "playstation.com", "autodesk.com", "trustpilot.com", "surveymonkey.com", "nextdoor.com", "photobucket.com",
+	"stackexchange.com", "serverfault.com", "superuser.com", "snapchat.com", "doubleclick.net", "cloudflare.com",
+	"bitbucket.org", "paypal.com", "livejournal.com", "onedrive.com", "hotmail.com", "bluehost.com", "mathoverflow.net"}
+
 // Variants lists the threat variants make eval plays, each alone.
 var Variants = []Variant{
 	{"beacon", "TLS every 10 s, no jitter", "beacon", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
@@ -103,14 +112,29 @@ var Variants = []Variant{
 			g.DNS(t, h, g.randLabel(5, lower)+fmt.Sprint(g.Rand.Intn(10))+g.randLabel(4, lower)+".com", layers.DNSTypeA, layers.DNSResponseCodeNXDomain)
 		})
 	}},
-	{"dga", "dictionary words (two English words + .com), one a minute, NXDOMAIN", "dga", false, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+	{"dga", "dictionary words (two English words + .com), one a minute, NXDOMAIN", "dga", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
 		return g.every(t, 30, time.Minute, 0.3, func(t time.Time) {
 			g.DNS(t, h, dictWord[g.Rand.Intn(len(dictWord))]+dictWord[g.Rand.Intn(len(dictWord))]+".com", layers.DNSTypeA, layers.DNSResponseCodeNXDomain)
 		})
 	}},
-	{"dga", "dictionary words (two English words + .com), one a minute, resolving", "dga", false, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+	{"dga", "dictionary words (two English words + .com), one a minute, resolving", "dga", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
 		return g.every(t, 30, time.Minute, 0.3, func(t time.Time) {
 			g.DNS(t, h, dictWord[g.Rand.Intn(len(dictWord))]+dictWord[g.Rand.Intn(len(dictWord))]+".com", layers.DNSTypeA, layers.DNSResponseCodeNoErr, "203.0.113.90")
+		})
+	}},
+	{"dga", "dictionary words (three words + .net), one per 5 min, 80 % NXDOMAIN, the rest parked", "dga", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.every(t, 24, 5*time.Minute, 0.5, func(t time.Time) {
+			name := dictWord[g.Rand.Intn(len(dictWord))] + dictWord[g.Rand.Intn(len(dictWord))] + dictWord[g.Rand.Intn(len(dictWord))] + ".net"
+			if g.Rand.Intn(5) == 0 {
+				g.DNS(t, h, name, layers.DNSTypeA, layers.DNSResponseCodeNoErr, "203.0.113.91")
+			} else {
+				g.DNS(t, h, name, layers.DNSTypeA, layers.DNSResponseCodeNXDomain)
+			}
+		})
+	}},
+	{"dga", "dictionary words (two words + .ru), one per 15 min for 8 h, NXDOMAIN", "dga", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.every(t, 32, 15*time.Minute, 0.3, func(t time.Time) {
+			g.DNS(t, h, dictWord[g.Rand.Intn(len(dictWord))]+dictWord[g.Rand.Intn(len(dictWord))]+".ru", layers.DNSTypeA, layers.DNSResponseCodeNXDomain)
 		})
 	}},
 	{"scan", "20 ports of one host, one every 3 min", "scan_port", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
@@ -229,6 +253,13 @@ var Chores = []Variant{
 	}},
 	{"chore", "NTP every 64 s", "", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
 		return g.every(t, 60, 64*time.Second, 0, func(t time.Time) { g.UDP(t, h, addr("162.159.200.1"), 123, 48, 48) })
+	}},
+	{"chore", "a user browsing 40 popular two-word sites in an hour (facebook, dropbox, ...)", "", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		i := 0
+		return g.every(t, len(twoWordSites), 90*time.Second, 0.5, func(t time.Time) {
+			g.lookupAndTLS(t, h, "www."+twoWordSites[i], fmt.Sprintf("198.18.%d.%d", i/200, 10+i%200), 443)
+			i++
+		})
 	}},
 }
 
