@@ -67,6 +67,9 @@ type beaconKey struct {
 	Name     uint64 // hash of the name; 0 for an address
 }
 
+// beaconState is a pair's record of connections: the beacon detector's
+// part of an address pair's state (pairs.go), or an entry of its own table
+// of names.
 type beaconState struct {
 	TS      []int64 // Unix ms, a ring
 	Sizes   []int64
@@ -79,51 +82,79 @@ type beaconState struct {
 	Allowed bool // the name, or a name of the address, is on the built-in infra-allow list
 }
 
-// secondSighting reports whether the pair with hash h was seen before. Most
-// (source, name) pairs of a network are seen once, and a beacon needs ten
-// connections: a pair gets a table entry from its second connection on,
-// its first only sets a bit in a fixed 512 KiB bitset (cleared when half
-// full; not saved with --state, so a restart costs a name beacon one more
-// connection). Nothing is allocated for the single sightings.
-func (e *Engine) secondSighting(h uint64) bool {
-	if e.sighted == nil {
-		e.sighted = make([]uint64, sightedWords)
-	}
-	i, bit := (h>>6)%sightedWords, uint64(1)<<(h&63)
-	if e.sighted[i]&bit != 0 {
-		return true
-	}
-	e.sighted[i] |= bit
-	if e.sightedN++; e.sightedN > sightedWords*64/2 {
-		clear(e.sighted)
-		e.sightedN = 0
-	}
-	return false
+// beacons is the beacon detector: it watches names (beaconNames, on
+// HTTP and TLS) and addresses (beaconAddrs, on ip) with one state and one
+// scoring.
+type beacons struct {
+	th      Thresholds
+	nets    networks
+	look    *lookup
+	pairs   *pairs   // address pairs keep their record in the pairs' state
+	answers *answers // addresses DNS gave for allowlisted infrastructure
+	names   *table[nameKey, beaconState]
+	// Callers per destination and the monitored hosts seen calling out,
+	// for prevalence.
+	callers   *table[[16]byte, uint64]
+	callerSet *table[uint64, struct{}]
+
+	times              []int64
+	deltas, sizes, dev []float64
 }
 
-const sightedWords = 1 << 16
-
-// beaconIP records a TCP or UDP connection to an external address; its
-// state lives with the pair's, p.
-func (e *Engine) beaconIP(ev *event.Event, p *pairState, proto uint8) {
-	if beaconSkipPorts[ev.DestPort] {
-		return
-	}
-	if p.Beacon.Allowed {
-		return
-	}
-	k := beaconKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: proto}
-	e.beaconAdd(ev, k, &p.Beacon, "", ev.BytesOut)
+func newBeacons(cfg Config, look *lookup, pairs *pairs, answers *answers) *beacons {
+	return &beacons{th: cfg.Thresholds, nets: networks(cfg.Internal), look: look, pairs: pairs, answers: answers,
+		names:     newTable[nameKey, beaconState](cfg.MaxPairs),
+		callers:   newTable[[16]byte, uint64](cfg.MaxDomains),
+		callerSet: newTable[uint64, struct{}](cfg.MaxSources)}
 }
 
-// beaconName records a call to a name (SNI, HTTP host, CONNECT target).
-func (e *Engine) beaconName(ev *event.Event, name string, size int64) {
-	if name == "" || !e.isInternal(ev.SrcIP) {
+// beaconNames is the beacon detector on names, and the owner of its
+// state.
+type beaconNames struct{ *beacons }
+
+func (beaconNames) name() string      { return "beacon" }
+func (beaconNames) on() kinds         { return onHTTP | onTLS }
+func (beaconNames) threats() []string { return []string{ThreatBeacon} }
+func (b beaconNames) tables() []stateTable {
+	return []stateTable{b.names, b.callers, b.callerSet}
+}
+func (b beaconNames) held(st *Stats) { st.Beacons += b.names.len() }
+
+func (b beaconNames) sweep(now time.Time, long bool) {
+	if long {
+		b.names.expire(now.Add(-24 * time.Hour))
+		b.callers.expire(now.Add(-24 * time.Hour))
+		b.callerSet.expire(now.Add(-24 * time.Hour))
+	}
+}
+
+func (b beaconNames) observe(o *observation, f *findings) {
+	ev := o.ev
+	switch ev.Type {
+	case event.TypeHTTP:
+		if o.host == "" {
+			return
+		}
+		// A CONNECT through a proxy names its target in the URL.
+		target := o.host
+		if ev.Method == "CONNECT" && ev.URL != "" {
+			target = hostOnly(ev.URL)
+		}
+		b.call(o, f, target, ev.ReqLen)
+	case event.TypeTLS:
+		b.call(o, f, o.name, 0)
+	}
+}
+
+// call records a call to a name (SNI, HTTP host, CONNECT target).
+func (b beaconNames) call(o *observation, f *findings, name string, size int64) {
+	ev := o.ev
+	if name == "" || !o.srcInternal {
 		return
 	}
 	// A name served inside (an agent posting to its collector) is not a
 	// way out; through a proxy it is.
-	if !e.isExternal(ev.DestIP) && ev.Method != "CONNECT" && !proxyPorts[ev.DestPort] {
+	if !o.dstExternal && ev.Method != "CONNECT" && !proxyPorts[ev.DestPort] {
 		return
 	}
 	if c := name[len(name)-1]; c >= '0' && c <= '9' || c == ']' || strings.IndexByte(name, ':') >= 0 {
@@ -131,27 +162,47 @@ func (e *Engine) beaconName(ev *event.Event, name string, size int64) {
 			return // an address as a host name: the ip events cover it
 		}
 	}
-	k := beaconKey{Src: ev.SrcIP.As16(), Name: e.hash(name)}
-	if !e.secondSighting(fnv(k.Name, string(k.Src[:]))) {
+	k := beaconKey{Src: ev.SrcIP.As16(), Name: hash(name)}
+	if !b.pairs.second(fnv(k.Name, string(k.Src[:]))) {
 		return
 	}
-	p, created := e.beacons.getNew(nameKey{Src: k.Src, Name: k.Name}, e.now)
+	p, created := b.names.getNew(nameKey{Src: k.Src, Name: k.Name}, o.now)
 	if created {
-		p.Allowed = e.allowedInfra(name)
+		p.Allowed = b.look.allowedInfra(name)
 	}
 	if p.Allowed {
 		// The address this connection went to serves allowlisted
 		// infrastructure too: its pair is not scored either.
-		if ip, ok := e.pairs.peek(pairKey{Src: k.Src, Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: 6}); ok {
+		if ip, ok := b.pairs.t.peek(pairKey{Src: k.Src, Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: 6}); ok {
 			ip.Beacon.Allowed = true
 		}
 		return
 	}
-	e.beaconAdd(ev, k, p, name, size)
+	b.add(o, f, k, p, name, size)
 }
 
-func (e *Engine) beaconAdd(ev *event.Event, k beaconKey, p *beaconState, name string, size int64) {
-	ts := ev.TS.UnixMilli()
+// beaconAddrs is the beacon detector on TCP and UDP connections to
+// external addresses; their record lives with the pair's state.
+type beaconAddrs struct{ *beacons }
+
+func (beaconAddrs) name() string      { return "beacon_addresses" }
+func (beaconAddrs) on() kinds         { return onIP }
+func (beaconAddrs) threats() []string { return []string{ThreatBeacon} }
+
+func (b beaconAddrs) observe(o *observation, f *findings) {
+	ev := o.ev
+	if o.pair == nil || (o.proto == 6 && o.failed) || beaconSkipPorts[ev.DestPort] || o.pair.Beacon.Allowed {
+		return
+	}
+	k := beaconKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: o.proto}
+	b.add(o, f, k, &o.pair.Beacon, "", ev.BytesOut)
+}
+
+// beaconSkipPorts are services that are periodic by design.
+var beaconSkipPorts = map[uint16]bool{53: true, 123: true, 137: true, 138: true, 67: true, 68: true, 1900: true, 5353: true, 5355: true}
+
+func (b *beacons) add(o *observation, f *findings, k beaconKey, p *beaconState, name string, size int64) {
+	ts := o.ev.TS.UnixMilli()
 	// One connection is often logged more than once (a proxy CONNECT in
 	// http.log, its TLS in ssl.log, a flow and its TLS in eve.json).
 	if p.N > 0 && ts-p.Last < sameConn && p.Last-ts < sameConn {
@@ -168,37 +219,37 @@ func (e *Engine) beaconAdd(ev *event.Event, k beaconKey, p *beaconState, name st
 	p.N++
 	if p.N == 2 {
 		// Hosts calling a destination once never beacon to it.
-		e.prevalence(beaconDst(k), k.Src)
+		b.prevalence(beaconDst(k), k.Src, o.now)
 	}
 	p.Name = name
 	p.Sized = p.Sized || size > 0
-	if p.N < e.th.BeaconMin || (p.Scored > 0 && ts-p.At < beaconRescore.Milliseconds()) {
+	if p.N < b.th.BeaconMin || (p.Scored > 0 && ts-p.At < beaconRescore.Milliseconds()) {
 		return
 	}
-	e.scoreBeacon(k, p, ts, func(id, subject, reason string) { e.add(id, subject, "%s", reason) })
+	b.score(k, p, ts, func(id, subject, reason string) { f.add(id, subject, "%s", reason) })
 }
 
 // scoreBeacon scores pair k and calls found when it beacons.
-func (e *Engine) scoreBeacon(k beaconKey, p *beaconState, now int64, found func(id, subject, reason string)) {
-	times := append(e.times[:0], p.TS...)
-	e.times = times
+func (b *beacons) score(k beaconKey, p *beaconState, now int64, found func(id, subject, reason string)) {
+	times := append(b.times[:0], p.TS...)
+	b.times = times
 	slices.Sort(times)
 	span := time.Duration(times[len(times)-1]-times[0]) * time.Millisecond
-	if span < e.th.BeaconMinSpan {
+	if span < b.th.BeaconMinSpan {
 		return
 	}
 	p.Scored, p.At = p.N, now
-	deltas := e.deltas[:0]
+	deltas := b.deltas[:0]
 	for i := 1; i < len(times); i++ {
 		deltas = append(deltas, float64(times[i]-times[i-1]))
 	}
-	e.deltas = deltas
+	b.deltas = deltas
 	slices.Sort(deltas)
 	med := quantile(deltas, 0.5)
-	if time.Duration(med)*time.Millisecond < e.th.BeaconInterval {
+	if time.Duration(med)*time.Millisecond < b.th.BeaconInterval {
 		return
 	}
-	tsScore := e.regularity(deltas)
+	tsScore := b.regularity(deltas)
 	var slices10 [10]bool
 	for _, t := range times {
 		i := int(float64(t-times[0]) / float64(times[len(times)-1]-times[0]+1) * 10)
@@ -212,26 +263,26 @@ func (e *Engine) scoreBeacon(k beaconKey, p *beaconState, now int64, found func(
 	}
 	score, dsScore := (0.5*tsScore+0.3*persist)/0.8, -1.0
 	if p.Sized {
-		sizes := e.sizes[:0]
+		sizes := b.sizes[:0]
 		for _, s := range p.Sizes {
 			sizes = append(sizes, float64(s))
 		}
-		e.sizes = sizes
+		b.sizes = sizes
 		slices.Sort(sizes)
-		dsScore = e.regularity(sizes)
+		dsScore = b.regularity(sizes)
 		score = 0.5*tsScore + 0.3*persist + 0.2*dsScore
 	}
-	if score < e.th.BeaconScore {
+	if score < b.th.BeaconScore {
 		return
 	}
 	if p.Name == "" {
 		// An address DNS gave for allowlisted infrastructure.
-		if ans, ok := e.answers.peek(k.Dst); ok && ans.Infra {
+		if ans, ok := b.answers.t.peek(k.Dst); ok && ans.Infra {
 			p.Allowed = true
 			return
 		}
 	}
-	if e.prevalent(beaconDst(k)) {
+	if b.prevalent(beaconDst(k)) {
 		return
 	}
 	subject := p.Name
@@ -273,45 +324,45 @@ func beaconDst(k beaconKey) [16]byte {
 // a destination are a 64-bit linear-counting sketch: each host sets the
 // bit its hash picks, and the set bits estimate the distinct hosts, closely
 // up to a few dozen, which is all prevalence needs; it holds no pointers.
-func (e *Engine) prevalence(dst, src [16]byte) {
-	if !e.isInternal(netip.AddrFrom16(src).Unmap()) {
+func (b *beacons) prevalence(dst, src [16]byte, now time.Time) {
+	if !b.nets.internal(netip.AddrFrom16(src).Unmap()) {
 		return
 	}
 	h := fnv(fnvOffset, string(src[:]))
-	*e.callers.get(dst, e.now) |= 1 << (h % maxPrevalence)
-	*e.callerSet.get(h, e.now) = struct{}{}
+	*b.callers.get(dst, now) |= 1 << (h % maxPrevalence)
+	*b.callerSet.get(h, now) = struct{}{}
 }
 
 // prevalent reports whether most monitored hosts seen call dst.
-func (e *Engine) prevalent(dst [16]byte) bool {
-	s, ok := e.callers.peek(dst)
+func (b *beacons) prevalent(dst [16]byte) bool {
+	s, ok := b.callers.peek(dst)
 	if !ok {
 		return false
 	}
 	n := bits.OnesCount64(*s)
-	return n >= prevalentHosts && 2*n >= min(e.callerSet.len(), maxPrevalence)
+	return n >= prevalentHosts && 2*n >= min(b.callerSet.len(), maxPrevalence)
 }
 
-// flushBeacons scores the pairs with connections since their last scoring,
-// at the end of the input.
-func (e *Engine) flushBeacons(emit func(*event.Event)) {
-	for k, s := range e.beacons.m {
-		e.flushBeacon(beaconKey{Src: k.Src, Name: k.Name}, &s.v, emit)
+// flush scores the pairs with connections since their last scoring, at
+// the end of the input.
+func (b beaconNames) flush(now time.Time, f *findings, raise func(*event.Event)) {
+	for k, s := range b.names.m {
+		b.flushOne(beaconKey{Src: k.Src, Name: k.Name}, &s.v, now, f, raise)
 	}
-	for k, s := range e.pairs.m {
+	for k, s := range b.pairs.t.m {
 		if k.Proto == 6 || k.Proto == 17 {
-			e.flushBeacon(beaconKey{Src: k.Src, Dst: k.Dst, Port: k.Port, Proto: k.Proto}, &s.v.Beacon, emit)
+			b.flushOne(beaconKey{Src: k.Src, Dst: k.Dst, Port: k.Port, Proto: k.Proto}, &s.v.Beacon, now, f, raise)
 		}
 	}
 }
 
-func (e *Engine) flushBeacon(k beaconKey, p *beaconState, emit func(*event.Event)) {
-	if p.N < e.th.BeaconMin || p.N == p.Scored {
+func (b *beacons) flushOne(k beaconKey, p *beaconState, now time.Time, f *findings, raise func(*event.Event)) {
+	if p.N < b.th.BeaconMin || p.N == p.Scored {
 		return
 	}
-	e.hits, e.flags = e.hits[:0], e.flags[:0]
-	e.scoreBeacon(k, p, e.now.UnixMilli(), func(id, subject, reason string) { e.add(id, subject, "%s", reason) })
-	if len(e.hits) == 0 {
+	f.reset()
+	b.score(k, p, now.UnixMilli(), func(id, subject, reason string) { f.add(id, subject, "%s", reason) })
+	if len(f.hits) == 0 {
 		return
 	}
 	ev := &event.Event{Type: event.TypeIP, TS: time.UnixMilli(slices.Max(p.TS)).UTC(), SrcIP: netip.AddrFrom16(k.Src).Unmap()}
@@ -320,7 +371,7 @@ func (e *Engine) flushBeacon(k beaconKey, p *beaconState, emit func(*event.Event
 	} else if strings.Contains(p.Name, ".") {
 		ev.Type, ev.Host = event.TypeHTTP, p.Name
 	}
-	e.raise(ev, emit)
+	raise(ev)
 }
 
 // regularity scores sorted values from 0 (irregular) to 1 (constant):
@@ -332,7 +383,7 @@ func (e *Engine) flushBeacon(k beaconKey, p *beaconState, emit func(*event.Event
 // that hardly spread (a schedule with 1 % jitter) is noise, not shape: it
 // counts in proportion to the spread, fully from an interquartile range of
 // a quarter of the median.
-func (e *Engine) regularity(v []float64) float64 {
+func (b *beacons) regularity(v []float64) float64 {
 	q1, q2, q3 := quantile(v, 0.25), quantile(v, 0.5), quantile(v, 0.75)
 	skew := 0.0
 	if q3 != q1 && q2 != q1 && q2 != q3 {
@@ -341,11 +392,11 @@ func (e *Engine) regularity(v []float64) float64 {
 			skew *= min(1, (q3-q1)/q2/0.25)
 		}
 	}
-	dev := e.dev[:0]
+	dev := b.dev[:0]
 	for _, x := range v {
 		dev = append(dev, math.Abs(x-q2))
 	}
-	e.dev = dev
+	b.dev = dev
 	slices.Sort(dev)
 	mad := quantile(dev, 0.5)
 	madScore := 1.0

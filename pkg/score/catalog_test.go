@@ -65,3 +65,35 @@ func TestSampleConfigIsDefault(t *testing.T) {
 		t.Errorf("disabling every catalog id: %v", err)
 	}
 }
+
+// TestRegistryCatalog: every threat a detector names is in the catalog,
+// every catalog id is raised by some detector, and detectors' names (the
+// keys of their state in a state file) are distinct.
+func TestRegistryCatalog(t *testing.T) {
+	e, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raised := map[string]bool{}
+	names := map[string]bool{}
+	for _, d := range e.all {
+		if names[d.name()] {
+			t.Errorf("two detectors are named %s", d.name())
+		}
+		names[d.name()] = true
+		if d.on() == 0 {
+			t.Errorf("detector %s observes no event type", d.name())
+		}
+		for _, id := range d.threats() {
+			if _, ok := Lookup(id); !ok {
+				t.Errorf("detector %s names %q, which is not in the catalog", d.name(), id)
+			}
+			raised[id] = true
+		}
+	}
+	for _, th := range Catalog {
+		if !raised[th.ID] {
+			t.Errorf("no detector raises %s", th.ID)
+		}
+	}
+}

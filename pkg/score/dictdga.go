@@ -52,14 +52,14 @@ const (
 	wordUsed     = 3 // resolved and connected to
 )
 
-// wordsTable is the detector's state: the names per source (only sources
-// that looked up word-pair names have one) and, per source and answer
-// address, which of those names the address answered (no pointers: the
-// larger table is not scanned by the collector).
-type wordsTable struct {
-	sources   *table[netip.Addr, wordSource]
-	answers   *table[wordConnKey, wordAnswer]
-	lastSweep time.Time
+// dictDGA is the detector. It follows the firstSeen detector, which
+// tells it (observation.newDomain) whether a lookup's registered domain was
+// new to the network.
+type dictDGA struct {
+	th      Thresholds
+	look    *lookup
+	sources *table[netip.Addr, wordSource]
+	answers *table[wordConnKey, wordAnswer] // per (source, answer address), the names it answered
 }
 
 type wordSource struct {
@@ -81,72 +81,68 @@ type wordAnswer struct {
 	N    uint8
 }
 
-// wordsState is what SaveState keeps of the table.
-type wordsState struct {
-	Sources []entry[netip.Addr, wordSource]
-	Answers []entry[wordConnKey, wordAnswer]
-}
-
-func newWordsTable(cfg Config) *wordsTable {
-	return &wordsTable{
+func newDictDGA(th Thresholds, look *lookup, cfg Config) *dictDGA {
+	return &dictDGA{
+		th:      th,
+		look:    look,
 		sources: newTable[netip.Addr, wordSource](cfg.MaxSources),
 		answers: newTable[wordConnKey, wordAnswer](cfg.MaxDomains),
 	}
 }
 
-func (w *wordsTable) save() wordsState {
-	if w == nil {
-		return wordsState{}
-	}
-	return wordsState{Sources: w.sources.entries(), Answers: w.answers.entries()}
+func (*dictDGA) name() string           { return "dga_words" }
+func (*dictDGA) on() kinds              { return onDNS | onIP }
+func (*dictDGA) threats() []string      { return []string{ThreatDGA} }
+func (d *dictDGA) tables() []stateTable { return []stateTable{d.sources, d.answers} }
+func (d *dictDGA) held(st *Stats)       { st.Sources += d.sources.len() }
+
+// sweep drops sources silent for a day and resolutions too old to wait
+// for a connection.
+func (d *dictDGA) sweep(now time.Time, long bool) {
+	d.sources.expire(now.Add(-wordsDay))
+	d.answers.expire(now.Add(-wordsConnKeep))
 }
 
-func loadWordsTable(s wordsState, cfg Config) *wordsTable {
-	w := newWordsTable(cfg)
-	w.sources.load(s.Sources)
-	w.answers.load(s.Answers)
-	return w
-}
-
-// dictDGA scores a DNS lookup; it must run before firstSeen marks reg as
-// seen. q is the query, reg its registered domain.
-func (e *Engine) dictDGA(ev *event.Event, q, reg string) {
-	if e.words == nil {
-		e.words = newWordsTable(e.cfg)
+func (d *dictDGA) observe(o *observation, f *findings) {
+	if o.ev.Type == event.TypeIP {
+		d.connected(o.ev)
+		return
 	}
-	w := e.words
-	w.sweep(e.now)
+	if !o.regOK {
+		return
+	}
+	ev, reg := o.ev, o.reg
 	var s *wordSource
-	if src, ok := e.wordPairLookup(ev, q, reg); ok {
-		s = w.sources.get(ev.SrcIP, e.now)
-		s.add(src)
+	if n, ok := d.wordPairLookup(o); ok {
+		s = d.sources.get(ev.SrcIP, o.now)
+		s.add(n)
 		if s.Last != reg {
 			s.Last = strings.Clone(reg) // not the event's buffer
 		}
-		if src.Kind == wordResolved {
-			w.answered(ev, src.Reg, e.now)
+		if n.Kind == wordResolved {
+			d.answered(ev, n.Reg, o.now)
 		}
 	} else {
-		if w.sources.len() == 0 {
+		if d.sources.len() == 0 {
 			return
 		}
-		p, ok := w.sources.peek(ev.SrcIP)
-		if !ok || p.Check == 0 || e.now.Unix() < p.Check {
+		p, ok := d.sources.peek(ev.SrcIP)
+		if !ok || p.Check == 0 || o.now.Unix() < p.Check {
 			return
 		}
 		s = p
 	}
-	e.wordsVerdict(ev, s)
+	d.verdict(o, s, f)
 }
 
 // wordPairLookup returns the name entry for a lookup of a word-pair
 // domain new to the network, answered NXDOMAIN or with addresses.
-func (e *Engine) wordPairLookup(ev *event.Event, q, reg string) (wordName, bool) {
-	// A name in the clean-name cache was looked up before, so its domain
-	// is not new: the common case ends here.
-	if e.cleanHit {
+func (d *dictDGA) wordPairLookup(o *observation) (wordName, bool) {
+	// A domain looked up before is not new: the common case ends here.
+	if !o.newDomain {
 		return wordName{}, false
 	}
+	ev := o.ev
 	// Malware asks for addresses; the TXT, MX and PTR lookups of mail
 	// servers checking senders (spam's domains read as words too) do not
 	// count.
@@ -170,14 +166,10 @@ func (e *Engine) wordPairLookup(ev *event.Event, q, reg string) (wordName, bool)
 	if kind == 0 {
 		return wordName{}, false
 	}
-	h := e.hash(reg)
-	if _, seen := e.seen.peek(h); seen {
+	if splitWords(mainLabel(o.reg)).Words == 0 || d.look.allowedInfra(o.name) {
 		return wordName{}, false
 	}
-	if splitWords(mainLabel(reg)).Words == 0 || e.allowedInfra(q) {
-		return wordName{}, false
-	}
-	return wordName{Reg: h, At: e.now.Unix(), Kind: kind}, true
+	return wordName{Reg: hash(o.reg), At: o.now.Unix(), Kind: kind}, true
 }
 
 // add keeps n unless the source looked the domain up already, dropping
@@ -196,14 +188,14 @@ func (s *wordSource) add(n wordName) {
 }
 
 // answered remembers which source's name each answer address carried.
-func (w *wordsTable) answered(ev *event.Event, reg uint64, now time.Time) {
+func (d *dictDGA) answered(ev *event.Event, reg uint64, now time.Time) {
 	src := ev.SrcIP.Unmap().As16()
 	for _, ans := range ev.Answers {
 		a, err := netip.ParseAddr(ans)
 		if err != nil {
 			continue
 		}
-		wa := w.answers.get(wordConnKey{Src: src, Dst: a.Unmap().As16()}, now)
+		wa := d.answers.get(wordConnKey{Src: src, Dst: a.Unmap().As16()}, now)
 		wa.Regs[wa.N%wordsAnswers] = reg
 		if wa.N++; wa.N > wordsAnswers {
 			wa.N = wordsAnswers + wa.N%wordsAnswers // full: N%4 goes on round the ring
@@ -211,18 +203,17 @@ func (w *wordsTable) answered(ev *event.Event, reg uint64, now time.Time) {
 	}
 }
 
-// wordsConnected marks the word-pair names whose addresses ev connects
-// to as used. It costs one map lookup while any resolution waits.
-func (e *Engine) wordsConnected(ev *event.Event) {
-	w := e.words
-	if w == nil || w.answers.len() == 0 {
+// connected marks the word-pair names whose addresses ev connects to as
+// used. It costs one map lookup while any resolution waits.
+func (d *dictDGA) connected(ev *event.Event) {
+	if d.answers.len() == 0 {
 		return
 	}
-	wa, ok := w.answers.peek(wordConnKey{Src: ev.SrcIP.Unmap().As16(), Dst: ev.DestIP.Unmap().As16()})
+	wa, ok := d.answers.peek(wordConnKey{Src: ev.SrcIP.Unmap().As16(), Dst: ev.DestIP.Unmap().As16()})
 	if !ok {
 		return
 	}
-	s, ok := w.sources.peek(ev.SrcIP)
+	s, ok := d.sources.peek(ev.SrcIP)
 	if !ok {
 		return
 	}
@@ -239,11 +230,11 @@ func (e *Engine) wordsConnected(ev *event.Event) {
 	}
 }
 
-// wordsVerdict counts the source's names and raises dga_words when they
-// are enough.
-func (e *Engine) wordsVerdict(ev *event.Event, s *wordSource) {
-	now := e.now.Unix()
-	hour := now - int64(e.th.LongWindow/time.Second)
+// verdict counts the source's names and raises dga (flag dga_words)
+// when they are enough.
+func (d *dictDGA) verdict(o *observation, s *wordSource, f *findings) {
+	ev, now := o.ev, o.now.Unix()
+	hour := now - int64(d.th.LongWindow/time.Second)
 	day := now - int64(wordsDay/time.Second)
 	keep := s.Names[:0]
 	var nx, unused, used, pending, dayStrong int
@@ -281,24 +272,13 @@ func (e *Engine) wordsVerdict(ev *event.Event, s *wordSource) {
 	points := float64(strong) + float64(used+pending)/4
 	label := mainLabel(s.Last)
 	switch {
-	case 3*strong >= 2*e.th.DGAWords && points >= float64(e.th.DGAWords):
-		e.flag("dga_words")
-		e.add(ThreatDGA, s.Last, "%d dictionary-word domains new to the network from %s in the last %s: %d NXDOMAIN, %d resolved and never connected to, %d connected to; the last %s (%s)",
-			strong+used, ev.SrcIP, dur(e.th.LongWindow), nx, unused, used, s.Last, splitWords(label).format(label))
-	case dayStrong >= e.th.DGAWordsDay:
-		e.flag("dga_words")
-		e.add(ThreatDGA, s.Last, "%d dictionary-word domains new to the network from %s in the last %s, NXDOMAIN or resolved and never connected to; the last %s (%s)",
+	case 3*strong >= 2*d.th.DGAWords && points >= float64(d.th.DGAWords):
+		f.flag("dga_words")
+		f.add(ThreatDGA, s.Last, "%d dictionary-word domains new to the network from %s in the last %s: %d NXDOMAIN, %d resolved and never connected to, %d connected to; the last %s (%s)",
+			strong+used, ev.SrcIP, dur(d.th.LongWindow), nx, unused, used, s.Last, splitWords(label).format(label))
+	case dayStrong >= d.th.DGAWordsDay:
+		f.flag("dga_words")
+		f.add(ThreatDGA, s.Last, "%d dictionary-word domains new to the network from %s in the last %s, NXDOMAIN or resolved and never connected to; the last %s (%s)",
 			dayStrong, ev.SrcIP, dur(wordsDay), s.Last, splitWords(label).format(label))
 	}
-}
-
-// sweep drops sources silent for a day and resolutions too old to wait
-// for a connection, every few minutes of event time.
-func (w *wordsTable) sweep(now time.Time) {
-	if now.Sub(w.lastSweep) < 5*time.Minute {
-		return
-	}
-	w.lastSweep = now
-	w.sources.expire(now.Add(-wordsDay))
-	w.answers.expire(now.Add(-wordsConnKeep))
 }

@@ -3,7 +3,6 @@ package score
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/nfr-project/nfr/pkg/event"
@@ -26,89 +25,66 @@ const (
 	directMinLookups = 10
 )
 
-// answeredOnce records the answers of a name at most every ten minutes
-// when the name is in the clean-name cache: most lookups repeat a few
-// names with the same answers.
-func (e *Engine) answeredOnce(ev *event.Event, q, reg string, regOK bool) {
-	if len(ev.Answers) == 0 {
+type direct struct {
+	pairs   *pairs
+	answers *answers
+	lookups *table[netip.Addr, int] // DNS lookups per monitored host, kept a day
+}
+
+// directPair is the direct detector's part of a pair's state (pairs.go).
+type directPair struct {
+	N           int   // TLS sessions without SNI
+	First, Last int64 // Unix ms
+}
+
+func newDirect(pairs *pairs, answers *answers, max int) *direct {
+	return &direct{pairs: pairs, answers: answers, lookups: newTable[netip.Addr, int](max)}
+}
+
+func (*direct) name() string           { return "c2_direct" }
+func (*direct) on() kinds              { return onDNS | onTLS }
+func (*direct) threats() []string      { return []string{ThreatDirect} }
+func (d *direct) tables() []stateTable { return []stateTable{d.lookups} }
+func (d *direct) held(st *Stats)       { st.Sources += d.lookups.len() }
+
+// sweep keeps a host's lookups a day: they say the host uses DNS, which
+// does not change within an hour of quiet.
+func (d *direct) sweep(now time.Time, long bool) {
+	if long {
+		d.lookups.expire(now.Add(-24 * time.Hour))
+	}
+}
+
+func (d *direct) observe(o *observation, f *findings) {
+	ev := o.ev
+	if ev.Type == event.TypeDNS {
+		if o.srcInternal {
+			*d.lookups.get(ev.SrcIP, o.now)++
+		}
 		return
 	}
-	if !regOK {
-		reg = ""
-	}
-	if e.hasClean {
-		now := e.now.Unix()
-		if now-e.clean.answered < 600 && now >= e.clean.answered {
-			return
-		}
-		e.clean.answered = now
-		e.cleanNames[e.cleanKey] = e.clean
-	}
-	e.answered(ev, q, reg)
-}
-
-// answered remembers the addresses of a DNS event's answers: the
-// registered domain of the name they answered (by hash; its text goes to
-// regNames) and whether it is cloud storage. The value holds no pointers,
-// so the collector skips this large table.
-func (e *Engine) answered(ev *event.Event, q, reg string) {
-	var h uint64
-	cloud, infra := false, false
-	for _, ans := range ev.Answers {
-		a, err := netip.ParseAddr(ans)
-		if err != nil {
-			continue
-		}
-		if h == 0 {
-			h = e.hash(reg)
-			cloud = isCloudStorage(q)
-			infra = e.allowedInfra(q)
-		}
-		n, created := e.answers.getNew(a.Unmap().As16(), e.now)
-		if created || n.Reg != h || n.Cloud != cloud || n.Infra != infra {
-			*n = answer{Reg: h, Cloud: cloud, Infra: infra}
-			if reg != "" {
-				if len(e.regNames) >= maxNameCache {
-					clear(e.regNames)
-				}
-				e.regNames[h] = strings.Clone(reg)
-			}
-		}
-	}
-}
-
-// lookedUpBy counts a DNS lookup of src.
-func (e *Engine) lookedUpBy(src netip.Addr) {
-	if e.isInternal(src) {
-		s := e.sources.get(src, e.now)
-		s.Lookups++
-	}
-}
-
-// direct scores a TLS session without a server name.
-func (e *Engine) direct(ev *event.Event) {
 	dst := ev.DestIP
-	if !dst.IsValid() || !e.isExternal(dst) || !e.isInternal(ev.SrcIP) {
+	if o.name != "" || !o.dstExternal || !o.srcInternal {
 		return
 	}
-	if _, ok := e.answers.peek(dst.Unmap().As16()); ok {
+	if _, ok := d.answers.peek(dst); ok {
 		return
 	}
-	s, ok := e.sources.peek(ev.SrcIP)
-	if !ok || s.Lookups < directMinLookups {
+	n, ok := d.lookups.peek(ev.SrcIP)
+	if !ok || *n < directMinLookups {
 		return
 	}
-	p := e.pairs.get(pairKey{Src: ev.SrcIP.As16(), Dst: dst.As16(), Port: ev.DestPort, Proto: 6}, e.now)
+	p := &d.pairs.t.get(pairOf(ev, 6), o.now).Direct
 	ts := ev.TS.UnixMilli()
-	if p.DirectN == 0 || ts-p.DirectLast > (24*time.Hour).Milliseconds() {
-		p.DirectN, p.DirectFirst = 0, ts
+	if p.N == 0 || ts-p.Last > (24*time.Hour).Milliseconds() {
+		p.N, p.First = 0, ts
 	}
-	p.DirectN++
-	p.DirectLast = ts
-	span := time.Duration(ts-p.DirectFirst) * time.Millisecond
-	if p.DirectN >= directMin && span >= directSpan {
+	p.N++
+	p.Last = ts
+	span := time.Duration(ts-p.First) * time.Millisecond
+	if p.N >= directMin && span >= directSpan {
 		subject := fmt.Sprintf("%s:%d", dst, ev.DestPort)
-		e.add(ThreatDirect, subject, "%d TLS sessions without a server name from %s to %s over %s; no DNS answer seen carried the address, though the host made %d lookups",
-			p.DirectN, ev.SrcIP, subject, dur(span.Round(time.Minute)), s.Lookups)
+		f.add(ThreatDirect, subject, "%d TLS sessions without a server name from %s to %s over %s; no DNS answer seen carried the address, though the host made %d lookups",
+			p.N, ev.SrcIP, subject, dur(span.Round(time.Minute)), *n)
 	}
 }

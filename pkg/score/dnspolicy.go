@@ -2,8 +2,6 @@ package score
 
 import (
 	"fmt"
-
-	"github.com/nfr-project/nfr/pkg/event"
 )
 
 // Two DNS checks on where and what a monitored host asks:
@@ -23,20 +21,31 @@ var chaosNames = map[string]bool{"version.bind": true, "hostname.bind": true, "i
 
 var dnsPorts = map[uint16]bool{53: true, 5353: true, 5355: true, 137: true}
 
-func (e *Engine) dnsPolicy(ev *event.Event, q string) {
+type dnsPolicy struct {
+	localResolver bool // a monitored host was answered by a monitored address on port 53
+}
+
+func newDNSPolicy() *dnsPolicy { return &dnsPolicy{} }
+
+func (*dnsPolicy) name() string      { return "dns_policy" }
+func (*dnsPolicy) on() kinds         { return onDNS }
+func (*dnsPolicy) threats() []string { return []string{ThreatDNSProbe, ThreatDNSExternal} }
+
+func (d *dnsPolicy) observe(o *observation, f *findings) {
+	ev, q := o.ev, o.name
 	if chaosNames[q] {
-		e.add(ThreatDNSProbe, q, "query %s (%s) asks %s for its DNS software or identity", q, ev.QType, ev.DestIP)
+		f.add(ThreatDNSProbe, q, "query %s (%s) asks %s for its DNS software or identity", q, ev.QType, ev.DestIP)
 	}
-	if !ev.DestIP.IsValid() || !e.isInternal(ev.SrcIP) {
+	if !ev.DestIP.IsValid() || !o.srcInternal {
 		return
 	}
-	if ev.DestPort == 53 && e.isInternal(ev.DestIP) && ev.RCode != "" {
-		e.localResolver = true
+	if ev.DestPort == 53 && o.dstInternal && ev.RCode != "" {
+		d.localResolver = true
 	}
 	switch {
 	case ev.DestPort != 0 && !dnsPorts[ev.DestPort]:
-		e.add(ThreatDNSExternal, fmt.Sprint(ev.DestIP, ":", ev.DestPort), "DNS query %s to %s on port %d, not a DNS port", q, ev.DestIP, ev.DestPort)
-	case ev.DestPort == 53 && e.localResolver && e.isExternal(ev.DestIP):
-		e.add(ThreatDNSExternal, ev.DestIP.String(), "DNS query %s sent straight to the outside resolver %s", q, ev.DestIP)
+		f.add(ThreatDNSExternal, fmt.Sprint(ev.DestIP, ":", ev.DestPort), "DNS query %s to %s on port %d, not a DNS port", q, ev.DestIP, ev.DestPort)
+	case ev.DestPort == 53 && d.localResolver && o.dstExternal:
+		f.add(ThreatDNSExternal, ev.DestIP.String(), "DNS query %s sent straight to the outside resolver %s", q, ev.DestIP)
 	}
 }

@@ -17,6 +17,7 @@ package score
 
 import (
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"sort"
 	"strings"
@@ -142,7 +143,10 @@ type Stats struct {
 	Indicators int              // feed and built-in indicators loaded
 }
 
-// Engine scores events.
+// Engine scores events. It routes each event to the detectors of its
+// type (registry.go) with the facts they share (observation.go), folds
+// their findings into incidents (incident.go), applies the allow rules and
+// the disabled ids, and emits.
 type Engine struct {
 	// Explain, if set, is told what became of every finding: the threat,
 	// the decision (alert, incident update, folded, allowed by a rule) and
@@ -152,69 +156,32 @@ type Engine struct {
 	rules    []Rule
 	cfg      Config
 	th       Thresholds
-	builtin  *intel.Set
-	feeds    *intel.Set
 	disabled map[string]bool
-	internal []netip.Prefix
+	nets     networks
 
 	now           time.Time
 	lastSweep     time.Time
 	lastLongSweep time.Time
+	since         time.Time // event time the engine's history starts
 
-	sources   *table[netip.Addr, srcState]
-	domains   *table[string, domState]
-	pairs     *table[pairKey, pairState]
-	resolved  *table[netip.Addr, resolvedInfo]
+	// What several detectors share: the lists, the pairs' state, the
+	// addresses of DNS answers.
+	look    *lookup
+	pairs   *pairs
+	answers *answers
+	// Detectors other parts of the engine reach.
+	direct       *direct
+	beacons      *beacons
+	fingerprints *fingerprints
+
+	all       []detector
+	route     [4][]detector // by kindOf bit
 	incidents *table[uint64, incident]
-	beacons   *table[nameKey, beaconState]
-	callers   *table[[16]byte, uint64] // monitored hosts per destination, for prevalence
-	callerSet *table[uint64, struct{}] // monitored hosts seen calling out
-	answers   *table[[16]byte, answer] // addresses seen in DNS answers
-	uploads   *table[uploadKey, uploadState]
-	prints    *table[uint64, fingerprint] // JA4/JA3 and user agents (fingerprint.go)
-	pending   []*event.Event              // updates of incidents reopened before the sweep saw them
-	seen      *table[uint64, struct{}]    // registered domains looked up, for first_seen
-	words     *wordsTable                 // dictionary-word DGA (dictdga.go); made on first use
-	since     time.Time                   // event time the engine's history starts
-	// localResolver: a monitored host was answered by a monitored address
-	// on port 53 (dnspolicy.go).
-	localResolver bool
+	pending   []*event.Event // updates of incidents reopened before the sweep saw them
 
 	stats Stats
-
-	// scratch for one Process call
-	hits       []hit
-	flags      []string
-	port       uint16 // destination port of the TLS event being scored
-	ms         []intel.Match
-	names      map[string]nameInfo  // per registered domain: name statistics, cleared when full
-	cleanNames map[uint64]cleanName // by hash of the name
-	clean      cleanName            // what checkName found or made for the current name
-	hasClean   bool
-	cleanHit   bool // the name was in the cache already
-	cleanKey   uint64
-	cleanAddrs map[[16]byte]struct{}
-	looked     map[uint64]struct{} // names looked up lately, for Tor's unresolved SNIs
-	regNames   map[uint64]string   // registered domains of DNS answers by hash, cleared when full
-	sighted    []uint64            // (source, name) pairs seen once (beacon.go)
-	sightedN   int
-
-	times              []int64
-	deltas, sizes, dev []float64
-}
-
-// answer is what the engine keeps of an address seen in a DNS answer
-// (direct.go).
-type answer struct {
-	Reg   uint64 // hash of the registered domain of the name; 0 if none
-	Cloud bool   // the name is cloud storage
-	Infra bool   // the name is on the built-in infra-allow list
-}
-
-type hit struct {
-	id      string
-	reason  string
-	subject string // what suppression is keyed on besides the threat
+	obs   observation
+	found findings
 }
 
 // New returns an Engine for cfg.
@@ -239,22 +206,10 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{
 		cfg:       cfg,
 		th:        cfg.Thresholds,
-		feeds:     cfg.Feeds,
 		disabled:  map[string]bool{},
-		internal:  cfg.Internal,
-		sources:   newTable[netip.Addr, srcState](cfg.MaxSources),
-		domains:   newTable[string, domState](cfg.MaxDomains),
-		pairs:     newTable[pairKey, pairState](cfg.MaxPairs),
-		resolved:  newTable[netip.Addr, resolvedInfo](cfg.MaxDomains),
+		nets:      networks(cfg.Internal),
 		rules:     cfg.Allow,
 		incidents: newTable[uint64, incident](cfg.MaxPairs),
-		beacons:   newTable[nameKey, beaconState](cfg.MaxPairs),
-		callers:   newTable[[16]byte, uint64](cfg.MaxDomains),
-		callerSet: newTable[uint64, struct{}](cfg.MaxSources),
-		answers:   newTable[[16]byte, answer](cfg.MaxDomains),
-		uploads:   newTable[uploadKey, uploadState](cfg.MaxPairs),
-		prints:    newTable[uint64, fingerprint](cfg.MaxDomains),
-		seen:      newTable[uint64, struct{}](cfg.MaxDomains),
 	}
 	for _, id := range cfg.Disabled {
 		if _, ok := Lookup(id); !ok {
@@ -266,13 +221,23 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("built-in lists: %v", err)
 	}
-	e.builtin = b
+	e.found.disabled = e.disabled
+	e.obs.nameHits.disabled = e.disabled
 	e.stats.ByThreat = map[string]int64{}
-	e.names = map[string]nameInfo{}
-	e.cleanNames = map[uint64]cleanName{}
-	e.cleanAddrs = map[[16]byte]struct{}{}
-	e.looked = map[uint64]struct{}{}
-	e.regNames = map[uint64]string{}
+	e.look = newLookup(b, cfg.Feeds, cfg.MaxDomains)
+	e.pairs = newPairs(cfg.MaxPairs)
+	e.answers = newAnswers(cfg.MaxDomains, e.look)
+	e.direct = newDirect(e.pairs, e.answers, cfg.MaxSources)
+	e.beacons = newBeacons(cfg, e.look, e.pairs, e.answers)
+	e.fingerprints = newFingerprints(cfg.MaxDomains)
+	e.all = e.detectors()
+	for _, d := range e.all {
+		for i := range e.route {
+			if d.on()&(1<<i) != 0 {
+				e.route[i] = append(e.route[i], d)
+			}
+		}
+	}
 	return e, nil
 }
 
@@ -324,11 +289,7 @@ func fillThresholds(t *Thresholds, d Thresholds) {
 }
 
 // SetFeeds replaces the user feeds (after a reload).
-func (e *Engine) SetFeeds(s *intel.Set) {
-	e.feeds = s
-	clear(e.cleanNames)
-	clear(e.cleanAddrs)
-}
+func (e *Engine) SetFeeds(s *intel.Set) { e.look.setFeeds(s) }
 
 // Stats returns the counters and state sizes.
 func (e *Engine) Stats() Stats {
@@ -337,11 +298,21 @@ func (e *Engine) Stats() Stats {
 	for k, v := range e.stats.ByThreat {
 		st.ByThreat[k] = v
 	}
-	st.Sources, st.Domains, st.Pairs, st.Beacons = e.sources.len(), e.domains.len(), e.pairs.len(), e.beacons.len()
-	st.Evicted = e.sources.evicted + e.domains.evicted + e.pairs.evicted + e.resolved.evicted + e.incidents.evicted + e.beacons.evicted + e.seen.evicted
-	st.Indicators = e.builtin.Len()
-	if e.feeds != nil {
-		st.Indicators += e.feeds.Len()
+	st.Pairs = e.pairs.t.len()
+	st.Evicted = e.incidents.evicted + e.pairs.t.evicted + e.answers.t.evicted
+	for _, d := range e.all {
+		if h, ok := d.(holder); ok {
+			h.held(&st)
+		}
+		if k, ok := d.(keeper); ok {
+			for _, t := range k.tables() {
+				st.Evicted += t.evictions()
+			}
+		}
+	}
+	st.Indicators = e.look.builtin.Len()
+	if e.look.feeds != nil {
+		st.Indicators += e.look.feeds.Len()
 	}
 	return st
 }
@@ -354,21 +325,17 @@ func (e *Engine) Process(ev *event.Event, emit func(alert *event.Event)) {
 	if ev.TS.After(e.now) {
 		e.Advance(ev.TS, emit)
 	}
-	e.hits, e.flags = e.hits[:0], e.flags[:0]
-	switch ev.Type {
-	case event.TypeDNS:
-		e.scoreDNS(ev)
-	case event.TypeIP:
-		e.scoreIP(ev)
-	case event.TypeHTTP:
-		e.scoreHTTP(ev)
-	case event.TypeTLS:
-		e.scoreTLS(ev)
-	default:
+	k := kindOf(ev.Type)
+	if k == 0 || !e.observe(ev, &e.obs) {
 		return
 	}
-	if len(e.hits) > 0 {
-		e.raise(ev, emit)
+	f := &e.found
+	f.reset()
+	for _, d := range e.route[bits.TrailingZeros8(uint8(k))] {
+		d.observe(&e.obs, f)
+	}
+	if len(f.hits) > 0 {
+		e.raise(ev, f, emit)
 	}
 }
 
@@ -389,28 +356,20 @@ func (e *Engine) Advance(now time.Time, emit func(alert *event.Event)) {
 		return
 	}
 	e.lastSweep = now
-	keep := e.th.LongWindow
-	for _, d := range []time.Duration{e.th.Window, e.th.SpamWindow, e.th.UploadWindow, e.cfg.Suppress} {
-		if d > keep {
-			keep = d
-		}
-	}
-	e.sources.expire(now.Add(-keep))
-	e.domains.expire(now.Add(-e.th.LongWindow))
 	e.closeIncidents(now, emit)
 	e.incidents.expire(now.Add(-e.cfg.Suppress))
 	// Pairs carry beacons, which span hours: they are kept a day, and the
 	// big tables are swept less often.
-	if now.Sub(e.lastLongSweep) >= 15*time.Minute {
+	long := now.Sub(e.lastLongSweep) >= 15*time.Minute
+	if long {
 		e.lastLongSweep = now
-		e.pairs.expire(now.Add(-24 * time.Hour))
-		e.beacons.expire(now.Add(-24 * time.Hour))
-		e.callers.expire(now.Add(-24 * time.Hour))
-		e.callerSet.expire(now.Add(-24 * time.Hour))
-		e.answers.expire(now.Add(-24 * time.Hour))
-		e.uploads.expire(now.Add(-24 * time.Hour))
-		e.prints.expire(now.Add(-7 * 24 * time.Hour))
-		e.resolved.expire(now.Add(-24 * time.Hour))
+		e.pairs.t.expire(now.Add(-24 * time.Hour))
+		e.answers.t.expire(now.Add(-24 * time.Hour))
+	}
+	for _, d := range e.all {
+		if s, ok := d.(sweeper); ok {
+			s.sweep(now, long)
+		}
 	}
 }
 
@@ -418,40 +377,24 @@ func (e *Engine) Advance(now time.Time, emit func(alert *event.Event)) {
 // connections since their last scoring and emits the updates of the
 // incidents that folded findings since their first alert.
 func (e *Engine) Flush(emit func(alert *event.Event)) {
-	e.flushBeacons(emit)
+	f := &findings{disabled: e.disabled}
+	for _, d := range e.all {
+		if fl, ok := d.(flusher); ok {
+			fl.flush(e.now, f, func(ev *event.Event) { e.raise(ev, f, emit) })
+		}
+	}
 	e.closeIncidents(time.Time{}, emit)
-}
-
-func (e *Engine) add(id, subject, format string, args ...any) {
-	if e.disabled[id] {
-		return
-	}
-	for _, h := range e.hits {
-		if h.id == id {
-			return
-		}
-	}
-	e.hits = append(e.hits, hit{id: id, subject: subject, reason: fmt.Sprintf(format, args...)})
-}
-
-func (e *Engine) flag(f string) {
-	for _, x := range e.flags {
-		if x == f {
-			return
-		}
-	}
-	e.flags = append(e.flags, f)
 }
 
 // raise folds each finding of ev into its incident and emits an alert for
 // every incident it opens.
-func (e *Engine) raise(ev *event.Event, emit func(*event.Event)) {
+func (e *Engine) raise(ev *event.Event, f *findings, emit func(*event.Event)) {
 	var flags []string
-	if len(e.flags) > 0 {
-		flags = append([]string(nil), e.flags...)
+	if len(f.flags) > 0 {
+		flags = append([]string(nil), f.flags...)
 		sort.Strings(flags)
 	}
-	for _, h := range e.hits {
+	for _, h := range f.hits {
 		if i := e.allowedBy(h, ev); i >= 0 {
 			e.stats.Allowed++
 			e.explain(ev, h, fmt.Sprintf("allowed by score.allow[%d] (%s)", i, e.rules[i].Comment))
@@ -500,29 +443,6 @@ func copyEvent(ev *event.Event) *event.Event {
 	}
 	a.Flags, a.Threats, a.Reason, a.Severity = nil, nil, "", 0
 	return &a
-}
-
-// isInternal reports whether a belongs to the monitored networks.
-func (e *Engine) isInternal(a netip.Addr) bool {
-	a = a.Unmap()
-	for _, p := range e.internal {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// isExternal reports whether a is a routable host outside the monitored
-// networks (not multicast, broadcast or unspecified).
-func (e *Engine) isExternal(a netip.Addr) bool {
-	if !a.IsValid() || a.IsMulticast() || a.IsUnspecified() || a.IsLoopback() || a.IsLinkLocalUnicast() {
-		return false
-	}
-	if a.Is4() && a.As4()[3] == 255 {
-		return false
-	}
-	return !e.isInternal(a)
 }
 
 // FormatStats renders the counters as one line for --stats.

@@ -3,8 +3,6 @@ package score
 import (
 	"math/bits"
 	"time"
-
-	"github.com/nfr-project/nfr/pkg/event"
 )
 
 // Rare fingerprints: a TLS client (JA4, else JA3) or HTTP user agent that
@@ -13,39 +11,60 @@ import (
 // (rare_ja4, rare_user_agent) on the alerts the event raises, never an
 // alert alone, and only once the engine has an hour of history, so a
 // fresh start does not call everything rare. Each fingerprint keeps a
-// 64-bit sketch of the hosts using it and when it was first seen.
+// 64-bit sketch of the hosts using it and when it was first seen (a week).
+type fingerprints struct {
+	prints *table[uint64, fingerprint]
+}
 
 type fingerprint struct {
 	Hosts uint64 // linear-counting sketch of the monitored hosts using it
 	First time.Time
 }
 
-func (e *Engine) fingerprintFlags(ev *event.Event) {
-	if !e.isInternal(ev.SrcIP) {
+func newFingerprints(max int) *fingerprints {
+	return &fingerprints{prints: newTable[uint64, fingerprint](max)}
+}
+
+func (*fingerprints) name() string           { return "fingerprints" }
+func (*fingerprints) on() kinds              { return onHTTP | onTLS }
+func (*fingerprints) threats() []string      { return nil }
+func (d *fingerprints) tables() []stateTable { return []stateTable{d.prints} }
+
+func (d *fingerprints) sweep(now time.Time, long bool) {
+	if long {
+		d.prints.expire(now.Add(-7 * 24 * time.Hour))
+	}
+}
+
+func (d *fingerprints) observe(o *observation, f *findings) {
+	ev := o.ev
+	if !o.srcInternal {
 		return
 	}
 	switch {
 	case ev.JA4 != "":
-		e.rare("ja4:"+ev.JA4, ev, "rare_ja4")
+		d.rare(o, f, "ja4:", ev.JA4, "rare_ja4")
 	case ev.JA3 != "":
-		e.rare("ja3:"+ev.JA3, ev, "rare_ja4")
+		d.rare(o, f, "ja3:", ev.JA3, "rare_ja4")
 	}
 	if ev.UserAgent != "" {
-		e.rare("ua:"+ev.UserAgent, ev, "rare_user_agent")
+		d.rare(o, f, "ua:", ev.UserAgent, "rare_user_agent")
 	}
 }
 
-func (e *Engine) rare(key string, ev *event.Event, flag string) {
-	f, created := e.prints.getNew(e.hash(key), e.now)
+// rare flags the fingerprint kind+value; its key is the hash of the two
+// as one string, without making the string.
+func (d *fingerprints) rare(o *observation, f *findings, kind, value, flag string) {
+	p, created := d.prints.getNew(fnv(hash(kind), value), o.now)
 	if created {
-		f.First = e.now
+		p.First = o.now
 	}
-	b := ev.SrcIP.As16()
-	f.Hosts |= 1 << (fnv(fnvOffset, string(b[:])) % 64)
-	if e.since.IsZero() || e.now.Sub(e.since) < time.Hour {
+	b := o.ev.SrcIP.As16()
+	p.Hosts |= 1 << (fnv(fnvOffset, string(b[:])) % 64)
+	if o.history < time.Hour {
 		return
 	}
-	if e.now.Sub(f.First) < time.Hour || bits.OnesCount64(f.Hosts) <= 1 {
-		e.flag(flag)
+	if o.now.Sub(p.First) < time.Hour || bits.OnesCount64(p.Hosts) <= 1 {
+		f.flag(flag)
 	}
 }

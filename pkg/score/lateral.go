@@ -1,7 +1,8 @@
 package score
 
 import (
-	"github.com/nfr-project/nfr/pkg/event"
+	"net/netip"
+	"time"
 )
 
 // Lateral movement: one monitored host completing sessions with many
@@ -14,21 +15,44 @@ const lateralHosts = 10
 
 var lateralPorts = map[uint16]bool{445: true, 139: true, 3389: true, 5985: true, 5986: true, 22: true, 135: true}
 
-func (e *Engine) lateral(ev *event.Event) {
-	if !lateralPorts[ev.DestPort] || !e.isInternal(ev.SrcIP) || !e.isInternal(ev.DestIP) || ev.SrcIP == ev.DestIP {
+type lateral struct {
+	th      Thresholds
+	sources *table[netip.Addr, lateralWindow]
+}
+
+type lateralWindow struct {
+	Start time.Time
+	Hosts []uint64 // internal hosts with admin-port sessions, by hash
+}
+
+func newLateral(th Thresholds, max int) *lateral {
+	return &lateral{th: th, sources: newTable[netip.Addr, lateralWindow](max)}
+}
+
+func (*lateral) name() string           { return "lateral" }
+func (*lateral) on() kinds              { return onIP }
+func (*lateral) threats() []string      { return []string{ThreatLateral} }
+func (d *lateral) tables() []stateTable { return []stateTable{d.sources} }
+func (d *lateral) held(st *Stats)       { st.Sources += d.sources.len() }
+
+func (d *lateral) sweep(now time.Time, long bool) { d.sources.expire(now.Add(-d.th.LongWindow)) }
+
+func (d *lateral) observe(o *observation, f *findings) {
+	ev := o.ev
+	if o.proto != 6 || o.failed || !o.established || !lateralPorts[ev.DestPort] || !o.srcInternal || !o.dstInternal || ev.SrcIP == ev.DestIP {
 		return
 	}
-	s := e.sources.get(ev.SrcIP, e.now)
-	if roll(&s.LateralStart, e.now, e.th.LongWindow) {
-		s.Lateral = s.Lateral[:0]
+	s := d.sources.get(ev.SrcIP, o.now)
+	if roll(&s.Start, o.now, d.th.LongWindow) {
+		s.Hosts = s.Hosts[:0]
 	}
 	b := ev.DestIP.As16()
 	var added bool
-	if s.Lateral, added = addDistinct(s.Lateral, fnv(fnvOffset, string(b[:])), 256); !added {
+	if s.Hosts, added = addDistinct(s.Hosts, fnv(fnvOffset, string(b[:])), 256); !added {
 		return
 	}
-	if n := len(s.Lateral); n >= lateralHosts {
-		e.add(ThreatLateral, "", "%s completed sessions with %d internal hosts on admin and file-sharing ports in %s, the latest %s:%d",
-			ev.SrcIP, n, since(e.now, s.LateralStart), ev.DestIP, ev.DestPort)
+	if n := len(s.Hosts); n >= lateralHosts {
+		f.add(ThreatLateral, "", "%s completed sessions with %d internal hosts on admin and file-sharing ports in %s, the latest %s:%d",
+			ev.SrcIP, n, since(o.now, s.Start), ev.DestIP, ev.DestPort)
 	}
 }

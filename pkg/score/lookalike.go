@@ -58,12 +58,12 @@ var (
 
 // imposter checks name (whose registered domain is reg, main label label)
 // for the marks of a lookalike of a popular brand.
-func (e *Engine) imposter(name, reg, label, what string) {
+func (l *lookup) imposter(f *findings, name, reg, label, what string) {
 	if cdnDomains[reg] || owned[label] || len(label) < 4 {
 		return
 	}
-	if r := e.nameInfo(reg, label).imposter; r != "" {
-		e.add(ThreatImposter, reg, "%s %s %s", what, name, r)
+	if r := l.nameInfo(reg, label).imposter; r != "" {
+		f.add(ThreatImposter, reg, "%s %s %s", what, name, r)
 		return
 	}
 	// A brand's full domain in the subdomain of another registered domain:
@@ -71,7 +71,7 @@ func (e *Engine) imposter(name, reg, label, what string) {
 	if sub := strings.TrimSuffix(name, "."+reg); sub != name && strings.Contains(sub, ".com") {
 		for _, b := range brands {
 			if strings.Contains(sub, b+".com.") || strings.HasSuffix(sub, b+".com") {
-				e.add(ThreatImposter, reg, "%s %s puts the brand domain %s.com in front of %s", what, name, b, reg)
+				f.add(ThreatImposter, reg, "%s %s puts the brand domain %s.com in front of %s", what, name, b, reg)
 				return
 			}
 		}
@@ -158,17 +158,17 @@ type nameInfo struct {
 const maxNameCache = 100000
 
 // nameInfo returns the cached statistics of a registered domain.
-func (e *Engine) nameInfo(reg, label string) nameInfo {
-	if ni, ok := e.names[reg]; ok {
+func (l *lookup) nameInfo(reg, label string) nameInfo {
+	if ni, ok := l.names[reg]; ok {
 		return ni
 	}
 	var ni nameInfo
 	ni.dga, ni.st = dgaScore(label)
 	ni.imposter = imposterReason(reg, label)
-	if len(e.names) >= maxNameCache {
-		clear(e.names)
+	if len(l.names) >= maxNameCache {
+		clear(l.names)
 	}
-	e.names[reg] = ni
+	l.names[reg] = ni
 	return ni
 }
 

@@ -2,8 +2,7 @@ package score
 
 import (
 	"net/netip"
-
-	"github.com/nfr-project/nfr/pkg/event"
+	"time"
 )
 
 // Service probing: a source that opens TLS or HTTP handshakes with many
@@ -18,29 +17,51 @@ const (
 	probeHosts = 30
 )
 
-func (e *Engine) probe(ev *event.Event) {
+type probe struct {
+	th      Thresholds
+	sources *table[netip.Addr, probeWindow]
+}
+
+type probeWindow struct {
+	Start  time.Time
+	Probed targets // handshakes
+}
+
+func newProbe(th Thresholds, max int) *probe {
+	return &probe{th: th, sources: newTable[netip.Addr, probeWindow](max)}
+}
+
+func (*probe) name() string           { return "probe" }
+func (*probe) on() kinds              { return onHTTP | onTLS }
+func (*probe) threats() []string      { return []string{ThreatProbe} }
+func (d *probe) tables() []stateTable { return []stateTable{d.sources} }
+func (d *probe) held(st *Stats)       { st.Sources += d.sources.len() }
+
+func (d *probe) sweep(now time.Time, long bool) { d.sources.expire(now.Add(-d.th.LongWindow)) }
+
+func (d *probe) observe(o *observation, f *findings) {
+	ev := o.ev
 	if !ev.DestIP.IsValid() || ev.DestPort == 0 {
 		return
 	}
 	// The web ports of outside hosts are what browsing is made of; they
 	// add at most two ports to a host's count.
-	internal := e.isInternal(ev.DestIP)
-	if !internal && (ev.DestPort == 443 || ev.DestPort == 80) {
+	if !o.dstInternal && (ev.DestPort == 443 || ev.DestPort == 80) {
 		return
 	}
-	s := e.sources.get(ev.SrcIP, e.now)
-	if roll(&s.ProbeStart, e.now, e.th.LongWindow) {
+	s := d.sources.get(ev.SrcIP, o.now)
+	if roll(&s.Start, o.now, d.th.LongWindow) {
 		s.Probed = targets{}
 	}
-	ports, hosts, ok := s.Probed.add(ev.DestIP, ev.DestPort, internal)
+	ports, hosts, ok := s.Probed.add(ev.DestIP, ev.DestPort, o.dstInternal)
 	if !ok {
 		return
 	}
 	if ports >= probePorts {
-		e.add(ThreatProbe, ev.DestIP.String(), "%s made %s handshakes with %d ports of %s in %s", ev.SrcIP, ev.Type, ports, ev.DestIP, since(e.now, s.ProbeStart))
+		f.add(ThreatProbe, ev.DestIP.String(), "%s made %s handshakes with %d ports of %s in %s", ev.SrcIP, ev.Type, ports, ev.DestIP, since(o.now, s.Start))
 	}
 	if hosts >= probeHosts {
-		e.add(ThreatProbe, "", "%s made %s handshakes with %d internal hosts on port %d in %s", ev.SrcIP, ev.Type, hosts, ev.DestPort, since(e.now, s.ProbeStart))
+		f.add(ThreatProbe, "", "%s made %s handshakes with %d internal hosts on port %d in %s", ev.SrcIP, ev.Type, hosts, ev.DestPort, since(o.now, s.Start))
 	}
 }
 
@@ -51,6 +72,8 @@ type targets struct {
 	PortsByHost map[netip.Addr]int
 	HostsByPort map[uint16]int
 }
+
+const maxTargets = 4096
 
 // add records a pair and returns the ports of its host and the hosts on
 // its port reached so far (hosts counted only when countHost), or false

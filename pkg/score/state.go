@@ -2,36 +2,31 @@ package score
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"net/netip"
 	"os"
 	"time"
 )
 
-// stateVersion changes whenever the saved layout does.
-const stateVersion = 4
+// stateVersion changes whenever the saved layout does. 5: each
+// detector's tables saved under its name (registry.go), pairs with one part
+// per detector.
+const stateVersion = 5
 
 type savedState struct {
 	Version   int
 	Now       time.Time
-	Sources   []entry[netip.Addr, srcState]
-	Domains   []entry[string, domState]
-	Pairs     []entry[pairKey, pairState]
-	Resolved  []entry[netip.Addr, resolvedInfo]
-	Incidents []entry[uint64, incident]
-	Beacons   []entry[nameKey, beaconState]
-	Callers   []entry[[16]byte, uint64]
-	CallerSet []entry[uint64, struct{}]
-	Answers   []entry[[16]byte, answer]
-	Uploads   []entry[uploadKey, uploadState]
-	Prints    []entry[uint64, fingerprint]
-	Seen      []entry[uint64, struct{}]
-	Words     wordsState
 	Since     time.Time
+	Incidents []entry[uint64, incident]
+	Pairs     []byte // the pairs' table (pairs.go)
+	Answers   []byte // addresses of DNS answers
+	// Detectors holds each detector's tables by its name, gob-encoded in
+	// the order its tables method gives them.
+	Detectors map[string][]byte
 }
 
 // SaveState writes the behavioural windows so a later run (a cron job over
@@ -40,25 +35,50 @@ func (e *Engine) SaveState(w io.Writer) error {
 	s := savedState{
 		Version:   stateVersion,
 		Now:       e.now,
-		Sources:   e.sources.entries(),
-		Domains:   e.domains.entries(),
-		Pairs:     e.pairs.entries(),
-		Resolved:  e.resolved.entries(),
-		Incidents: e.incidents.entries(),
-		Beacons:   e.beacons.entries(),
-		Callers:   e.callers.entries(),
-		CallerSet: e.callerSet.entries(),
-		Answers:   e.answers.entries(),
-		Uploads:   e.uploads.entries(),
-		Prints:    e.prints.entries(),
-		Seen:      e.seen.entries(),
-		Words:     e.words.save(),
 		Since:     e.since,
+		Incidents: e.incidents.entries(),
+		Detectors: map[string][]byte{},
+	}
+	var err error
+	if s.Pairs, err = encodeTables(e.pairs.t); err != nil {
+		return err
+	}
+	if s.Answers, err = encodeTables(e.answers.t); err != nil {
+		return err
+	}
+	for _, d := range e.all {
+		if k, ok := d.(keeper); ok {
+			if s.Detectors[d.name()], err = encodeTables(k.tables()...); err != nil {
+				return fmt.Errorf("saving the state of %s: %v", d.name(), err)
+			}
+		}
 	}
 	return gob.NewEncoder(w).Encode(&s)
 }
 
-// LoadState reads what SaveState wrote, replacing the current windows.
+func encodeTables(ts ...stateTable) ([]byte, error) {
+	var b bytes.Buffer
+	enc := gob.NewEncoder(&b)
+	for _, t := range ts {
+		if err := t.save(enc); err != nil {
+			return nil, err
+		}
+	}
+	return b.Bytes(), nil
+}
+
+func decodeTables(b []byte, ts ...stateTable) error {
+	dec := gob.NewDecoder(bytes.NewReader(b))
+	for _, t := range ts {
+		if err := t.restore(dec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LoadState reads what SaveState wrote, replacing the current windows. A
+// detector the file has no state for (new in this version) starts empty.
 func (e *Engine) LoadState(r io.Reader) error {
 	var s savedState
 	if err := gob.NewDecoder(r).Decode(&s); err != nil {
@@ -67,31 +87,25 @@ func (e *Engine) LoadState(r io.Reader) error {
 	if s.Version != stateVersion {
 		return &StateVersionError{Have: s.Version, Want: stateVersion}
 	}
-	e.sources = newTable[netip.Addr, srcState](e.cfg.MaxSources)
-	e.domains = newTable[string, domState](e.cfg.MaxDomains)
-	e.pairs = newTable[pairKey, pairState](e.cfg.MaxPairs)
-	e.resolved = newTable[netip.Addr, resolvedInfo](e.cfg.MaxDomains)
-	e.sources.load(s.Sources)
-	e.domains.load(s.Domains)
-	e.pairs.load(s.Pairs)
-	e.resolved.load(s.Resolved)
+	if err := decodeTables(s.Pairs, e.pairs.t); err != nil {
+		return fmt.Errorf("reading state: pairs: %v", err)
+	}
+	if err := decodeTables(s.Answers, e.answers.t); err != nil {
+		return fmt.Errorf("reading state: answers: %v", err)
+	}
+	for _, d := range e.all {
+		k, ok := d.(keeper)
+		if !ok {
+			continue
+		}
+		if b, ok := s.Detectors[d.name()]; ok {
+			if err := decodeTables(b, k.tables()...); err != nil {
+				return fmt.Errorf("reading state: %s: %v", d.name(), err)
+			}
+		}
+	}
 	e.incidents = newTable[uint64, incident](e.cfg.MaxPairs)
 	e.incidents.load(s.Incidents)
-	e.beacons = newTable[nameKey, beaconState](e.cfg.MaxPairs)
-	e.beacons.load(s.Beacons)
-	e.callers = newTable[[16]byte, uint64](e.cfg.MaxDomains)
-	e.callers.load(s.Callers)
-	e.callerSet = newTable[uint64, struct{}](e.cfg.MaxSources)
-	e.callerSet.load(s.CallerSet)
-	e.answers = newTable[[16]byte, answer](e.cfg.MaxDomains)
-	e.answers.load(s.Answers)
-	e.uploads = newTable[uploadKey, uploadState](e.cfg.MaxPairs)
-	e.uploads.load(s.Uploads)
-	e.prints = newTable[uint64, fingerprint](e.cfg.MaxDomains)
-	e.prints.load(s.Prints)
-	e.seen = newTable[uint64, struct{}](e.cfg.MaxDomains)
-	e.seen.load(s.Seen)
-	e.words = loadWordsTable(s.Words, e.cfg)
 	if !s.Since.IsZero() && (e.since.IsZero() || s.Since.Before(e.since)) {
 		e.since = s.Since
 	}

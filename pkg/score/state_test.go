@@ -2,6 +2,8 @@ package score
 
 import (
 	"bytes"
+	"encoding/gob"
+	"errors"
 	"fmt"
 	"net/netip"
 	"testing"
@@ -211,5 +213,26 @@ func TestFirstSeen(t *testing.T) {
 	}
 	if as := dns(3*time.Hour, "c.oast.fun"); len(as) != 1 || has(as, "first_seen") {
 		t.Errorf("known domain: %+v", as[0].Flags)
+	}
+}
+
+// TestLoadStateOldVersion: a state file of version 4 (one table per kind
+// of key, before detectors kept their own) is refused with a
+// StateVersionError, which nfr-score turns into a hint to remove it.
+func TestLoadStateOldVersion(t *testing.T) {
+	var buf bytes.Buffer
+	old := struct {
+		Version int
+		Now     time.Time
+		Sources []entry[netip.Addr, struct{ Lookups int }]
+	}{Version: 4, Now: time.Unix(1700000000, 0).UTC(), Sources: []entry[netip.Addr, struct{ Lookups int }]{{K: netip.MustParseAddr("10.0.0.1"), V: struct{ Lookups int }{3}}}}
+	if err := gob.NewEncoder(&buf).Encode(&old); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := New(DefaultConfig())
+	err := e.LoadState(&buf)
+	var ve *StateVersionError
+	if !errors.As(err, &ve) || ve.Have != 4 || ve.Want != stateVersion {
+		t.Errorf("loading a version 4 state: %v, want a StateVersionError", err)
 	}
 }

@@ -2,8 +2,7 @@ package score
 
 import (
 	"fmt"
-
-	"github.com/nfr-project/nfr/pkg/event"
+	"time"
 )
 
 // Strobes: one source hammering one external address and port. RITA calls
@@ -15,41 +14,48 @@ import (
 // second). Variant space claimed: any pace that reaches the counts within
 // the window, TCP or UDP, any port; a slower client retrying a dead
 // server (one try a minute) stays below it, as a broken application does.
+type strobes struct{ th Thresholds }
 
-// strobe counts a connection of ev's pair p (nil: looked up here).
-func (e *Engine) strobe(ev *event.Event, p *pairState, proto uint8, failedTry bool) {
-	if !e.isInternal(ev.SrcIP) || !e.isExternal(ev.DestIP) {
+// strobePair is the strobe detector's part of a pair's state (pairs.go).
+type strobePair struct {
+	Start         time.Time
+	Conns, Failed int
+}
+
+func (strobes) name() string      { return "strobe" }
+func (strobes) on() kinds         { return onIP }
+func (strobes) threats() []string { return []string{ThreatStrobe} }
+
+func (d strobes) observe(o *observation, f *findings) {
+	ev := o.ev
+	if o.pair == nil || !o.srcInternal || !o.dstExternal {
 		return
 	}
-	if p == nil {
-		var created bool
-		if p, created = e.pair(pairKey{Src: ev.SrcIP.As16(), Dst: ev.DestIP.As16(), Port: ev.DestPort, Proto: proto}, false); p == nil {
-			return
-		}
-		if created {
-			// The pair's first attempt only marked it; count it as
-			// this one.
-			p.seedFirst(e.now)
-			if failedTry {
-				p.StrobeFailed = 1
-			}
+	p := &o.pair.Strobe
+	failedTry := o.proto == 6 && o.failed
+	// A pair made at its second connection counts the first one, which
+	// only marked it, as this one.
+	if o.newPair && (failedTry || !o.bulk) {
+		p.Start, p.Conns = o.now, 1
+		if failedTry {
+			p.Failed = 1
 		}
 	}
-	if roll(&p.StrobeStart, e.now, e.th.StrobeWindow) {
-		p.StrobeConns, p.StrobeFailed = 0, 0
+	if roll(&p.Start, o.now, d.th.StrobeWindow) {
+		p.Conns, p.Failed = 0, 0
 	}
-	p.StrobeConns++
+	p.Conns++
 	if failedTry {
-		p.StrobeFailed++
+		p.Failed++
 	}
-	if p.StrobeFailed < e.th.StrobeFailed && p.StrobeConns < e.th.StrobeConns {
+	if p.Failed < d.th.StrobeFailed && p.Conns < d.th.StrobeConns {
 		return
 	}
-	subject := fmt.Sprintf("%s:%d/%s", ev.DestIP, ev.DestPort, protoName(proto))
-	if p.StrobeFailed >= e.th.StrobeFailed {
-		e.add(ThreatStrobe, subject, "%d refused or unanswered connection attempts from %s to %s in %s (a client whose server is down or blocked)",
-			p.StrobeFailed, ev.SrcIP, subject, since(e.now, p.StrobeStart))
+	subject := fmt.Sprintf("%s:%d/%s", ev.DestIP, ev.DestPort, protoName(o.proto))
+	if p.Failed >= d.th.StrobeFailed {
+		f.add(ThreatStrobe, subject, "%d refused or unanswered connection attempts from %s to %s in %s (a client whose server is down or blocked)",
+			p.Failed, ev.SrcIP, subject, since(o.now, p.Start))
 		return
 	}
-	e.add(ThreatStrobe, subject, "%d connections from %s to %s in %s", p.StrobeConns, ev.SrcIP, subject, since(e.now, p.StrobeStart))
+	f.add(ThreatStrobe, subject, "%d connections from %s to %s in %s", p.Conns, ev.SrcIP, subject, since(o.now, p.Start))
 }

@@ -1,6 +1,7 @@
 package score
 
 import (
+	"encoding/gob"
 	"slices"
 	"time"
 )
@@ -128,3 +129,19 @@ type entry[K comparable, V any] struct {
 	V    V
 	Last time.Time
 }
+
+// save writes the table's entries for a state file.
+func (t *table[K, V]) save(enc *gob.Encoder) error { return enc.Encode(t.entries()) }
+
+// restore replaces the table's entries with what save wrote.
+func (t *table[K, V]) restore(dec *gob.Decoder) error {
+	var es []entry[K, V]
+	if err := dec.Decode(&es); err != nil {
+		return err
+	}
+	t.m = make(map[K]*slot[V], len(es))
+	t.load(es)
+	return nil
+}
+
+func (t *table[K, V]) evictions() int64 { return t.evicted }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/nfr-project/nfr/pkg/event"
 )
 
 // Uploads: bytes a monitored host sends out, four times more than it
@@ -53,14 +51,51 @@ type uploadKey struct {
 	Dom uint64 // hash of the registered domain
 }
 
+// uploadState is a day's uploads from one source to one registered
+// domain.
 type uploadState struct {
 	Start   time.Time
 	Out, In int64
 	Addrs   int // distinct addresses seen (counted when new to the pair table)
 }
 
-func (e *Engine) upload(ev *event.Event, p *pairState, newPair bool) {
-	if roll(&p.UpStart, e.now, e.th.UploadWindow) {
+// uploadPair is the upload detector's part of a pair's state (pairs.go):
+// UploadWindow of bytes to one address and port.
+type uploadPair struct {
+	Start   time.Time
+	Out, In int64
+}
+
+type uploads struct {
+	th      Thresholds
+	answers *answers
+	domains *table[uploadKey, uploadState]
+}
+
+func newUploads(th Thresholds, answers *answers, max int) *uploads {
+	return &uploads{th: th, answers: answers, domains: newTable[uploadKey, uploadState](max)}
+}
+
+func (*uploads) name() string { return "upload" }
+func (*uploads) on() kinds    { return onIP }
+func (*uploads) threats() []string {
+	return []string{ThreatExfilUpload, ThreatExfilSSH, ThreatCloudUpload}
+}
+func (d *uploads) tables() []stateTable { return []stateTable{d.domains} }
+
+func (d *uploads) sweep(now time.Time, long bool) {
+	if long {
+		d.domains.expire(now.Add(-dayWindow))
+	}
+}
+
+func (d *uploads) observe(o *observation, f *findings) {
+	ev := o.ev
+	if o.pair == nil || o.proto != 6 || o.failed || ev.BytesOut <= 0 {
+		return
+	}
+	p := &o.pair.Upload
+	if roll(&p.Start, o.now, d.th.UploadWindow) {
 		p.Out, p.In = 0, 0
 	}
 	p.Out += ev.BytesOut
@@ -70,18 +105,18 @@ func (e *Engine) upload(ev *event.Event, p *pairState, newPair bool) {
 	if ev.BytesOut < 4*ev.BytesIn && p.Out < 4*p.In {
 		return
 	}
-	ans, named := e.answers.peek(ev.DestIP.Unmap().As16())
+	ans, named := d.answers.peek(ev.DestIP)
 	if named && ans.Cloud {
-		if p.Out >= e.th.UploadBytes && p.Out >= 4*p.In {
-			e.add(ThreatCloudUpload, ev.DestIP.String(), "%s sent %s to %s (%s, cloud storage) in %s: a backup or a copy to storage outside",
-				ev.SrcIP, size(p.Out), ev.DestIP, e.regName(ans.Reg), since(e.now, p.UpStart))
+		if p.Out >= d.th.UploadBytes && p.Out >= 4*p.In {
+			f.add(ThreatCloudUpload, ev.DestIP.String(), "%s sent %s to %s (%s, cloud storage) in %s: a backup or a copy to storage outside",
+				ev.SrcIP, size(p.Out), ev.DestIP, d.answers.name(ans.Reg), since(o.now, p.Start))
 		}
 		return
 	}
 	// SSH by its content (nfr-capture's and Zeek's service) on any port,
 	// else by its usual ports.
 	ssh := ev.DestPort == 22 || ev.DestPort == 2222 || hasService(ev.Service, "ssh")
-	limit := e.th.UploadBytes
+	limit := d.th.UploadBytes
 	if ssh {
 		limit = sshUploadBytes
 	}
@@ -90,35 +125,27 @@ func (e *Engine) upload(ev *event.Event, p *pairState, newPair bool) {
 		if ssh {
 			id, what = ThreatExfilSSH, "SSH"
 		}
-		e.add(id, fmt.Sprint(ev.DestIP, ":", ev.DestPort), "%s sent %s to %s over %s/%d in %s and received %s",
-			ev.SrcIP, size(p.Out), ev.DestIP, what, ev.DestPort, since(e.now, p.UpStart), size(p.In))
+		f.add(id, fmt.Sprint(ev.DestIP, ":", ev.DestPort), "%s sent %s to %s over %s/%d in %s and received %s",
+			ev.SrcIP, size(p.Out), ev.DestIP, what, ev.DestPort, since(o.now, p.Start), size(p.In))
 		return
 	}
 	if !named || ans.Reg == 0 || ev.BytesOut < 4*ev.BytesIn {
 		return
 	}
-	u := e.uploads.get(uploadKey{Src: ev.SrcIP.As16(), Dom: ans.Reg}, e.now)
-	if roll(&u.Start, e.now, dayWindow) {
+	u := d.domains.get(uploadKey{Src: ev.SrcIP.As16(), Dom: ans.Reg}, o.now)
+	if roll(&u.Start, o.now, dayWindow) {
 		u.Out, u.In, u.Addrs = 0, 0, 0
 	}
 	u.Out += ev.BytesOut
 	u.In += ev.BytesIn
-	if newPair {
+	if o.newPair {
 		u.Addrs++
 	}
 	if u.Out >= dayUploadBytes && u.Out >= 4*u.In {
-		reg := e.regName(ans.Reg)
-		e.add(ThreatExfilUpload, reg, "%s sent %s to %s (%d addresses) in %s and received %s",
-			ev.SrcIP, size(u.Out), reg, max(u.Addrs, 1), since(e.now, u.Start), size(u.In))
+		reg := d.answers.name(ans.Reg)
+		f.add(ThreatExfilUpload, reg, "%s sent %s to %s (%d addresses) in %s and received %s",
+			ev.SrcIP, size(u.Out), reg, max(u.Addrs, 1), since(o.now, u.Start), size(u.In))
 	}
-}
-
-// regName returns the registered domain of hash h, as DNS answers named it.
-func (e *Engine) regName(h uint64) string {
-	if n, ok := e.regNames[h]; ok {
-		return n
-	}
-	return "one registered domain"
 }
 
 // hasService reports whether the comma-separated service list of an ip
