@@ -193,6 +193,37 @@ func BenchmarkTable(b *testing.B) {
 	}
 }
 
+// BenchmarkShortFlows is the table's work on a capture of short
+// connections from many clients (scripts/bench/short.sh): each flow opens,
+// ends and is emitted; ns/op is per packet.
+func BenchmarkShortFlows(b *testing.B) {
+	b.ReportAllocs()
+	tab := New(Config{}, func(*event.Event) {})
+	conn := []struct {
+		out     bool
+		flags   uint8
+		payload int
+	}{{true, S, 0}, {false, SA, 0}, {true, A, 0}, {true, A, 120}, {false, A, 300}, {true, FA, 0}, {false, FA, 0}, {true, A, 0}}
+	var p decode.Packet
+	payload := make([]byte, 300)
+	for i := 0; b.Loop(); i++ {
+		c, step := i/len(conn), conn[i%len(conn)]
+		p = pkt(0, step.out, decode.ProtoTCP, step.flags, step.payload)
+		p.TS = t0.Add(time.Duration(i) * time.Microsecond)
+		client := netip.AddrFrom4([4]byte{10, 1, byte(c >> 8), byte(c)})
+		if step.out {
+			p.Src, p.SrcPort = client, uint16(1024+c%60000)
+		} else {
+			p.Dst, p.DstPort = client, uint16(1024+c%60000)
+		}
+		if step.payload > 0 {
+			p.Payload = payload[:step.payload]
+		}
+		tab.HandlePacket(&p)
+	}
+	tab.Close()
+}
+
 func TestIndexCollisions(t *testing.T) {
 	x := NewIndex(func(v *Key) Key { return *v })
 	x.seed = 0 // still works: a crafted or chance collision falls back to the overflow map

@@ -17,7 +17,6 @@ type Index[V comparable] struct {
 	m        map[uint64]V
 	overflow map[Key]V
 	keyOf    func(V) Key
-	deletes  int
 }
 
 // NewIndex returns an empty index; keyOf gives a value's key.
@@ -71,16 +70,11 @@ func (x *Index[V]) Put(k Key, v V) {
 func (x *Index[V]) Delete(k Key) {
 	h := x.hash(&k)
 	if v, ok := x.m[h]; ok && x.keyOf(v) == k {
+		// No rebuild to shed tombstones: since Go 1.25 the map prunes
+		// them itself before it would grow, and copying the whole map
+		// every len+1024 deletes cost a flow table of short connections
+		// ~5% of its time.
 		delete(x.m, h)
-		// Go maps keep tombstones for deleted keys, and a flow table deletes
-		// as often as it inserts: rebuild now and then to shed them.
-		if x.deletes++; x.deletes > len(x.m)+1024 {
-			m := make(map[uint64]V, len(x.m))
-			for k, v := range x.m {
-				m[k] = v
-			}
-			x.m, x.deletes = m, 0
-		}
 		return
 	}
 	delete(x.overflow, k)
