@@ -211,6 +211,7 @@ func run(args []string) int {
 // encoder feeding the shared writer.
 type worker struct {
 	r     *capture.Runner
+	an    *capture.Analysers
 	em    *capture.Emitter
 	label string // prefix of its counter lines
 }
@@ -219,14 +220,15 @@ func newWorker(w *event.Writer, lineBuffered, live bool, types []string, label s
 	em := capture.NewEmitter(w, lineBuffered)
 	opt.Emit = em.Emit
 	opt.DeferCommunityID = true // the emitter's goroutine computes it, off the packet path
+	opt.Pipeline = !live        // files: the flow table on a goroutine of its own
 	an, err := capture.NewAnalysers(types, opt)
 	if err != nil {
 		em.Close()
 		return nil, err
 	}
 	r := &capture.Runner{Decoder: decode.NewDecoder(an.Handlers...), DNS: an.DNS, L7: an.L7, Live: live}
-	wk := &worker{r: r, em: em, label: label}
-	r.OnStats = func() { em.Flush(); wk.writeStats() }
+	wk := &worker{r: r, an: an, em: em, label: label}
+	r.OnStats = func() { an.Sync(); em.Flush(); wk.writeStats() }
 	if live {
 		r.OnTick = em.Pass
 	}
@@ -252,6 +254,7 @@ func (wk *worker) writeStats() {
 
 func (wk *worker) finish() error {
 	wk.r.Finish()
+	wk.an.Close()
 	return wk.em.Close()
 }
 

@@ -80,26 +80,32 @@ func (m *Encoder) loop() {
 // returns.
 func (m *Encoder) Emit(e *Event) {
 	m.cur = m.cur[:len(m.cur)+1] // reuse the slot and its slices' capacity
-	c := &m.cur[len(m.cur)-1]
-	answers, ttls, alpn, flags, groups := c.Answers[:0], c.TTLs[:0], c.ALPN[:0], c.Flags[:0], c.Groups[:0]
-	*c = *e
-	// nil and empty differ on the wire (no response seen, or a response
-	// without answers), so keep nil-ness.
-	c.Answers = copyInto(answers, e.Answers)
-	c.TTLs = copyInto(ttls, e.TTLs)
-	c.ALPN = copyInto(alpn, e.ALPN)
-	c.Flags = copyInto(flags, e.Flags)
-	c.Groups = copyInto(groups, e.Groups)
-	if e.ICMPType != nil {
-		v := *e.ICMPType
-		c.ICMPType = &v
-	}
-	if e.ICMPCode != nil {
-		v := *e.ICMPCode
-		c.ICMPCode = &v
-	}
+	m.cur[len(m.cur)-1].CopyFrom(e)
 	if m.each || len(m.cur) == cap(m.cur) {
 		m.send()
+	}
+}
+
+// CopyFrom makes e a copy of src that shares no storage with it, reusing
+// the storage of e's slices: queues of reused events (Encoder,
+// capture.Pipeline) copy with it.
+func (e *Event) CopyFrom(src *Event) {
+	answers, ttls, alpn, flags, groups := e.Answers[:0], e.TTLs[:0], e.ALPN[:0], e.Flags[:0], e.Groups[:0]
+	*e = *src
+	// nil and empty differ on the wire (no response seen, or a response
+	// without answers), so keep nil-ness.
+	e.Answers = copyInto(answers, src.Answers)
+	e.TTLs = copyInto(ttls, src.TTLs)
+	e.ALPN = copyInto(alpn, src.ALPN)
+	e.Flags = copyInto(flags, src.Flags)
+	e.Groups = copyInto(groups, src.Groups)
+	if src.ICMPType != nil {
+		v := *src.ICMPType
+		e.ICMPType = &v
+	}
+	if src.ICMPCode != nil {
+		v := *src.ICMPCode
+		e.ICMPCode = &v
 	}
 }
 
