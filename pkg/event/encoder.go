@@ -88,17 +88,23 @@ func (m *Encoder) Emit(e *Event) {
 
 // CopyFrom makes e a copy of src that shares no storage with it, reusing
 // the storage of e's slices: queues of reused events (Encoder,
-// capture.Pipeline) copy with it.
+// capture.Pipeline) copy with it. Storage a nil slice of src does not
+// need is kept aside (as Reset does), so a slot that carried a DNS event,
+// then a flow, has it again for the next DNS event.
 func (e *Event) CopyFrom(src *Event) {
-	answers, ttls, alpn, flags, groups := e.Answers[:0], e.TTLs[:0], e.ALPN[:0], e.Flags[:0], e.Groups[:0]
+	sp := e.spare
+	answers, alpn := larger(e.Answers, sp.answers), larger(e.ALPN, sp.alpn)
+	flags, groups := larger(e.Flags, sp.flags), larger(e.Groups, sp.groups)
+	ttls := larger(e.TTLs, sp.ttls)
 	*e = *src
 	// nil and empty differ on the wire (no response seen, or a response
 	// without answers), so keep nil-ness.
-	e.Answers = copyInto(answers, src.Answers)
-	e.TTLs = copyInto(ttls, src.TTLs)
-	e.ALPN = copyInto(alpn, src.ALPN)
-	e.Flags = copyInto(flags, src.Flags)
-	e.Groups = copyInto(groups, src.Groups)
+	e.Answers, sp.answers = copyInto(answers, src.Answers)
+	e.TTLs, sp.ttls = copyInto(ttls, src.TTLs)
+	e.ALPN, sp.alpn = copyInto(alpn, src.ALPN)
+	e.Flags, sp.flags = copyInto(flags, src.Flags)
+	e.Groups, sp.groups = copyInto(groups, src.Groups)
+	e.spare = sp // not src's: that storage is src's own
 	if src.ICMPType != nil {
 		v := *src.ICMPType
 		e.ICMPType = &v
@@ -109,15 +115,24 @@ func (e *Event) CopyFrom(src *Event) {
 	}
 }
 
-// copyInto copies src into dst's storage, keeping nil apart from empty.
-func copyInto[T any](dst, src []T) []T {
+// larger returns the one of two slices with more capacity, emptied.
+func larger[T any](a, b []T) []T {
+	if cap(a) >= cap(b) {
+		return a[:0]
+	}
+	return b[:0]
+}
+
+// copyInto copies src into dst's storage, keeping nil apart from empty;
+// when src is nil, dst is returned second, to be kept for later.
+func copyInto[T any](dst, src []T) (copied, spare []T) {
 	if src == nil {
-		return nil
+		return nil, dst
 	}
 	if dst == nil {
 		dst = make([]T, 0, len(src))
 	}
-	return append(dst[:0], src...)
+	return append(dst[:0], src...), nil
 }
 
 // write writes a batch; after a write error, batches are dropped (the

@@ -67,3 +67,32 @@ func BenchmarkEncoder(b *testing.B) {
 	}
 	m.Close()
 }
+
+// A slot reused for events with and without lists keeps its storage, and
+// a copy shares none with its source.
+func TestCopyFromKeepsStorage(t *testing.T) {
+	dns := &Event{Type: TypeDNS, Query: "a.example", Answers: []string{"192.0.2.1", "192.0.2.2"}, TTLs: []uint32{60, 60}}
+	flow := &Event{Type: TypeIP, Proto: "udp"}
+	var slot Event
+	slot.CopyFrom(dns)
+	allocs := testing.AllocsPerRun(100, func() {
+		slot.CopyFrom(flow)
+		slot.CopyFrom(dns)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per copy pair", allocs)
+	}
+	slot.CopyFrom(flow)
+	if slot.Answers != nil || slot.TTLs != nil {
+		t.Errorf("flow copy has answers %v, ttls %v", slot.Answers, slot.TTLs)
+	}
+	slot.CopyFrom(dns)
+	slot.Answers[0] = "changed"
+	if dns.Answers[0] != "192.0.2.1" {
+		t.Error("the copy shares its answers with the source")
+	}
+	empty := &Event{Type: TypeDNS, Answers: []string{}}
+	if slot.CopyFrom(empty); slot.Answers == nil || len(slot.Answers) != 0 {
+		t.Errorf("empty answers became %#v", slot.Answers)
+	}
+}
