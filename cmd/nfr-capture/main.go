@@ -226,7 +226,9 @@ func newWorker(w *event.Writer, lineBuffered, live bool, types []string, label s
 	em := capture.NewEmitter(w, lineBuffered)
 	opt.Emit = em.Emit
 	opt.DeferCommunityID = true // the emitter's goroutine computes it, off the packet path
-	opt.Pipeline = !live        // files: the flow table on a goroutine of its own
+	if !live {
+		opt.EmitBatch = em.EmitBatch // files: the flow table on a goroutine of its own
+	}
 	an, err := capture.NewAnalysers(types, opt)
 	if err != nil {
 		em.Close()

@@ -30,11 +30,11 @@ type Options struct {
 	// that computes it on the encoding goroutine, off the packet path;
 	// otherwise every event gets it before Emit.
 	DeferCommunityID bool
-	// Pipeline runs the flow table on a goroutine of its own (see
-	// Pipeline), for reading files; Emit is then called from that
-	// goroutine, and Analysers.Close must be called after the decoder's
-	// Close.
-	Pipeline bool
+	// EmitBatch, when set with the ip type on (reading files), runs the
+	// flow table on a goroutine of its own (see Pipeline), which hands
+	// every event to EmitBatch (event.Encoder's) instead of Emit;
+	// Analysers.Close must then be called after the decoder's Close.
+	EmitBatch func(event.Batch)
 }
 
 // Available reports whether an analyser for type t is built in.
@@ -74,7 +74,6 @@ func (a *Analysers) Close() {
 // analyser is not built in yet, is an error naming it.
 func NewAnalysers(types []string, o Options) (*Analysers, error) {
 	a := &Analysers{}
-	out := o.Emit
 	stamp := func(emit func(*event.Event)) func(*event.Event) {
 		if emit == nil {
 			return nil
@@ -89,7 +88,6 @@ func NewAnalysers(types []string, o Options) (*Analysers, error) {
 			emit(e)
 		}
 	}
-	o.Emit = stamp(out)
 	seen := map[string]bool{}
 	var l7 analysis.Types
 	var dnsOn bool
@@ -117,11 +115,13 @@ func NewAnalysers(types []string, o Options) (*Analysers, error) {
 	if !l7.IP && !l7.HTTP && !l7.TLS && !l7.SSH && !dnsOn {
 		return nil, fmt.Errorf("no event types selected")
 	}
-	if l7.IP && o.Pipeline && out != nil {
+	if l7.IP && o.EmitBatch != nil {
 		// The other analysers' events queue behind the flow table's
-		// packets; the table's own go on from the pipeline's goroutine.
-		a.pipe = NewPipeline(out)
+		// packets; the table's own join them on the pipeline's goroutine.
+		a.pipe = NewPipeline(o.EmitBatch, o.Emit)
 		o.Emit = stamp(a.pipe.Emit)
+	} else {
+		o.Emit = stamp(o.Emit)
 	}
 	if dnsOn {
 		a.DNS = dns.NewHandler(dns.Config{Ports: o.DNSPorts, Timeout: o.DNSTimeout, Emit: o.Emit})
@@ -131,7 +131,7 @@ func NewAnalysers(types []string, o Options) (*Analysers, error) {
 		cfg := analysis.FromConfig(o.Analysis, l7)
 		if a.pipe != nil {
 			cfg.OffloadFlows = func(t *flow.Table) decode.Handler { return a.pipe.Offload(t) }
-			cfg.FlowEmit = stamp(out)
+			cfg.FlowEmit = stamp(a.pipe.EmitOffloaded)
 		}
 		a.L7 = analysis.New(cfg, o.Emit)
 		a.Handlers = append(a.Handlers, a.L7)

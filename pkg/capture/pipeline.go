@@ -13,17 +13,20 @@ import (
 // the flow table is half of the analysers' work. The reading goroutine
 // queues, in the order it makes them, its analysers' events and the
 // handler's calls (packets with their payload copied, clock advances, the
-// close); the pipeline's goroutine replays that queue in order, handing the
-// events on and running the handler, whose events go straight on. So the
-// events come out in exactly the order one goroutine gives.
+// close); the pipeline's goroutine replays that queue in order, adding the
+// handler's events where they come, and hands the whole to the encoder. So
+// the events come out in exactly the order one goroutine gives, and each
+// is copied once, as the encoder alone would.
 //
 // Live captures do not use it: a queue that fills before it moves would
 // hold events back.
 type Pipeline struct {
-	out    func(*event.Event) // downstream, called from the pipeline's goroutine
+	out    func(event.Batch)  // the encoder's EmitBatch
+	emit   func(*event.Event) // the encoder's Emit, for a lot's overflow
 	h      decode.Handler     // the handler run there
 	outer  decode.OuterHandler
-	cur    *lot
+	cur    *lot // being filled by the reading goroutine
+	replay *lot // being replayed by the pipeline's goroutine
 	full   chan *lot
 	free   chan *lot
 	done   chan struct{}
@@ -50,29 +53,46 @@ type op struct {
 }
 
 // lot is a batch of queued operations and the storage they point into,
-// reused once replayed.
+// reused once the encoder has written its events.
 type lot struct {
 	ops     []op
-	events  []event.Event
+	events  []event.Event // the reading goroutine's, then the handler's
+	order   []int32       // the events in the order to write them
 	packets []decode.Packet
 	payload []byte
+	acks    []chan struct{} // Sync calls to answer once the events are handed on
+	release func()          // gives the lot back; made once
 }
 
 // A lot is handed on after lotOps operations or lotPayload bytes of
-// payload, whichever comes first; lotsInFlight of them bound the queue.
+// payload, whichever comes first; lotsInFlight of them bound the queue
+// (one filling, one replaying, the rest with the encoder).
 const (
 	lotOps       = 1024
 	lotPayload   = 256 << 10
-	lotsInFlight = 4
+	lotsInFlight = 6
 )
 
-// NewPipeline starts a pipeline whose goroutine hands events to out.
-// Offload then gives it its handler; Close stops it.
-func NewPipeline(out func(*event.Event)) *Pipeline {
-	pl := &Pipeline{out: out, full: make(chan *lot, lotsInFlight), free: make(chan *lot, lotsInFlight),
+// maxLotEvents bounds the events a lot holds. The handler may emit many
+// while one lot is replayed (its Close, a timeout that ends thousands of
+// flows at once); those beyond go to the encoder one by one.
+const maxLotEvents = lotOps + lotOps/2
+
+// NewPipeline starts a pipeline whose goroutine hands the events to an
+// encoder's EmitBatch (out) and, past maxLotEvents, Emit (emit). Offload
+// then gives it its handler, whose events go to EmitOffloaded; Close
+// stops it.
+func NewPipeline(out func(event.Batch), emit func(*event.Event)) *Pipeline {
+	pl := &Pipeline{out: out, emit: emit, full: make(chan *lot, lotsInFlight), free: make(chan *lot, lotsInFlight),
 		done: make(chan struct{})}
 	for i := 0; i < lotsInFlight; i++ {
-		pl.free <- &lot{ops: make([]op, 0, lotOps)}
+		l := &lot{ops: make([]op, 0, lotOps)}
+		l.release = func() {
+			clear(l.packets) // drop the strings and payloads they point to
+			l.ops, l.events, l.order, l.packets, l.payload = l.ops[:0], l.events[:0], l.order[:0], l.packets[:0], l.payload[:0]
+			pl.free <- l
+		}
+		pl.free <- l
 	}
 	pl.cur = <-pl.free
 	go pl.run()
@@ -80,8 +100,7 @@ func NewPipeline(out func(*event.Event)) *Pipeline {
 }
 
 // Offload makes h the handler run on the pipeline's goroutine and returns
-// the handler that queues its calls, for the reading goroutine. h's events
-// must go to the pipeline's out directly, not through Emit.
+// the handler that queues its calls, for the reading goroutine.
 func (pl *Pipeline) Offload(h decode.Handler) decode.Handler {
 	pl.h = h
 	pl.outer, _ = h.(decode.OuterHandler)
@@ -89,9 +108,31 @@ func (pl *Pipeline) Offload(h decode.Handler) decode.Handler {
 }
 
 // Emit queues a copy of e, to be handed on after what the offloaded handler
-// was given before; e may be reused when Emit returns.
+// was given before; e may be reused when Emit returns. For the reading
+// goroutine's analysers.
 func (pl *Pipeline) Emit(e *event.Event) {
-	l := pl.cur
+	pl.queue(op{kind: opEvent, i: pl.cur.add(e)})
+}
+
+// EmitOffloaded is Emit for the offloaded handler, on the pipeline's
+// goroutine: e goes where the replay has got to.
+func (pl *Pipeline) EmitOffloaded(e *event.Event) {
+	l := pl.replay
+	if len(l.events) < maxLotEvents {
+		l.order = append(l.order, l.add(e))
+		return
+	}
+	if len(l.order) > 0 {
+		// What comes before e goes first; the lot is released with its
+		// last batch.
+		pl.out(event.Batch{Events: l.events, Order: l.order, Done: func() {}})
+		l.order = make([]int32, 0, 64)
+	}
+	pl.emit(e)
+}
+
+// add copies e into the next event slot of l.
+func (l *lot) add(e *event.Event) int32 {
 	n := len(l.events)
 	if n < cap(l.events) {
 		l.events = l.events[:n+1] // reuse the slot and its slices' storage
@@ -99,7 +140,7 @@ func (pl *Pipeline) Emit(e *event.Event) {
 		l.events = append(l.events, event.Event{})
 	}
 	l.events[n].CopyFrom(e)
-	pl.queue(op{kind: opEvent, i: int32(n)})
+	return int32(n)
 }
 
 // packet queues a call of the handler on a copy of p.
@@ -163,28 +204,35 @@ func (pl *Pipeline) Close() {
 func (pl *Pipeline) run() {
 	defer close(pl.done)
 	for l := range pl.full {
-		pl.replay(l)
-		clear(l.packets) // drop the strings and payloads they point to
-		l.ops, l.events, l.packets, l.payload = l.ops[:0], l.events[:0], l.packets[:0], l.payload[:0]
-		pl.free <- l
-	}
-}
-
-func (pl *Pipeline) replay(l *lot) {
-	for _, o := range l.ops {
-		switch o.kind {
-		case opEvent:
-			pl.out(&l.events[o.i])
-		case opPacket:
-			pl.h.HandlePacket(&l.packets[o.i])
-		case opOuter:
-			pl.outer.HandleOuter(&l.packets[o.i])
-		case opAdvance:
-			pl.h.Advance(o.now)
-		case opClose:
-			pl.h.Close()
-		case opSync:
-			close(o.ack)
+		pl.replay = l
+		for _, o := range l.ops {
+			switch o.kind {
+			case opEvent:
+				l.order = append(l.order, o.i)
+			case opPacket:
+				pl.h.HandlePacket(&l.packets[o.i])
+			case opOuter:
+				pl.outer.HandleOuter(&l.packets[o.i])
+			case opAdvance:
+				pl.h.Advance(o.now)
+			case opClose:
+				pl.h.Close()
+			case opSync:
+				l.acks = append(l.acks, o.ack)
+			}
+		}
+		pl.replay = nil
+		// Sync's caller may write to the encoder once answered: hand the
+		// events on first.
+		acks := l.acks
+		l.acks = nil
+		if len(l.order) > 0 {
+			pl.out(event.Batch{Events: l.events, Order: l.order, Done: l.release})
+		} else {
+			l.release()
+		}
+		for _, ack := range acks {
+			close(ack)
 		}
 	}
 }

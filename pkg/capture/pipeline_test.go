@@ -22,8 +22,11 @@ func readEvents(t testing.TB, data []byte, pipeline, sync bool) []byte {
 	var out bytes.Buffer
 	w := event.NewWriter(&out, false)
 	em := NewEmitter(w, false)
-	an, err := NewAnalysers(DefaultTypes(), Options{Emit: em.Emit, DeferCommunityID: true, Pipeline: pipeline,
-		DNSTimeout: 5 * time.Second})
+	o := Options{Emit: em.Emit, DeferCommunityID: true, DNSTimeout: 5 * time.Second}
+	if pipeline {
+		o.EmitBatch = em.EmitBatch
+	}
+	an, err := NewAnalysers(DefaultTypes(), o)
 	if err != nil {
 		t.Fatal(err)
 	}

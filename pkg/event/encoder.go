@@ -14,7 +14,7 @@ const batchSize = 1024
 type Encoder struct {
 	w     *Writer
 	cur   []Event
-	full  chan []Event
+	full  chan Batch
 	free  chan []Event
 	done  chan struct{}
 	flush chan chan struct{}
@@ -35,7 +35,7 @@ func NewEncoder(w *Writer, eachLine bool) *Encoder {
 	m := &Encoder{
 		w:     w,
 		each:  eachLine,
-		full:  make(chan []Event, 4),
+		full:  make(chan Batch, 4),
 		free:  make(chan []Event, 4),
 		done:  make(chan struct{}),
 		flush: make(chan chan struct{}),
@@ -56,16 +56,14 @@ func (m *Encoder) loop() {
 			if !ok {
 				return
 			}
-			m.write(b)
-			m.free <- b[:0]
+			m.done1(b)
 		case ack := <-m.flush:
 			// Everything sent before the request is written by now,
 			// since full is drained in order first.
 			for drained := false; !drained; {
 				select {
 				case b := <-m.full:
-					m.write(b)
-					m.free <- b[:0]
+					m.done1(b)
 				default:
 					drained = true
 				}
@@ -74,6 +72,34 @@ func (m *Encoder) loop() {
 			close(ack)
 		}
 	}
+}
+
+// done1 writes one batch and gives it back.
+func (m *Encoder) done1(b Batch) {
+	m.write(b)
+	if b.Done != nil {
+		b.Done()
+	} else {
+		m.free <- b.Events[:0]
+	}
+}
+
+// A Batch is events a producer hands to the Encoder whole (EmitBatch)
+// instead of one copy each: they are written in the order Order gives
+// (indexes into Events; nil is Events' own order), then Done is called
+// on the encoding goroutine, after which the Encoder touches them no more.
+type Batch struct {
+	Events []Event
+	Order  []int32
+	Done   func()
+}
+
+// EmitBatch queues b after everything emitted before.
+func (m *Encoder) EmitBatch(b Batch) {
+	if len(m.cur) > 0 {
+		m.send()
+	}
+	m.full <- b
 }
 
 // Emit queues a copy of e; e and its slices may be reused when Emit
@@ -137,7 +163,7 @@ func copyInto[T any](dst, src []T) (copied, spare []T) {
 
 // write writes a batch; after a write error, batches are dropped (the
 // producer sees the error through Err).
-func (m *Encoder) write(b []Event) {
+func (m *Encoder) write(b Batch) {
 	m.errMu.Lock()
 	failed := m.err != nil
 	m.errMu.Unlock()
@@ -145,11 +171,17 @@ func (m *Encoder) write(b []Event) {
 		return
 	}
 	if m.Prepare != nil {
-		for i := range b {
-			m.Prepare(&b[i])
+		if b.Order == nil {
+			for i := range b.Events {
+				m.Prepare(&b.Events[i])
+			}
+		} else {
+			for _, i := range b.Order {
+				m.Prepare(&b.Events[i])
+			}
 		}
 	}
-	if err := m.w.WriteEvents(b); err != nil {
+	if err := m.w.WriteEventsOrdered(b.Events, b.Order); err != nil {
 		m.errMu.Lock()
 		m.err = err
 		m.errMu.Unlock()
@@ -164,7 +196,7 @@ func (m *Encoder) Err() error {
 }
 
 func (m *Encoder) send() {
-	m.full <- m.cur
+	m.full <- Batch{Events: m.cur}
 	m.cur = (<-m.free)[:0]
 }
 

@@ -96,3 +96,32 @@ func TestCopyFromKeepsStorage(t *testing.T) {
 		t.Errorf("empty answers became %#v", slot.Answers)
 	}
 }
+
+// A batch handed over whole is written in its order, after what was
+// emitted before it and before what comes after, and given back.
+func TestEncoderEmitBatch(t *testing.T) {
+	var out bytes.Buffer
+	w := NewWriter(&out, false)
+	enc := NewEncoder(w, false)
+	enc.Emit(&Event{Type: TypeDNS, Query: "first"})
+	done := make(chan struct{})
+	evs := []Event{{Type: TypeDNS, Query: "c"}, {Type: TypeDNS, Query: "a"}, {Type: TypeDNS, Query: "b"}}
+	enc.EmitBatch(Batch{Events: evs, Order: []int32{1, 2, 0}, Done: func() { close(done) }})
+	enc.Emit(&Event{Type: TypeDNS, Query: "last"})
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	<-done
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var e Event
+		if err := Unmarshal([]byte(l), &e); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, e.Query)
+	}
+	if strings.Join(got, " ") != "first a b c last" {
+		t.Errorf("order %v", got)
+	}
+}
