@@ -170,18 +170,7 @@ func (m *Encoder) write(b Batch) {
 	if failed {
 		return
 	}
-	if m.Prepare != nil {
-		if b.Order == nil {
-			for i := range b.Events {
-				m.Prepare(&b.Events[i])
-			}
-		} else {
-			for _, i := range b.Order {
-				m.Prepare(&b.Events[i])
-			}
-		}
-	}
-	if err := m.w.WriteEventsOrdered(b.Events, b.Order); err != nil {
+	if err := m.w.WriteEventsOrdered(b.Events, b.Order, m.Prepare); err != nil {
 		m.errMu.Lock()
 		m.err = err
 		m.errMu.Unlock()
