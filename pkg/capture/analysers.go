@@ -30,10 +30,11 @@ type Options struct {
 	// that computes it on the encoding goroutine, off the packet path;
 	// otherwise every event gets it before Emit.
 	DeferCommunityID bool
-	// EmitBatch, when set with the ip type on (reading files), runs the
-	// flow table on a goroutine of its own (see Pipeline), which hands
-	// every event to EmitBatch (event.Encoder's) instead of Emit;
-	// Analysers.Close must then be called after the decoder's Close.
+	// EmitBatch, when set with Emit and the ip type on (reading files),
+	// runs the flow table on a goroutine of its own (see Pipeline), which
+	// hands the events to EmitBatch (event.Encoder's), and to Emit only
+	// past a lot's bound, from that goroutine; Analysers.Close must then be
+	// called after the decoder's Close.
 	EmitBatch func(event.Batch)
 }
 
@@ -115,7 +116,7 @@ func NewAnalysers(types []string, o Options) (*Analysers, error) {
 	if !l7.IP && !l7.HTTP && !l7.TLS && !l7.SSH && !dnsOn {
 		return nil, fmt.Errorf("no event types selected")
 	}
-	if l7.IP && o.EmitBatch != nil {
+	if l7.IP && o.EmitBatch != nil && o.Emit != nil {
 		// The other analysers' events queue behind the flow table's
 		// packets; the table's own join them on the pipeline's goroutine.
 		a.pipe = NewPipeline(o.EmitBatch, o.Emit)
