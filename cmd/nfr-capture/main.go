@@ -103,12 +103,18 @@ func run(args []string) int {
 		types = strings.Split(o.Types, ",")
 	}
 
-	// The heap is bounded by the analysers' limits. The collector runs at
-	// its default pace (GOGC): a slower one made little difference to the
-	// time but grew the heap with the length of the capture (93 MB after
-	// 3 M DNS packets at GOGC=400, 53 MB at 100). The limit keeps the
-	// process under a fixed ceiling when flow tables fill up.
+	// The heap is bounded by the analysers' limits. Live, the collector
+	// runs at its default pace (GOGC): a slower one made little difference
+	// to the time but grew the heap with the length of the capture (93 MB
+	// after 3 M DNS packets at GOGC=400, 53 MB at 100). Reading files, where
+	// time is what counts, it runs at half that pace: about 5% less CPU on
+	// scripts/bench/short.sh's capture for a peak of 110-130 MB instead of
+	// 90 MB (1 and 3 M packets). The limit keeps the process under a fixed
+	// ceiling when flow tables fill up, whatever the pace.
 	debug.SetMemoryLimit(200 << 20)
+	if len(files) > 0 && os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
 	lineBuffered := o.LineBuffered || cli.IsTerminal(os.Stdout)
 	w := event.NewWriter(os.Stdout, lineBuffered)
 	workers := make([]*worker, o.Workers)
@@ -211,6 +217,7 @@ func run(args []string) int {
 // encoder feeding the shared writer.
 type worker struct {
 	r     *capture.Runner
+	an    *capture.Analysers
 	em    *capture.Emitter
 	label string // prefix of its counter lines
 }
@@ -219,14 +226,17 @@ func newWorker(w *event.Writer, lineBuffered, live bool, types []string, label s
 	em := capture.NewEmitter(w, lineBuffered)
 	opt.Emit = em.Emit
 	opt.DeferCommunityID = true // the emitter's goroutine computes it, off the packet path
+	if !live {
+		opt.EmitBatch = em.EmitBatch // files: the flow table on a goroutine of its own
+	}
 	an, err := capture.NewAnalysers(types, opt)
 	if err != nil {
 		em.Close()
 		return nil, err
 	}
 	r := &capture.Runner{Decoder: decode.NewDecoder(an.Handlers...), DNS: an.DNS, L7: an.L7, Live: live}
-	wk := &worker{r: r, em: em, label: label}
-	r.OnStats = func() { em.Flush(); wk.writeStats() }
+	wk := &worker{r: r, an: an, em: em, label: label}
+	r.OnStats = func() { an.Sync(); em.Flush(); wk.writeStats() }
 	if live {
 		r.OnTick = em.Pass
 	}
@@ -252,6 +262,7 @@ func (wk *worker) writeStats() {
 
 func (wk *worker) finish() error {
 	wk.r.Finish()
+	wk.an.Close()
 	return wk.em.Close()
 }
 

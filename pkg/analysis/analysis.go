@@ -65,6 +65,12 @@ type Config struct {
 	HTTP   http1.Config
 	TLS    handshake.Config
 	QUIC   quic.Config
+	// OffloadFlows, when set, is given the flow table and returns the
+	// handler the Set calls in its place (capture.Pipeline's, which runs
+	// the table on a goroutine of its own); FlowEmit, when set, receives
+	// the table's events instead of New's emit.
+	OffloadFlows func(*flow.Table) decode.Handler
+	FlowEmit     func(*event.Event)
 }
 
 // Stats gathers the analysers' counters, for --stats and SIGUSR1.
@@ -81,6 +87,7 @@ type Stats struct {
 // decode.Handler; use it from one goroutine.
 type Set struct {
 	flows    *flow.Table
+	flowH    decode.Handler // the table, or what stands in for it
 	re       *stream.Reassembler
 	web      *http1.Analyzer
 	tls      *handshake.Analyzer
@@ -95,8 +102,16 @@ type Set struct {
 func New(cfg Config, emit func(*event.Event)) *Set {
 	s := &Set{}
 	if cfg.Types.IP {
-		s.flows = flow.New(cfg.Flow, emit)
-		s.handlers = append(s.handlers, s.flows)
+		femit := emit
+		if cfg.FlowEmit != nil {
+			femit = cfg.FlowEmit
+		}
+		s.flows = flow.New(cfg.Flow, femit)
+		s.flowH = s.flows
+		if cfg.OffloadFlows != nil {
+			s.flowH = cfg.OffloadFlows(s.flows)
+		}
+		s.handlers = append(s.handlers, s.flowH)
 	}
 	var factories []stream.Factory
 	if cfg.Types.HTTP {
@@ -130,8 +145,8 @@ func (s *Set) HandlePacket(p *decode.Packet) {
 
 // HandleOuter gives the outer packet of a tunnel to the flow table.
 func (s *Set) HandleOuter(p *decode.Packet) {
-	if s.flows != nil {
-		s.flows.HandleOuter(p)
+	if o, ok := s.flowH.(decode.OuterHandler); ok {
+		o.HandleOuter(p)
 	}
 }
 
@@ -150,7 +165,9 @@ func (s *Set) Close() {
 	}
 }
 
-// Stats returns the counters of the analysers that run.
+// Stats returns the counters of the analysers that run. With
+// Config.OffloadFlows, the flow table's are read as they are: call it when
+// the table is idle (capture.Pipeline.Sync).
 func (s *Set) Stats() Stats {
 	var st Stats
 	if s.flows != nil {

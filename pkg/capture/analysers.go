@@ -11,6 +11,7 @@ import (
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/dns"
 	"github.com/nfr-project/nfr/pkg/event"
+	"github.com/nfr-project/nfr/pkg/flow"
 )
 
 // Types are the event types nfr-capture knows, in the order --types lists
@@ -29,6 +30,12 @@ type Options struct {
 	// that computes it on the encoding goroutine, off the packet path;
 	// otherwise every event gets it before Emit.
 	DeferCommunityID bool
+	// EmitBatch, when set with Emit and the ip type on (reading files),
+	// runs the flow table on a goroutine of its own (see Pipeline), which
+	// hands the events to EmitBatch (event.Encoder's), and to Emit only
+	// past a lot's bound, from that goroutine; Analysers.Close must then be
+	// called after the decoder's Close.
+	EmitBatch func(event.Batch)
 }
 
 // Available reports whether an analyser for type t is built in.
@@ -45,14 +52,34 @@ type Analysers struct {
 	Handlers []decode.Handler
 	DNS      *dns.Handler
 	L7       *analysis.Set // flows, HTTP, TLS and QUIC; nil when none is asked for
+	pipe     *Pipeline
+}
+
+// Sync waits until the flow table has caught up with the packets given
+// so far (Options.Pipeline), so that the counters can be read.
+func (a *Analysers) Sync() {
+	if a.pipe != nil {
+		a.pipe.Sync()
+	}
+}
+
+// Close waits until the flow table has seen everything (Options.Pipeline):
+// after the decoder's Close, before the receiver of Emit is closed.
+func (a *Analysers) Close() {
+	if a.pipe != nil {
+		a.pipe.Close()
+	}
 }
 
 // NewAnalysers builds one handler per type. An unknown type, or one whose
 // analyser is not built in yet, is an error naming it.
 func NewAnalysers(types []string, o Options) (*Analysers, error) {
 	a := &Analysers{}
-	if emit := o.Emit; emit != nil {
-		o.Emit = func(e *event.Event) {
+	stamp := func(emit func(*event.Event)) func(*event.Event) {
+		if emit == nil {
+			return nil
+		}
+		return func(e *event.Event) {
 			// Analysers reuse their events: the ID of the last one must
 			// not stay.
 			e.CommunityID = ""
@@ -64,6 +91,7 @@ func NewAnalysers(types []string, o Options) (*Analysers, error) {
 	}
 	seen := map[string]bool{}
 	var l7 analysis.Types
+	var dnsOn bool
 	for _, t := range types {
 		t = strings.ToLower(strings.TrimSpace(t))
 		if t == "" || seen[t] {
@@ -72,8 +100,7 @@ func NewAnalysers(types []string, o Options) (*Analysers, error) {
 		seen[t] = true
 		switch t {
 		case event.TypeDNS:
-			a.DNS = dns.NewHandler(dns.Config{Ports: o.DNSPorts, Timeout: o.DNSTimeout, Emit: o.Emit})
-			a.Handlers = append(a.Handlers, a.DNS)
+			dnsOn = true
 		case event.TypeIP:
 			l7.IP = true
 		case event.TypeHTTP:
@@ -86,12 +113,29 @@ func NewAnalysers(types []string, o Options) (*Analysers, error) {
 			return nil, fmt.Errorf("unknown event type %q (known: %s)", t, strings.Join(Types, ","))
 		}
 	}
-	if l7.IP || l7.HTTP || l7.TLS || l7.SSH {
-		a.L7 = analysis.New(analysis.FromConfig(o.Analysis, l7), o.Emit)
-		a.Handlers = append(a.Handlers, a.L7)
-	}
-	if len(a.Handlers) == 0 {
+	if !l7.IP && !l7.HTTP && !l7.TLS && !l7.SSH && !dnsOn {
 		return nil, fmt.Errorf("no event types selected")
+	}
+	if l7.IP && o.EmitBatch != nil && o.Emit != nil {
+		// The other analysers' events queue behind the flow table's
+		// packets; the table's own join them on the pipeline's goroutine.
+		a.pipe = NewPipeline(o.EmitBatch, o.Emit)
+		o.Emit = stamp(a.pipe.Emit)
+	} else {
+		o.Emit = stamp(o.Emit)
+	}
+	if dnsOn {
+		a.DNS = dns.NewHandler(dns.Config{Ports: o.DNSPorts, Timeout: o.DNSTimeout, Emit: o.Emit})
+		a.Handlers = append(a.Handlers, a.DNS)
+	}
+	if l7.IP || l7.HTTP || l7.TLS || l7.SSH {
+		cfg := analysis.FromConfig(o.Analysis, l7)
+		if a.pipe != nil {
+			cfg.OffloadFlows = func(t *flow.Table) decode.Handler { return a.pipe.Offload(t) }
+			cfg.FlowEmit = stamp(a.pipe.EmitOffloaded)
+		}
+		a.L7 = analysis.New(cfg, o.Emit)
+		a.Handlers = append(a.Handlers, a.L7)
 	}
 	return a, nil
 }

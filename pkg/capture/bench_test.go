@@ -15,7 +15,7 @@ import (
 
 // benchCapture repeats the query and response of a real capture n times,
 // each pair with its own client port and transaction id, as one pcap.
-func benchCapture(b *testing.B, n int) []byte {
+func benchCapture(b testing.TB, n int) []byte {
 	if p := os.Getenv("NFR_BENCH_PCAP"); p != "" {
 		// A bigger, more varied capture such as scripts/gendns writes.
 		data, err := os.ReadFile(p)

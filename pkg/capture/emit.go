@@ -13,6 +13,7 @@ type Emitter = event.Encoder
 // analysers made with Options.DeferCommunityID.
 func NewEmitter(w *event.Writer, eachLine bool) *Emitter {
 	em := event.NewEncoder(w, eachLine)
-	em.Prepare = communityid.Stamp
+	var st communityid.Stamper // used by the encoding goroutine alone
+	em.Prepare = st.Stamp
 	return em
 }

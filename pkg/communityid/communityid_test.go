@@ -2,7 +2,10 @@ package communityid
 
 import (
 	"net/netip"
+	"strconv"
 	"testing"
+
+	"github.com/nfr-project/nfr/pkg/event"
 )
 
 // The default-seed baseline of the Community ID specification
@@ -63,5 +66,64 @@ func BenchmarkAppend(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		buf = Append(buf[:0], 0, s, d, 17, uint16(i), 53)
+	}
+}
+
+// baselineEvent is a baseline case as an event, its protocol named as
+// nfr-capture names it.
+func baselineEvent(i int) *event.Event {
+	v := baseline[i]
+	e := &event.Event{SrcIP: netip.MustParseAddr(v.saddr), DestIP: netip.MustParseAddr(v.daddr), SrcPort: v.sport, DestPort: v.dport}
+	switch v.proto {
+	case 6:
+		e.Proto = "tcp"
+	case 17:
+		e.Proto = "udp"
+	case 1, 58:
+		e.Proto = "icmp"
+		if v.proto == 58 {
+			e.Proto = "icmp6"
+		}
+		it, ic := uint8(v.sport), uint8(v.dport)
+		e.ICMPType, e.ICMPCode, e.SrcPort, e.DestPort = &it, &ic, 0, 0
+	default:
+		e.Proto = strconv.Itoa(int(v.proto))
+	}
+	return e
+}
+
+// A Stamper stamps what Stamp does, and keeps an ID already there.
+func TestStamper(t *testing.T) {
+	var st Stamper
+	for i, v := range baseline {
+		e := baselineEvent(i)
+		st.Stamp(e)
+		if e.CommunityID != v.want {
+			t.Errorf("%d %s:%d > %s:%d: got %s, want %s", v.proto, v.saddr, v.sport, v.daddr, v.dport, e.CommunityID, v.want)
+		}
+		e2 := baselineEvent(i)
+		Stamp(e2)
+		if e2.CommunityID != e.CommunityID {
+			t.Errorf("case %d: Stamp %s, Stamper %s", i, e2.CommunityID, e.CommunityID)
+		}
+		st.Stamp(e)
+		if e.CommunityID != v.want {
+			t.Errorf("case %d: restamped to %s", i, e.CommunityID)
+		}
+	}
+	e := &event.Event{Proto: "tcp", SrcIP: netip.MustParseAddr("10.0.0.1")}
+	if st.Stamp(e); e.CommunityID != "" {
+		t.Errorf("no destination: stamped %s", e.CommunityID)
+	}
+}
+
+// BenchmarkStamper is the encoding goroutine's share: one ID per event.
+func BenchmarkStamper(b *testing.B) {
+	var st Stamper
+	e := baselineEvent(19) // udp
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		e.CommunityID, e.SrcPort = "", uint16(i)
+		st.Stamp(e)
 	}
 }

@@ -14,7 +14,7 @@ const batchSize = 1024
 type Encoder struct {
 	w     *Writer
 	cur   []Event
-	full  chan []Event
+	full  chan Batch
 	free  chan []Event
 	done  chan struct{}
 	flush chan chan struct{}
@@ -35,7 +35,7 @@ func NewEncoder(w *Writer, eachLine bool) *Encoder {
 	m := &Encoder{
 		w:     w,
 		each:  eachLine,
-		full:  make(chan []Event, 4),
+		full:  make(chan Batch, 4),
 		free:  make(chan []Event, 4),
 		done:  make(chan struct{}),
 		flush: make(chan chan struct{}),
@@ -56,16 +56,14 @@ func (m *Encoder) loop() {
 			if !ok {
 				return
 			}
-			m.write(b)
-			m.free <- b[:0]
+			m.done1(b)
 		case ack := <-m.flush:
 			// Everything sent before the request is written by now,
 			// since full is drained in order first.
 			for drained := false; !drained; {
 				select {
 				case b := <-m.full:
-					m.write(b)
-					m.free <- b[:0]
+					m.done1(b)
 				default:
 					drained = true
 				}
@@ -76,59 +74,103 @@ func (m *Encoder) loop() {
 	}
 }
 
+// done1 writes one batch and gives it back.
+func (m *Encoder) done1(b Batch) {
+	m.write(b)
+	if b.Done != nil {
+		b.Done()
+	} else {
+		m.free <- b.Events[:0]
+	}
+}
+
+// A Batch is events a producer hands to the Encoder whole (EmitBatch)
+// instead of one copy each: they are written in the order Order gives
+// (indexes into Events; nil is Events' own order), then Done is called
+// on the encoding goroutine, after which the Encoder touches them no more.
+type Batch struct {
+	Events []Event
+	Order  []int32
+	Done   func()
+}
+
+// EmitBatch queues b after everything emitted before.
+func (m *Encoder) EmitBatch(b Batch) {
+	if len(m.cur) > 0 {
+		m.send()
+	}
+	m.full <- b
+}
+
 // Emit queues a copy of e; e and its slices may be reused when Emit
 // returns.
 func (m *Encoder) Emit(e *Event) {
 	m.cur = m.cur[:len(m.cur)+1] // reuse the slot and its slices' capacity
-	c := &m.cur[len(m.cur)-1]
-	answers, ttls, alpn, flags, groups := c.Answers[:0], c.TTLs[:0], c.ALPN[:0], c.Flags[:0], c.Groups[:0]
-	*c = *e
-	// nil and empty differ on the wire (no response seen, or a response
-	// without answers), so keep nil-ness.
-	c.Answers = copyInto(answers, e.Answers)
-	c.TTLs = copyInto(ttls, e.TTLs)
-	c.ALPN = copyInto(alpn, e.ALPN)
-	c.Flags = copyInto(flags, e.Flags)
-	c.Groups = copyInto(groups, e.Groups)
-	if e.ICMPType != nil {
-		v := *e.ICMPType
-		c.ICMPType = &v
-	}
-	if e.ICMPCode != nil {
-		v := *e.ICMPCode
-		c.ICMPCode = &v
-	}
+	m.cur[len(m.cur)-1].CopyFrom(e)
 	if m.each || len(m.cur) == cap(m.cur) {
 		m.send()
 	}
 }
 
-// copyInto copies src into dst's storage, keeping nil apart from empty.
-func copyInto[T any](dst, src []T) []T {
+// CopyFrom makes e a copy of src that shares no storage with it, reusing
+// the storage of e's slices: queues of reused events (Encoder,
+// capture.Pipeline) copy with it. Storage a nil slice of src does not
+// need is kept aside (as Reset does), so a slot that carried a DNS event,
+// then a flow, has it again for the next DNS event.
+func (e *Event) CopyFrom(src *Event) {
+	sp := e.spare
+	answers, alpn := larger(e.Answers, sp.answers), larger(e.ALPN, sp.alpn)
+	flags, groups := larger(e.Flags, sp.flags), larger(e.Groups, sp.groups)
+	ttls := larger(e.TTLs, sp.ttls)
+	*e = *src
+	// nil and empty differ on the wire (no response seen, or a response
+	// without answers), so keep nil-ness.
+	e.Answers, sp.answers = copyInto(answers, src.Answers)
+	e.TTLs, sp.ttls = copyInto(ttls, src.TTLs)
+	e.ALPN, sp.alpn = copyInto(alpn, src.ALPN)
+	e.Flags, sp.flags = copyInto(flags, src.Flags)
+	e.Groups, sp.groups = copyInto(groups, src.Groups)
+	e.spare = sp // not src's: that storage is src's own
+	if src.ICMPType != nil {
+		v := *src.ICMPType
+		e.ICMPType = &v
+	}
+	if src.ICMPCode != nil {
+		v := *src.ICMPCode
+		e.ICMPCode = &v
+	}
+}
+
+// larger returns the one of two slices with more capacity, emptied.
+func larger[T any](a, b []T) []T {
+	if cap(a) >= cap(b) {
+		return a[:0]
+	}
+	return b[:0]
+}
+
+// copyInto copies src into dst's storage, keeping nil apart from empty;
+// when src is nil, dst is returned second, to be kept for later.
+func copyInto[T any](dst, src []T) (copied, spare []T) {
 	if src == nil {
-		return nil
+		return nil, dst
 	}
 	if dst == nil {
 		dst = make([]T, 0, len(src))
 	}
-	return append(dst[:0], src...)
+	return append(dst[:0], src...), nil
 }
 
 // write writes a batch; after a write error, batches are dropped (the
 // producer sees the error through Err).
-func (m *Encoder) write(b []Event) {
+func (m *Encoder) write(b Batch) {
 	m.errMu.Lock()
 	failed := m.err != nil
 	m.errMu.Unlock()
 	if failed {
 		return
 	}
-	if m.Prepare != nil {
-		for i := range b {
-			m.Prepare(&b[i])
-		}
-	}
-	if err := m.w.WriteEvents(b); err != nil {
+	if err := m.w.WriteEventsOrdered(b.Events, b.Order, m.Prepare); err != nil {
 		m.errMu.Lock()
 		m.err = err
 		m.errMu.Unlock()
@@ -143,7 +185,7 @@ func (m *Encoder) Err() error {
 }
 
 func (m *Encoder) send() {
-	m.full <- m.cur
+	m.full <- Batch{Events: m.cur}
 	m.cur = (<-m.free)[:0]
 }
 

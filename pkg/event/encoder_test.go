@@ -67,3 +67,61 @@ func BenchmarkEncoder(b *testing.B) {
 	}
 	m.Close()
 }
+
+// A slot reused for events with and without lists keeps its storage, and
+// a copy shares none with its source.
+func TestCopyFromKeepsStorage(t *testing.T) {
+	dns := &Event{Type: TypeDNS, Query: "a.example", Answers: []string{"192.0.2.1", "192.0.2.2"}, TTLs: []uint32{60, 60}}
+	flow := &Event{Type: TypeIP, Proto: "udp"}
+	var slot Event
+	slot.CopyFrom(dns)
+	allocs := testing.AllocsPerRun(100, func() {
+		slot.CopyFrom(flow)
+		slot.CopyFrom(dns)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per copy pair", allocs)
+	}
+	slot.CopyFrom(flow)
+	if slot.Answers != nil || slot.TTLs != nil {
+		t.Errorf("flow copy has answers %v, ttls %v", slot.Answers, slot.TTLs)
+	}
+	slot.CopyFrom(dns)
+	slot.Answers[0] = "changed"
+	if dns.Answers[0] != "192.0.2.1" {
+		t.Error("the copy shares its answers with the source")
+	}
+	empty := &Event{Type: TypeDNS, Answers: []string{}}
+	if slot.CopyFrom(empty); slot.Answers == nil || len(slot.Answers) != 0 {
+		t.Errorf("empty answers became %#v", slot.Answers)
+	}
+}
+
+// A batch handed over whole is written in its order, after what was
+// emitted before it and before what comes after, and given back.
+func TestEncoderEmitBatch(t *testing.T) {
+	var out bytes.Buffer
+	w := NewWriter(&out, false)
+	enc := NewEncoder(w, false)
+	enc.Emit(&Event{Type: TypeDNS, Query: "first"})
+	done := make(chan struct{})
+	evs := []Event{{Type: TypeDNS, Query: "c"}, {Type: TypeDNS, Query: "a"}, {Type: TypeDNS, Query: "b"}}
+	enc.EmitBatch(Batch{Events: evs, Order: []int32{1, 2, 0}, Done: func() { close(done) }})
+	enc.Emit(&Event{Type: TypeDNS, Query: "last"})
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	<-done
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var e Event
+		if err := Unmarshal([]byte(l), &e); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, e.Query)
+	}
+	if strings.Join(got, " ") != "first a b c last" {
+		t.Errorf("order %v", got)
+	}
+}

@@ -50,19 +50,35 @@ func (w *Writer) ended() error {
 
 // WriteEvents encodes evs, one line each, straight into the output buffer
 // and under one lock: the batch path of Encoder.
-func (w *Writer) WriteEvents(evs []Event) error {
+func (w *Writer) WriteEvents(evs []Event) error { return w.WriteEventsOrdered(evs, nil, nil) }
+
+// WriteEventsOrdered is WriteEvents writing evs[order[0]], evs[order[1]],
+// ... (all of evs in order when order is nil), each given to prepare (when
+// set) just before it is encoded, while it is in the cache.
+func (w *Writer) WriteEventsOrdered(evs []Event, order []int32, prepare func(*Event)) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {
 		return w.err
 	}
-	for i := range evs {
+	n := len(evs)
+	if order != nil {
+		n = len(order)
+	}
+	for j := 0; j < n; j++ {
+		i := j
+		if order != nil {
+			i = int(order[j])
+		}
 		b := w.bw.AvailableBuffer()
 		if cap(b) < 4096 { // make room for a typical line, so it is encoded in place
 			if w.err = w.bw.Flush(); w.err != nil {
 				return w.err
 			}
 			b = w.bw.AvailableBuffer()
+		}
+		if prepare != nil {
+			prepare(&evs[i])
 		}
 		b = append(evs[i].AppendJSON(b), '\n')
 		if _, w.err = w.bw.Write(b); w.err != nil {

@@ -179,6 +179,8 @@ type Table struct {
 	free  []*Flow
 	stats Stats
 	ev    event.Event // reused for every flow record: they are many
+	// histories interns the history strings (see history).
+	histories map[string]string
 }
 
 // New returns a table that calls emit with each finished flow. The event
@@ -186,7 +188,8 @@ type Table struct {
 // copies it (event.Encoder does).
 func New(cfg Config, emit func(*event.Event)) *Table {
 	cfg.fill()
-	return &Table{cfg: cfg, emit: emit, flows: NewIndex(func(f *Flow) Key { return f.key })}
+	return &Table{cfg: cfg, emit: emit, flows: NewIndex(func(f *Flow) Key { return f.key }),
+		histories: map[string]string{}}
 }
 
 // Stats returns the counters.
@@ -636,29 +639,22 @@ func (t *Table) Close() {
 
 func (t *Table) emitFlow(f *Flow) {
 	t.stats.Flows++
+	// The fields are set one by one on the table's event, which carries no
+	// others: rebuilding the whole ~1 KB Event for each of the many flows
+	// of a short-connection capture showed in the profile.
 	e := &t.ev
-	*e = event.Event{
-		Type:     event.TypeIP,
-		TS:       time.Unix(0, f.start).UTC(),
-		SrcIP:    f.orig,
-		DestIP:   f.resp,
-		Proto:    ProtoName(f.proto),
-		BytesOut: f.bytesOut,
-		BytesIn:  f.bytesIn,
-		PktsOut:  f.pktsOut,
-		PktsIn:   f.pktsIn,
-		Duration: time.Duration(f.end - f.start).Seconds(),
-		Source:   f.source,
-	}
+	e.Type, e.TS = event.TypeIP, time.Unix(0, f.start).UTC()
+	e.SrcIP, e.DestIP, e.Proto = f.orig, f.resp, ProtoName(f.proto)
+	e.BytesOut, e.BytesIn, e.PktsOut, e.PktsIn = f.bytesOut, f.bytesIn, f.pktsOut, f.pktsIn
+	e.Duration = max(time.Duration(f.end-f.start).Seconds(), 0)
+	e.Source = f.source
+	e.SrcPort, e.DestPort, e.ICMPType, e.ICMPCode = 0, 0, nil, nil
 	switch f.proto {
 	case decode.ProtoTCP, decode.ProtoUDP:
 		e.SrcPort, e.DestPort = f.oport, f.rport
 	case decode.ProtoICMP, decode.ProtoICMPv6:
 		it, ic := f.icmpType, f.icmpCode
 		e.ICMPType, e.ICMPCode = &it, &ic
-	}
-	if e.Duration < 0 {
-		e.Duration = 0
 	}
 	e.ConnState = f.connState()
 	e.Service = f.svc.String()
@@ -667,14 +663,33 @@ func (t *Table) emitFlow(f *Flow) {
 	case "vxlan", "geneve", "teredo":
 		e.Service = f.tunnel // Zeek's service for these outer connections
 	}
+	e.History = ""
 	if f.proto == decode.ProtoTCP || f.proto == decode.ProtoUDP {
-		h := make([]byte, 0, int(f.nhist)+1)
+		var buf [1 + len(f.hist)]byte
+		h := buf[:0]
 		if f.flipped {
 			h = append(h, '^')
 		}
-		e.History = string(append(h, f.hist[:f.nhist]...))
+		e.History = t.history(append(h, f.hist[:f.nhist]...))
 	}
 	t.emit(e)
+}
+
+// maxHistories bounds the histories Table.history keeps.
+const maxHistories = 4096
+
+// history returns h as a string shared by every flow with that history: a
+// few (ShADadFf, D, Dd, S, ...) cover most flows, and a string for each
+// was one allocation per flow.
+func (t *Table) history(h []byte) string {
+	if s, ok := t.histories[string(h)]; ok {
+		return s
+	}
+	s := string(h)
+	if len(t.histories) < maxHistories {
+		t.histories[s] = s
+	}
+	return s
 }
 
 // connState derives Zeek's conn_state from the endpoint states.

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 	"time"
@@ -193,6 +194,37 @@ func BenchmarkTable(b *testing.B) {
 	}
 }
 
+// BenchmarkShortFlows is the table's work on a capture of short
+// connections from many clients (scripts/bench/short.sh): each flow opens,
+// ends and is emitted; ns/op is per packet.
+func BenchmarkShortFlows(b *testing.B) {
+	b.ReportAllocs()
+	tab := New(Config{}, func(*event.Event) {})
+	conn := []struct {
+		out     bool
+		flags   uint8
+		payload int
+	}{{true, S, 0}, {false, SA, 0}, {true, A, 0}, {true, A, 120}, {false, A, 300}, {true, FA, 0}, {false, FA, 0}, {true, A, 0}}
+	var p decode.Packet
+	payload := make([]byte, 300)
+	for i := 0; b.Loop(); i++ {
+		c, step := i/len(conn), conn[i%len(conn)]
+		p = pkt(0, step.out, decode.ProtoTCP, step.flags, step.payload)
+		p.TS = t0.Add(time.Duration(i) * time.Microsecond)
+		client := netip.AddrFrom4([4]byte{10, 1, byte(c >> 8), byte(c)})
+		if step.out {
+			p.Src, p.SrcPort = client, uint16(1024+c%60000)
+		} else {
+			p.Dst, p.DstPort = client, uint16(1024+c%60000)
+		}
+		if step.payload > 0 {
+			p.Payload = payload[:step.payload]
+		}
+		tab.HandlePacket(&p)
+	}
+	tab.Close()
+}
+
 func TestIndexCollisions(t *testing.T) {
 	x := NewIndex(func(v *Key) Key { return *v })
 	x.seed = 0 // still works: a crafted or chance collision falls back to the overflow map
@@ -202,8 +234,8 @@ func TestIndexCollisions(t *testing.T) {
 		keys[i] = &k
 		x.Put(k, &k)
 	}
-	// Force collisions: put keys under an occupied hash.
-	x.m[x.hash(keys[1])] = keys[0]
+	// Force a collision: keys[1]'s hash holds keys[0], keys[1] overflows.
+	x.slots[x.find(x.hash(keys[1]))].v = keys[0]
 	if _, ok := x.Get(*keys[1]); ok {
 		t.Fatal("a hash hit with another key must not be returned")
 	}
@@ -221,5 +253,60 @@ func TestIndexCollisions(t *testing.T) {
 	}
 	if _, ok := x.Get(*keys[2]); ok {
 		t.Error("deleted key found")
+	}
+}
+
+// The index agrees with a map through random adds and removals, which
+// shift entries back across the end of the table.
+func TestIndexModel(t *testing.T) {
+	x := NewIndex(func(v *Key) Key { return *v })
+	model := map[Key]*Key{}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 200000; i++ {
+		k := Key{PA: uint16(rng.IntN(3000)), Proto: 6}
+		if v, ok := model[k]; ok {
+			if got, ok := x.Get(k); !ok || got != v {
+				t.Fatalf("step %d: %v not found", i, k)
+			}
+			x.Delete(k)
+			delete(model, k)
+		} else {
+			if _, ok := x.Get(k); ok {
+				t.Fatalf("step %d: %v found before it was added", i, k)
+			}
+			v := &k
+			x.Put(k, v)
+			model[k] = v
+		}
+		if x.Len() != len(model) {
+			t.Fatalf("step %d: length %d, want %d", i, x.Len(), len(model))
+		}
+	}
+	for k, v := range model {
+		if got, ok := x.Get(k); !ok || got != v {
+			t.Fatalf("%v lost", k)
+		}
+	}
+}
+
+// BenchmarkIndex is a flow table's use: add, look up a few times, remove,
+// with some tens of thousands of flows live.
+func BenchmarkIndex(b *testing.B) {
+	x := NewIndex(func(v *Key) Key { return *v })
+	keys := make([]Key, 1<<16)
+	for i := range keys {
+		keys[i] = Key{PA: uint16(i), PB: 53, Proto: 17}
+		keys[i].A[15] = byte(i >> 8)
+	}
+	const live = 40000
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		k := &keys[i%len(keys)]
+		if i >= live {
+			x.Delete(keys[(i-live)%len(keys)])
+		}
+		x.Put(*k, k)
+		x.Get(*k)
+		x.Get(*k)
 	}
 }

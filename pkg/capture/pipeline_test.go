@@ -1,0 +1,120 @@
+package capture
+
+import (
+	"bytes"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nfr-project/nfr/internal/testenv"
+	"github.com/nfr-project/nfr/pkg/decode"
+	"github.com/nfr-project/nfr/pkg/event"
+)
+
+// readEvents runs a capture through the analysers of every type, with the
+// flow table on the pipeline or not, and returns the event lines. With
+// sync, the counters are asked for at every clock tick, as SIGUSR1 does.
+func readEvents(t testing.TB, data []byte, pipeline, sync bool) []byte {
+	var out bytes.Buffer
+	w := event.NewWriter(&out, false)
+	em := NewEmitter(w, false)
+	o := Options{Emit: em.Emit, DeferCommunityID: true, DNSTimeout: 5 * time.Second}
+	if pipeline {
+		o.EmitBatch = em.EmitBatch
+	}
+	an, err := NewAnalysers(DefaultTypes(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Runner{Decoder: decode.NewDecoder(an.Handlers...), DNS: an.DNS, L7: an.L7}
+	if sync {
+		r.OnTick = func() { an.Sync(); r.WriteStats(io.Discard, "x") }
+	}
+	f, err := NewFile(bytes.NewReader(data), "x")
+	if err != nil {
+		return nil // not a capture we read: nothing to compare
+	}
+	r.Run(f, "x")
+	r.Finish()
+	an.Close()
+	if err := em.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	return out.Bytes()
+}
+
+// The flow table on a goroutine of its own changes nothing in the output,
+// order included, on every shared capture: tunnels (outer flows), DNS,
+// HTTP, TLS, QUIC, SSH, fragments, damaged files.
+func TestPipelineSameOutput(t *testing.T) {
+	root := testenv.SharedPath(t)
+	var files []string
+	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			for _, ext := range []string{".pcap", ".pcapng", ".trace", ".cap", ".pcap.gz"} {
+				if strings.HasSuffix(path, ext) {
+					files = append(files, path)
+				}
+			}
+		}
+		return nil
+	})
+	if len(files) < 100 {
+		t.Fatalf("only %d captures under %s", len(files), root)
+	}
+	events := 0
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := readEvents(t, data, false, false)
+		events += bytes.Count(want, []byte("\n"))
+		for _, sync := range []bool{false, true} {
+			if got := readEvents(t, data, true, sync); !bytes.Equal(got, want) {
+				t.Errorf("%s (sync %v): the pipeline's output differs:\n%s\nwant:\n%s", name, sync, got, want)
+			}
+		}
+	}
+	t.Logf("%d captures, %d events", len(files), events)
+}
+
+// The pipeline carries payloads across lots: a capture bigger than one
+// lot of operations and of payload bytes.
+func TestPipelineManyLots(t *testing.T) {
+	data := benchCapture(t, 3000)
+	want := readEvents(t, data, false, false)
+	for _, sync := range []bool{false, true} {
+		if got := readEvents(t, data, true, sync); !bytes.Equal(got, want) {
+			t.Fatalf("sync %v: the pipeline's output differs (%d bytes, want %d)", sync, len(got), len(want))
+		}
+	}
+	if n := bytes.Count(want, []byte(`"type":"ip"`)); n < 3000 {
+		t.Fatalf("%d flows", n)
+	}
+}
+
+// BenchmarkPipeline is the reading of a file with every type on, the flow
+// table on the reading goroutine (serial) or on the pipeline's; set
+// NFR_BENCH_PCAP to scripts/bench/short.sh's capture for its workload.
+func BenchmarkPipeline(b *testing.B) {
+	data := benchCapture(b, 10000)
+	for _, pipeline := range []bool{false, true} {
+		name := "serial"
+		if pipeline {
+			name = "pipeline"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				readEvents(b, data, pipeline, false)
+			}
+		})
+	}
+}
