@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -104,10 +107,45 @@ func TestKafkaPipeline(t *testing.T) {
 			}
 		})
 	}
+	// The alert may come before every partition's events are scored:
+	// wait for the group's offsets to reach the end of the events topic.
+	adm := kadm.NewClient(cl)
+	ends, err := adm.ListEndOffsets(ctx, "nfr-events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for atEnd := false; !atEnd; time.Sleep(20 * time.Millisecond) {
+		offs, err := adm.FetchOffsets(ctx, "nfr-engine")
+		if ctx.Err() != nil {
+			t.Fatalf("the group's offsets %v did not reach the ends of nfr-events %v; engine said:\n%s", offs, ends, eerr.String())
+		}
+		if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
+			t.Fatal(err)
+		}
+		atEnd = true
+		ends.Each(func(o kadm.ListedOffset) {
+			c, ok := offs.Lookup(o.Topic, o.Partition)
+			atEnd = atEnd && (o.Offset == 0 || ok && c.At >= o.Offset)
+		})
+	}
 	e.Process.Signal(syscall.SIGTERM)
 	if err := e.Wait(); err != nil {
 		t.Errorf("nfr-engine --kafka after SIGTERM: %v\n%s", err, eerr.String())
 	}
+	// Stopped, it left no transaction open.
+	hw, err := adm.ListEndOffsets(ctx, "nfr-alerts", "nfr-engine-state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stable, err := adm.ListCommittedOffsets(ctx, "nfr-alerts", "nfr-engine-state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw.Each(func(o kadm.ListedOffset) {
+		if s, _ := stable.Lookup(o.Topic, o.Partition); s.Offset != o.Offset {
+			t.Errorf("%s/%d: a transaction left open (stable offset %d, end %d)", o.Topic, o.Partition, s.Offset, o.Offset)
+		}
+	})
 	if !strings.Contains(eerr.String(), fmt.Sprintf("%d events scored", 30*6)) {
 		t.Errorf("nfr-engine did not report the 180 events:\n%s", eerr.String())
 	}
