@@ -428,6 +428,7 @@ func (es *engines) total() (st EngineStats) {
 		st.Restores += s.Restores
 		st.Checkpoints += s.Checkpoints
 		st.Aborted += s.Aborted
+		st.Rewinds += s.Rewinds
 	}
 	return st
 }
@@ -529,8 +530,8 @@ func runEngines(t *testing.T, k config.Kafka, perSensor int, c *kfake.Cluster) {
 	es.waitEvents(t, total, 5*time.Minute)
 	elapsed := time.Since(began)
 	st := es.total()
-	t.Logf("%d events in %s (%.0f events/s), %d alerts, %d restores replaying %d events, %d checkpoints, %d aborted transactions",
-		total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), st.Alerts, st.Restores, st.Replayed, st.Checkpoints, st.Aborted)
+	t.Logf("%d events in %s (%.0f events/s), %d alerts, %d restores replaying %d events, %d checkpoints, %d aborted transactions, %d consumer resets skipped forward",
+		total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), st.Alerts, st.Restores, st.Replayed, st.Checkpoints, st.Aborted, st.Rewinds)
 	time.Sleep(200 * time.Millisecond)
 	if st := es.total(); st.Events != total {
 		t.Errorf("engines committed %d events, want exactly %d", st.Events, total)

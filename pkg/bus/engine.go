@@ -74,6 +74,7 @@ type EngineStats struct {
 	Checkpoints int64 // checkpoints committed
 	Aborted     int64 // transactions aborted (a rebalance): their work is redone
 	Sessions    int64 // sessions replaced after a failure
+	Rewinds     int64 // consumer resets behind what was scored, skipped forward
 }
 
 type partition struct {
@@ -229,6 +230,7 @@ func (e *Engine) session(ctx context.Context) error {
 			nalerts++
 		}
 		var failed error
+		var rewound map[int32]kgo.EpochOffset
 		fs.EachPartition(func(fp kgo.FetchTopicPartition) {
 			if failed != nil || len(fp.Records) == 0 {
 				return
@@ -252,7 +254,25 @@ func (e *Engine) session(ctx context.Context) error {
 				pt.since++
 			}
 			pt.dirty = true
+			if fp.Records[len(fp.Records)-1].Offset+1 < pt.next {
+				if rewound == nil {
+					rewound = map[int32]kgo.EpochOffset{}
+				}
+				rewound[fp.Partition] = kgo.EpochOffset{Epoch: -1, Offset: pt.next}
+			}
 		})
+		if rewound != nil {
+			// The consumer was reset behind what is scored (a broker that
+			// came back seemed to have lost records, and the client
+			// rewound). The transaction would commit the rewound offset:
+			// the partition's next owner would then score again, and
+			// alert again on, what was scored. Consuming (and committing)
+			// goes on from what is scored instead.
+			sess.Client().SetOffsets(map[string]map[int32]kgo.EpochOffset{k.Topic: rewound})
+			e.mu.Lock()
+			e.stats.Rewinds += int64(len(rewound))
+			e.mu.Unlock()
+		}
 		if failed != nil {
 			actx, cancel := context.WithTimeout(tctx, 3*e.Session)
 			sess.End(actx, kgo.TryAbort)
