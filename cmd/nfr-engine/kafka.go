@@ -14,8 +14,8 @@ import (
 )
 
 // runKafka is nfr-engine --kafka: one member of the engine group, until
-// SIGINT or SIGTERM. The transaction in flight is aborted and redone by
-// the partitions' next owner.
+// SIGINT or SIGTERM. The batch in hand then is finished and its
+// transaction committed before the member leaves the group.
 func runKafka(ui *cli.UI, cfg *config.Config, k config.Kafka, id string) int {
 	if len(k.Brokers) == 0 {
 		return ui.Usagef("--id needs Kafka: set engine.kafka.brokers in %s or use --kafka HOST:PORT,...", cfg.Path)
