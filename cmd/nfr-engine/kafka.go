@@ -49,8 +49,8 @@ func runKafka(ui *cli.UI, cfg *config.Config, k config.Kafka, id string) int {
 	ui.Infof("member %s of group %s: scoring %s into %s (state in %s)", id, k.Group, k.Topic, k.AlertsTopic, k.StateTopic)
 	err = e.Run(ctx)
 	st := e.Stats()
-	ui.Infof("%d events scored, %d alerts, %d skipped; %d partitions restored (%d events replayed), %d checkpoints, %d transactions aborted",
-		st.Events, st.Alerts, st.Bad, st.Restores, st.Replayed, st.Checkpoints, st.Aborted)
+	ui.Infof("%d events scored, %d alerts, %d skipped; %d partitions restored (%d events replayed), %d checkpoints, %d transactions aborted, %d consumer rewinds skipped",
+		st.Events, st.Alerts, st.Bad, st.Restores, st.Replayed, st.Checkpoints, st.Aborted, st.Rewinds)
 	if err != nil {
 		ui.Errorf("%v", err)
 		return cli.ExitFailure
