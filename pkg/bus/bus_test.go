@@ -308,6 +308,7 @@ type engines struct {
 	k     config.Kafka
 	mu    sync.Mutex
 	all   []*Engine
+	nets  []*network
 	stop  map[string]func()
 	dying map[string]chan struct{} // closed: die in the next transaction
 	// closed: stop (as on SIGTERM) in the next transaction; the events
@@ -340,6 +341,25 @@ func (n *network) dial(ctx context.Context, network, host string) (net.Conn, err
 	}
 	n.conns = append(n.conns, c)
 	return c, nil
+}
+
+// brokerDied closes the connections to addr, as the death of the broker
+// process there would. kfake's RemoveNode closes the broker's listener but
+// not its connections: a client keeps talking to the removed broker,
+// which answers NOT_LEADER for ever, while the metadata names the node
+// that replaced it, at the same address.
+func (n *network) brokerDied(addr string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	live := n.conns[:0]
+	for _, c := range n.conns {
+		if c.RemoteAddr().String() == addr {
+			c.Close()
+			continue
+		}
+		live = append(live, c)
+	}
+	n.conns = live
 }
 
 func (n *network) cut() {
@@ -397,6 +417,7 @@ func (es *engines) start(id string) {
 	}
 	es.mu.Lock()
 	es.all = append(es.all, e)
+	es.nets = append(es.nets, nw)
 	es.stop[id] = cancel
 	es.dying[id] = dying
 	es.stopping[id], es.stoppedAt[id] = stopping, stoppedAt
@@ -516,6 +537,11 @@ func runEngines(t *testing.T, k config.Kafka, perSensor int, c *kfake.Cluster) {
 		if err := c.RemoveNode(node); err != nil {
 			t.Fatal(err)
 		}
+		es.mu.Lock()
+		for _, nw := range es.nets {
+			nw.brokerDied(addrs[1])
+		}
+		es.mu.Unlock()
 		time.Sleep(time.Second)
 		if _, _, err := c.AddNode(node, pn); err != nil {
 			t.Fatal(err)
