@@ -36,6 +36,8 @@ type options struct {
 	Quiet        bool          `long:"no-pass" description:"do not pass alerts through to stdout"`
 	LineBuffered bool          `long:"line-buffered" description:"flush every line (the default on a terminal)"`
 	Stats        bool          `long:"stats" description:"print per-output delivered, queued and failed counts at the end"`
+	Kafka        string        `long:"kafka" value-name:"BROKERS" description:"read the alerts topic in a consumer group (host:port,... overrides alerts.kafka.brokers) instead of files, until SIGINT or SIGTERM"`
+	Group        string        `long:"group" value-name:"NAME" description:"--kafka: the consumer group (overrides alerts.kafka.group)"`
 }
 
 func main() { os.Exit(run()) }
@@ -58,6 +60,13 @@ func run() int {
 		ui.Errorf("%v", err)
 		return cli.ExitUsage
 	}
+	kafka := o.Kafka != "" || o.Group != ""
+	if kafka && len(files) > 0 {
+		return ui.Usagef("--kafka reads the alerts topic: no FILE")
+	}
+	if kafka && o.Kafka == "" && len(conf.Alerts.Kafka.Brokers) == 0 {
+		return ui.Usagef("--group needs Kafka: set alerts.kafka.brokers in %s or use --kafka HOST:PORT,...", conf.Path)
+	}
 	outs, code := outputs(ui, &o, conf)
 	if outs == nil {
 		return code
@@ -76,26 +85,10 @@ func run() int {
 		return cli.ExitFailure
 	}
 	watchSignals(ui, f)
-	if len(files) == 0 {
-		files = []string{"-"}
-	}
-	code = cli.ExitOK
-	for _, name := range files {
-		in := os.Stdin
-		if name != "-" {
-			if in, err = os.Open(name); err != nil {
-				ui.Errorf("%v", err)
-				code = cli.ExitFailure
-				continue
-			}
-		}
-		err = f.Run(in, name)
-		in.Close()
-		if err != nil {
-			ui.Errorf("%s: %v", name, err)
-			code = cli.ExitFailure
-			break
-		}
+	if kafka {
+		code = runKafka(ui, conf, &o, f)
+	} else {
+		code = readFiles(ui, f, files)
 	}
 	if out != nil {
 		if err := out.Close(); err != nil {
@@ -120,6 +113,32 @@ func run() int {
 	if failed > 0 {
 		ui.Errorf("%d alerts refused by a receiver (see rejected.log in the queue directory)", failed)
 		code = cli.ExitFailure
+	}
+	return code
+}
+
+// readFiles runs the filter over each file, none or "-" meaning stdin.
+func readFiles(ui *cli.UI, f *alert.Filter, files []string) int {
+	if len(files) == 0 {
+		files = []string{"-"}
+	}
+	code := cli.ExitOK
+	for _, name := range files {
+		in := os.Stdin
+		if name != "-" {
+			var err error
+			if in, err = os.Open(name); err != nil {
+				ui.Errorf("%v", err)
+				code = cli.ExitFailure
+				continue
+			}
+		}
+		err := f.Run(in, name)
+		in.Close()
+		if err != nil {
+			ui.Errorf("%s: %v", name, err)
+			return cli.ExitFailure
+		}
 	}
 	return code
 }

@@ -14,8 +14,8 @@ import (
 )
 
 // runKafka is nfr-engine --kafka: one member of the engine group, until
-// SIGINT or SIGTERM. The transaction in flight is aborted and redone by
-// the partitions' next owner.
+// SIGINT or SIGTERM. The batch in hand then is finished and its
+// transaction committed before the member leaves the group.
 func runKafka(ui *cli.UI, cfg *config.Config, k config.Kafka, id string) int {
 	if len(k.Brokers) == 0 {
 		return ui.Usagef("--id needs Kafka: set engine.kafka.brokers in %s or use --kafka HOST:PORT,...", cfg.Path)
@@ -49,8 +49,8 @@ func runKafka(ui *cli.UI, cfg *config.Config, k config.Kafka, id string) int {
 	ui.Infof("member %s of group %s: scoring %s into %s (state in %s)", id, k.Group, k.Topic, k.AlertsTopic, k.StateTopic)
 	err = e.Run(ctx)
 	st := e.Stats()
-	ui.Infof("%d events scored, %d alerts, %d skipped; %d partitions restored (%d events replayed), %d checkpoints, %d transactions aborted",
-		st.Events, st.Alerts, st.Bad, st.Restores, st.Replayed, st.Checkpoints, st.Aborted)
+	ui.Infof("%d events scored, %d alerts, %d skipped; %d partitions restored (%d events replayed), %d checkpoints, %d transactions aborted, %d consumer rewinds skipped",
+		st.Events, st.Alerts, st.Bad, st.Restores, st.Replayed, st.Checkpoints, st.Aborted, st.Rewinds)
 	if err != nil {
 		ui.Errorf("%v", err)
 		return cli.ExitFailure

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -20,32 +23,47 @@ import (
 	"github.com/nfr-project/nfr/pkg/event"
 )
 
-// TestKafkaPipeline runs the real binaries against an in-process Kafka
-// (kfake, three brokers): nfr-submit --kafka sends a beacon and ordinary
-// lookups, nfr-engine --kafka scores them, and the beacon's alert appears
-// in the alerts topic once.
-func TestKafkaPipeline(t *testing.T) {
-	engine := testenv.Bin(t, "nfr-engine")
-	submit := testenv.Bin(t, "nfr-submit")
+// kafkaRig is an in-process Kafka (kfake, three brokers) and a config.yml
+// for nfr-submit and nfr-engine on it, topics of four partitions.
+type kafkaRig struct {
+	c             *kfake.Cluster
+	brokers, conf string
+	dir           string
+	adm           *kadm.Client
+}
+
+func newKafkaRig(t *testing.T) *kafkaRig {
 	c, err := kfake.NewCluster(kfake.NumBrokers(3))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	brokers := strings.Join(c.ListenAddrs(), ",")
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "config.yml")
-	yml := "submit:\n  spool: " + filepath.Join(dir, "spool") + "\n  batch_age: 50ms\n  kafka:\n    partitions: 4\n    replication: 3\n" +
+	t.Cleanup(c.Close)
+	r := &kafkaRig{c: c, brokers: strings.Join(c.ListenAddrs(), ","), dir: t.TempDir()}
+	r.conf = filepath.Join(r.dir, "config.yml")
+	yml := "submit:\n  spool: " + filepath.Join(r.dir, "spool") + "\n  batch_age: 50ms\n  kafka:\n    partitions: 4\n    replication: 3\n" +
 		"engine:\n  kafka:\n    partitions: 4\n    replication: 3\n"
-	if err := os.WriteFile(conf, []byte(yml), 0o600); err != nil {
+	if err := os.WriteFile(r.conf, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	r.adm = kadm.NewClient(cl)
+	return r
+}
 
-	// A beacon every 30 s for 15 minutes from 10.9.0.1, and lookups.
+var beacon = netip.MustParseAddr("10.9.0.1")
+
+// submit sends rounds from..to-1 of the workload through nfr-submit
+// --kafka: in round i (at 30 s steps of event time), five lookups from
+// 10.9.1.0-4 and a connection of the beacon 10.9.0.1 to its C2. It
+// returns the events.
+func (r *kafkaRig) submit(t *testing.T, from, to int) []byte {
 	start := time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC)
 	var in bytes.Buffer
-	beacon := netip.MustParseAddr("10.9.0.1")
-	for i := range 30 {
+	for i := from; i < to; i++ {
 		ts := start.Add(time.Duration(i) * 30 * time.Second)
 		for j := range 5 {
 			d := event.Event{V: 1, Type: event.TypeDNS, TS: ts.Add(time.Duration(j) * time.Second),
@@ -58,38 +76,64 @@ func TestKafkaPipeline(t *testing.T) {
 			BytesOut: 420, BytesIn: 1337, PktsOut: 5, PktsIn: 4, ConnState: "SF", Duration: 0.2}
 		in.Write(append(b.AppendJSON(nil), '\n'))
 	}
-	events := filepath.Join(dir, "events.ndjson")
+	events := filepath.Join(r.dir, fmt.Sprintf("events-%d.ndjson", from))
 	if err := os.WriteFile(events, in.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-
-	var eerr bytes.Buffer
-	e := exec.Command(engine, "-c", conf, "--kafka", brokers, "--id", "test")
-	e.Stderr = &eerr
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer e.Process.Kill()
-	out, err := exec.Command(submit, "-c", conf, "--kafka", brokers, "-v", events).CombinedOutput()
+	out, err := exec.Command(testenv.Bin(t, "nfr-submit"), "-c", r.conf, "--kafka", r.brokers, "-v", events).CombinedOutput()
 	if err != nil {
 		t.Fatalf("nfr-submit --kafka: %v\n%s", err, out)
 	}
+	return in.Bytes()
+}
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics("nfr-alerts"),
+// engine starts nfr-engine --kafka as member id.
+func (r *kafkaRig) engine(t *testing.T, id string) (*exec.Cmd, *testenv.SyncBuffer) {
+	var stderr testenv.SyncBuffer
+	e := exec.Command(testenv.Bin(t, "nfr-engine"), "-c", r.conf, "--kafka", r.brokers, "--id", id)
+	e.Stderr = &stderr
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Process.Kill(); e.Wait() })
+	return e, &stderr
+}
+
+// waitScored waits until the group's offsets reach the end of the events
+// topic (an empty partition counts as done).
+func (r *kafkaRig) waitScored(t *testing.T, ctx context.Context, stderr *testenv.SyncBuffer) {
+	ends, err := r.adm.ListEndOffsets(ctx, "nfr-events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for atEnd := false; !atEnd; time.Sleep(20 * time.Millisecond) {
+		offs, err := r.adm.FetchOffsets(ctx, "nfr-engine")
+		if ctx.Err() != nil {
+			t.Fatalf("the group's offsets %v did not reach the ends of nfr-events %v; engine said:\n%s", offs, ends, stderr.String())
+		}
+		if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
+			t.Fatal(err)
+		}
+		atEnd = true
+		ends.Each(func(o kadm.ListedOffset) {
+			c, ok := offs.Lookup(o.Topic, o.Partition)
+			atEnd = atEnd && (o.Offset == 0 || ok && c.At >= o.Offset)
+		})
+	}
+}
+
+// alerts reads the committed alerts until one of the beacon is there or
+// ctx ends.
+func (r *kafkaRig) alerts(t *testing.T, ctx context.Context) []event.Event {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(r.c.ListenAddrs()...), kgo.ConsumeTopics("nfr-alerts"),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	var alerts []event.Event
-	for found := false; !found; {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("no beacon alert in 60 s; engine said:\n%s", eerr.String())
-		}
-		fs.EachRecord(func(r *kgo.Record) {
+	for found := false; !found && ctx.Err() == nil; {
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
 			var a event.Event
 			if err := event.Unmarshal(r.Value, &a); err != nil {
 				t.Errorf("alert %s: %v", r.Value, err)
@@ -104,10 +148,44 @@ func TestKafkaPipeline(t *testing.T) {
 			}
 		})
 	}
+	return alerts
+}
+
+// TestKafkaPipeline runs the real binaries against an in-process Kafka
+// (kfake, three brokers): nfr-submit --kafka sends a beacon and ordinary
+// lookups, nfr-engine --kafka scores them, and the beacon's alert appears
+// in the alerts topic once. Stopped by SIGTERM, the engine leaves no
+// transaction open.
+func TestKafkaPipeline(t *testing.T) {
+	r := newKafkaRig(t)
+	e, eerr := r.engine(t, "test")
+	r.submit(t, 0, 30)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	alerts := r.alerts(t, ctx)
+	if ctx.Err() != nil {
+		t.Fatalf("no beacon alert in 60 s; engine said:\n%s", eerr.String())
+	}
+	// The alert may come before every partition's events are scored.
+	r.waitScored(t, ctx, eerr)
 	e.Process.Signal(syscall.SIGTERM)
 	if err := e.Wait(); err != nil {
 		t.Errorf("nfr-engine --kafka after SIGTERM: %v\n%s", err, eerr.String())
 	}
+	// Stopped, it left no transaction open.
+	hw, err := r.adm.ListEndOffsets(ctx, "nfr-alerts", "nfr-engine-state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stable, err := r.adm.ListCommittedOffsets(ctx, "nfr-alerts", "nfr-engine-state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw.Each(func(o kadm.ListedOffset) {
+		if s, _ := stable.Lookup(o.Topic, o.Partition); s.Offset != o.Offset {
+			t.Errorf("%s/%d: a transaction left open (stable offset %d, end %d)", o.Topic, o.Partition, s.Offset, o.Offset)
+		}
+	})
 	if !strings.Contains(eerr.String(), fmt.Sprintf("%d events scored", 30*6)) {
 		t.Errorf("nfr-engine did not report the 180 events:\n%s", eerr.String())
 	}
@@ -116,6 +194,60 @@ func TestKafkaPipeline(t *testing.T) {
 			t.Errorf("unexpected alert from %s: %s", a.SrcIP, a.Reason)
 		}
 	}
+}
+
+// TestKafkaEngineKilled: nfr-engine --kafka scores eight connections of a
+// beacon (too few to alert), is killed (SIGKILL: it neither commits nor
+// leaves the group) and started again under its --id, as systemd would;
+// eight more connections come. The restarted member restores the
+// partition's state from the state topic, so the beacon, which neither
+// half shows alone, is found, once.
+func TestKafkaEngineKilled(t *testing.T) {
+	r := newKafkaRig(t)
+	e, eerr := r.engine(t, "a")
+	first := r.submit(t, 0, 8)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	r.waitScored(t, ctx, eerr)
+	e.Process.Kill()
+	e.Wait()
+	e, eerr = r.engine(t, "a")
+	second := r.submit(t, 8, 16)
+	// nfr-score, which has no Kafka, sees the beacon in both halves only.
+	for _, tc := range []struct {
+		in   []byte
+		want bool
+	}{{first, false}, {second, false}, {append(first[:len(first):len(first)], second...), true}} {
+		res := testenv.RunBin(t, "nfr-score", tc.in, "-c", r.conf)
+		if got := strings.Contains(res.Stdout, `"beacon"`); got != tc.want {
+			t.Fatalf("nfr-score of %d events: beacon %v, want %v: the workload does not test the restore\n%s%s", bytes.Count(tc.in, []byte("\n")), got, tc.want, res.Stdout, res.Stderr)
+		}
+	}
+	alerts := r.alerts(t, ctx)
+	if ctx.Err() != nil {
+		t.Fatalf("no beacon alert after the restart; engine said:\n%s", eerr.String())
+	}
+	r.waitScored(t, ctx, eerr)
+	e.Process.Signal(syscall.SIGTERM)
+	if err := e.Wait(); err != nil {
+		t.Errorf("nfr-engine --kafka after SIGTERM: %v\n%s", err, eerr.String())
+	}
+	firsts := 0
+	for _, a := range alerts {
+		if a.SrcIP != beacon {
+			t.Errorf("unexpected alert from %s: %s", a.SrcIP, a.Reason)
+		}
+		if a.Count <= 1 {
+			firsts++
+		}
+	}
+	if firsts != 1 {
+		t.Errorf("%d beacon incidents opened, want 1", firsts)
+	}
+	if !strings.Contains(eerr.String(), "partitions restored") || strings.Contains(eerr.String(), " 0 partitions restored") {
+		t.Errorf("the restarted member restored no partition:\n%s", eerr.String())
+	}
+	t.Logf("restarted member: %s", strings.TrimSpace(eerr.String()))
 }
 
 func TestKafkaUsage(t *testing.T) {

@@ -123,16 +123,22 @@ func (f *Filter) Run(r io.Reader, name string) error {
 			}
 			return err
 		}
-		f.Lines++
-		if err := f.take(line, rd); err != nil {
+		if err := f.pass(line, rd); err != nil {
 			return err
 		}
-		if f.Out != nil {
-			if err := f.Out.WriteLine(line); err != nil {
-				return err
-			}
-		}
 	}
+}
+
+// pass queues one line read and passes it through to Out.
+func (f *Filter) pass(line []byte, rd *event.Reader) error {
+	f.Lines++
+	if err := f.take(line, rd); err != nil {
+		return err
+	}
+	if f.Out != nil {
+		return f.Out.WriteLine(line)
+	}
+	return nil
 }
 
 func (f *Filter) take(line []byte, rd *event.Reader) error {
@@ -240,6 +246,33 @@ func (f *Filter) Add(line []byte) error {
 	}
 	for _, o := range f.Outputs {
 		if err := o.sp.Flush(); err != nil {
+			return fmt.Errorf("%s: queue: %w", o.Name, err)
+		}
+	}
+	return nil
+}
+
+// Accept queues a batch of alert lines for a source that forgets them
+// once they are safe (the Kafka alerts topic commits its offsets): when it
+// returns nil, every line is in the queues on disk, closed into batches
+// and fsynced unless alerts.fsync is never, so a killed or crashed
+// nfr-alert delivers them on its next run. Lines pass through to Out.
+func (f *Filter) Accept(lines [][]byte, name string) error {
+	f.addMu.Lock()
+	defer f.addMu.Unlock()
+	rd := event.NewReader(bytes.NewReader(nil), name)
+	rd.Warn = f.Warn
+	for _, line := range lines {
+		if err := f.pass(line, rd); err != nil {
+			return err
+		}
+	}
+	f.Skipped += rd.Skipped()
+	if err := f.flush(); err != nil {
+		return err
+	}
+	for _, o := range f.Outputs {
+		if err := o.sp.SealAll(); err != nil {
 			return fmt.Errorf("%s: queue: %w", o.Name, err)
 		}
 	}

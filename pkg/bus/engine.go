@@ -58,6 +58,10 @@ type Engine struct {
 	parts map[int32]*partition
 	stats EngineStats
 	base  []kgo.Opt
+	// midTxn, when set, is called in each transaction once its records
+	// are produced, before it ends: the tests kill a member there, with a
+	// transaction open.
+	midTxn func(*kgo.Client)
 }
 
 // EngineStats counts what an Engine did.
@@ -70,6 +74,7 @@ type EngineStats struct {
 	Checkpoints int64 // checkpoints committed
 	Aborted     int64 // transactions aborted (a rebalance): their work is redone
 	Sessions    int64 // sessions replaced after a failure
+	Rewinds     int64 // consumer resets behind what was scored, skipped forward
 }
 
 type partition struct {
@@ -113,8 +118,11 @@ type sessionError struct{ err error }
 
 func (e *sessionError) Error() string { return e.err.Error() }
 
-// Run consumes until ctx ends, then leaves the group. It returns nil when
-// ctx ends and an error when it cannot start (no brokers, bad topics).
+// Run consumes until ctx ends, then leaves the group. A batch in hand
+// when ctx ends is finished and its transaction committed (or aborted,
+// when that fails), so a stopped member leaves nothing open. It returns
+// nil when ctx ends and an error when it cannot start (no brokers, bad
+// topics).
 func (e *Engine) Run(ctx context.Context) error {
 	e.defaults()
 	base, err := clientOptions(&e.Kafka, "nfr-engine-"+e.ID)
@@ -181,6 +189,9 @@ func (e *Engine) session(ctx context.Context) error {
 		return err
 	}
 
+	// A transaction once begun is finished whether or not ctx ends
+	// meanwhile: its records are produced and it is ended under tctx.
+	tctx := context.WithoutCancel(ctx)
 	var ev event.Event
 	var line []byte
 	for {
@@ -215,10 +226,11 @@ func (e *Engine) session(ctx context.Context) error {
 		emit := func(a *event.Event) {
 			line = a.AppendJSON(line[:0])
 			val := append([]byte(nil), line...)
-			sess.Produce(ctx, &kgo.Record{Topic: k.AlertsTopic, Key: []byte(a.SrcIP.String()), Value: val}, promise)
+			sess.Produce(tctx, &kgo.Record{Topic: k.AlertsTopic, Key: []byte(a.SrcIP.String()), Value: val}, promise)
 			nalerts++
 		}
 		var failed error
+		var rewound map[int32]kgo.EpochOffset
 		fs.EachPartition(func(fp kgo.FetchTopicPartition) {
 			if failed != nil || len(fp.Records) == 0 {
 				return
@@ -242,9 +254,29 @@ func (e *Engine) session(ctx context.Context) error {
 				pt.since++
 			}
 			pt.dirty = true
+			if fp.Records[len(fp.Records)-1].Offset+1 < pt.next {
+				if rewound == nil {
+					rewound = map[int32]kgo.EpochOffset{}
+				}
+				rewound[fp.Partition] = kgo.EpochOffset{Epoch: -1, Offset: pt.next}
+			}
 		})
+		if rewound != nil {
+			// The consumer was reset behind what is scored (a broker that
+			// came back seemed to have lost records, and the client
+			// rewound). The transaction would commit the rewound offset:
+			// the partition's next owner would then score again, and
+			// alert again on, what was scored. Consuming (and committing)
+			// goes on from what is scored instead.
+			sess.Client().SetOffsets(map[string]map[int32]kgo.EpochOffset{k.Topic: rewound})
+			e.mu.Lock()
+			e.stats.Rewinds += int64(len(rewound))
+			e.mu.Unlock()
+		}
 		if failed != nil {
-			sess.End(ctx, kgo.TryAbort)
+			actx, cancel := context.WithTimeout(tctx, 3*e.Session)
+			sess.End(actx, kgo.TryAbort)
+			cancel()
 			e.reset()
 			if ctx.Err() != nil {
 				return nil
@@ -261,12 +293,24 @@ func (e *Engine) session(ctx context.Context) error {
 					e.mu.Unlock()
 					return fmt.Errorf("saving the state of partition %d: %v", p, err)
 				}
-				sess.Produce(ctx, &kgo.Record{Topic: k.StateTopic, Partition: p, Key: partitionKey(k.Topic, p), Value: buf.Bytes()}, promise)
+				sess.Produce(tctx, &kgo.Record{Topic: k.StateTopic, Partition: p, Key: partitionKey(k.Topic, p), Value: buf.Bytes()}, promise)
 				pt.ckpt = true
 				nckpt++
 			}
 		}
 		e.mu.Unlock()
+		if e.midTxn != nil {
+			e.midTxn(sess.Client())
+		}
+		// End flushes the records first: a produce error shows only after.
+		endCtx, endCancel := context.WithTimeout(tctx, 3*e.Session)
+		if err := sess.Client().Flush(endCtx); err != nil {
+			emu.Lock()
+			if produceErr == nil {
+				produceErr = err
+			}
+			emu.Unlock()
+		}
 		try := kgo.TryCommit
 		emu.Lock()
 		if produceErr != nil {
@@ -276,13 +320,12 @@ func (e *Engine) session(ctx context.Context) error {
 		emu.Unlock()
 		// A transaction that cannot end in time (a coordinator lost with a
 		// broker) fails the session, which is then replaced.
-		endCtx, endCancel := context.WithTimeout(ctx, 3*e.Session)
 		committed, err := sess.End(endCtx, try)
 		endCancel()
-		if ctx.Err() != nil {
-			return nil
-		}
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
 			return &sessionError{fmt.Errorf("ending a transaction: %v", err)}
 		}
 		if !committed {
@@ -345,6 +388,12 @@ func (e *Engine) partitioner(topic string) func(*kgo.Record, int) int {
 	}
 }
 
+// adminTimeout bounds each offsets request of a restore: a request sent to
+// a broker that died and came back can wait for an answer that never
+// comes, while the member, heartbeating, keeps the partition. Past it the
+// restore fails, the transaction is aborted and the restore tried again.
+const adminTimeout = 10 * time.Second
+
 func partitionKey(topic string, p int32) []byte { return fmt.Appendf(nil, "%s/%d", topic, p) }
 
 // partition returns the state of events partition p, restoring it when
@@ -374,7 +423,9 @@ func (e *Engine) partition(ctx context.Context, adm *kadm.Client, p int32, first
 		}
 		pt.next = next
 	} else {
-		starts, err := adm.ListStartOffsets(ctx, k.Topic)
+		actx, cancel := context.WithTimeout(ctx, adminTimeout)
+		starts, err := adm.ListStartOffsets(actx, k.Topic)
+		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("restoring partition %d: %v", p, err)
 		}
@@ -386,7 +437,9 @@ func (e *Engine) partition(ctx context.Context, adm *kadm.Client, p int32, first
 	// is usually there, but a consumer reset (a broker's "lost records")
 	// can put it before.
 	until := first
-	offs, err := adm.FetchOffsets(ctx, k.Group)
+	actx, cancel := context.WithTimeout(ctx, adminTimeout)
+	offs, err := adm.FetchOffsets(actx, k.Group)
+	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("restoring partition %d: reading the group's offsets: %v", p, err)
 	}
@@ -425,11 +478,13 @@ func (e *Engine) partition(ctx context.Context, adm *kadm.Client, p int32, first
 // aborted transactions alone.
 func (e *Engine) lastCheckpoint(ctx context.Context, adm *kadm.Client, p int32) (int64, []byte, error) {
 	k := &e.Kafka
-	starts, err := adm.ListStartOffsets(ctx, k.StateTopic)
+	actx, cancel := context.WithTimeout(ctx, adminTimeout)
+	defer cancel()
+	starts, err := adm.ListStartOffsets(actx, k.StateTopic)
 	if err != nil {
 		return 0, nil, err
 	}
-	ends, err := adm.ListCommittedOffsets(ctx, k.StateTopic)
+	ends, err := adm.ListCommittedOffsets(actx, k.StateTopic)
 	if err != nil {
 		return 0, nil, err
 	}

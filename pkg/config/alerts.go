@@ -21,6 +21,9 @@ type Alerts struct {
 	Fsync        string        `yaml:"fsync"`          // always, batch, never
 	Facility     string        `yaml:"facility"`       // syslog facility name
 	MaxBackoff   string        `yaml:"max_backoff"`    // longest wait between retries
+	// nfr-alert --kafka: read alerts_topic in this consumer group instead
+	// of files or stdin.
+	Kafka Kafka `yaml:"kafka"`
 }
 
 // AlertOutput is one nfr-alert destination.
@@ -48,6 +51,10 @@ type AlertOutput struct {
 func (a *Alerts) setDefaults() {
 	a.File, a.Format = "stderr", "json"
 	a.QueueLimitMB, a.Fsync, a.Facility, a.MaxBackoff = 256, "batch", "local0", "30s"
+	a.Kafka.setDefaults()
+	// Its own group: the engines' group commits events offsets, this one
+	// the alerts delivered.
+	a.Kafka.Group = "nfr-alert"
 }
 
 // Facilities are the syslog facility names, by number.
@@ -95,7 +102,7 @@ func (a *Alerts) validate() error {
 			return fmt.Errorf("alerts.outputs[%d].min_severity: %d is not 0-5", i, o.MinSeverity)
 		}
 	}
-	return nil
+	return a.Kafka.validate("alerts")
 }
 
 // DefaultAlertQueue is where nfr-alert keeps its queues when alerts.queue
@@ -113,7 +120,7 @@ func DefaultAlertQueue() string {
 }
 
 func (a *Alerts) paths() []*string {
-	ps := []*string{&a.File, &a.Queue}
+	ps := []*string{&a.File, &a.Queue, &a.Kafka.CA}
 	for i := range a.Outputs {
 		o := &a.Outputs[i]
 		ps = append(ps, &o.CAFile, &o.CertFile, &o.KeyFile, &o.TokenFile)

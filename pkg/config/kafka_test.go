@@ -16,6 +16,8 @@ func TestKafka(t *testing.T) {
 		{"submit:\n  kafka:\n    sasl: plain\n", "needs kafka.user"},
 		{"submit:\n  kafka:\n    topic: \"\"\n", "submit.kafka: topic"},
 		{"submit:\n  kafka:\n    brokerz: [k1:9092]\n", "c.yml:3:"},
+		{"alerts:\n  kafka:\n    brokers: [k1:9093]\n    tls: true\n    sasl: scram-sha-256\n    user: soc\n", ""},
+		{"alerts:\n  kafka:\n    group: \"\"\n", "alerts.kafka.group"},
 	} {
 		c, err := Parse([]byte(tc.yml), "c.yml")
 		switch {
@@ -26,6 +28,9 @@ func TestKafka(t *testing.T) {
 		case err == nil && c.Submit.Kafka.Topic != "nfr-events":
 			t.Errorf("%q: default topic %q", tc.yml, c.Submit.Kafka.Topic)
 		}
+	}
+	if g := Default().Alerts.Kafka.Group; g != "nfr-alert" {
+		t.Errorf("alerts.kafka.group defaults to %q, want nfr-alert: the engines' group is another", g)
 	}
 	t.Setenv(KafkaPasswordEnv, "s3cret")
 	k := Default().Submit.Kafka
