@@ -106,10 +106,10 @@ func TestQueueAcrossRestart(t *testing.T) {
 	if err := f2.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var recv *syslogTCP
+	started := make(chan *syslogTCP, 1)
 	go func() {
 		time.Sleep(time.Second)
-		recv = listenSyslogTCP(t, fmt.Sprintf("127.0.0.1:%d", port))
+		started <- listenSyslogTCP(t, fmt.Sprintf("127.0.0.1:%d", port))
 	}()
 	more := bytes.ReplaceAll(numbered(1000)[:], []byte(`"reason":"alert `), []byte(`"reason":"alert 1`))
 	if err := f2.Run(bytes.NewReader(more), "second"); err != nil {
@@ -126,6 +126,12 @@ func TestQueueAcrossRestart(t *testing.T) {
 	mu.Unlock()
 	if !full {
 		t.Errorf("no queue-full warning in %q", warned)
+	}
+	// Delivered means written to the receiver's socket; its reader may
+	// still be behind on a busy machine.
+	recv := <-started
+	for deadline := time.Now().Add(10 * time.Second); recv.count() < 1300 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
 	}
 	if recv.count() != 1300 {
 		t.Fatalf("receiver has %d, want 1300", recv.count())
