@@ -55,14 +55,20 @@ type Config struct {
 // Thresholds tune the behavioural detectors.
 type Thresholds struct {
 	Window         time.Duration // window of the ICMP tunnel detector
-	LongWindow     time.Duration // window of the DGA, NXDOMAIN, DNS tunnel and scan counters
+	LongWindow     time.Duration // sliding window of the DGA, NXDOMAIN, DNS tunnel and scan counters
+	Horizon        time.Duration // sliding long horizon of the slow counters (the *Day thresholds)
 	DGANames       int           // DGA-looking names from one source in Window
 	NXDomains      int           // NXDOMAIN answers for distinct domains from one source in Window
 	TunnelNames    int           // unique names under one domain in Window
 	TunnelLen      float64       // their mean length (characters before the domain)
 	TunnelEntropy  float64       // their mean entropy, bits per character
+	TunnelNamesDay int           // unique names under one domain from one source in Horizon, same length and entropy
+	NXDomainsDay   int           // NXDOMAIN answers for distinct domains from one source in Horizon...
+	NXRatio        float64       // ...being this share of its lookups or more
 	ScanPorts      int           // unanswered ports of one host from one source in Window
 	ScanHosts      int           // unanswered hosts on one port from one source in Window
+	ScanPortsDay   int           // unanswered ports of one host from one source in Horizon
+	ScanHostsDay   int           // unanswered hosts on one port from one source in Horizon
 	ICMPPackets    int           // echo packets to one host in Window
 	ICMPPayload    int64         // their mean size, bytes
 	SpamServers    int           // external SMTP servers from one source in SpamWindow
@@ -89,13 +95,19 @@ func DefaultConfig() Config {
 		Thresholds: Thresholds{
 			Window:         5 * time.Minute,
 			LongWindow:     time.Hour,
+			Horizon:        24 * time.Hour,
 			DGANames:       3,
 			NXDomains:      10,
 			TunnelNames:    20,
 			TunnelLen:      16,
 			TunnelEntropy:  3.2,
+			TunnelNamesDay: 100,
+			NXDomainsDay:   50,
+			NXRatio:        0.1,
 			ScanPorts:      15,
 			ScanHosts:      30,
+			ScanPortsDay:   30,
+			ScanHostsDay:   100,
 			ICMPPackets:    10,
 			ICMPPayload:    200,
 			SpamServers:    5,
@@ -260,6 +272,12 @@ func fillThresholds(t *Thresholds, d Thresholds) {
 	}
 	setD(&t.Window, d.Window)
 	setD(&t.LongWindow, d.LongWindow)
+	setD(&t.Horizon, d.Horizon)
+	set(&t.TunnelNamesDay, d.TunnelNamesDay)
+	set(&t.NXDomainsDay, d.NXDomainsDay)
+	setF(&t.NXRatio, d.NXRatio)
+	set(&t.ScanPortsDay, d.ScanPortsDay)
+	set(&t.ScanHostsDay, d.ScanHostsDay)
 	set(&t.DGANames, d.DGANames)
 	set(&t.NXDomains, d.NXDomains)
 	set(&t.TunnelNames, d.TunnelNames)

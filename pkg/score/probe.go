@@ -73,6 +73,7 @@ type targets struct {
 	HostsByPort map[uint16]int
 }
 
+// maxTargets caps the targets a source keeps (probe.go, scan.go).
 const maxTargets = 4096
 
 // add records a pair and returns the ports of its host and the hosts on

@@ -7,15 +7,17 @@ import (
 )
 
 // Uploads: bytes a monitored host sends out, four times more than it
-// receives. Three counters, each a window from its first byte:
+// receives, summed in sliding windows (a ring of buckets, so a transfer
+// straddling the hour is one):
 //
-//   - per destination address and port, UploadWindow (1 h): UploadBytes
-//     (50 MiB), or SSHUploadBytes (10 MiB) over SSH: tcp/22 and 2222, or any
-//     port whose service (by content) is ssh (exfil_ssh);
+//   - per destination address and port, UploadWindow (1 h, twelve
+//     buckets): UploadBytes (50 MiB), or SSHUploadBytes (10 MiB) over SSH:
+//     tcp/22 and 2222, or any port whose service (by content) is ssh
+//     (exfil_ssh);
 //   - per registered domain of the destination (from the DNS answer that
-//     gave its address, an SNI or HTTP host), 24 h: DayUploadBytes
-//     (256 MiB), so 500 MB in chunks over a day, or over twenty
-//     addresses of one provider, is one upload;
+//     gave its address, an SNI or HTTP host), Horizon (24 h, twenty-four
+//     buckets): DayUploadBytes (256 MiB), so 500 MB in chunks over a day,
+//     or over twenty addresses of one provider, is one upload;
 //   - uploads to well-known cloud storage (S3, Azure blobs, Google Cloud
 //     Storage, Backblaze: backups) are the low-severity policy threat
 //     cloud_upload, not exfiltration.
@@ -27,7 +29,6 @@ import (
 const (
 	sshUploadBytes = 10 << 20
 	dayUploadBytes = 256 << 20
-	dayWindow      = 24 * time.Hour
 )
 
 // cloudStorage are the registered domains (or suffixes) of object storage
@@ -51,19 +52,35 @@ type uploadKey struct {
 	Dom uint64 // hash of the registered domain
 }
 
-// uploadState is a day's uploads from one source to one registered
-// domain.
+// uploadState is the uploads from one source to one registered domain in
+// the horizon.
 type uploadState struct {
-	Start   time.Time
-	Out, In int64
-	Addrs   int // distinct addresses seen (counted when new to the pair table)
+	Start time.Time       // first upload since the window was last empty
+	Bytes slide[[2]int64] // out, in
+	Addrs int             // distinct addresses seen since Start (counted when new to the pair table)
 }
 
 // uploadPair is the upload detector's part of a pair's state (pairs.go):
-// UploadWindow of bytes to one address and port.
+// the bytes to one address and port in UploadWindow.
 type uploadPair struct {
-	Start   time.Time
-	Out, In int64
+	Start time.Time
+	Bytes slide[[2]int64] // out, in
+}
+
+// add adds a flow's bytes to a window of n buckets of width and returns
+// the window's sums; false for a flow older than the window.
+func addBytes(s *slide[[2]int64], start *time.Time, now time.Time, width time.Duration, n int, out, in int64) (sum [2]int64, ok bool) {
+	if !s.live(now, width, n) {
+		*start = now
+	}
+	b := s.at(now, width, n)
+	if b == nil {
+		return sum, false
+	}
+	b[0] += out
+	b[1] += in
+	s.each(now, width, n, func(b *[2]int64) { sum[0] += b[0]; sum[1] += b[1] })
+	return sum, true
 }
 
 type uploads struct {
@@ -85,7 +102,7 @@ func (d *uploads) tables() []stateTable { return []stateTable{d.domains} }
 
 func (d *uploads) sweep(now time.Time, long bool) {
 	if long {
-		d.domains.expire(now.Add(-dayWindow))
+		d.domains.expire(now.Add(-d.th.Horizon))
 	}
 }
 
@@ -95,21 +112,22 @@ func (d *uploads) observe(o *observation, f *findings) {
 		return
 	}
 	p := &o.pair.Upload
-	if roll(&p.Start, o.now, d.th.UploadWindow) {
-		p.Out, p.In = 0, 0
+	sum, ok := addBytes(&p.Bytes, &p.Start, o.now, d.th.UploadWindow/shortBuckets, shortBuckets, ev.BytesOut, ev.BytesIn)
+	if !ok {
+		return
 	}
-	p.Out += ev.BytesOut
-	p.In += ev.BytesIn
+	out, in := sum[0], sum[1]
+	span := since(o.now, later(p.Start, o.now.Add(-d.th.UploadWindow)))
 	// Only flows that send more than they receive are uploads; the name
 	// of the destination is looked up for those only.
-	if ev.BytesOut < 4*ev.BytesIn && p.Out < 4*p.In {
+	if ev.BytesOut < 4*ev.BytesIn && out < 4*in {
 		return
 	}
 	ans, named := d.answers.peek(ev.DestIP)
 	if named && ans.Cloud {
-		if p.Out >= d.th.UploadBytes && p.Out >= 4*p.In {
+		if out >= d.th.UploadBytes && out >= 4*in {
 			f.add(ThreatCloudUpload, ev.DestIP.String(), "%s sent %s to %s (%s, cloud storage) in %s: a backup or a copy to storage outside",
-				ev.SrcIP, size(p.Out), ev.DestIP, d.answers.name(ans.Reg), since(o.now, p.Start))
+				ev.SrcIP, size(out), ev.DestIP, d.answers.name(ans.Reg), span)
 		}
 		return
 	}
@@ -120,31 +138,32 @@ func (d *uploads) observe(o *observation, f *findings) {
 	if ssh {
 		limit = sshUploadBytes
 	}
-	if p.Out >= limit && p.Out >= 4*p.In {
+	if out >= limit && out >= 4*in {
 		id, what := ThreatExfilUpload, "tcp"
 		if ssh {
 			id, what = ThreatExfilSSH, "SSH"
 		}
 		f.add(id, fmt.Sprint(ev.DestIP, ":", ev.DestPort), "%s sent %s to %s over %s/%d in %s and received %s",
-			ev.SrcIP, size(p.Out), ev.DestIP, what, ev.DestPort, since(o.now, p.Start), size(p.In))
+			ev.SrcIP, size(out), ev.DestIP, what, ev.DestPort, span, size(in))
 		return
 	}
 	if !named || ans.Reg == 0 || ev.BytesOut < 4*ev.BytesIn {
 		return
 	}
 	u := d.domains.get(uploadKey{Src: ev.SrcIP.As16(), Dom: ans.Reg}, o.now)
-	if roll(&u.Start, o.now, dayWindow) {
-		u.Out, u.In, u.Addrs = 0, 0, 0
+	if !u.Bytes.live(o.now, d.th.Horizon/longBuckets, longBuckets) {
+		u.Addrs = 0
 	}
-	u.Out += ev.BytesOut
-	u.In += ev.BytesIn
+	if sum, ok = addBytes(&u.Bytes, &u.Start, o.now, d.th.Horizon/longBuckets, longBuckets, ev.BytesOut, ev.BytesIn); !ok {
+		return
+	}
 	if o.newPair {
 		u.Addrs++
 	}
-	if u.Out >= dayUploadBytes && u.Out >= 4*u.In {
+	if out, in := sum[0], sum[1]; out >= dayUploadBytes && out >= 4*in {
 		reg := d.answers.name(ans.Reg)
 		f.add(ThreatExfilUpload, reg, "%s sent %s to %s (%d addresses) in %s and received %s",
-			ev.SrcIP, size(u.Out), reg, max(u.Addrs, 1), since(o.now, u.Start), size(u.In))
+			ev.SrcIP, size(out), reg, max(u.Addrs, 1), since(o.now, later(u.Start, o.now.Add(-d.th.Horizon))), size(in))
 	}
 }
 
