@@ -26,7 +26,20 @@ type tunnel struct {
 	th      Thresholds
 	look    *lookup
 	domains *table[tunnelKey, tunnelState]
+	// firsts holds the first long name of a source under a domain,
+	// direct-mapped by the hash of the two (a collision loses one): most
+	// sources look up one name under a domain (www.site123.example.com),
+	// and they cost no table entry. Not saved with --state.
+	firsts []firstName
 }
+
+type firstName struct {
+	Key, Name uint64
+	T         int64 // Unix ms
+	Len, Ent  float32
+}
+
+const firstNames = 1 << 16
 
 type tunnelKey struct {
 	Src [16]byte
@@ -34,9 +47,9 @@ type tunnelKey struct {
 }
 
 // tunnelState is what the detector keeps of one source's lookups under
-// one registered domain. Most sources look up one long name under a
-// domain (www.site123.example.com): that name is kept inline (One), and
-// the map and the windows are made for a second one.
+// one registered domain, from its second long name (or first TXT lookup)
+// on. Until it has a second long name, the first is kept inline (One),
+// and the map and the windows are made for the second.
 type tunnelState struct {
 	First, DayFirst int64 // Unix ms of the first name since the window was last empty
 	Hour            slide[nameCounts]
@@ -60,7 +73,7 @@ type nameSeen struct{ Hour, Day int64 }
 const maxNames = 1024
 
 func newTunnel(th Thresholds, look *lookup, max int) *tunnel {
-	return &tunnel{th: th, look: look, domains: newTable[tunnelKey, tunnelState](max)}
+	return &tunnel{th: th, look: look, domains: newTable[tunnelKey, tunnelState](max), firsts: make([]firstName, firstNames)}
 }
 
 func (*tunnel) name() string           { return "dns_tunnel" }
@@ -94,17 +107,31 @@ func (d *tunnel) observe(o *observation, f *findings) {
 		return
 	}
 	hw, dw := d.th.LongWindow/shortBuckets, d.th.Horizon/longBuckets
-	s := d.domains.get(tunnelKey{Src: ev.SrcIP.As16(), Reg: reg}, now)
+	k := tunnelKey{Src: ev.SrcIP.As16(), Reg: reg}
 	h, t := uint64(0), now.Unix()
 	var l, e float32
 	if len(sub) >= 8 {
 		h = hash(q)
 		letters := strings.ReplaceAll(sub, ".", "")
 		l, e = float32(len(letters)), float32(shannon(letters))
-		if s.Names == nil && !txt && (s.One == 0 || s.One == h) {
-			s.One, s.OneT, s.OneLen, s.OneEnt = h, now.UnixMilli(), l, e
+	}
+	s, ok := d.domains.touch(k, now)
+	if !ok {
+		fk := fnv(hash(reg), string(k.Src[:]))
+		first := &d.firsts[fk%firstNames]
+		if !txt && (first.Key != fk || first.Name == h) {
+			*first = firstName{Key: fk, Name: h, T: now.UnixMilli(), Len: l, Ent: e}
 			return
 		}
+		s = d.domains.get(k, now)
+		if first.Key == fk {
+			s.One, s.OneT, s.OneLen, s.OneEnt = first.Name, first.T, first.Len, first.Ent
+			*first = firstName{}
+		}
+	}
+	if len(sub) >= 8 && s.Names == nil && !txt && (s.One == 0 || s.One == h) {
+		s.One, s.OneT, s.OneLen, s.OneEnt = h, now.UnixMilli(), l, e
+		return
 	}
 	d.grow(s, now)
 	if !s.Hour.live(now, hw, shortBuckets) {
