@@ -143,9 +143,9 @@ type Stats struct {
 	Allowed    int64            // findings a score.allow rule dropped
 	Updates    int64            // incident updates emitted
 	ByThreat   map[string]int64 // alerts per threat id
-	Sources    int              // per-source windows held
-	Domains    int              // per-domain windows held
-	Pairs      int              // per-pair windows held
+	Sources    int              // per-source windows held, summed over the detectors that keep them
+	Domains    int              // per-source-and-domain tunnel windows held
+	Pairs      int              // per-pair windows held (pairs.go and ICMP)
 	Beacons    int              // beacon pairs (by address or name) held
 	Evicted    int64            // windows dropped at a cap
 	Indicators int              // feed and built-in indicators loaded

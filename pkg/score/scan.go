@@ -67,19 +67,19 @@ func (d *scan) observe(o *observation, f *findings) {
 	if !ok {
 		return
 	}
-	hour := since(now, later(s.Start, now.Add(-d.th.LongWindow)))
-	day := since(now, later(s.Start, now.Add(-d.th.Horizon)))
+	hour := func() string { return since(now, later(s.Start, now.Add(-d.th.LongWindow))) }
+	day := func() string { return since(now, later(s.Start, now.Add(-d.th.Horizon))) }
 	switch {
 	case int(ports[0]) >= d.th.ScanPorts:
-		f.add(ThreatScanPort, ev.DestIP.String(), "%d ports of %s probed by %s without an answer in %s", ports[0], ev.DestIP, ev.SrcIP, hour)
+		f.add(ThreatScanPort, ev.DestIP.String(), "%d ports of %s probed by %s without an answer in %s", ports[0], ev.DestIP, ev.SrcIP, hour())
 	case int(ports[1]) >= d.th.ScanPortsDay:
-		f.add(ThreatScanPort, ev.DestIP.String(), "%d ports of %s probed by %s without an answer in %s, a slow scan", ports[1], ev.DestIP, ev.SrcIP, day)
+		f.add(ThreatScanPort, ev.DestIP.String(), "%d ports of %s probed by %s without an answer in %s, a slow scan", ports[1], ev.DestIP, ev.SrcIP, day())
 	}
 	switch {
 	case int(hosts[0]) >= d.th.ScanHosts:
-		f.add(ThreatScanHost, fmt.Sprint(ev.DestPort), "%d hosts probed on tcp/%d by %s without an answer in %s", hosts[0], ev.DestPort, ev.SrcIP, hour)
+		f.add(ThreatScanHost, fmt.Sprint(ev.DestPort), "%d hosts probed on tcp/%d by %s without an answer in %s", hosts[0], ev.DestPort, ev.SrcIP, hour())
 	case int(hosts[1]) >= d.th.ScanHostsDay:
-		f.add(ThreatScanHost, fmt.Sprint(ev.DestPort), "%d hosts probed on tcp/%d by %s without an answer in %s, a slow sweep", hosts[1], ev.DestPort, ev.SrcIP, day)
+		f.add(ThreatScanHost, fmt.Sprint(ev.DestPort), "%d hosts probed on tcp/%d by %s without an answer in %s, a slow sweep", hosts[1], ev.DestPort, ev.SrcIP, day())
 	}
 }
 

@@ -55,32 +55,55 @@ type uploadKey struct {
 // uploadState is the uploads from one source to one registered domain in
 // the horizon.
 type uploadState struct {
-	Start time.Time       // first upload since the window was last empty
-	Bytes slide[[2]int64] // out, in
-	Addrs int             // distinct addresses seen since Start (counted when new to the pair table)
+	Start time.Time // first upload since the window was last empty
+	Bytes byteWindow[[longBuckets][2]int64]
+	Addrs int // distinct addresses seen since Start (counted when new to the pair table)
 }
 
 // uploadPair is the upload detector's part of a pair's state (pairs.go):
 // the bytes to one address and port in UploadWindow.
 type uploadPair struct {
 	Start time.Time
-	Bytes slide[[2]int64] // out, in
+	Bytes byteWindow[[shortBuckets][2]int64]
 }
 
-// add adds a flow's bytes to a window of n buckets of width and returns
-// the window's sums; false for a flow older than the window.
-func addBytes(s *slide[[2]int64], start *time.Time, now time.Time, width time.Duration, n int, out, in int64) (sum [2]int64, ok bool) {
-	if !s.live(now, width, n) {
+// byteWindow is a sliding window of bytes out and in: a ring of buckets
+// as in slide.go, but held inline and with the sums kept as buckets come
+// and go, since it runs for every flow out and a walk over a ring
+// elsewhere in memory costs a cache miss or more per flow.
+type byteWindow[A [shortBuckets][2]int64 | [longBuckets][2]int64] struct {
+	Head    int64 // number of the newest bucket; 0: empty
+	Out, In int64 // sums over the ring
+	B       A
+}
+
+// add adds a flow's bytes at now to a window of buckets of width and
+// returns the window's sums; false for a flow older than the window.
+// start is set to now when the window was empty.
+func (w *byteWindow[A]) add(start *time.Time, now time.Time, width time.Duration, out, in int64) (sumOut, sumIn int64, ok bool) {
+	n := int64(len(w.B))
+	b := bucketOf(now, width)
+	switch {
+	case w.Head == 0:
+		w.Head = b
 		*start = now
+	case b > w.Head:
+		for i := w.Head + 1; i <= b && i <= w.Head+n; i++ {
+			x := &w.B[ring(i, int(n))]
+			w.Out, w.In = w.Out-x[0], w.In-x[1]
+			*x = [2]int64{}
+		}
+		if w.Out == 0 && w.In == 0 {
+			*start = now
+		}
+		w.Head = b
+	case b <= w.Head-n:
+		return 0, 0, false
 	}
-	b := s.at(now, width, n)
-	if b == nil {
-		return sum, false
-	}
-	b[0] += out
-	b[1] += in
-	s.each(now, width, n, func(b *[2]int64) { sum[0] += b[0]; sum[1] += b[1] })
-	return sum, true
+	x := &w.B[ring(b, int(n))]
+	x[0], x[1] = x[0]+out, x[1]+in
+	w.Out, w.In = w.Out+out, w.In+in
+	return w.Out, w.In, true
 }
 
 type uploads struct {
@@ -112,12 +135,11 @@ func (d *uploads) observe(o *observation, f *findings) {
 		return
 	}
 	p := &o.pair.Upload
-	sum, ok := addBytes(&p.Bytes, &p.Start, o.now, d.th.UploadWindow/shortBuckets, shortBuckets, ev.BytesOut, ev.BytesIn)
+	out, in, ok := p.Bytes.add(&p.Start, o.now, d.th.UploadWindow/shortBuckets, ev.BytesOut, ev.BytesIn)
 	if !ok {
 		return
 	}
-	out, in := sum[0], sum[1]
-	span := since(o.now, later(p.Start, o.now.Add(-d.th.UploadWindow)))
+	span := func() string { return since(o.now, later(p.Start, o.now.Add(-d.th.UploadWindow))) }
 	// Only flows that send more than they receive are uploads; the name
 	// of the destination is looked up for those only.
 	if ev.BytesOut < 4*ev.BytesIn && out < 4*in {
@@ -127,7 +149,7 @@ func (d *uploads) observe(o *observation, f *findings) {
 	if named && ans.Cloud {
 		if out >= d.th.UploadBytes && out >= 4*in {
 			f.add(ThreatCloudUpload, ev.DestIP.String(), "%s sent %s to %s (%s, cloud storage) in %s: a backup or a copy to storage outside",
-				ev.SrcIP, size(out), ev.DestIP, d.answers.name(ans.Reg), span)
+				ev.SrcIP, size(out), ev.DestIP, d.answers.name(ans.Reg), span())
 		}
 		return
 	}
@@ -144,23 +166,24 @@ func (d *uploads) observe(o *observation, f *findings) {
 			id, what = ThreatExfilSSH, "SSH"
 		}
 		f.add(id, fmt.Sprint(ev.DestIP, ":", ev.DestPort), "%s sent %s to %s over %s/%d in %s and received %s",
-			ev.SrcIP, size(out), ev.DestIP, what, ev.DestPort, span, size(in))
+			ev.SrcIP, size(out), ev.DestIP, what, ev.DestPort, span(), size(in))
 		return
 	}
 	if !named || ans.Reg == 0 || ev.BytesOut < 4*ev.BytesIn {
 		return
 	}
 	u := d.domains.get(uploadKey{Src: ev.SrcIP.As16(), Dom: ans.Reg}, o.now)
-	if !u.Bytes.live(o.now, d.th.Horizon/longBuckets, longBuckets) {
-		u.Addrs = 0
-	}
-	if sum, ok = addBytes(&u.Bytes, &u.Start, o.now, d.th.Horizon/longBuckets, longBuckets, ev.BytesOut, ev.BytesIn); !ok {
+	start := u.Start
+	if out, in, ok = u.Bytes.add(&u.Start, o.now, d.th.Horizon/longBuckets, ev.BytesOut, ev.BytesIn); !ok {
 		return
+	}
+	if u.Start != start {
+		u.Addrs = 0 // the window was empty
 	}
 	if o.newPair {
 		u.Addrs++
 	}
-	if out, in := sum[0], sum[1]; out >= dayUploadBytes && out >= 4*in {
+	if out >= dayUploadBytes && out >= 4*in {
 		reg := d.answers.name(ans.Reg)
 		f.add(ThreatExfilUpload, reg, "%s sent %s to %s (%d addresses) in %s and received %s",
 			ev.SrcIP, size(out), reg, max(u.Addrs, 1), since(o.now, later(u.Start, o.now.Add(-d.th.Horizon))), size(in))
