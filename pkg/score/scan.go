@@ -22,27 +22,11 @@ import (
 // unanswered ports; the hour's 15 doubled).
 type scan struct {
 	th      Thresholds
-	sources *table[netip.Addr, scanState]
-}
-
-// scanState holds a source's unanswered targets, at most maxTargets.
-type scanState struct {
-	Seen   map[netip.AddrPort]scanMark
-	Ports  map[netip.Addr][2]int32 // per host: ports in the hour, in the horizon
-	Hosts  map[uint16][2]int32     // per port: hosts in the hour, in the horizon
-	Start  time.Time               // first attempt since Seen was last empty
-	Purged int64                   // Unix seconds of the last purge
-}
-
-// scanMark is when a target was last tried (Unix seconds) and whether it
-// is counted in the hour.
-type scanMark struct {
-	T    int64
-	Hour bool
+	sources *table[netip.Addr, targets]
 }
 
 func newScan(th Thresholds, max int) *scan {
-	return &scan{th: th, sources: newTable[netip.Addr, scanState](max)}
+	return &scan{th: th, sources: newTable[netip.Addr, targets](max)}
 }
 
 func (*scan) name() string           { return "scan" }
@@ -63,7 +47,7 @@ func (d *scan) observe(o *observation, f *findings) {
 		return
 	}
 	s := d.sources.get(ev.SrcIP, now)
-	ports, hosts, ok := d.add(s, netip.AddrPortFrom(ev.DestIP, ev.DestPort), now)
+	ports, hosts, ok := s.add(netip.AddrPortFrom(ev.DestIP, ev.DestPort), true, now, d.th.LongWindow, d.th.Horizon)
 	if !ok {
 		return
 	}
@@ -80,77 +64,5 @@ func (d *scan) observe(o *observation, f *findings) {
 		f.add(ThreatScanHost, fmt.Sprint(ev.DestPort), "%d hosts probed on tcp/%d by %s without an answer in %s", hosts[0], ev.DestPort, ev.SrcIP, hour())
 	case int(hosts[1]) >= d.th.ScanHostsDay:
 		f.add(ThreatScanHost, fmt.Sprint(ev.DestPort), "%d hosts probed on tcp/%d by %s without an answer in %s, a slow sweep", hosts[1], ev.DestPort, ev.SrcIP, day())
-	}
-}
-
-// add records an attempt at target ap and returns the counts of its host's
-// ports and its port's hosts, or false when it changed none.
-func (d *scan) add(s *scanState, ap netip.AddrPort, now time.Time) (ports, hosts [2]int32, ok bool) {
-	t := now.Unix()
-	if s.Seen == nil {
-		s.Seen, s.Ports, s.Hosts = map[netip.AddrPort]scanMark{}, map[netip.Addr][2]int32{}, map[uint16][2]int32{}
-	}
-	// Purging walks every target: every twelfth of the hour is enough,
-	// which makes the windows up to that much longer.
-	if t-s.Purged >= int64(d.th.LongWindow/time.Second)/shortBuckets {
-		d.purge(s, t)
-		s.Purged = t
-	}
-	if len(s.Seen) == 0 {
-		s.Start = now
-	}
-	a, p := ap.Addr(), ap.Port()
-	m, seen := s.Seen[ap]
-	switch {
-	case seen && m.Hour:
-		m.T = max(m.T, t)
-		s.Seen[ap] = m
-		return ports, hosts, false
-	case seen:
-		s.Seen[ap] = scanMark{T: max(m.T, t), Hour: true}
-		s.count(a, p, 1, 0)
-	case len(s.Seen) >= maxTargets:
-		return ports, hosts, false
-	default:
-		s.Seen[ap] = scanMark{T: t, Hour: true}
-		s.count(a, p, 1, 1)
-	}
-	return s.Ports[a], s.Hosts[p], true
-}
-
-// count adds to the hour's and the horizon's counts of host a and port p.
-func (s *scanState) count(a netip.Addr, p uint16, hour, day int32) {
-	c := s.Ports[a]
-	c[0], c[1] = c[0]+hour, c[1]+day
-	if c == [2]int32{} {
-		delete(s.Ports, a)
-	} else {
-		s.Ports[a] = c
-	}
-	c = s.Hosts[p]
-	c[0], c[1] = c[0]+hour, c[1]+day
-	if c == [2]int32{} {
-		delete(s.Hosts, p)
-	} else {
-		s.Hosts[p] = c
-	}
-}
-
-// purge takes the targets out of the windows they left.
-func (d *scan) purge(s *scanState, t int64) {
-	hour, day := int64(d.th.LongWindow/time.Second), int64(d.th.Horizon/time.Second)
-	for ap, m := range s.Seen {
-		switch {
-		case t-m.T >= day:
-			delete(s.Seen, ap)
-			if m.Hour {
-				s.count(ap.Addr(), ap.Port(), -1, -1)
-			} else {
-				s.count(ap.Addr(), ap.Port(), 0, -1)
-			}
-		case m.Hour && t-m.T >= hour:
-			s.Seen[ap] = scanMark{T: m.T}
-			s.count(ap.Addr(), ap.Port(), -1, 0)
-		}
 	}
 }
