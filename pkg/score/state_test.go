@@ -229,11 +229,17 @@ func TestFirstSeen(t *testing.T) {
 // StateVersionError, which nfr-score turns into a hint to remove it.
 func TestLoadStateOldVersion(t *testing.T) {
 	var buf bytes.Buffer
+	type pair struct{ Out, In int64 }
 	old := struct {
 		Version int
 		Now     time.Time
 		Sources []entry[netip.Addr, struct{ Lookups int }]
-	}{Version: 4, Now: time.Unix(1700000000, 0).UTC(), Sources: []entry[netip.Addr, struct{ Lookups int }]{{K: netip.MustParseAddr("10.0.0.1"), V: struct{ Lookups int }{3}}}}
+		Pairs   []entry[[16]byte, pair]
+		Answers []entry[[16]byte, answer]
+	}{Version: 4, Now: time.Unix(1700000000, 0).UTC(),
+		Sources: []entry[netip.Addr, struct{ Lookups int }]{{K: netip.MustParseAddr("10.0.0.1"), V: struct{ Lookups int }{3}}},
+		Pairs:   []entry[[16]byte, pair]{{V: pair{Out: 1}}},
+		Answers: []entry[[16]byte, answer]{{V: answer{Reg: 1}}}}
 	if err := gob.NewEncoder(&buf).Encode(&old); err != nil {
 		t.Fatal(err)
 	}
