@@ -213,6 +213,12 @@ var Variants = []Variant{
 			g.TCP(t, Conn{Src: h, Dst: addr(fmt.Sprintf("203.0.113.%d", i)), Port: 22, NoAnswer: true})
 		})
 	}},
+	{"exfil", "two 30 MB uploads to one host 10 min apart, straddling the hour after a first small one", "exfil_upload", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		dst := addr("198.51.100.88")
+		g.TCP(t, Conn{Src: h, Dst: dst, Port: 443, OutSize: 200 << 10, In: make([]byte, 20<<10)})
+		g.TCP(t.Add(55*time.Minute), Conn{Src: h, Dst: dst, Port: 443, OutSize: 30 << 20, In: make([]byte, 100<<10)})
+		return g.TCP(t.Add(65*time.Minute), Conn{Src: h, Dst: dst, Port: 443, OutSize: 30 << 20, In: make([]byte, 100<<10)})
+	}},
 	{"scan", "100 ports of one host, one every 10 min", "scan_port", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
 		p := 0
 		return g.every(t, 100, 10*time.Minute, 0.2, func(t time.Time) {
