@@ -75,6 +75,12 @@ type ScoreThresholds struct {
 	StrobeFailed   int           `yaml:"strobe_failed"`
 	StrobeConns    int           `yaml:"strobe_conns"`
 	StrobeWindow   time.Duration `yaml:"strobe_window"`
+	Horizon        time.Duration `yaml:"horizon"`
+	TunnelNamesDay int           `yaml:"tunnel_names_day"`
+	NXDomainsDay   int           `yaml:"nxdomains_day"`
+	NXRatio        float64       `yaml:"nx_ratio"`
+	ScanPortsDay   int           `yaml:"scan_ports_day"`
+	ScanHostsDay   int           `yaml:"scan_hosts_day"`
 }
 
 func (s *Score) setDefaults() {

@@ -55,7 +55,8 @@ type Config struct {
 // Thresholds tune the behavioural detectors.
 type Thresholds struct {
 	Window         time.Duration // window of the ICMP tunnel detector
-	LongWindow     time.Duration // window of the DGA, NXDOMAIN, DNS tunnel and scan counters
+	LongWindow     time.Duration // sliding window of the DGA, NXDOMAIN, DNS tunnel and scan counters
+	Horizon        time.Duration // sliding long horizon of the slow counters (the *Day thresholds)
 	DGANames       int           // DGA-looking names from one source in Window
 	NXDomains      int           // NXDOMAIN answers for distinct domains from one source in Window
 	DGAWords       int           // dictionary-word domains from one source in LongWindow (dictdga.go)
@@ -63,8 +64,13 @@ type Thresholds struct {
 	TunnelNames    int           // unique names under one domain in Window
 	TunnelLen      float64       // their mean length (characters before the domain)
 	TunnelEntropy  float64       // their mean entropy, bits per character
+	TunnelNamesDay int           // unique names under one domain from one source in Horizon, same length and entropy
+	NXDomainsDay   int           // NXDOMAIN answers for distinct domains from one source in Horizon...
+	NXRatio        float64       // ...being this share of its lookups or more
 	ScanPorts      int           // unanswered ports of one host from one source in Window
 	ScanHosts      int           // unanswered hosts on one port from one source in Window
+	ScanPortsDay   int           // unanswered ports of one host from one source in Horizon
+	ScanHostsDay   int           // unanswered hosts on one port from one source in Horizon
 	ICMPPackets    int           // echo packets to one host in Window
 	ICMPPayload    int64         // their mean size, bytes
 	SpamServers    int           // external SMTP servers from one source in SpamWindow
@@ -91,6 +97,7 @@ func DefaultConfig() Config {
 		Thresholds: Thresholds{
 			Window:         5 * time.Minute,
 			LongWindow:     time.Hour,
+			Horizon:        24 * time.Hour,
 			DGANames:       3,
 			NXDomains:      10,
 			DGAWords:       10,
@@ -98,8 +105,13 @@ func DefaultConfig() Config {
 			TunnelNames:    20,
 			TunnelLen:      16,
 			TunnelEntropy:  3.2,
+			TunnelNamesDay: 100,
+			NXDomainsDay:   50,
+			NXRatio:        0.1,
 			ScanPorts:      15,
 			ScanHosts:      30,
+			ScanPortsDay:   30,
+			ScanHostsDay:   100,
 			ICMPPackets:    10,
 			ICMPPayload:    200,
 			SpamServers:    5,
@@ -135,9 +147,9 @@ type Stats struct {
 	Allowed    int64            // findings a score.allow rule dropped
 	Updates    int64            // incident updates emitted
 	ByThreat   map[string]int64 // alerts per threat id
-	Sources    int              // per-source windows held
-	Domains    int              // per-domain windows held
-	Pairs      int              // per-pair windows held
+	Sources    int              // per-source windows held, summed over the detectors that keep them
+	Domains    int              // per-source-and-domain tunnel windows held
+	Pairs      int              // per-pair windows held (pairs.go and ICMP)
 	Beacons    int              // beacon pairs (by address or name) held
 	Evicted    int64            // windows dropped at a cap
 	Indicators int              // feed and built-in indicators loaded
@@ -264,6 +276,12 @@ func fillThresholds(t *Thresholds, d Thresholds) {
 	}
 	setD(&t.Window, d.Window)
 	setD(&t.LongWindow, d.LongWindow)
+	setD(&t.Horizon, d.Horizon)
+	set(&t.TunnelNamesDay, d.TunnelNamesDay)
+	set(&t.NXDomainsDay, d.NXDomainsDay)
+	setF(&t.NXRatio, d.NXRatio)
+	set(&t.ScanPortsDay, d.ScanPortsDay)
+	set(&t.ScanHostsDay, d.ScanHostsDay)
 	set(&t.DGANames, d.DGANames)
 	set(&t.NXDomains, d.NXDomains)
 	set(&t.DGAWords, d.DGAWords)

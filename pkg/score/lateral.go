@@ -8,7 +8,8 @@ import (
 // Lateral movement: one monitored host completing sessions with many
 // other monitored hosts on the ports of remote administration and file
 // sharing (SMB 445/139, RDP 3389, WinRM 5985/5986, SSH 22, RPC 135):
-// lateralHosts distinct hosts in LongWindow (1 h). Variant space: any
+// lateralHosts distinct hosts in a sliding LongWindow (1 h; a host counts
+// while a session with it was seen within the hour). Variant space: any
 // pace within the hour, any mix of those ports. Jump hosts and management
 // servers do this by design.
 const lateralHosts = 10
@@ -21,8 +22,7 @@ type lateral struct {
 }
 
 type lateralWindow struct {
-	Start time.Time
-	Hosts []uint64 // internal hosts with admin-port sessions, by hash
+	Hosts []sighting // internal hosts with admin-port sessions, by hash
 }
 
 func newLateral(th Thresholds, max int) *lateral {
@@ -43,16 +43,16 @@ func (d *lateral) observe(o *observation, f *findings) {
 		return
 	}
 	s := d.sources.get(ev.SrcIP, o.now)
-	if roll(&s.Start, o.now, d.th.LongWindow) {
-		s.Hosts = s.Hosts[:0]
-	}
 	b := ev.DestIP.As16()
-	var added bool
-	if s.Hosts, added = addDistinct(s.Hosts, fnv(fnvOffset, string(b[:])), 256); !added {
-		return
+	h, t, hour := fnv(fnvOffset, string(b[:])), o.now.Unix(), int64(d.th.LongWindow/time.Second)
+	before, _ := recent(s.Hosts, t-hour)
+	s.Hosts = sight(s.Hosts, h, t, hour, 256)
+	n, first := recent(s.Hosts, t-hour)
+	if n == before {
+		return // a host seen within the hour
 	}
-	if n := len(s.Hosts); n >= lateralHosts {
+	if n >= lateralHosts {
 		f.add(ThreatLateral, "", "%s completed sessions with %d internal hosts on admin and file-sharing ports in %s, the latest %s:%d",
-			ev.SrcIP, n, since(o.now, s.Start), ev.DestIP, ev.DestPort)
+			ev.SrcIP, n, since(o.now, time.Unix(first, 0)), ev.DestIP, ev.DestPort)
 	}
 }

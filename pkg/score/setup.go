@@ -59,6 +59,8 @@ func ConfigFrom(c *config.Score) (Config, error) {
 		SpamServers: t.SpamServers, SpamWindow: t.SpamWindow, UploadBytes: t.UploadBytes, UploadWindow: t.UploadWindow,
 		BeaconMin: t.BeaconMin, BeaconScore: t.BeaconScore, BeaconMinSpan: t.BeaconSpan, BeaconInterval: t.BeaconInterval,
 		StrobeFailed: t.StrobeFailed, StrobeConns: t.StrobeConns, StrobeWindow: t.StrobeWindow,
+		Horizon: t.Horizon, TunnelNamesDay: t.TunnelNamesDay, NXDomainsDay: t.NXDomainsDay, NXRatio: t.NXRatio,
+		ScanPortsDay: t.ScanPortsDay, ScanHostsDay: t.ScanHostsDay,
 	}
 	fillThresholds(&cfg.Thresholds, DefaultConfig().Thresholds)
 	return cfg, nil

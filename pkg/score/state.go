@@ -22,8 +22,11 @@ type savedState struct {
 	Now       time.Time
 	Since     time.Time
 	Incidents []entry[uint64, incident]
-	Pairs     []byte // the pairs' table (pairs.go)
-	Answers   []byte // addresses of DNS answers
+	// Field names differ from version 4's where the types do (its Pairs
+	// and Answers were entry lists), so gob reads an old file's Version
+	// and LoadState can say so instead of failing on a field.
+	PairTable   []byte // the pairs' table (pairs.go)
+	AnswerTable []byte // addresses of DNS answers
 	// Detectors holds each detector's tables by its name, gob-encoded in
 	// the order its tables method gives them.
 	Detectors map[string][]byte
@@ -40,10 +43,10 @@ func (e *Engine) SaveState(w io.Writer) error {
 		Detectors: map[string][]byte{},
 	}
 	var err error
-	if s.Pairs, err = encodeTables(e.pairs.t); err != nil {
+	if s.PairTable, err = encodeTables(e.pairs.t); err != nil {
 		return err
 	}
-	if s.Answers, err = encodeTables(e.answers.t); err != nil {
+	if s.AnswerTable, err = encodeTables(e.answers.t); err != nil {
 		return err
 	}
 	for _, d := range e.all {
@@ -87,10 +90,10 @@ func (e *Engine) LoadState(r io.Reader) error {
 	if s.Version != stateVersion {
 		return &StateVersionError{Have: s.Version, Want: stateVersion}
 	}
-	if err := decodeTables(s.Pairs, e.pairs.t); err != nil {
+	if err := decodeTables(s.PairTable, e.pairs.t); err != nil {
 		return fmt.Errorf("reading state: pairs: %v", err)
 	}
-	if err := decodeTables(s.Answers, e.answers.t); err != nil {
+	if err := decodeTables(s.AnswerTable, e.answers.t); err != nil {
 		return fmt.Errorf("reading state: answers: %v", err)
 	}
 	for _, d := range e.all {

@@ -5,6 +5,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"math/rand"
 	"net/netip"
 	"testing"
 	"time"
@@ -30,9 +31,18 @@ func TestStateCarriesBeacons(t *testing.T) {
 			t.Fatalf("a half alone raised %d beacon alerts", got)
 		}
 	}
+	if count(acrossState(t, cfg, evs[:half], evs[half:]), "beacon") == 0 {
+		t.Error("no beacon alert after loading the state")
+	}
+}
+
+// acrossState scores first, saves the state, loads it into a new engine
+// and returns the alerts of scoring second there.
+func acrossState(t *testing.T, cfg Config, first, second []event.Event) []*event.Event {
+	t.Helper()
 	e1, _ := New(cfg)
-	for i := range evs[:half] {
-		e1.Process(&evs[i], func(*event.Event) {})
+	for i := range first {
+		e1.Process(&first[i], func(*event.Event) {})
 	}
 	var buf bytes.Buffer
 	if err := e1.SaveState(&buf); err != nil {
@@ -43,12 +53,10 @@ func TestStateCarriesBeacons(t *testing.T) {
 		t.Fatal(err)
 	}
 	var alerts []*event.Event
-	for i := half; i < len(evs); i++ {
-		e2.Process(&evs[i], func(a *event.Event) { alerts = append(alerts, a) })
+	for i := range second {
+		e2.Process(&second[i], func(a *event.Event) { alerts = append(alerts, a) })
 	}
-	if count(alerts, "beacon") == 0 {
-		t.Errorf("no beacon alert after loading the state; stats %+v", e2.Stats())
-	}
+	return alerts
 }
 
 func TestLoadStateRejectsGarbage(t *testing.T) {
@@ -221,11 +229,17 @@ func TestFirstSeen(t *testing.T) {
 // StateVersionError, which nfr-score turns into a hint to remove it.
 func TestLoadStateOldVersion(t *testing.T) {
 	var buf bytes.Buffer
+	type pair struct{ Out, In int64 }
 	old := struct {
 		Version int
 		Now     time.Time
 		Sources []entry[netip.Addr, struct{ Lookups int }]
-	}{Version: 4, Now: time.Unix(1700000000, 0).UTC(), Sources: []entry[netip.Addr, struct{ Lookups int }]{{K: netip.MustParseAddr("10.0.0.1"), V: struct{ Lookups int }{3}}}}
+		Pairs   []entry[[16]byte, pair]
+		Answers []entry[[16]byte, answer]
+	}{Version: 4, Now: time.Unix(1700000000, 0).UTC(),
+		Sources: []entry[netip.Addr, struct{ Lookups int }]{{K: netip.MustParseAddr("10.0.0.1"), V: struct{ Lookups int }{3}}},
+		Pairs:   []entry[[16]byte, pair]{{V: pair{Out: 1}}},
+		Answers: []entry[[16]byte, answer]{{V: answer{Reg: 1}}}}
 	if err := gob.NewEncoder(&buf).Encode(&old); err != nil {
 		t.Fatal(err)
 	}
@@ -234,5 +248,36 @@ func TestLoadStateOldVersion(t *testing.T) {
 	var ve *StateVersionError
 	if !errors.As(err, &ve) || ve.Have != 4 || ve.Want != stateVersion {
 		t.Errorf("loading a version 4 state: %v, want a StateVersionError", err)
+	}
+}
+
+// TestStateCarriesSlowTunnel: the day's window of a slow DNS tunnel (a
+// name every 10 minutes, below the hour's count) is saved with the state,
+// so runs over consecutive logs see it as one day.
+func TestStateCarriesSlowTunnel(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	label := func() string {
+		b := make([]byte, 30)
+		for i := range b {
+			b[i] = "abcdefghijklmnopqrstuvwxyz234567"[r.Intn(32)]
+		}
+		return string(b)
+	}
+	start := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	var evs []event.Event
+	for i := 0; i < 144; i++ {
+		evs = append(evs, event.Event{Type: event.TypeDNS, TS: start.Add(time.Duration(i) * 10 * time.Minute),
+			SrcIP: netip.MustParseAddr("10.0.1.10"), DestIP: netip.MustParseAddr("10.0.0.2"), DestPort: 53, Proto: "udp",
+			Query: fmt.Sprintf("%s.s.example-drip.net", label()), QType: "A", RCode: "NOERROR"})
+	}
+	half := len(evs) / 2
+	cfg := DefaultConfig()
+	for _, part := range [][]event.Event{evs[:half], evs[half:]} {
+		if got := count(run(t, cfg, part), ThreatDNSTunnel); got != 0 {
+			t.Fatalf("half of the day alone raised %d dns_tunnel alerts", got)
+		}
+	}
+	if count(acrossState(t, cfg, evs[:half], evs[half:]), ThreatDNSTunnel) == 0 {
+		t.Error("no dns_tunnel alert after loading the state")
 	}
 }

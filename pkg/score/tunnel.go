@@ -6,30 +6,74 @@ import (
 )
 
 // DNS tunnelling: many long, high-entropy names under one registered
-// domain, or TXT/NULL-heavy lookups of unique names, within LongWindow.
-// Names on the built-in tunnel-allow and infra-allow lists are skipped.
-// The detector keeps per-domain statistics of the names looked up under
-// each registered domain.
+// domain from one source, or TXT/NULL-heavy lookups of unique names. Two
+// sliding windows per source and domain: LongWindow (1 h, twelve
+// buckets) for tunnels that move data, and Horizon (24 h, twenty-four
+// buckets) for the slow ones that trickle it: TunnelNamesDay unique names
+// with the same mean length and entropy. A name counts once per window
+// for as long as it is seen within it. Names on the built-in tunnel-allow
+// and infra-allow lists are skipped.
+//
+// Pace: a tool moving files makes a name a second or faster (tunnel_names
+// in seconds); a beacon-style implant that polls and trickles makes one
+// every few minutes, 12 to 30 an hour, hours on end: 144 to 360 over 12
+// hours. A host's own lookups under one domain with long random labels
+// (telemetry, CDN and anti-virus hashes) are what the allow lists are for;
+// the length and entropy conditions keep the rest (short words, numbers)
+// out. TunnelNamesDay (100) is a name every quarter of an hour for a day
+// or every seven minutes for half of it.
 type tunnel struct {
 	th      Thresholds
 	look    *lookup
-	domains *table[string, domState]
+	domains *table[tunnelKey, tunnelState]
+	// firsts holds the first long name of a source under a domain,
+	// direct-mapped by the hash of the two (a collision loses one): most
+	// sources look up one name under a domain (www.site123.example.com),
+	// and they cost no table entry. Not saved with --state.
+	firsts []firstName
 }
 
-// domState is what the detector remembers about one registered domain.
-type domState struct {
-	Start   time.Time
-	Queries int
-	TXT     int
-	Names   map[uint64]struct{} // distinct long names under the domain
-	LenSum  float64
-	EntSum  float64
+type firstName struct {
+	Key, Name uint64
+	T         int64 // Unix ms
+	Len, Ent  float32
 }
+
+const firstNames = 1 << 16
+
+type tunnelKey struct {
+	Src [16]byte
+	Reg string
+}
+
+// tunnelState is what the detector keeps of one source's lookups under
+// one registered domain, from its second long name (or first TXT lookup)
+// on. Until it has a second long name, the first is kept inline (One),
+// and the map and the windows are made for the second.
+type tunnelState struct {
+	First, DayFirst int64 // Unix ms of the first name since the window was last empty
+	Hour            slide[nameCounts]
+	Day             slide[nameCounts]
+	Names           map[uint64]nameSeen // distinct long names, at most maxNames
+
+	One            uint64 // hash of the only long name so far, 0 when Names holds them
+	OneT           int64  // when it was seen (Unix ms)
+	OneLen, OneEnt float32
+}
+
+type nameCounts struct {
+	Names, TXT uint32
+	Len, Ent   float32 // sums over the names
+}
+
+// nameSeen says when a name was last counted in each window (Unix
+// seconds).
+type nameSeen struct{ Hour, Day int64 }
 
 const maxNames = 1024
 
 func newTunnel(th Thresholds, look *lookup, max int) *tunnel {
-	return &tunnel{th: th, look: look, domains: newTable[string, domState](max)}
+	return &tunnel{th: th, look: look, domains: newTable[tunnelKey, tunnelState](max), firsts: make([]firstName, firstNames)}
 }
 
 func (*tunnel) name() string           { return "dns_tunnel" }
@@ -38,10 +82,14 @@ func (*tunnel) threats() []string      { return []string{ThreatDNSTunnel} }
 func (d *tunnel) tables() []stateTable { return []stateTable{d.domains} }
 func (d *tunnel) held(st *Stats)       { st.Domains += d.domains.len() }
 
-func (d *tunnel) sweep(now time.Time, long bool) { d.domains.expire(now.Add(-d.th.LongWindow)) }
+func (d *tunnel) sweep(now time.Time, long bool) {
+	if long {
+		d.domains.expire(now.Add(-d.th.Horizon))
+	}
+}
 
 func (d *tunnel) observe(o *observation, f *findings) {
-	ev, q, reg := o.ev, o.name, o.reg
+	ev, q, reg, now := o.ev, o.name, o.reg, o.now
 	if !o.regOK || ev.QType == "PTR" {
 		return
 	}
@@ -58,39 +106,165 @@ func (d *tunnel) observe(o *observation, f *findings) {
 	if _, ok := d.look.builtin.HasDomain(reg, "allow_tunnel"); ok || d.look.allowedInfra(q) {
 		return
 	}
-	s := d.domains.get(reg, o.now)
-	if roll(&s.Start, o.now, d.th.LongWindow) {
-		*s = domState{Start: s.Start, Names: s.Names}
-		clear(s.Names)
+	hw, dw := d.th.LongWindow/shortBuckets, d.th.Horizon/longBuckets
+	k := tunnelKey{Src: ev.SrcIP.As16(), Reg: reg}
+	h, t := uint64(0), now.Unix()
+	var l, e float32
+	if len(sub) >= 8 {
+		h = hash(q)
+		letters := strings.ReplaceAll(sub, ".", "")
+		l, e = float32(len(letters)), float32(shannon(letters))
 	}
-	s.Queries++
+	s, ok := d.domains.touch(k, now)
+	if !ok {
+		fk := fnv(hash(reg), string(k.Src[:]))
+		first := &d.firsts[fk%firstNames]
+		if !txt && (first.Key != fk || first.Name == h) {
+			*first = firstName{Key: fk, Name: h, T: now.UnixMilli(), Len: l, Ent: e}
+			return
+		}
+		s = d.domains.get(k, now)
+		if first.Key == fk {
+			s.One, s.OneT, s.OneLen, s.OneEnt = first.Name, first.T, first.Len, first.Ent
+			*first = firstName{}
+		}
+	}
+	if len(sub) >= 8 && s.Names == nil && !txt && (s.One == 0 || s.One == h) {
+		s.One, s.OneT, s.OneLen, s.OneEnt = h, now.UnixMilli(), l, e
+		return
+	}
+	d.grow(s, now)
+	if !s.Hour.live(now, hw, shortBuckets) {
+		s.First = now.UnixMilli()
+	}
+	if !s.Day.live(now, dw, longBuckets) {
+		s.DayFirst = now.UnixMilli()
+	}
+	hour, day := s.Hour.at(now, hw, shortBuckets), s.Day.at(now, dw, longBuckets)
+	if hour == nil || day == nil {
+		return // older than the windows
+	}
 	if txt {
-		s.TXT++
+		hour.TXT++
 	}
 	if len(sub) < 8 {
 		return
 	}
-	if s.Names == nil {
-		s.Names = make(map[uint64]struct{})
+	seen, known := s.Names[h]
+	if !known && len(s.Names) >= maxNames {
+		d.forget(s, t)
+		if len(s.Names) >= maxNames {
+			return
+		}
 	}
-	h := hash(q)
-	if _, dup := s.Names[h]; dup || len(s.Names) >= maxNames {
+	newHour := !known || t-seen.Hour >= int64(d.th.LongWindow/time.Second)
+	newDay := !known || t-seen.Day >= int64(d.th.Horizon/time.Second)
+	if !newHour && !newDay {
 		return
 	}
-	s.Names[h] = struct{}{}
-	letters := strings.ReplaceAll(sub, ".", "")
-	s.LenSum += float64(len(letters))
-	s.EntSum += shannon(letters)
-	u := len(s.Names)
-	meanLen, meanEnt := s.LenSum/float64(u), s.EntSum/float64(u)
-	switch {
-	case u >= d.th.TunnelNames && meanLen >= d.th.TunnelLen && meanEnt >= d.th.TunnelEntropy:
-		f.add(ThreatDNSTunnel, reg, "%d unique subdomains of %s in %s, mean length %.0f, mean label entropy %.1f",
-			u, reg, since(o.now, s.Start), meanLen, meanEnt)
-	case s.TXT >= d.th.TunnelNames && u >= d.th.TunnelNames/2 && meanEnt >= d.th.TunnelEntropy-0.5:
-		f.add(ThreatDNSTunnel, reg, "%d TXT/NULL lookups under %s in %s, %d of them unique names with mean entropy %.1f",
-			s.TXT, reg, since(o.now, s.Start), u, meanEnt)
-	case u >= 50*d.th.TunnelNames && meanEnt >= d.th.TunnelEntropy-0.5:
-		f.add(ThreatDNSTunnel, reg, "unusual volume: %d unique subdomains of %s in %s", u, reg, since(o.now, s.Start))
+	if newHour {
+		hour.Names++
+		hour.Len += l
+		hour.Ent += e
+		seen.Hour = t
 	}
+	if newDay {
+		day.Names++
+		day.Len += l
+		day.Ent += e
+		seen.Day = t
+	}
+	s.Names[h] = seen
+	if newHour {
+		var c nameCounts
+		s.Hour.each(now, hw, shortBuckets, c.add)
+		u := int(c.Names)
+		meanLen, meanEnt := float64(c.Len)/float64(u), float64(c.Ent)/float64(u)
+		in := since(now, later(time.UnixMilli(s.First), now.Add(-d.th.LongWindow)))
+		switch {
+		case u >= d.th.TunnelNames && meanLen >= d.th.TunnelLen && meanEnt >= d.th.TunnelEntropy:
+			f.add(ThreatDNSTunnel, reg, "%d unique subdomains of %s in %s, mean length %.0f, mean label entropy %.1f",
+				u, reg, in, meanLen, meanEnt)
+			return
+		case int(c.TXT) >= d.th.TunnelNames && u >= d.th.TunnelNames/2 && meanEnt >= d.th.TunnelEntropy-0.5:
+			f.add(ThreatDNSTunnel, reg, "%d TXT/NULL lookups under %s in %s, %d of them unique names with mean entropy %.1f",
+				c.TXT, reg, in, u, meanEnt)
+			return
+		case u >= 50*d.th.TunnelNames && meanEnt >= d.th.TunnelEntropy-0.5:
+			f.add(ThreatDNSTunnel, reg, "unusual volume: %d unique subdomains of %s in %s", u, reg, in)
+			return
+		}
+	}
+	if newDay {
+		var c nameCounts
+		s.Day.each(now, dw, longBuckets, c.add)
+		u := int(c.Names)
+		meanLen, meanEnt := float64(c.Len)/float64(u), float64(c.Ent)/float64(u)
+		if u >= d.th.TunnelNamesDay && meanLen >= d.th.TunnelLen && meanEnt >= d.th.TunnelEntropy {
+			f.add(ThreatDNSTunnel, reg, "%d unique subdomains of %s in %s, a slow tunnel: mean length %.0f, mean label entropy %.1f",
+				u, reg, since(now, later(time.UnixMilli(s.DayFirst), now.Add(-d.th.Horizon))), meanLen, meanEnt)
+		}
+	}
+}
+
+// grow makes the map and the windows of s, with the name kept inline
+// counted at its time.
+func (d *tunnel) grow(s *tunnelState, now time.Time) {
+	if s.Names != nil {
+		return
+	}
+	s.Names = map[uint64]nameSeen{}
+	if s.One == 0 {
+		return
+	}
+	at := time.UnixMilli(s.OneT)
+	var seen nameSeen
+	if now.Sub(at) < d.th.LongWindow {
+		if b := s.Hour.at(at, d.th.LongWindow/shortBuckets, shortBuckets); b != nil {
+			b.Names, b.Len, b.Ent = b.Names+1, b.Len+s.OneLen, b.Ent+s.OneEnt
+			seen.Hour, s.First = at.Unix(), s.OneT
+		}
+	}
+	if now.Sub(at) < d.th.Horizon {
+		if b := s.Day.at(at, d.th.Horizon/longBuckets, longBuckets); b != nil {
+			b.Names, b.Len, b.Ent = b.Names+1, b.Len+s.OneLen, b.Ent+s.OneEnt
+			seen.Day, s.DayFirst = at.Unix(), s.OneT
+		}
+	}
+	s.Names[s.One] = seen
+	s.One = 0
+}
+
+func (c *nameCounts) add(b *nameCounts) {
+	c.Names += b.Names
+	c.TXT += b.TXT
+	c.Len += b.Len
+	c.Ent += b.Ent
+}
+
+// forget drops the names out of both windows, and when that is not
+// enough the names out of the hour, so a busy tunnel is still counted by
+// the hour (a name dropped and seen again counts twice in the day).
+func (d *tunnel) forget(s *tunnelState, t int64) {
+	day, hour := int64(d.th.Horizon/time.Second), int64(d.th.LongWindow/time.Second)
+	for k, v := range s.Names {
+		if t-v.Day >= day {
+			delete(s.Names, k)
+		}
+	}
+	if len(s.Names) < maxNames {
+		return
+	}
+	for k, v := range s.Names {
+		if t-v.Hour >= hour {
+			delete(s.Names, k)
+		}
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -7,15 +7,17 @@ import (
 )
 
 // Uploads: bytes a monitored host sends out, four times more than it
-// receives. Three counters, each a window from its first byte:
+// receives, summed in sliding windows (a ring of buckets, so a transfer
+// straddling the hour is one):
 //
-//   - per destination address and port, UploadWindow (1 h): UploadBytes
-//     (50 MiB), or SSHUploadBytes (10 MiB) over SSH: tcp/22 and 2222, or any
-//     port whose service (by content) is ssh (exfil_ssh);
+//   - per destination address and port, UploadWindow (1 h, twelve
+//     buckets): UploadBytes (50 MiB), or SSHUploadBytes (10 MiB) over SSH:
+//     tcp/22 and 2222, or any port whose service (by content) is ssh
+//     (exfil_ssh);
 //   - per registered domain of the destination (from the DNS answer that
-//     gave its address, an SNI or HTTP host), 24 h: DayUploadBytes
-//     (256 MiB), so 500 MB in chunks over a day, or over twenty
-//     addresses of one provider, is one upload;
+//     gave its address, an SNI or HTTP host), Horizon (24 h, twenty-four
+//     buckets): DayUploadBytes (256 MiB), so 500 MB in chunks over a day,
+//     or over twenty addresses of one provider, is one upload;
 //   - uploads to well-known cloud storage (S3, Azure blobs, Google Cloud
 //     Storage, Backblaze: backups) are the low-severity policy threat
 //     cloud_upload, not exfiltration.
@@ -27,7 +29,6 @@ import (
 const (
 	sshUploadBytes = 10 << 20
 	dayUploadBytes = 256 << 20
-	dayWindow      = 24 * time.Hour
 )
 
 // cloudStorage are the registered domains (or suffixes) of object storage
@@ -51,19 +52,58 @@ type uploadKey struct {
 	Dom uint64 // hash of the registered domain
 }
 
-// uploadState is a day's uploads from one source to one registered
-// domain.
+// uploadState is the uploads from one source to one registered domain in
+// the horizon.
 type uploadState struct {
-	Start   time.Time
-	Out, In int64
-	Addrs   int // distinct addresses seen (counted when new to the pair table)
+	Start time.Time // first upload since the window was last empty
+	Bytes byteWindow[[longBuckets][2]int64]
+	Addrs int // distinct addresses seen since Start (counted when new to the pair table)
 }
 
 // uploadPair is the upload detector's part of a pair's state (pairs.go):
-// UploadWindow of bytes to one address and port.
+// the bytes to one address and port in UploadWindow.
 type uploadPair struct {
-	Start   time.Time
-	Out, In int64
+	Start time.Time
+	Bytes byteWindow[[shortBuckets][2]int64]
+}
+
+// byteWindow is a sliding window of bytes out and in: a ring of buckets
+// as in slide.go, but held inline and with the sums kept as buckets come
+// and go, since it runs for every flow out and a walk over a ring
+// elsewhere in memory costs a cache miss or more per flow.
+type byteWindow[A [shortBuckets][2]int64 | [longBuckets][2]int64] struct {
+	Head    int64 // number of the newest bucket; 0: empty
+	Out, In int64 // sums over the ring
+	B       A
+}
+
+// add adds a flow's bytes at now to a window of buckets of width and
+// returns the window's sums; false for a flow older than the window.
+// start is set to now when the window was empty.
+func (w *byteWindow[A]) add(start *time.Time, now time.Time, width time.Duration, out, in int64) (sumOut, sumIn int64, ok bool) {
+	n := int64(len(w.B))
+	b := bucketOf(now, width)
+	switch {
+	case w.Head == 0:
+		w.Head = b
+		*start = now
+	case b > w.Head:
+		for i := w.Head + 1; i <= b && i <= w.Head+n; i++ {
+			x := &w.B[ring(i, int(n))]
+			w.Out, w.In = w.Out-x[0], w.In-x[1]
+			*x = [2]int64{}
+		}
+		if w.Out == 0 && w.In == 0 {
+			*start = now
+		}
+		w.Head = b
+	case b <= w.Head-n:
+		return 0, 0, false
+	}
+	x := &w.B[ring(b, int(n))]
+	x[0], x[1] = x[0]+out, x[1]+in
+	w.Out, w.In = w.Out+out, w.In+in
+	return w.Out, w.In, true
 }
 
 type uploads struct {
@@ -85,7 +125,7 @@ func (d *uploads) tables() []stateTable { return []stateTable{d.domains} }
 
 func (d *uploads) sweep(now time.Time, long bool) {
 	if long {
-		d.domains.expire(now.Add(-dayWindow))
+		d.domains.expire(now.Add(-d.th.Horizon))
 	}
 }
 
@@ -95,21 +135,21 @@ func (d *uploads) observe(o *observation, f *findings) {
 		return
 	}
 	p := &o.pair.Upload
-	if roll(&p.Start, o.now, d.th.UploadWindow) {
-		p.Out, p.In = 0, 0
+	out, in, ok := p.Bytes.add(&p.Start, o.now, d.th.UploadWindow/shortBuckets, ev.BytesOut, ev.BytesIn)
+	if !ok {
+		return
 	}
-	p.Out += ev.BytesOut
-	p.In += ev.BytesIn
+	span := func() string { return since(o.now, later(p.Start, o.now.Add(-d.th.UploadWindow))) }
 	// Only flows that send more than they receive are uploads; the name
 	// of the destination is looked up for those only.
-	if ev.BytesOut < 4*ev.BytesIn && p.Out < 4*p.In {
+	if ev.BytesOut < 4*ev.BytesIn && out < 4*in {
 		return
 	}
 	ans, named := d.answers.peek(ev.DestIP)
 	if named && ans.Cloud {
-		if p.Out >= d.th.UploadBytes && p.Out >= 4*p.In {
+		if out >= d.th.UploadBytes && out >= 4*in {
 			f.add(ThreatCloudUpload, ev.DestIP.String(), "%s sent %s to %s (%s, cloud storage) in %s: a backup or a copy to storage outside",
-				ev.SrcIP, size(p.Out), ev.DestIP, d.answers.name(ans.Reg), since(o.now, p.Start))
+				ev.SrcIP, size(out), ev.DestIP, d.answers.name(ans.Reg), span())
 		}
 		return
 	}
@@ -120,31 +160,33 @@ func (d *uploads) observe(o *observation, f *findings) {
 	if ssh {
 		limit = sshUploadBytes
 	}
-	if p.Out >= limit && p.Out >= 4*p.In {
+	if out >= limit && out >= 4*in {
 		id, what := ThreatExfilUpload, "tcp"
 		if ssh {
 			id, what = ThreatExfilSSH, "SSH"
 		}
 		f.add(id, fmt.Sprint(ev.DestIP, ":", ev.DestPort), "%s sent %s to %s over %s/%d in %s and received %s",
-			ev.SrcIP, size(p.Out), ev.DestIP, what, ev.DestPort, since(o.now, p.Start), size(p.In))
+			ev.SrcIP, size(out), ev.DestIP, what, ev.DestPort, span(), size(in))
 		return
 	}
 	if !named || ans.Reg == 0 || ev.BytesOut < 4*ev.BytesIn {
 		return
 	}
 	u := d.domains.get(uploadKey{Src: ev.SrcIP.As16(), Dom: ans.Reg}, o.now)
-	if roll(&u.Start, o.now, dayWindow) {
-		u.Out, u.In, u.Addrs = 0, 0, 0
+	start := u.Start
+	if out, in, ok = u.Bytes.add(&u.Start, o.now, d.th.Horizon/longBuckets, ev.BytesOut, ev.BytesIn); !ok {
+		return
 	}
-	u.Out += ev.BytesOut
-	u.In += ev.BytesIn
+	if u.Start != start {
+		u.Addrs = 0 // the window was empty
+	}
 	if o.newPair {
 		u.Addrs++
 	}
-	if u.Out >= dayUploadBytes && u.Out >= 4*u.In {
+	if out >= dayUploadBytes && out >= 4*in {
 		reg := d.answers.name(ans.Reg)
 		f.add(ThreatExfilUpload, reg, "%s sent %s to %s (%d addresses) in %s and received %s",
-			ev.SrcIP, size(u.Out), reg, max(u.Addrs, 1), since(o.now, u.Start), size(u.In))
+			ev.SrcIP, size(out), reg, max(u.Addrs, 1), since(o.now, later(u.Start, o.now.Add(-d.th.Horizon))), size(in))
 	}
 }
 

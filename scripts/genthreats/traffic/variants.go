@@ -204,6 +204,52 @@ var Variants = []Variant{
 		g.DNS(t, h, "version.bind", layers.DNSTypeTXT, layers.DNSResponseCodeNoErr)
 		return t.Add(time.Second)
 	}},
+	// Slow behaviour and window edges (issue 10): paces from the slow end
+	// of what implants and careful scanners do, and bursts that straddle
+	// the hour.
+	{"dns_tunnel", "A lookups of 30-character base32 names every 2-5 min for 12 h", "dns_tunnel", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.trickle(t, h, 12*time.Hour, 2*time.Minute, 5*time.Minute, "s.example-trickle.net")
+	}},
+	{"dns_tunnel", "A lookups of 30-character base32 names every 5-15 min for 24 h", "dns_tunnel", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		return g.trickle(t, h, 24*time.Hour, 5*time.Minute, 15*time.Minute, "s.example-drip.net")
+	}},
+	{"dga", "random letters (no digits), one every 10-20 min for 24 h, NXDOMAIN", "dga", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		end := t.Add(24 * time.Hour)
+		for t.Before(end) {
+			g.DNS(t, h, g.randLabel(8+g.Rand.Intn(6), lower)+".net", layers.DNSTypeA, layers.DNSResponseCodeNXDomain)
+			t = t.Add(time.Duration(600+g.Rand.Intn(601)) * time.Second)
+		}
+		return t
+	}},
+	{"scan", "20 ports of one host in 10 min, straddling the hour after a first failed connection", "scan_port", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		g.TCP(t, Conn{Src: h, Dst: addr("198.51.100.77"), Port: 8443, NoAnswer: true})
+		t = t.Add(55 * time.Minute)
+		p := 0
+		return g.every(t, 20, 30*time.Second, 0.2, func(t time.Time) {
+			p++
+			g.TCP(t, Conn{Src: h, Dst: addr("198.51.100.9"), Port: uint16(2000 + 53*p), NoAnswer: true})
+		})
+	}},
+	{"scan", "tcp/22 of a /24, one host every 5 min ± 50 %", "scan_host", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		i := 0
+		return g.every(t, 254, 5*time.Minute, 0.5, func(t time.Time) {
+			i++
+			g.TCP(t, Conn{Src: h, Dst: addr(fmt.Sprintf("203.0.113.%d", i)), Port: 22, NoAnswer: true})
+		})
+	}},
+	{"exfil", "two 30 MB uploads to one host 10 min apart, straddling the hour after a first small one", "exfil_upload", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		dst := addr("198.51.100.88")
+		g.TCP(t, Conn{Src: h, Dst: dst, Port: 443, OutSize: 200 << 10, In: make([]byte, 20<<10)})
+		g.TCP(t.Add(55*time.Minute), Conn{Src: h, Dst: dst, Port: 443, OutSize: 30 << 20, In: make([]byte, 100<<10)})
+		return g.TCP(t.Add(65*time.Minute), Conn{Src: h, Dst: dst, Port: 443, OutSize: 30 << 20, In: make([]byte, 100<<10)})
+	}},
+	{"scan", "100 ports of one host, one every 10 min", "scan_port", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		p := 0
+		return g.every(t, 100, 10*time.Minute, 0.2, func(t time.Time) {
+			p++
+			g.TCP(t, Conn{Src: h, Dst: addr("198.51.100.10"), Port: uint16(100 + 11*p), Refused: true})
+		})
+	}},
 }
 
 // Chores lists benign periodic and bulk jobs that must raise no threat
@@ -261,7 +307,43 @@ var Chores = []Variant{
 			i++
 		})
 	}},
+	{"chore", "a host's day of lookups: 2000 over 24 h, 2 % NXDOMAIN (typos, search-domain suffixes)", "", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		end := t.Add(24 * time.Hour)
+		for t.Before(end) {
+			switch r := g.Rand.Intn(100); {
+			case r == 0:
+				g.DNS(t, h, dayTypos[g.Rand.Intn(len(dayTypos))], layers.DNSTypeA, layers.DNSResponseCodeNXDomain)
+			case r == 1:
+				g.DNS(t, h, dayNames[g.Rand.Intn(len(dayNames))]+".corp.example.com", layers.DNSTypeA, layers.DNSResponseCodeNXDomain)
+			default:
+				g.DNS(t, h, dayNames[g.Rand.Intn(len(dayNames))], layers.DNSTypeA, layers.DNSResponseCodeNoErr, "203.0.113.80")
+			}
+			t = t.Add(g.jittered(43*time.Second, 0.5))
+		}
+		return t
+	}},
 }
+
+// trickle is a slow DNS tunnel: for d, A lookups of random 30-character
+// names under domain, from lo to hi apart (uniform).
+func (g *Gen) trickle(t time.Time, h netip.Addr, d, lo, hi time.Duration, domain string) time.Time {
+	end := t.Add(d)
+	for t.Before(end) {
+		g.DNS(t, h, g.randLabel(30, base32)+"."+domain, layers.DNSTypeA, layers.DNSResponseCodeNoErr, "198.51.100.53")
+		t = t.Add(lo + time.Duration(g.Rand.Int63n(int64(hi-lo)+1)))
+	}
+	return t
+}
+
+// dayNames and dayTypos make a host's ordinary day of lookups.
+var (
+	dayNames = []string{"www.wikipedia.org", "en.wikipedia.org", "news.ycombinator.com", "docs.python.org", "pypi.org",
+		"www.debian.org", "deb.debian.org", "stackoverflow.com", "cdn.jsdelivr.net", "fonts.gstatic.com", "www.bbc.co.uk",
+		"www.mozilla.org", "addons.mozilla.org", "www.kernel.org", "go.dev", "proxy.golang.org", "www.nytimes.com",
+		"www.theguardian.com", "weather.com", "www.openstreetmap.org", "tile.openstreetmap.org", "www.ietf.org"}
+	dayTypos = []string{"stackoverfow.com", "wikipeda.org", "pyhton.org", "debain.org", "mozila.org", "kernal.org",
+		"openstreetmpa.org", "thegaurdian.com", "nytiems.com", "jsdeliver.net"}
+)
 
 // sshPayload is n bytes of one side of an SSH session: its version banner,
 // then (encrypted) filler.
