@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -243,5 +244,25 @@ func TestRareFingerprint(t *testing.T) {
 		if _, ok := a.Threats["oast"]; !ok {
 			t.Errorf("an alert other than oast: %s", a.Reason)
 		}
+	}
+	// The flag raises the alert's severity, not the threat's.
+	first, last := alerts[0], alerts[len(alerts)-1]
+	if first.Severity != 4 || last.Severity != 5 || last.Threats["oast"].Severity != 4 {
+		t.Errorf("severities %d then %d (threat %d), want 4 then 5 (threat 4)", first.Severity, last.Severity, last.Threats["oast"].Severity)
+	}
+	// Not a policy threat's: DoH from the rare client stays at 2.
+	doh := oast("t10d070600_c50f5591e341_1a3805c3aa63", 110*time.Minute)
+	doh.SNI, doh.DestIP = "dns.google", netip.MustParseAddr("8.8.8.8")
+	dohs := 0
+	for _, a := range run(t, DefaultConfig(), append(evs, doh)) {
+		if _, ok := a.Threats[ThreatDoH]; ok {
+			dohs++
+			if a.Severity != 2 || !slices.Contains(a.Flags, "rare_ja4") {
+				t.Errorf("doh alert severity %d flags %v, want 2 with rare_ja4", a.Severity, a.Flags)
+			}
+		}
+	}
+	if dohs != 1 {
+		t.Errorf("%d doh alerts, want 1", dohs)
 	}
 }

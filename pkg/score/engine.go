@@ -423,6 +423,9 @@ func (e *Engine) raise(ev *event.Event, f *findings, emit func(*event.Event)) {
 		a.Type = event.TypeAlert
 		a.EventType = ev.Type
 		a.Severity = t.Severity
+		if !t.Policy && a.Severity < 5 && raising(flags) {
+			a.Severity++
+		}
 		a.Threats = map[string]event.Threat{h.id: {Title: t.Title, Severity: t.Severity, Policy: t.Policy}}
 		a.Flags = flags
 		a.Reason = h.reason
@@ -439,6 +442,21 @@ func (e *Engine) raise(ev *event.Event, f *findings, emit func(*event.Event)) {
 		e.stats.Alerts++
 		emit(a)
 	}
+}
+
+// raising reports whether flags hold a sign that the destination or the
+// client is new to the network (first_seen, rare_ja4, rare_user_agent):
+// weak alone, it makes a threat found in the same event likelier to be
+// what it looks like, so the alert's severity goes one up (the threat's
+// own severity in threats stays the catalog's).
+func raising(flags []string) bool {
+	for _, f := range flags {
+		switch f {
+		case "first_seen", "rare_ja4", "rare_user_agent":
+			return true
+		}
+	}
+	return false
 }
 
 func copyEvent(ev *event.Event) *event.Event {
