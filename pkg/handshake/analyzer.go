@@ -1,6 +1,8 @@
 package handshake
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"time"
 
 	"github.com/nfr-project/nfr/pkg/event"
@@ -39,10 +41,16 @@ type Analyzer struct {
 	stats      Stats
 	stream.Own // reassembly when used alone, as a decode.Handler
 	held       int
+	// free holds emitted events for reuse, and fill makes their
+	// fingerprint strings out of an arena: an event and its strings
+	// apiece were most of the analyser's garbage on short connections.
+	free []*event.Event
+	fill filler
 }
 
 // New returns an analyser calling emit once per TLS connection; the event
-// belongs to the callee. The Analyzer is a decode.Handler with its own
+// is the analyser's again when emit returns (copy what is kept: it is
+// reused for a later connection). The Analyzer is a decode.Handler with its own
 // reassembly; to share one reassembler among analysers give Conn to
 // stream.New (through stream.Fanout) instead.
 func New(cfg Config, emit func(*event.Event)) *Analyzer {
@@ -57,6 +65,7 @@ func New(cfg Config, emit func(*event.Event)) *Analyzer {
 		cfg.MaxHeld = d.MaxHeld
 	}
 	a := &Analyzer{cfg: cfg, emit: emit}
+	a.fill.arena = true
 	a.Own = stream.Own{Config: cfg.Stream, Factory: a.Conn}
 	return a
 }
@@ -303,7 +312,13 @@ func (c *conn) event() *event.Event {
 		if c.transport == 'd' {
 			proto = "udp"
 		}
-		c.ev = &event.Event{Type: event.TypeTLS, TS: c.id.Start, Proto: proto, Source: c.id.Source, TunnelParent: c.id.TunnelParent,
+		if n := len(c.a.free); n > 0 {
+			c.ev = c.a.free[n-1]
+			c.a.free = c.a.free[:n-1]
+		} else {
+			c.ev = new(event.Event)
+		}
+		*c.ev = event.Event{Type: event.TypeTLS, TS: c.id.Start, Proto: proto, Source: c.id.Source, TunnelParent: c.id.TunnelParent,
 			SrcIP: client.Addr(), SrcPort: client.Port(), DestIP: server.Addr(), DestPort: server.Port()}
 	}
 	return c.ev
@@ -322,27 +337,59 @@ func (c *conn) finish() {
 		return
 	}
 	ev := c.event()
+	a := c.a
 	if c.ch != nil {
-		Fill(ev, c.ch, c.transport)
+		a.fill.fill(ev, c.ch, c.transport)
 	}
 	if c.sh != nil {
 		ev.TLSVersion = VersionName(c.sh.Negotiated())
 		ev.JA3SRaw, ev.JA3S = c.sh.JA3S()
 	}
-	c.a.stats.Events++
-	c.a.emit(ev)
+	a.stats.Events++
+	a.emit(ev)
+	c.ev = nil
+	if len(a.free) < 1024 {
+		a.free = append(a.free, ev)
+	}
 }
 
 // Fill sets the ClientHello's fields of ev: sni, the offered version, alpn,
 // ja3 and ja4 (with the given transport letter).
 func Fill(ev *event.Event, ch *ClientHello, transport byte) {
+	var f filler
+	f.fill(ev, ch, transport)
+}
+
+// A filler makes the fingerprints of events, in a buffer it keeps, and
+// their strings out of an arena when arena is set (an analyser's, reused
+// for every connection) or one allocation each (Fill, for the odd QUIC
+// connection).
+type filler struct {
+	arena bool
+	strs  event.Arena
+	buf   []byte
+}
+
+func (f *filler) str(b []byte) string {
+	if f.arena {
+		return f.strs.String(b)
+	}
+	return string(b)
+}
+
+func (f *filler) fill(ev *event.Event, ch *ClientHello, transport byte) {
 	ev.SNI = ch.SNI
 	ev.TLSVersion = VersionName(ch.Offered())
 	if len(ch.ALPN) > 0 {
 		ev.ALPN = ch.ALPN
 	}
-	ev.JA3Raw, ev.JA3 = ch.JA3()
-	ev.JA4 = ch.JA4(transport)
+	f.buf = ch.appendJA3(f.buf[:0])
+	sum := md5.Sum(f.buf)
+	var h [2 * md5.Size]byte
+	hex.Encode(h[:], sum[:])
+	ev.JA3Raw, ev.JA3 = f.str(f.buf), f.str(h[:])
+	f.buf = ch.appendJA4(f.buf[:0], transport)
+	ev.JA4 = f.str(f.buf)
 }
 
 // Gap: a hole in the handshake ends our view of it.

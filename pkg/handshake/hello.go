@@ -279,7 +279,13 @@ func appendDec[T uint8 | uint16](b []byte, vs []T, skipGrease bool) []byte {
 
 // JA3 returns the JA3 string of the hello and its MD5 in hex.
 func (ch *ClientHello) JA3() (raw, hash string) {
-	b := make([]byte, 0, 512)
+	b := ch.appendJA3(make([]byte, 0, 512))
+	sum := md5.Sum(b)
+	return string(b), hex.EncodeToString(sum[:])
+}
+
+// appendJA3 appends the JA3 string of the hello to b.
+func (ch *ClientHello) appendJA3(b []byte) []byte {
 	b = strconv.AppendUint(b, uint64(ch.Version), 10)
 	b = append(b, ',')
 	b = appendDec(b, ch.Ciphers, true)
@@ -288,9 +294,7 @@ func (ch *ClientHello) JA3() (raw, hash string) {
 	b = append(b, ',')
 	b = appendDec(b, ch.Groups, true)
 	b = append(b, ',')
-	b = appendDec(b, ch.PointFormats, false)
-	sum := md5.Sum(b)
-	return string(b), hex.EncodeToString(sum[:])
+	return appendDec(b, ch.PointFormats, false)
 }
 
 // JA3S returns the JA3S string of the server hello and its MD5 in hex.
@@ -308,12 +312,16 @@ func (sh *ServerHello) JA3S() (raw, hash string) {
 // JA4 returns the JA4 fingerprint per FoxIO's specification; transport is
 // 't' (TCP), 'q' (QUIC) or 'd' (DTLS).
 func (ch *ClientHello) JA4(transport byte) string {
+	return string(ch.appendJA4(make([]byte, 0, 36), transport))
+}
+
+// appendJA4 appends the JA4 fingerprint to out.
+func (ch *ClientHello) appendJA4(out []byte, transport byte) []byte {
 	var scratch [128]uint16
 	ciphers := noGrease(scratch[:0], ch.Ciphers, nil)
 	nc := len(ciphers)
 	exts := noGrease(ciphers[nc:nc], ch.Extensions, nil)
 	ne := len(exts)
-	out := make([]byte, 0, 36)
 	out = append(out, transport)
 	out = append(out, ja4Version(ch.Offered())...)
 	if slices.Contains(ch.Extensions, extServerName) {
@@ -321,26 +329,27 @@ func (ch *ClientHello) JA4(transport byte) string {
 	} else {
 		out = append(out, 'i')
 	}
-	out = append(out, twoDigits(nc)...)
-	out = append(out, twoDigits(ne)...)
-	out = append(out, ja4ALPN(ch.ALPN)...)
+	out = appendTwoDigits(out, nc)
+	out = appendTwoDigits(out, ne)
+	out = appendJA4ALPN(out, ch.ALPN)
 	out = append(out, '_')
 	// Four-digit hex sorts as the numbers do.
 	slices.Sort(ciphers)
-	buf := make([]byte, 0, 5*(len(ch.Ciphers)+len(ch.Extensions)+len(ch.SigAlgs))+1)
-	out = appendHash12(out, appendHexList(buf, ciphers))
+	var stack [1024]byte // enough for usual hellos: no allocation
+	buf := appendHexList(stack[:0], ciphers)
+	out = appendHash12(out, buf)
 	out = append(out, '_')
 	exts = noGrease(exts[:0], ch.Extensions, func(v uint16) bool { return v == extServerName || v == extALPN })
 	if len(exts) == 0 {
-		return string(append(out, "000000000000"...))
+		return append(out, "000000000000"...)
 	}
 	slices.Sort(exts)
 	buf = appendHexList(buf[:0], exts)
-	if sigs := noGrease(nil, ch.SigAlgs, nil); len(sigs) > 0 {
+	if sigs := noGrease(ciphers[:0], ch.SigAlgs, nil); len(sigs) > 0 {
 		buf = append(buf, '_')
 		buf = appendHexList(buf, sigs)
 	}
-	return string(appendHash12(out, buf))
+	return appendHash12(out, buf)
 }
 
 // noGrease appends the values that are not GREASE and not skipped.
@@ -403,25 +412,26 @@ func ja4Version(v uint16) string {
 	return "00"
 }
 
-func twoDigits(n int) string {
+func appendTwoDigits(b []byte, n int) []byte {
 	n = min(n, 99)
-	return string([]byte{byte('0' + n/10), byte('0' + n%10)})
+	return append(b, byte('0'+n/10), byte('0'+n%10))
 }
 
 func alnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
 }
 
-// ja4ALPN gives the first and last characters of the first ALPN value, or
-// of its hex form when either is not alphanumeric; 00 without ALPN.
-func ja4ALPN(alpn []string) string {
+// appendJA4ALPN appends the first and last characters of the first ALPN
+// value, or of its hex form when either is not alphanumeric; 00 without
+// ALPN.
+func appendJA4ALPN(b []byte, alpn []string) []byte {
 	if len(alpn) == 0 || alpn[0] == "" {
-		return "00"
+		return append(b, "00"...)
 	}
 	a := alpn[0]
 	if !alnum(a[0]) || !alnum(a[len(a)-1]) {
-		h := hex.EncodeToString([]byte(a))
-		return string([]byte{h[0], h[len(h)-1]})
+		// The first hex digit of the first byte, the last of the last.
+		return append(b, hexDigits[a[0]>>4], hexDigits[a[len(a)-1]&15])
 	}
-	return string([]byte{a[0], a[len(a)-1]})
+	return append(b, a[0], a[len(a)-1])
 }

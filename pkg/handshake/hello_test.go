@@ -108,7 +108,7 @@ func TestALPNRule(t *testing.T) {
 		{"h2", "h2"}, {"http/1.1", "h1"}, {"x", "xx"}, {"\xab", "ab"}, {"\xab\xcd", "ad"},
 		{"0\xab", "3b"}, {"01\xab\xcd", "3d"}, {"0\xab\xcd1", "01"}, {"", "00"},
 	} {
-		if got := ja4ALPN([]string{tc.alpn}); got != tc.want {
+		if got := string(appendJA4ALPN(nil, []string{tc.alpn})); got != tc.want {
 			t.Errorf("%q: %s, want %s", tc.alpn, got, tc.want)
 		}
 	}
@@ -126,7 +126,7 @@ func TestSplitHello(t *testing.T) {
 	}
 	for _, input := range [][]byte{record(1, clientHello), records} {
 		var out []*event.Event
-		a := New(Config{}, func(e *event.Event) { out = append(out, e) })
+		a := New(Config{}, func(e *event.Event) { c := *e; out = append(out, &c) }) // e is reused
 		c := a.Conn(stream.ID{})
 		for i := range input {
 			c.Data(stream.ClientToServer, input[i:i+1], time.Time{})

@@ -20,7 +20,7 @@ var id = stream.ID{
 // client's first ("> ") or the server's ("< ").
 func feed(t *testing.T, msgs []string, chunk int) ([]*event.Event, Stats) {
 	var out []*event.Event
-	a := New(Config{}, func(e *event.Event) { out = append(out, e) })
+	a := New(Config{}, func(e *event.Event) { c := *e; out = append(out, &c) }) // e is reused
 	c := a.Conn(id)
 	ts := time.Unix(1700000000, 0)
 	for _, m := range msgs {
@@ -98,7 +98,7 @@ func TestParse(t *testing.T) {
 
 func TestGapInHeadIsCounted(t *testing.T) {
 	var out []*event.Event
-	a := New(Config{}, func(e *event.Event) { out = append(out, e) })
+	a := New(Config{}, func(e *event.Event) { c := *e; out = append(out, &c) }) // e is reused
 	c := a.Conn(id)
 	c.Data(stream.ClientToServer, []byte("GET / HTTP/1.1\r\nHo"), time.Time{})
 	c.Gap(stream.ClientToServer, 10)
@@ -126,7 +126,7 @@ func BenchmarkParse(b *testing.B) {
 
 func TestHeldIsBounded(t *testing.T) {
 	var out []*event.Event
-	a := New(Config{MaxHeld: 1000}, func(e *event.Event) { out = append(out, e) })
+	a := New(Config{MaxHeld: 1000}, func(e *event.Event) { c := *e; out = append(out, &c) }) // e is reused
 	for i := 0; i < 100; i++ {
 		c := a.Conn(id)
 		c.Data(stream.ClientToServer, []byte("GET / HTTP/1.1\r\nHost: a-long-incomplete-head.example\r\nX: "+strings.Repeat("y", 40)), time.Time{})
