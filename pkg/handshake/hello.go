@@ -90,8 +90,12 @@ func (r *reader) bytes(n int) []byte {
 func (r *reader) vec8() []byte  { return r.bytes(int(r.u8())) }
 func (r *reader) vec16() []byte { return r.bytes(int(r.u16())) }
 
-func u16s(b []byte) []uint16 {
-	out := make([]uint16, 0, len(b)/2)
+// u16s appends the big-endian values of b to out, which is made when nil
+// (so a fresh hello has its lists non-nil, as it always had).
+func u16s(out []uint16, b []byte) []uint16 {
+	if out == nil {
+		out = make([]uint16, 0, len(b)/2)
+	}
 	for i := 0; i+1 < len(b); i += 2 {
 		out = append(out, uint16(b[i])<<8|uint16(b[i+1]))
 	}
@@ -101,20 +105,32 @@ func u16s(b []byte) []uint16 {
 // ParseClientHello parses the body of a ClientHello handshake message
 // (after its 4-byte header).
 func ParseClientHello(b []byte) (*ClientHello, error) {
+	ch := &ClientHello{}
+	ok, err := ch.parse(b)
+	if !ok {
+		return nil, err
+	}
+	return ch, err
+}
+
+// parse is ParseClientHello into ch, reusing the storage of its lists (an
+// analyser's connections reuse theirs); false when b is not a hello.
+func (ch *ClientHello) parse(b []byte) (bool, error) {
 	r := reader{b: b}
-	ch := &ClientHello{Version: r.u16()}
+	*ch = ClientHello{Version: r.u16(), Versions: ch.Versions[:0], Ciphers: ch.Ciphers[:0], Extensions: ch.Extensions[:0],
+		Groups: ch.Groups[:0], PointFormats: ch.PointFormats[:0], SigAlgs: ch.SigAlgs[:0], ALPN: ch.ALPN[:0]}
 	r.bytes(32) // random
 	r.vec8()    // session id
 	if ch.Version >= 0xfe00 {
 		r.vec8() // DTLS cookie
 	}
-	ch.Ciphers = u16s(r.vec16())
+	ch.Ciphers = u16s(ch.Ciphers, r.vec16())
 	r.vec8() // compression methods
 	if r.bad {
-		return nil, errShort
+		return false, errShort
 	}
 	if len(r.b) == 0 {
-		return ch, nil // no extensions
+		return true, nil // no extensions
 	}
 	whole := extensions(r.vec16(), func(typ uint16, data []byte) {
 		ch.Extensions = append(ch.Extensions, typ)
@@ -130,33 +146,53 @@ func ParseClientHello(b []byte) (*ClientHello, error) {
 				}
 			}
 		case extSupportedGroups:
-			ch.Groups = u16s(e.vec16())
+			ch.Groups = u16s(ch.Groups[:0], e.vec16())
 		case extECPointFormats:
-			ch.PointFormats = append([]uint8(nil), e.vec8()...)
+			ch.PointFormats = append(ch.PointFormats[:0], e.vec8()...)
 		case extSignatureAlgs:
-			ch.SigAlgs = u16s(e.vec16())
+			ch.SigAlgs = u16s(ch.SigAlgs[:0], e.vec16())
 		case extALPN:
 			list := reader{b: e.vec16()}
 			for len(list.b) > 0 && !list.bad {
 				p := list.vec8()
 				if !list.bad {
-					ch.ALPN = append(ch.ALPN, string(p))
+					ch.ALPN = append(ch.ALPN, alpnName(p))
 				}
 			}
 		case extSupportedVersions:
-			ch.Versions = u16s(e.vec8())
+			ch.Versions = u16s(ch.Versions[:0], e.vec8())
 		}
 	})
 	if !whole {
-		return ch, errShort
+		return true, errShort
 	}
-	return ch, nil
+	return true, nil
+}
+
+// alpnName returns p as a string, without a copy for the usual protocols.
+func alpnName(p []byte) string {
+	switch string(p) {
+	case "h2":
+		return "h2"
+	case "http/1.1":
+		return "http/1.1"
+	}
+	return string(p)
 }
 
 // ParseServerHello parses the body of a ServerHello message.
 func ParseServerHello(b []byte) (*ServerHello, error) {
+	sh := &ServerHello{}
+	if err := sh.parse(b); err != nil {
+		return nil, err
+	}
+	return sh, nil
+}
+
+// parse is ParseServerHello into sh, reusing its list's storage.
+func (sh *ServerHello) parse(b []byte) error {
 	r := reader{b: b}
-	sh := &ServerHello{Version: r.u16()}
+	*sh = ServerHello{Version: r.u16(), Extensions: sh.Extensions[:0]}
 	r.bytes(32)
 	draft := sh.Version>>8 == 0x7f // TLS 1.3 drafts before 22: no session id, no compression
 	if !draft {
@@ -167,10 +203,10 @@ func ParseServerHello(b []byte) (*ServerHello, error) {
 		r.u8() // compression
 	}
 	if r.bad {
-		return nil, errShort
+		return errShort
 	}
 	if len(r.b) == 0 {
-		return sh, nil
+		return nil
 	}
 	extensions(r.vec16(), func(typ uint16, data []byte) { // a cut-off extension ends them, no error
 		sh.Extensions = append(sh.Extensions, typ)
@@ -178,7 +214,7 @@ func ParseServerHello(b []byte) (*ServerHello, error) {
 			sh.Selected = uint16(data[0])<<8 | uint16(data[1])
 		}
 	})
-	return sh, nil
+	return nil
 }
 
 // extensions calls f with the type and data of each extension of an
@@ -299,14 +335,18 @@ func (ch *ClientHello) appendJA3(b []byte) []byte {
 
 // JA3S returns the JA3S string of the server hello and its MD5 in hex.
 func (sh *ServerHello) JA3S() (raw, hash string) {
-	b := make([]byte, 0, 128)
+	b := sh.appendJA3S(make([]byte, 0, 128))
+	sum := md5.Sum(b)
+	return string(b), hex.EncodeToString(sum[:])
+}
+
+// appendJA3S appends the JA3S string of the server hello to b.
+func (sh *ServerHello) appendJA3S(b []byte) []byte {
 	b = strconv.AppendUint(b, uint64(sh.Version), 10)
 	b = append(b, ',')
 	b = strconv.AppendUint(b, uint64(sh.Cipher), 10)
 	b = append(b, ',')
-	b = appendDec(b, sh.Extensions, true)
-	sum := md5.Sum(b)
-	return string(b), hex.EncodeToString(sum[:])
+	return appendDec(b, sh.Extensions, true)
 }
 
 // JA4 returns the JA4 fingerprint per FoxIO's specification; transport is

@@ -56,9 +56,10 @@ type Analyzer struct {
 	// free holds emitted requests for reuse: short connections make one
 	// request each, and a fresh event apiece was most of the analyser's
 	// garbage.
-	free []*pending
-	strs event.Arena // the events' header strings
-	url  []byte      // where appendURL builds the URL
+	free  []*pending
+	conns []*conn     // ended connections, for reuse
+	strs  event.Arena // the events' header strings
+	url   []byte      // where appendURL builds the URL
 }
 
 // New returns an analyser calling emit with each request's event; the
@@ -91,7 +92,21 @@ func (a *Analyzer) Stats() Stats {
 
 // Conn is a stream.Factory: it returns the consumer of one connection.
 func (a *Analyzer) Conn(id stream.ID) stream.Conn {
+	if n := len(a.conns); n > 0 {
+		c := a.conns[n-1]
+		a.conns = a.conns[:n-1]
+		*c = conn{a: a, id: id, reqDir: -1, queue: c.queue[:0]}
+		return c
+	}
 	return &conn{a: a, id: id, reqDir: -1}
+}
+
+// recycle keeps c for a later connection; the stream calls nothing on c
+// after End.
+func (a *Analyzer) recycle(c *conn) {
+	if len(a.conns) < maxFree {
+		a.conns = append(a.conns, c)
+	}
 }
 
 // parser states of one direction.
@@ -216,10 +231,19 @@ func (c *conn) data(d stream.Dir, b []byte, ts time.Time) bool {
 		case c.clientBad:
 			return true // wait for the server's answer
 		default:
-			c.probe = append(c.probe, b...)
-			switch classify(c.probe) {
+			// The first bytes are classified where they are; only an
+			// undecided start is copied, to wait for more.
+			probe := b
+			if len(c.probe) > 0 {
+				c.probe = append(c.probe, b...)
+				probe = c.probe
+			}
+			switch classify(probe) {
 			case maybe:
-				if len(c.probe) < 64 {
+				if len(probe) < 64 {
+					if len(c.probe) == 0 {
+						c.probe = append(c.probe, b...)
+					}
 					return true
 				}
 				fallthrough
@@ -234,7 +258,7 @@ func (c *conn) data(d stream.Dir, b []byte, ts time.Time) bool {
 				return true
 			}
 			c.reqDir = d
-			b = c.probe
+			b = probe
 		}
 		c.probe = nil
 		if !c.tunnel {
@@ -636,6 +660,7 @@ func (c *conn) End(time.Time) {
 	c.flush()
 	c.stop = true
 	c.account()
+	c.a.recycle(c)
 }
 
 func cutLine(b []byte) (line, rest []byte) {

@@ -471,8 +471,16 @@ func (r *Reassembler) Close() {
 // Fanout returns a Factory giving each connection to every factory's
 // consumer, so one reassembler serves several analysers.
 func Fanout(fs ...Factory) Factory {
+	var free []*multi // ended fan-outs, for reuse
 	return func(id ID) Conn {
-		m := &multi{} // one allocation for a small fan-out
+		var m *multi
+		if n := len(free); n > 0 {
+			m, free = free[n-1], free[:n-1]
+			*m = multi{}
+		} else {
+			m = new(multi) // one allocation for a small fan-out
+		}
+		m.free = &free
 		m.cs = m.small[:0]
 		for _, f := range fs {
 			if c := f(id); c != nil {
@@ -481,9 +489,12 @@ func Fanout(fs ...Factory) Factory {
 		}
 		switch len(m.cs) {
 		case 0:
+			free = append(free, m)
 			return nil
 		case 1:
-			return m.cs[0]
+			c := m.cs[0]
+			free = append(free, m)
+			return c
 		}
 		m.live = m.liveSmall[:0]
 		for range m.cs {
@@ -498,6 +509,7 @@ type multi struct {
 	live      []bool
 	small     [4]Conn
 	liveSmall [4]bool
+	free      *[]*multi // Fanout's, where End puts m back
 }
 
 func (m *multi) Data(d Dir, b []byte, ts time.Time) bool {
@@ -522,6 +534,10 @@ func (m *multi) Gap(d Dir, n int) {
 func (m *multi) End(ts time.Time) {
 	for _, c := range m.cs {
 		c.End(ts)
+	}
+	// The reassembler calls nothing on m after End.
+	if len(*m.free) < 1024 {
+		*m.free = append(*m.free, m)
 	}
 }
 
