@@ -86,7 +86,9 @@ func (a *Analyzer) Conn(id stream.ID) stream.Conn {
 		*c = conn{a: a, id: id, transport: 't', stream: true, hello: c.hello, shello: c.shello}
 		return c
 	}
-	return &conn{a: a, id: id, transport: 't', stream: true}
+	c := &conn{a: a, id: id, transport: 't', stream: true}
+	c.hello.strs = &a.fill.strs
+	return c
 }
 
 // Record content types.

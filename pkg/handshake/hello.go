@@ -14,6 +14,8 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+
+	"github.com/nfr-project/nfr/pkg/event"
 )
 
 // Extension numbers used here.
@@ -37,6 +39,9 @@ type ClientHello struct {
 	SigAlgs      []uint16 // signature_algorithms, in order
 	SNI          string
 	ALPN         []string
+	// strs, when set (an analyser's connections), makes SNI out of an
+	// arena instead of an allocation of its own.
+	strs *event.Arena
 }
 
 // ServerHello is what NFR keeps of a ServerHello.
@@ -118,7 +123,7 @@ func ParseClientHello(b []byte) (*ClientHello, error) {
 func (ch *ClientHello) parse(b []byte) (bool, error) {
 	r := reader{b: b}
 	*ch = ClientHello{Version: r.u16(), Versions: ch.Versions[:0], Ciphers: ch.Ciphers[:0], Extensions: ch.Extensions[:0],
-		Groups: ch.Groups[:0], PointFormats: ch.PointFormats[:0], SigAlgs: ch.SigAlgs[:0], ALPN: ch.ALPN[:0]}
+		Groups: ch.Groups[:0], PointFormats: ch.PointFormats[:0], SigAlgs: ch.SigAlgs[:0], ALPN: ch.ALPN[:0], strs: ch.strs}
 	r.bytes(32) // random
 	r.vec8()    // session id
 	if ch.Version >= 0xfe00 {
@@ -142,7 +147,11 @@ func (ch *ClientHello) parse(b []byte) (bool, error) {
 				kind := list.u8()
 				name := list.vec16()
 				if kind == 0 && ch.SNI == "" && !list.bad {
-					ch.SNI = string(name)
+					if ch.strs != nil {
+						ch.SNI = ch.strs.String(name)
+					} else {
+						ch.SNI = string(name)
+					}
 				}
 			}
 		case extSupportedGroups:
