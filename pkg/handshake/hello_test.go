@@ -1,6 +1,8 @@
 package handshake
 
 import (
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -178,5 +180,36 @@ func TestHeldIsBounded(t *testing.T) {
 	}
 	if s := a.Stats(); s.Dropped != 90 {
 		t.Errorf("stats %+v", s)
+	}
+}
+
+// One analyser for connections in turn, with and without a ServerHello:
+// the events, hellos and connections it reuses carry nothing over.
+func TestAnalyzerReuse(t *testing.T) {
+	run := func(a *Analyzer, withServer bool) {
+		c := a.Conn(stream.ID{})
+		c.Data(stream.ClientToServer, record(1, clientHello), time.Time{})
+		if withServer {
+			c.Data(stream.ServerToClient, record(2, serverHello), time.Time{})
+		}
+		c.End(time.Time{})
+	}
+	var want [2]event.Event
+	for i, withServer := range []bool{false, true} {
+		var out []event.Event
+		run(New(Config{}, func(e *event.Event) { out = append(out, *e) }), withServer)
+		if len(out) != 1 {
+			t.Fatalf("%d events", len(out))
+		}
+		want[i] = out[0]
+	}
+	var out []event.Event
+	a := New(Config{}, func(e *event.Event) { c := *e; c.ALPN = slices.Clone(e.ALPN); out = append(out, c) })
+	for i := 0; i < 6; i++ {
+		out = out[:0]
+		run(a, i%2 == 1)
+		if len(out) != 1 || !reflect.DeepEqual(out[0], want[i%2]) {
+			t.Fatalf("connection %d: %+v\nwant %+v", i, out, want[i%2])
+		}
 	}
 }
