@@ -97,8 +97,9 @@ type Set struct {
 	handlers []decode.Handler
 }
 
-// New builds the analysers; emit receives every event (each belongs to
-// the callee).
+// New builds the analysers; emit receives every event, which is valid
+// only during the call: the analysers reuse their events (copy what is
+// kept).
 func New(cfg Config, emit func(*event.Event)) *Set {
 	s := &Set{}
 	if cfg.Types.IP {

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"math"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -232,7 +233,33 @@ func AppendTime(b []byte, t time.Time) []byte {
 // digits2 holds the two decimal digits of 0 to 99 at 2n and 2n+1.
 const digits2 = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
+// appendSeconds appends s as strconv.AppendFloat(b, s, 'f', -1, 64) does.
+// Capture durations are mostly whole microseconds: when s is the double
+// nearest to k microseconds, k below 1e15, the shortest decimal that reads
+// back as s is k/1e6 itself (two decimals of at most 15 digits are never
+// the same double), written here without the general shortest-digits
+// search, which showed in the profile of every flow line.
 func appendSeconds(b []byte, s float64) []byte {
+	if s >= 0 && s < 1e9 && !math.Signbit(s) {
+		if k := uint64(s*1e6 + 0.5); float64(k)/1e6 == s {
+			b = strconv.AppendUint(b, k/1e6, 10)
+			if f := k % 1e6; f != 0 {
+				n := 6
+				for f%10 == 0 {
+					f /= 10
+					n--
+				}
+				var frac [7]byte
+				frac[0] = '.'
+				for i := n; i > 0; i-- {
+					frac[i] = byte('0' + f%10)
+					f /= 10
+				}
+				b = append(b, frac[:n+1]...)
+			}
+			return b
+		}
+	}
 	return strconv.AppendFloat(b, s, 'f', -1, 64)
 }
 

@@ -3,9 +3,11 @@ package event
 import (
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -322,4 +324,37 @@ func FuzzAppendString(f *testing.F) {
 			t.Fatalf("AppendString(%q) = %s, want %s", s, got, want)
 		}
 	})
+}
+
+// appendSeconds writes what strconv's shortest 'f' format writes: every
+// microsecond count below a few seconds, a spread of larger ones, and
+// values that are not whole microseconds.
+func TestAppendSeconds(t *testing.T) {
+	check := func(s float64) {
+		if got, want := string(appendSeconds(nil, s)), strconv.FormatFloat(s, 'f', -1, 64); got != want {
+			t.Fatalf("%v: %q, want %q", s, got, want)
+		}
+	}
+	for us := int64(0); us < 3_000_000; us++ {
+		check(float64(us) / 1e6)
+		check(time.Duration(us * 1000).Seconds())
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 1_000_000; i++ {
+		ns := r.Int64N(1 << 50)
+		check(time.Duration(ns).Seconds())
+		check(time.Duration(ns / 1000 * 1000).Seconds())
+		check(r.Float64() * 1e4)
+	}
+	for _, s := range []float64{0, math.Copysign(0, -1), 1e-7, 0.0000005, 4294967295.999999, 999999999.999999, 1e9, 1 << 32, 1e20, -1, math.Inf(1), math.NaN()} {
+		check(s)
+	}
+}
+
+func BenchmarkAppendSeconds(b *testing.B) {
+	b.ReportAllocs()
+	buf := make([]byte, 0, 64)
+	for i := 0; b.Loop(); i++ {
+		buf = appendSeconds(buf[:0], time.Duration(i%5000*1000+16000).Seconds())
+	}
 }

@@ -1,6 +1,8 @@
 package handshake
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"time"
 
 	"github.com/nfr-project/nfr/pkg/event"
@@ -39,10 +41,17 @@ type Analyzer struct {
 	stats      Stats
 	stream.Own // reassembly when used alone, as a decode.Handler
 	held       int
+	// free holds emitted events for reuse, and fill makes their
+	// fingerprint strings out of an arena: an event and its strings
+	// apiece were most of the analyser's garbage on short connections.
+	free  []*event.Event
+	conns []*conn // ended connections, for reuse
+	fill  filler
 }
 
 // New returns an analyser calling emit once per TLS connection; the event
-// belongs to the callee. The Analyzer is a decode.Handler with its own
+// is the analyser's again when emit returns (copy what is kept: it is
+// reused for a later connection). The Analyzer is a decode.Handler with its own
 // reassembly; to share one reassembler among analysers give Conn to
 // stream.New (through stream.Fanout) instead.
 func New(cfg Config, emit func(*event.Event)) *Analyzer {
@@ -57,6 +66,7 @@ func New(cfg Config, emit func(*event.Event)) *Analyzer {
 		cfg.MaxHeld = d.MaxHeld
 	}
 	a := &Analyzer{cfg: cfg, emit: emit}
+	a.fill.arena = true
 	a.Own = stream.Own{Config: cfg.Stream, Factory: a.Conn}
 	return a
 }
@@ -69,7 +79,17 @@ func (a *Analyzer) Stats() Stats {
 }
 
 // Conn is a stream.Factory: it returns the consumer of one connection.
-func (a *Analyzer) Conn(id stream.ID) stream.Conn { return &conn{a: a, id: id, transport: 't'} }
+func (a *Analyzer) Conn(id stream.ID) stream.Conn {
+	if n := len(a.conns); n > 0 {
+		c := a.conns[n-1]
+		a.conns = a.conns[:n-1]
+		*c = conn{a: a, id: id, transport: 't', stream: true, hello: c.hello, shello: c.shello}
+		return c
+	}
+	c := &conn{a: a, id: id, transport: 't', stream: true}
+	c.hello.strs = &a.fill.strs
+	return c
+}
 
 // Record content types.
 const (
@@ -108,6 +128,12 @@ type conn struct {
 	held    int // bytes of this connection counted in Analyzer.held
 	// JA4's transport letter: t for TLS over TCP, d for DTLS.
 	transport byte
+	// stream: made by Conn for a stream, which calls nothing on it after
+	// End, so it is reused then (DTLS keeps its own).
+	stream bool
+	// The storage of ch and sh, kept when c is reused.
+	hello  ClientHello
+	shello ServerHello
 }
 
 // account updates the bytes held for c, and gives c up when all the
@@ -211,18 +237,24 @@ func (c *conn) record(d stream.Dir, h *half, typ byte, body []byte) {
 		if h.encrypted {
 			return
 		}
-		h.msg = append(h.msg, body...)
-		for len(h.msg) >= 4 && !c.done {
-			n := int(h.msg[1])<<16 | int(h.msg[2])<<8 | int(h.msg[3])
-			if h.msg[0] == msgCertificate && len(h.msg) >= 10 {
+		// Whole messages are read where they are; only a partial one
+		// is copied, to wait for the rest.
+		m := body
+		if len(h.msg) > 0 {
+			h.msg = append(h.msg, body...)
+			m = h.msg
+		}
+		for len(m) >= 4 && !c.done {
+			n := int(m[1])<<16 | int(m[2])<<8 | int(m[3])
+			if m[0] == msgCertificate && len(m) >= 10 {
 				// Only the leaf is needed: do not wait for a long chain.
-				leaf := int(h.msg[7])<<16 | int(h.msg[8])<<8 | int(h.msg[9])
-				if leaf <= c.a.cfg.MaxMessage && len(h.msg) >= 10+leaf {
-					n = min(n, len(h.msg)-4)
+				leaf := int(m[7])<<16 | int(m[8])<<8 | int(m[9])
+				if leaf <= c.a.cfg.MaxMessage && len(m) >= 10+leaf {
+					n = min(n, len(m)-4)
 				}
 			}
 			if n > c.a.cfg.MaxMessage {
-				if h.msg[0] == msgCertificate {
+				if m[0] == msgCertificate {
 					c.a.stats.BadCerts++ // a leaf beyond the bound
 					c.finish()
 				} else {
@@ -230,17 +262,23 @@ func (c *conn) record(d stream.Dir, h *half, typ byte, body []byte) {
 				}
 				return
 			}
-			if len(h.msg) < 4+n {
-				return
+			if len(m) < 4+n {
+				break
 			}
-			c.message(d, h.msg[0], h.msg[4:4+n])
+			c.message(d, m[0], m[4:4+n])
 			if c.done {
 				return
 			}
-			h.msg = h.msg[4+n:]
+			m = m[4+n:]
 		}
-		if len(h.msg) == 0 {
+		switch {
+		case c.done:
+		case len(m) == 0:
 			h.msg = nil
+		case len(h.msg) > 0:
+			h.msg = m // already our copy
+		default:
+			h.msg = append([]byte(nil), m...)
 		}
 	}
 }
@@ -251,24 +289,22 @@ func (c *conn) message(d stream.Dir, typ byte, body []byte) {
 		if c.ch != nil {
 			return
 		}
-		ch, err := ParseClientHello(body)
-		if ch == nil {
+		// A truncated extension list keeps what was read.
+		if ok, _ := c.hello.parse(body); !ok {
 			c.malformed()
 			return
 		}
-		_ = err // a truncated extension list keeps what was read
-		c.ch, c.chFirst = ch, d
+		c.ch, c.chFirst = &c.hello, d
 	case msgServerHello:
 		if c.sh != nil {
 			return
 		}
-		sh, err := ParseServerHello(body)
-		if err != nil {
+		if err := c.shello.parse(body); err != nil {
 			c.malformed()
 			return
 		}
-		c.sh = sh
-		if v := sh.Negotiated(); v >= 0x0304 && v < 0xfe00 || v>>8 == 0x7f || v == 0xfefc {
+		c.sh = &c.shello
+		if v := c.sh.Negotiated(); v >= 0x0304 && v < 0xfe00 || v>>8 == 0x7f || v == 0xfefc {
 			c.finish() // TLS 1.3: the rest is encrypted
 		}
 	case msgCertificate:
@@ -303,7 +339,13 @@ func (c *conn) event() *event.Event {
 		if c.transport == 'd' {
 			proto = "udp"
 		}
-		c.ev = &event.Event{Type: event.TypeTLS, TS: c.id.Start, Proto: proto, Source: c.id.Source, TunnelParent: c.id.TunnelParent,
+		if n := len(c.a.free); n > 0 {
+			c.ev = c.a.free[n-1]
+			c.a.free = c.a.free[:n-1]
+		} else {
+			c.ev = new(event.Event)
+		}
+		*c.ev = event.Event{Type: event.TypeTLS, TS: c.id.Start, Proto: proto, Source: c.id.Source, TunnelParent: c.id.TunnelParent,
 			SrcIP: client.Addr(), SrcPort: client.Port(), DestIP: server.Addr(), DestPort: server.Port()}
 	}
 	return c.ev
@@ -322,27 +364,65 @@ func (c *conn) finish() {
 		return
 	}
 	ev := c.event()
+	a := c.a
 	if c.ch != nil {
-		Fill(ev, c.ch, c.transport)
+		a.fill.fill(ev, c.ch, c.transport)
 	}
 	if c.sh != nil {
 		ev.TLSVersion = VersionName(c.sh.Negotiated())
-		ev.JA3SRaw, ev.JA3S = c.sh.JA3S()
+		a.fill.buf = c.sh.appendJA3S(a.fill.buf[:0])
+		ev.JA3SRaw, ev.JA3S = a.fill.md5(a.fill.buf)
 	}
-	c.a.stats.Events++
-	c.a.emit(ev)
+	a.stats.Events++
+	a.emit(ev)
+	c.ev = nil
+	if len(a.free) < 1024 {
+		a.free = append(a.free, ev)
+	}
 }
 
 // Fill sets the ClientHello's fields of ev: sni, the offered version, alpn,
 // ja3 and ja4 (with the given transport letter).
 func Fill(ev *event.Event, ch *ClientHello, transport byte) {
+	var f filler
+	f.fill(ev, ch, transport)
+}
+
+// A filler makes the fingerprints of events, in a buffer it keeps, and
+// their strings out of an arena when arena is set (an analyser's, reused
+// for every connection) or one allocation each (Fill, for the odd QUIC
+// connection).
+type filler struct {
+	arena bool
+	strs  event.Arena
+	buf   []byte
+}
+
+func (f *filler) str(b []byte) string {
+	if f.arena {
+		return f.strs.String(b)
+	}
+	return string(b)
+}
+
+func (f *filler) fill(ev *event.Event, ch *ClientHello, transport byte) {
 	ev.SNI = ch.SNI
 	ev.TLSVersion = VersionName(ch.Offered())
 	if len(ch.ALPN) > 0 {
 		ev.ALPN = ch.ALPN
 	}
-	ev.JA3Raw, ev.JA3 = ch.JA3()
-	ev.JA4 = ch.JA4(transport)
+	f.buf = ch.appendJA3(f.buf[:0])
+	ev.JA3Raw, ev.JA3 = f.md5(f.buf)
+	f.buf = ch.appendJA4(f.buf[:0], transport)
+	ev.JA4 = f.str(f.buf)
+}
+
+// md5 returns raw as a string and its MD5 in hex (JA3, JA3S).
+func (f *filler) md5(raw []byte) (string, string) {
+	sum := md5.Sum(raw)
+	var h [2 * md5.Size]byte
+	hex.Encode(h[:], sum[:])
+	return f.str(raw), f.str(h[:])
 }
 
 // Gap: a hole in the handshake ends our view of it.
@@ -359,4 +439,7 @@ func (c *conn) End(time.Time) {
 		c.finish()
 	}
 	c.done = true
+	if a := c.a; c.stream && len(a.conns) < 1024 {
+		a.conns = append(a.conns, c)
+	}
 }

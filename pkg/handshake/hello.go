@@ -14,6 +14,8 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+
+	"github.com/nfr-project/nfr/pkg/event"
 )
 
 // Extension numbers used here.
@@ -37,6 +39,9 @@ type ClientHello struct {
 	SigAlgs      []uint16 // signature_algorithms, in order
 	SNI          string
 	ALPN         []string
+	// strs, when set (an analyser's connections), makes SNI out of an
+	// arena instead of an allocation of its own.
+	strs *event.Arena
 }
 
 // ServerHello is what NFR keeps of a ServerHello.
@@ -90,8 +95,12 @@ func (r *reader) bytes(n int) []byte {
 func (r *reader) vec8() []byte  { return r.bytes(int(r.u8())) }
 func (r *reader) vec16() []byte { return r.bytes(int(r.u16())) }
 
-func u16s(b []byte) []uint16 {
-	out := make([]uint16, 0, len(b)/2)
+// u16s appends the big-endian values of b to out, which is made when nil
+// (so a fresh hello has its lists non-nil, as it always had).
+func u16s(out []uint16, b []byte) []uint16 {
+	if out == nil {
+		out = make([]uint16, 0, len(b)/2)
+	}
 	for i := 0; i+1 < len(b); i += 2 {
 		out = append(out, uint16(b[i])<<8|uint16(b[i+1]))
 	}
@@ -101,20 +110,32 @@ func u16s(b []byte) []uint16 {
 // ParseClientHello parses the body of a ClientHello handshake message
 // (after its 4-byte header).
 func ParseClientHello(b []byte) (*ClientHello, error) {
+	ch := &ClientHello{}
+	ok, err := ch.parse(b)
+	if !ok {
+		return nil, err
+	}
+	return ch, err
+}
+
+// parse is ParseClientHello into ch, reusing the storage of its lists (an
+// analyser's connections reuse theirs); false when b is not a hello.
+func (ch *ClientHello) parse(b []byte) (bool, error) {
 	r := reader{b: b}
-	ch := &ClientHello{Version: r.u16()}
+	*ch = ClientHello{Version: r.u16(), Versions: ch.Versions[:0], Ciphers: ch.Ciphers[:0], Extensions: ch.Extensions[:0],
+		Groups: ch.Groups[:0], PointFormats: ch.PointFormats[:0], SigAlgs: ch.SigAlgs[:0], ALPN: ch.ALPN[:0], strs: ch.strs}
 	r.bytes(32) // random
 	r.vec8()    // session id
 	if ch.Version >= 0xfe00 {
 		r.vec8() // DTLS cookie
 	}
-	ch.Ciphers = u16s(r.vec16())
+	ch.Ciphers = u16s(ch.Ciphers, r.vec16())
 	r.vec8() // compression methods
 	if r.bad {
-		return nil, errShort
+		return false, errShort
 	}
 	if len(r.b) == 0 {
-		return ch, nil // no extensions
+		return true, nil // no extensions
 	}
 	whole := extensions(r.vec16(), func(typ uint16, data []byte) {
 		ch.Extensions = append(ch.Extensions, typ)
@@ -126,37 +147,61 @@ func ParseClientHello(b []byte) (*ClientHello, error) {
 				kind := list.u8()
 				name := list.vec16()
 				if kind == 0 && ch.SNI == "" && !list.bad {
-					ch.SNI = string(name)
+					if ch.strs != nil {
+						ch.SNI = ch.strs.String(name)
+					} else {
+						ch.SNI = string(name)
+					}
 				}
 			}
 		case extSupportedGroups:
-			ch.Groups = u16s(e.vec16())
+			ch.Groups = u16s(ch.Groups[:0], e.vec16())
 		case extECPointFormats:
-			ch.PointFormats = append([]uint8(nil), e.vec8()...)
+			ch.PointFormats = append(ch.PointFormats[:0], e.vec8()...)
 		case extSignatureAlgs:
-			ch.SigAlgs = u16s(e.vec16())
+			ch.SigAlgs = u16s(ch.SigAlgs[:0], e.vec16())
 		case extALPN:
 			list := reader{b: e.vec16()}
 			for len(list.b) > 0 && !list.bad {
 				p := list.vec8()
 				if !list.bad {
-					ch.ALPN = append(ch.ALPN, string(p))
+					ch.ALPN = append(ch.ALPN, alpnName(p))
 				}
 			}
 		case extSupportedVersions:
-			ch.Versions = u16s(e.vec8())
+			ch.Versions = u16s(ch.Versions[:0], e.vec8())
 		}
 	})
 	if !whole {
-		return ch, errShort
+		return true, errShort
 	}
-	return ch, nil
+	return true, nil
+}
+
+// alpnName returns p as a string, without a copy for the usual protocols.
+func alpnName(p []byte) string {
+	switch string(p) {
+	case "h2":
+		return "h2"
+	case "http/1.1":
+		return "http/1.1"
+	}
+	return string(p)
 }
 
 // ParseServerHello parses the body of a ServerHello message.
 func ParseServerHello(b []byte) (*ServerHello, error) {
+	sh := &ServerHello{}
+	if err := sh.parse(b); err != nil {
+		return nil, err
+	}
+	return sh, nil
+}
+
+// parse is ParseServerHello into sh, reusing its list's storage.
+func (sh *ServerHello) parse(b []byte) error {
 	r := reader{b: b}
-	sh := &ServerHello{Version: r.u16()}
+	*sh = ServerHello{Version: r.u16(), Extensions: sh.Extensions[:0]}
 	r.bytes(32)
 	draft := sh.Version>>8 == 0x7f // TLS 1.3 drafts before 22: no session id, no compression
 	if !draft {
@@ -167,10 +212,10 @@ func ParseServerHello(b []byte) (*ServerHello, error) {
 		r.u8() // compression
 	}
 	if r.bad {
-		return nil, errShort
+		return errShort
 	}
 	if len(r.b) == 0 {
-		return sh, nil
+		return nil
 	}
 	extensions(r.vec16(), func(typ uint16, data []byte) { // a cut-off extension ends them, no error
 		sh.Extensions = append(sh.Extensions, typ)
@@ -178,7 +223,7 @@ func ParseServerHello(b []byte) (*ServerHello, error) {
 			sh.Selected = uint16(data[0])<<8 | uint16(data[1])
 		}
 	})
-	return sh, nil
+	return nil
 }
 
 // extensions calls f with the type and data of each extension of an
@@ -279,7 +324,13 @@ func appendDec[T uint8 | uint16](b []byte, vs []T, skipGrease bool) []byte {
 
 // JA3 returns the JA3 string of the hello and its MD5 in hex.
 func (ch *ClientHello) JA3() (raw, hash string) {
-	b := make([]byte, 0, 512)
+	b := ch.appendJA3(make([]byte, 0, 512))
+	sum := md5.Sum(b)
+	return string(b), hex.EncodeToString(sum[:])
+}
+
+// appendJA3 appends the JA3 string of the hello to b.
+func (ch *ClientHello) appendJA3(b []byte) []byte {
 	b = strconv.AppendUint(b, uint64(ch.Version), 10)
 	b = append(b, ',')
 	b = appendDec(b, ch.Ciphers, true)
@@ -288,32 +339,38 @@ func (ch *ClientHello) JA3() (raw, hash string) {
 	b = append(b, ',')
 	b = appendDec(b, ch.Groups, true)
 	b = append(b, ',')
-	b = appendDec(b, ch.PointFormats, false)
-	sum := md5.Sum(b)
-	return string(b), hex.EncodeToString(sum[:])
+	return appendDec(b, ch.PointFormats, false)
 }
 
 // JA3S returns the JA3S string of the server hello and its MD5 in hex.
 func (sh *ServerHello) JA3S() (raw, hash string) {
-	b := make([]byte, 0, 128)
+	b := sh.appendJA3S(make([]byte, 0, 128))
+	sum := md5.Sum(b)
+	return string(b), hex.EncodeToString(sum[:])
+}
+
+// appendJA3S appends the JA3S string of the server hello to b.
+func (sh *ServerHello) appendJA3S(b []byte) []byte {
 	b = strconv.AppendUint(b, uint64(sh.Version), 10)
 	b = append(b, ',')
 	b = strconv.AppendUint(b, uint64(sh.Cipher), 10)
 	b = append(b, ',')
-	b = appendDec(b, sh.Extensions, true)
-	sum := md5.Sum(b)
-	return string(b), hex.EncodeToString(sum[:])
+	return appendDec(b, sh.Extensions, true)
 }
 
 // JA4 returns the JA4 fingerprint per FoxIO's specification; transport is
 // 't' (TCP), 'q' (QUIC) or 'd' (DTLS).
 func (ch *ClientHello) JA4(transport byte) string {
+	return string(ch.appendJA4(make([]byte, 0, 36), transport))
+}
+
+// appendJA4 appends the JA4 fingerprint to out.
+func (ch *ClientHello) appendJA4(out []byte, transport byte) []byte {
 	var scratch [128]uint16
 	ciphers := noGrease(scratch[:0], ch.Ciphers, nil)
 	nc := len(ciphers)
 	exts := noGrease(ciphers[nc:nc], ch.Extensions, nil)
 	ne := len(exts)
-	out := make([]byte, 0, 36)
 	out = append(out, transport)
 	out = append(out, ja4Version(ch.Offered())...)
 	if slices.Contains(ch.Extensions, extServerName) {
@@ -321,26 +378,27 @@ func (ch *ClientHello) JA4(transport byte) string {
 	} else {
 		out = append(out, 'i')
 	}
-	out = append(out, twoDigits(nc)...)
-	out = append(out, twoDigits(ne)...)
-	out = append(out, ja4ALPN(ch.ALPN)...)
+	out = appendTwoDigits(out, nc)
+	out = appendTwoDigits(out, ne)
+	out = appendJA4ALPN(out, ch.ALPN)
 	out = append(out, '_')
 	// Four-digit hex sorts as the numbers do.
 	slices.Sort(ciphers)
-	buf := make([]byte, 0, 5*(len(ch.Ciphers)+len(ch.Extensions)+len(ch.SigAlgs))+1)
-	out = appendHash12(out, appendHexList(buf, ciphers))
+	var stack [1024]byte // enough for usual hellos: no allocation
+	buf := appendHexList(stack[:0], ciphers)
+	out = appendHash12(out, buf)
 	out = append(out, '_')
 	exts = noGrease(exts[:0], ch.Extensions, func(v uint16) bool { return v == extServerName || v == extALPN })
 	if len(exts) == 0 {
-		return string(append(out, "000000000000"...))
+		return append(out, "000000000000"...)
 	}
 	slices.Sort(exts)
 	buf = appendHexList(buf[:0], exts)
-	if sigs := noGrease(nil, ch.SigAlgs, nil); len(sigs) > 0 {
+	if sigs := noGrease(ciphers[:0], ch.SigAlgs, nil); len(sigs) > 0 {
 		buf = append(buf, '_')
 		buf = appendHexList(buf, sigs)
 	}
-	return string(appendHash12(out, buf))
+	return appendHash12(out, buf)
 }
 
 // noGrease appends the values that are not GREASE and not skipped.
@@ -403,25 +461,26 @@ func ja4Version(v uint16) string {
 	return "00"
 }
 
-func twoDigits(n int) string {
+func appendTwoDigits(b []byte, n int) []byte {
 	n = min(n, 99)
-	return string([]byte{byte('0' + n/10), byte('0' + n%10)})
+	return append(b, byte('0'+n/10), byte('0'+n%10))
 }
 
 func alnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'
 }
 
-// ja4ALPN gives the first and last characters of the first ALPN value, or
-// of its hex form when either is not alphanumeric; 00 without ALPN.
-func ja4ALPN(alpn []string) string {
+// appendJA4ALPN appends the first and last characters of the first ALPN
+// value, or of its hex form when either is not alphanumeric; 00 without
+// ALPN.
+func appendJA4ALPN(b []byte, alpn []string) []byte {
 	if len(alpn) == 0 || alpn[0] == "" {
-		return "00"
+		return append(b, "00"...)
 	}
 	a := alpn[0]
 	if !alnum(a[0]) || !alnum(a[len(a)-1]) {
-		h := hex.EncodeToString([]byte(a))
-		return string([]byte{h[0], h[len(h)-1]})
+		// The first hex digit of the first byte, the last of the last.
+		return append(b, hexDigits[a[0]>>4], hexDigits[a[len(a)-1]&15])
 	}
-	return string([]byte{a[0], a[len(a)-1]})
+	return append(b, a[0], a[len(a)-1])
 }

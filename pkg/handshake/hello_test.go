@@ -1,6 +1,8 @@
 package handshake
 
 import (
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -108,7 +110,7 @@ func TestALPNRule(t *testing.T) {
 		{"h2", "h2"}, {"http/1.1", "h1"}, {"x", "xx"}, {"\xab", "ab"}, {"\xab\xcd", "ad"},
 		{"0\xab", "3b"}, {"01\xab\xcd", "3d"}, {"0\xab\xcd1", "01"}, {"", "00"},
 	} {
-		if got := ja4ALPN([]string{tc.alpn}); got != tc.want {
+		if got := string(appendJA4ALPN(nil, []string{tc.alpn})); got != tc.want {
 			t.Errorf("%q: %s, want %s", tc.alpn, got, tc.want)
 		}
 	}
@@ -126,7 +128,7 @@ func TestSplitHello(t *testing.T) {
 	}
 	for _, input := range [][]byte{record(1, clientHello), records} {
 		var out []*event.Event
-		a := New(Config{}, func(e *event.Event) { out = append(out, e) })
+		a := New(Config{}, func(e *event.Event) { c := *e; out = append(out, &c) }) // e is reused
 		c := a.Conn(stream.ID{})
 		for i := range input {
 			c.Data(stream.ClientToServer, input[i:i+1], time.Time{})
@@ -178,5 +180,36 @@ func TestHeldIsBounded(t *testing.T) {
 	}
 	if s := a.Stats(); s.Dropped != 90 {
 		t.Errorf("stats %+v", s)
+	}
+}
+
+// One analyser for connections in turn, with and without a ServerHello:
+// the events, hellos and connections it reuses carry nothing over.
+func TestAnalyzerReuse(t *testing.T) {
+	run := func(a *Analyzer, withServer bool) {
+		c := a.Conn(stream.ID{})
+		c.Data(stream.ClientToServer, record(1, clientHello), time.Time{})
+		if withServer {
+			c.Data(stream.ServerToClient, record(2, serverHello), time.Time{})
+		}
+		c.End(time.Time{})
+	}
+	var want [2]event.Event
+	for i, withServer := range []bool{false, true} {
+		var out []event.Event
+		run(New(Config{}, func(e *event.Event) { out = append(out, *e) }), withServer)
+		if len(out) != 1 {
+			t.Fatalf("%d events", len(out))
+		}
+		want[i] = out[0]
+	}
+	var out []event.Event
+	a := New(Config{}, func(e *event.Event) { c := *e; c.ALPN = slices.Clone(e.ALPN); out = append(out, c) })
+	for i := 0; i < 6; i++ {
+		out = out[:0]
+		run(a, i%2 == 1)
+		if len(out) != 1 || !reflect.DeepEqual(out[0], want[i%2]) {
+			t.Fatalf("connection %d: %+v\nwant %+v", i, out, want[i%2])
+		}
 	}
 }

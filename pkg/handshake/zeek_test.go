@@ -15,7 +15,7 @@ import (
 
 func runCase(t *testing.T, pcaps ...string) ([]*event.Event, Stats) {
 	var out []*event.Event
-	a := New(Config{}, func(e *event.Event) { out = append(out, e) })
+	a := New(Config{}, func(e *event.Event) { c := *e; out = append(out, &c) }) // e is reused
 	dtls := NewDTLS(a, 0, 0)
 	for _, p := range pcaps {
 		ps := pcaptest.Packets(t, p)

@@ -53,10 +53,18 @@ type Analyzer struct {
 	stats      Stats
 	stream.Own // reassembly when used alone, as a decode.Handler
 	held       int
+	// free holds emitted requests for reuse: short connections make one
+	// request each, and a fresh event apiece was most of the analyser's
+	// garbage.
+	free  []*pending
+	conns []*conn     // ended connections, for reuse
+	strs  event.Arena // the events' header strings
+	url   []byte      // where appendURL builds the URL
 }
 
 // New returns an analyser calling emit with each request's event; the
-// event belongs to the callee. The Analyzer is a decode.Handler that runs
+// event is the analyser's again when emit returns (copy what is kept:
+// its storage is reused for a later request). The Analyzer is a decode.Handler that runs
 // its own reassembly; to share one reassembler among analysers, give
 // Conn to stream.New (through stream.Fanout) instead.
 func New(cfg Config, emit func(*event.Event)) *Analyzer {
@@ -84,7 +92,21 @@ func (a *Analyzer) Stats() Stats {
 
 // Conn is a stream.Factory: it returns the consumer of one connection.
 func (a *Analyzer) Conn(id stream.ID) stream.Conn {
+	if n := len(a.conns); n > 0 {
+		c := a.conns[n-1]
+		a.conns = a.conns[:n-1]
+		*c = conn{a: a, id: id, reqDir: -1, queue: c.queue[:0]}
+		return c
+	}
 	return &conn{a: a, id: id, reqDir: -1}
+}
+
+// recycle keeps c for a later connection; the stream calls nothing on c
+// after End.
+func (a *Analyzer) recycle(c *conn) {
+	if len(a.conns) < maxFree {
+		a.conns = append(a.conns, c)
+	}
 }
 
 // parser states of one direction.
@@ -107,7 +129,7 @@ type half struct {
 }
 
 type pending struct {
-	ev       *event.Event
+	ev       event.Event
 	head     bool // HEAD: the response has no body
 	connect  bool
 	v09      bool
@@ -129,6 +151,20 @@ type conn struct {
 	clientBad bool
 	tunnel    bool // a CONNECT tunnel was opened
 	held      int  // bytes of this connection counted in Analyzer.held
+	// sink counts body bytes of a message whose event went out before
+	// its body ended (MaxPending), so nothing writes into a reused one.
+	sink int64
+}
+
+// newPending returns a cleared request, reused if one is free.
+func (a *Analyzer) newPending() *pending {
+	if n := len(a.free); n > 0 {
+		p := a.free[n-1]
+		a.free = a.free[:n-1]
+		*p = pending{}
+		return p
+	}
+	return &pending{}
 }
 
 // account updates the bytes held for c and gives c up when all the
@@ -195,10 +231,19 @@ func (c *conn) data(d stream.Dir, b []byte, ts time.Time) bool {
 		case c.clientBad:
 			return true // wait for the server's answer
 		default:
-			c.probe = append(c.probe, b...)
-			switch classify(c.probe) {
+			// The first bytes are classified where they are; only an
+			// undecided start is copied, to wait for more.
+			probe := b
+			if len(c.probe) > 0 {
+				c.probe = append(c.probe, b...)
+				probe = c.probe
+			}
+			switch classify(probe) {
 			case maybe:
-				if len(c.probe) < 64 {
+				if len(probe) < 64 {
+					if len(c.probe) == 0 {
+						c.probe = append(c.probe, b...)
+					}
 					return true
 				}
 				fallthrough
@@ -213,7 +258,7 @@ func (c *conn) data(d stream.Dir, b []byte, ts time.Time) bool {
 				return true
 			}
 			c.reqDir = d
-			b = c.probe
+			b = probe
 		}
 		c.probe = nil
 		if !c.tunnel {
@@ -410,23 +455,26 @@ func (c *conn) request(h *half, first, rest []byte, ts time.Time) {
 		c.stop = true // the HTTP/2 connection preface: not ours
 		return
 	}
-	ev := &event.Event{Type: event.TypeHTTP, TS: ts, Method: string(method), Source: c.id.Source, TunnelParent: c.id.TunnelParent}
+	a := c.a
+	p := a.newPending()
+	ev := &p.ev
+	ev.Type, ev.TS, ev.Method, ev.Source, ev.TunnelParent = event.TypeHTTP, ts, a.method(method), c.id.Source, c.id.TunnelParent
 	client, server := c.id.Client, c.id.Server
 	if c.reqDir == stream.ServerToClient {
 		client, server = server, client
 	}
 	ev.SrcIP, ev.SrcPort, ev.DestIP, ev.DestPort, ev.Proto = client.Addr(), client.Port(), server.Addr(), server.Port(), "tcp"
-	p := &pending{ev: ev, head: string(method) == "HEAD", connect: string(method) == "CONNECT", v09: version == nil && len(rest) == 0}
+	p.head, p.connect, p.v09 = string(method) == "HEAD", string(method) == "CONNECT", version == nil && len(rest) == 0
 	var cl int64 = -1
 	chunked := false
 	eachHeader(rest, func(name, value []byte) {
 		switch {
 		case ascii(name, "host"):
-			ev.Host = string(value)
+			ev.Host = a.strs.String(value)
 		case ascii(name, "user-agent"):
-			ev.UserAgent = string(value)
+			ev.UserAgent = a.strs.String(value)
 		case ascii(name, "referer"):
-			ev.Referrer = string(value)
+			ev.Referrer = a.strs.String(value)
 		case ascii(name, "content-length"):
 			if n, err := strconv.ParseInt(string(value), 10, 64); err == nil && n >= 0 {
 				cl = n
@@ -435,7 +483,8 @@ func (c *conn) request(h *half, first, rest []byte, ts time.Time) {
 			chunked = isChunked(value)
 		}
 	})
-	ev.URL = makeURL(ev.Host, target, server, p.connect)
+	a.url = appendURL(a.url[:0], ev.Host, target, server, p.connect)
+	ev.URL = a.strs.String(a.url)
 	if len(c.queue) >= c.a.cfg.MaxPending {
 		c.emitFirst()
 	}
@@ -463,13 +512,14 @@ func (c *conn) response(h *half, first, rest []byte, ts time.Time) {
 	}
 	if p == nil {
 		c.a.stats.Orphans++
-		ev := &event.Event{Type: event.TypeHTTP, TS: ts, Source: c.id.Source, Proto: "tcp", TunnelParent: c.id.TunnelParent}
+		p = c.a.newPending()
+		ev := &p.ev
+		ev.Type, ev.TS, ev.Source, ev.Proto, ev.TunnelParent = event.TypeHTTP, ts, c.id.Source, "tcp", c.id.TunnelParent
 		client, server := c.id.Client, c.id.Server
 		if c.reqDir == stream.ServerToClient {
 			client, server = server, client
 		}
 		ev.SrcIP, ev.SrcPort, ev.DestIP, ev.DestPort = client.Addr(), client.Port(), server.Addr(), server.Port()
-		p = &pending{ev: ev}
 		c.queue = append(c.queue, p)
 	}
 	p.response = true
@@ -479,7 +529,7 @@ func (c *conn) response(h *half, first, rest []byte, ts time.Time) {
 	eachHeader(rest, func(name, value []byte) {
 		switch {
 		case ascii(name, "content-type"):
-			p.ev.ContentType = string(value)
+			p.ev.ContentType = c.a.strs.String(value)
 		case ascii(name, "content-length"):
 			if n, err := strconv.ParseInt(string(value), 10, 64); err == nil && n >= 0 {
 				cl = n
@@ -537,14 +587,28 @@ func (c *conn) emitFirst() {
 		return
 	}
 	p := c.queue[0]
-	c.queue[0] = nil
-	c.queue = c.queue[1:]
+	// Shift rather than reslice, so the queue's array serves the
+	// connection's next requests.
+	n := copy(c.queue, c.queue[1:])
+	c.queue[n] = nil
+	c.queue = c.queue[:n]
 	c.a.stats.Requests++
 	if !p.response {
 		c.a.stats.Unmatched++
 	}
-	c.a.emit(p.ev)
+	for i := range c.h {
+		if h := &c.h[i]; h.bodyLen == &p.ev.ReqLen || h.bodyLen == &p.ev.RespLen {
+			h.bodyLen = &c.sink
+		}
+	}
+	c.a.emit(&p.ev)
+	if len(c.a.free) < maxFree {
+		c.a.free = append(c.a.free, p)
+	}
 }
+
+// maxFree bounds the requests kept for reuse.
+const maxFree = 1024
 
 func (c *conn) flush() {
 	for len(c.queue) > 0 {
@@ -596,6 +660,7 @@ func (c *conn) End(time.Time) {
 	c.flush()
 	c.stop = true
 	c.account()
+	c.a.recycle(c)
 }
 
 func cutLine(b []byte) (line, rest []byte) {
@@ -739,29 +804,43 @@ func chunkSize(line []byte) (int64, bool) {
 	return n, err == nil && n >= 0
 }
 
-// makeURL builds http://host/path?query from the Host header and the
-// request target; an absolute target is kept, CONNECT's authority is given
-// as is, and without a Host header the server address stands in.
-func makeURL(host string, target []byte, server netip.AddrPort, connect bool) string {
-	t := string(target)
+// appendURL appends http://host/path?query, from the Host header and the
+// request target, to b; an absolute target is kept, CONNECT's authority is
+// given as is, and without a Host header the server address stands in.
+func appendURL(b []byte, host string, target []byte, server netip.AddrPort, connect bool) []byte {
 	if connect {
-		return t
+		return append(b, target...)
 	}
-	if len(t) >= 7 && (ascii(target[:7], "http://") || len(t) >= 8 && ascii(target[:8], "https://")) {
-		return t
+	if len(target) >= 7 && (ascii(target[:7], "http://") || len(target) >= 8 && ascii(target[:8], "https://")) {
+		return append(b, target...)
 	}
-	if host == "" {
-		if server.Port() == 80 {
-			host = server.Addr().String()
-		} else {
-			host = server.String()
+	b = append(b, "http://"...)
+	switch {
+	case host != "":
+		b = append(b, host...)
+	case server.Port() == 80:
+		b = server.Addr().AppendTo(b)
+	default:
+		b = server.AppendTo(b)
+	}
+	if string(target) == "*" || len(target) == 0 {
+		return b
+	}
+	if target[0] != '/' {
+		b = append(b, '/')
+	}
+	return append(b, target...)
+}
+
+// methods are the request methods given as constants, not copied.
+var methods = []string{"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "CONNECT", "PATCH", "TRACE"}
+
+// method returns m as a string, without a copy for the usual methods.
+func (a *Analyzer) method(m []byte) string {
+	for _, s := range methods {
+		if string(m) == s {
+			return s
 		}
 	}
-	if t == "*" || t == "" {
-		return "http://" + host
-	}
-	if t[0] != '/' {
-		t = "/" + t
-	}
-	return "http://" + host + t
+	return a.strs.String(m)
 }

@@ -15,7 +15,7 @@ import (
 
 func runCase(t *testing.T, dir string) ([]*event.Event, Stats) {
 	var out []*event.Event
-	a := New(Config{}, func(e *event.Event) { out = append(out, e) })
+	a := New(Config{}, func(e *event.Event) { c := *e; out = append(out, &c) }) // e is reused
 	for _, p := range pcaptest.Captures(t, dir) {
 		ps := pcaptest.Packets(t, p)
 		for i := range ps {
@@ -41,7 +41,7 @@ func want(r pcaptest.Record) string {
 	var url string
 	if r["uri"] != "-" || r["method"] != "-" {
 		server := netip.AddrPortFrom(netip.MustParseAddr(r["id.resp_h"]), uint16(atoi(r["id.resp_p"])))
-		url = makeURL(host, []byte(zeekField(r, "uri")), server, r["method"] == "CONNECT")
+		url = string(appendURL(nil, host, []byte(zeekField(r, "uri")), server, r["method"] == "CONNECT"))
 	}
 	return fmt.Sprintf("%s %s %s ua=%q ref=%q status=%d req=%s resp=%s", zeekField(r, "method"), host, url,
 		zeekField(r, "user_agent"), zeekField(r, "referrer"), status, orZero(r["request_body_len"]), orZero(r["response_body_len"]))

@@ -329,6 +329,9 @@ func quicLong(b []byte) bool {
 
 // sip: a request line naming a sip: or sips: URI, or a SIP/2.0 status line.
 func sip(b []byte, orig bool) bool {
+	if len(b) == 0 || b[0] < 'A' || b[0] > 'Z' {
+		return false // every start below is an upper-case word: skip binary data (DNS) at once
+	}
 	if hasPrefix(b, "SIP/2.0 ") {
 		return len(b) >= 11 && digits(b[8:11])
 	}
@@ -442,6 +445,12 @@ func reply3(b []byte, code string) bool {
 
 // text matches the line-based protocols.
 func text(b []byte, orig bool) uint32 {
+	if len(b) == 0 || b[0] < ' ' || b[0] > '~' {
+		// Each protocol below starts with a printable character: a TLS
+		// record or other binary data is none of them, without the
+		// thirty prefix comparisons.
+		return 0
+	}
 	var m uint32
 	if sshBanner(b, orig) {
 		m |= bit(SSH)

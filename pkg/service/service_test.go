@@ -2,6 +2,7 @@ package service
 
 import (
 	"encoding/hex"
+	"strings"
 	"testing"
 )
 
@@ -121,5 +122,24 @@ func BenchmarkObserve(b *testing.B) {
 		if tr.String() != "http" {
 			b.Fatal(tr.String())
 		}
+	}
+}
+
+// BenchmarkObserveBinary is the other half of a short-connection capture:
+// a DNS exchange over UDP and the TLS records of a handshake, which the
+// text protocols' matchers turn away.
+func BenchmarkObserveBinary(b *testing.B) {
+	query := []byte("\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x07example\x03com\x00\x00\x01\x00\x01")
+	answer := append(append([]byte("\x12\x34\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00"), query[12:]...),
+		"\xc0\x0c\x00\x01\x00\x01\x00\x00\x01\x2c\x00\x04\xc0\x00\x02\x01"...)
+	hello := []byte("\x16\x03\x01\x00\x40\x01\x00\x00\x3c\x03\x03" + strings.Repeat("\x00", 58))
+	shello := []byte("\x16\x03\x03\x00\x30\x02\x00\x00\x2c\x03\x03" + strings.Repeat("\x00", 42))
+	b.ReportAllocs()
+	for b.Loop() {
+		var dns, tls Tracker
+		dns.Observe(query, false, true)
+		dns.Observe(answer, false, false)
+		tls.Observe(hello, true, true)
+		tls.Observe(shello, true, false)
 	}
 }

@@ -450,11 +450,19 @@ func (r *Reassembler) Advance(now time.Time) {
 
 func (r *Reassembler) expire(now time.Time) {
 	r.now = now
-	for c := r.live.head; c != nil && now.Sub(c.last) >= r.cfg.Idle; c = r.live.head {
-		r.end(c, c.last)
+	// now.Sub(c.last) >= Idle, as !c.last.After(now - Idle): this runs
+	// for nearly every packet, and Time.Sub costs an Add and an Equal.
+	if c := r.live.head; c != nil {
+		idle := now.Add(-r.cfg.Idle)
+		for ; c != nil && !c.last.After(idle); c = r.live.head {
+			r.end(c, c.last)
+		}
 	}
-	for c := r.closed.head; c != nil && now.Sub(c.last) >= Grace; c = r.closed.head {
-		r.forget(c)
+	if c := r.closed.head; c != nil {
+		grace := now.Add(-Grace)
+		for ; c != nil && !c.last.After(grace); c = r.closed.head {
+			r.forget(c)
+		}
 	}
 }
 
@@ -471,8 +479,16 @@ func (r *Reassembler) Close() {
 // Fanout returns a Factory giving each connection to every factory's
 // consumer, so one reassembler serves several analysers.
 func Fanout(fs ...Factory) Factory {
+	var free []*multi // ended fan-outs, for reuse
 	return func(id ID) Conn {
-		m := &multi{} // one allocation for a small fan-out
+		var m *multi
+		if n := len(free); n > 0 {
+			m, free = free[n-1], free[:n-1]
+			*m = multi{}
+		} else {
+			m = new(multi) // one allocation for a small fan-out
+		}
+		m.free = &free
 		m.cs = m.small[:0]
 		for _, f := range fs {
 			if c := f(id); c != nil {
@@ -481,9 +497,12 @@ func Fanout(fs ...Factory) Factory {
 		}
 		switch len(m.cs) {
 		case 0:
+			free = append(free, m)
 			return nil
 		case 1:
-			return m.cs[0]
+			c := m.cs[0]
+			free = append(free, m)
+			return c
 		}
 		m.live = m.liveSmall[:0]
 		for range m.cs {
@@ -498,6 +517,7 @@ type multi struct {
 	live      []bool
 	small     [4]Conn
 	liveSmall [4]bool
+	free      *[]*multi // Fanout's, where End puts m back
 }
 
 func (m *multi) Data(d Dir, b []byte, ts time.Time) bool {
@@ -522,6 +542,10 @@ func (m *multi) Gap(d Dir, n int) {
 func (m *multi) End(ts time.Time) {
 	for _, c := range m.cs {
 		c.End(ts)
+	}
+	// The reassembler calls nothing on m after End.
+	if len(*m.free) < 1024 {
+		*m.free = append(*m.free, m)
 	}
 }
 
