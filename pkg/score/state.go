@@ -14,8 +14,9 @@ import (
 
 // stateVersion changes whenever the saved layout does. 5: each
 // detector's tables saved under its name (registry.go), pairs with one part
-// per detector.
-const stateVersion = 5
+// per detector. 6: ICMP tunnel, spam and strobe windows slide (buckets
+// where version 5 had a start and counts).
+const stateVersion = 6
 
 type savedState struct {
 	Version   int

@@ -281,3 +281,28 @@ func TestStateCarriesSlowTunnel(t *testing.T) {
 		t.Error("no dns_tunnel alert after loading the state")
 	}
 }
+
+// TestLoadStateVersion5: a state file of version 5 (tumbling ICMP tunnel,
+// spam and strobe windows, otherwise today's layout) is refused with a
+// StateVersionError rather than read into the sliding windows.
+func TestLoadStateVersion5(t *testing.T) {
+	e, _ := New(DefaultConfig())
+	var buf bytes.Buffer
+	if err := e.SaveState(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var s savedState
+	if err := gob.NewDecoder(&buf).Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	s.Version = 5
+	buf.Reset()
+	if err := gob.NewEncoder(&buf).Encode(&s); err != nil {
+		t.Fatal(err)
+	}
+	err := e.LoadState(&buf)
+	var ve *StateVersionError
+	if !errors.As(err, &ve) || ve.Have != 5 || ve.Want != stateVersion {
+		t.Errorf("loading a version 5 state: %v, want a StateVersionError", err)
+	}
+}
