@@ -65,22 +65,18 @@ func (d *spam) observe(o *observation, f *findings) {
 	}
 	s := d.sources.get(ev.SrcIP, o.now)
 	t, from := o.now.UnixNano(), o.now.Add(-d.th.SpamWindow).UnixNano()
-	// A server already counted adds nothing, as in a tumbling window; it
-	// only stays in the window longer.
-	known := false
+	// A server already counted stays in the window longer and adds
+	// nothing, unless this is its first completed session (a host whose
+	// first try was refused got through).
 	s.Spam = slices.DeleteFunc(s.Spam, func(x spamServer) bool { return x.T <= from })
-	for i := range s.Spam {
-		if x := &s.Spam[i]; x.Addr == ev.DestIP {
-			x.T, known = max(x.T, t), true
-			if !o.failed && !x.Done {
-				x.Done, known = true, false
-			}
+	if i := slices.IndexFunc(s.Spam, func(x spamServer) bool { return x.Addr == ev.DestIP }); i >= 0 {
+		x := &s.Spam[i]
+		x.T = max(x.T, t)
+		if o.failed || x.Done {
+			return
 		}
-	}
-	if known {
-		return
-	}
-	if !slices.ContainsFunc(s.Spam, func(x spamServer) bool { return x.Addr == ev.DestIP }) && len(s.Spam) < 256 {
+		x.Done = true
+	} else if len(s.Spam) < 256 {
 		s.Spam = append(s.Spam, spamServer{Addr: ev.DestIP, T: t, Done: !o.failed})
 	}
 	n, done, mx := len(s.Spam), 0, int32(0)
