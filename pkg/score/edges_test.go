@@ -25,6 +25,13 @@ func edgeFlow(at time.Duration, dst string, port uint16, state string, out, in i
 		DestPort: port, Proto: "tcp", ConnState: state, BytesOut: out, BytesIn: in, PktsOut: 5, PktsIn: 5}
 }
 
+// edgeEcho is an ICMP echo request of size bytes.
+func edgeEcho(at time.Duration, size int64) event.Event {
+	typ := uint8(8)
+	return event.Event{Type: event.TypeIP, TS: edgeT0.Add(at), SrcIP: edgeSrc, DestIP: netip.MustParseAddr("203.0.113.30"),
+		Proto: "icmp", ICMPType: &typ, BytesOut: size, PktsOut: 1}
+}
+
 func withService(e event.Event, s string) event.Event {
 	e.Service = s
 	return e
@@ -119,6 +126,46 @@ func TestDetectorEdges(t *testing.T) {
 		})},
 		{"a dead server retried once a minute", ThreatStrobe, false, many(180, func(i int) event.Event {
 			return edgeFlow(time.Duration(i)*time.Minute, "66.63.168.35", 5888, "S0", 0, 0)
+		})},
+		// The windows slide: a burst straddling what would be the edge of
+		// a tumbling window (opened by the first attempt) is seen whole.
+		{"300 refused straddling the hour", ThreatStrobe, true, append(
+			[]event.Event{edgeFlow(0, "66.63.168.35", 5888, "REJ", 0, 0), edgeFlow(time.Second, "66.63.168.35", 5888, "REJ", 0, 0)},
+			many(300, func(i int) event.Event {
+				return edgeFlow(55*time.Minute+time.Duration(i)*2*time.Second, "66.63.168.35", 5888, "REJ", 0, 0)
+			})...)},
+		{"199 refused, twice, 65 min apart", ThreatStrobe, false, many(398, func(i int) event.Event {
+			return edgeFlow(time.Duration(i%199)*time.Second+time.Duration(i/199)*65*time.Minute, "66.63.168.35", 5888, "REJ", 0, 0)
+		})},
+		{"200 refused, one every 19 s", ThreatStrobe, false, many(200, func(i int) event.Event {
+			return edgeFlow(time.Duration(i)*19*time.Second, "66.63.168.35", 5888, "REJ", 0, 0)
+		})},
+
+		// icmp_tunnel: Window (5 min) slides as the strobe's hour does
+		{"ICMP tunnel, 10 large echoes straddling 5 min", ThreatICMPTunnel, true, append(
+			[]event.Event{edgeEcho(0, 1000)}, many(10, func(i int) event.Event {
+				return edgeEcho(4*time.Minute+time.Duration(i)*15*time.Second, 1000)
+			})...)},
+		{"9 large echoes, twice, 6 min apart", ThreatICMPTunnel, false, many(18, func(i int) event.Event {
+			return edgeEcho(time.Duration(i%9)*10*time.Second+time.Duration(i/9)*6*time.Minute, 1000)
+		})},
+		{"a large echo every 40 s for an hour", ThreatICMPTunnel, false, many(90, func(i int) event.Event {
+			return edgeEcho(time.Duration(i)*40*time.Second, 1000)
+		})},
+		{"10 pings of ordinary size", ThreatICMPTunnel, false, many(10, func(i int) event.Event {
+			return edgeEcho(time.Duration(i)*time.Second, 64)
+		})},
+
+		// spam: SpamWindow (1 h) slides
+		{"SMTP sessions with 6 servers straddling the hour", ThreatSpam, true, many(6, func(i int) event.Event {
+			at := []time.Duration{0, 58 * time.Minute, 59 * time.Minute, 61 * time.Minute, 62 * time.Minute, 63 * time.Minute}[i]
+			return edgeFlow(at, fmt.Sprintf("198.51.100.%d", 20+i), 25, "SF", 4000, 1000)
+		})},
+		{"SMTP sessions with 4 servers, twice, 65 min apart", ThreatSpam, false, many(8, func(i int) event.Event {
+			return edgeFlow(time.Duration(i%4)*time.Minute+time.Duration(i/4)*65*time.Minute, fmt.Sprintf("198.51.100.%d", 20+i), 25, "SF", 4000, 1000)
+		})},
+		{"an SMTP session with a new server every 16 min", ThreatSpam, false, many(20, func(i int) event.Event {
+			return edgeFlow(time.Duration(i)*16*time.Minute, fmt.Sprintf("198.51.100.%d", 20+i), 25, "SF", 4000, 1000)
 		})},
 
 		// c2_direct

@@ -4,17 +4,21 @@ import (
 	"time"
 )
 
-// ICMP tunnelling: many echo packets between two hosts in Window with a
-// mean size far above what ping sends.
+// ICMP tunnelling: many echo packets between two hosts in Window (5 min)
+// with a mean size far above what ping sends. The window slides (twelve
+// buckets, as the upload detector's): a tunnel session straddling what
+// would be the edge of a tumbling window is counted together, and a
+// pair's packets count while they were sent within the window.
 type icmp struct {
 	th    Thresholds
 	pairs *table[pairKey, icmpWindow] // Proto 1
 }
 
+// icmpWindow is the packets (Out) and bytes (In) of one pair's echo
+// traffic in Window.
 type icmpWindow struct {
 	Start time.Time
-	Pkts  int64
-	Bytes int64
+	Sums  byteWindow[[shortBuckets][2]int64]
 }
 
 func newICMP(th Thresholds, max int) *icmp {
@@ -44,17 +48,13 @@ func (d *icmp) observe(o *observation, f *findings) {
 		return
 	}
 	p := d.pairs.get(pairOf(ev, 1), o.now)
-	if roll(&p.Start, o.now, d.th.Window) {
-		p.Pkts, p.Bytes = 0, 0
-	}
 	pkts := ev.PktsOut + ev.PktsIn
 	if pkts == 0 {
 		pkts = 1
 	}
-	p.Pkts += pkts
-	p.Bytes += ev.BytesOut + ev.BytesIn
-	if p.Pkts >= int64(d.th.ICMPPackets) && p.Bytes/p.Pkts >= d.th.ICMPPayload {
+	n, bytes, ok := p.Sums.add(&p.Start, o.now, d.th.Window/shortBuckets, pkts, ev.BytesOut+ev.BytesIn)
+	if ok && n >= int64(d.th.ICMPPackets) && bytes/n >= d.th.ICMPPayload {
 		f.add(ThreatICMPTunnel, ev.DestIP.String(), "%d ICMP echo packets between %s and %s in %s, mean size %d bytes (ping sends 32 to 64)",
-			p.Pkts, ev.SrcIP, ev.DestIP, dur(d.th.Window), p.Bytes/p.Pkts)
+			n, ev.SrcIP, ev.DestIP, dur(d.th.Window), bytes/n)
 	}
 }

@@ -1,6 +1,8 @@
 package score
 
 import (
+	"encoding/gob"
+	"fmt"
 	"net/netip"
 	"strings"
 	"time"
@@ -82,12 +84,38 @@ func (ps *pairs) get(k pairKey, now time.Time, force bool) (*pairState, bool) {
 
 // sighted is a fixed 512 KiB bitset of the pairs (by address or by name,
 // beacon.go) seen once: a first sighting sets a bit and allocates
-// nothing. It is cleared when half full and not saved with --state, so a
-// restart costs a pair one more connection.
+// nothing. It is cleared when half full. It is saved with --state (with
+// the pairs' table), so a run over the next hour's logs does not make a
+// pair seen once before wait for one more connection.
 type sighted struct {
 	bits []uint64
 	n    int
 }
+
+// sightedState is what --state keeps of a sighted bitset.
+type sightedState struct {
+	Bits []uint64
+	N    int
+}
+
+func (s *sighted) save(enc *gob.Encoder) error {
+	return enc.Encode(sightedState{Bits: s.bits, N: s.n})
+}
+
+func (s *sighted) restore(dec *gob.Decoder) error {
+	var st sightedState
+	if err := dec.Decode(&st); err != nil {
+		return err
+	}
+	if len(st.Bits) != 0 && len(st.Bits) != sightedWords {
+		return fmt.Errorf("a bitset of pairs seen once of %d words, want %d", len(st.Bits), sightedWords)
+	}
+	s.bits, s.n = st.Bits, st.N
+	return nil
+}
+
+func (s *sighted) len() int         { return s.n }
+func (s *sighted) evictions() int64 { return 0 }
 
 const sightedWords = 1 << 16
 

@@ -14,8 +14,10 @@ import (
 
 // stateVersion changes whenever the saved layout does. 5: each
 // detector's tables saved under its name (registry.go), pairs with one part
-// per detector.
-const stateVersion = 5
+// per detector. 6: ICMP tunnel, spam and strobe windows slide (buckets
+// where version 5 had a start and counts); the pairs seen once and the DNS
+// tunnel's first names saved.
+const stateVersion = 6
 
 type savedState struct {
 	Version   int
@@ -43,7 +45,7 @@ func (e *Engine) SaveState(w io.Writer) error {
 		Detectors: map[string][]byte{},
 	}
 	var err error
-	if s.PairTable, err = encodeTables(e.pairs.t); err != nil {
+	if s.PairTable, err = encodeTables(e.pairs.t, &e.pairs.sighted); err != nil {
 		return err
 	}
 	if s.AnswerTable, err = encodeTables(e.answers.t); err != nil {
@@ -90,7 +92,7 @@ func (e *Engine) LoadState(r io.Reader) error {
 	if s.Version != stateVersion {
 		return &StateVersionError{Have: s.Version, Want: stateVersion}
 	}
-	if err := decodeTables(s.PairTable, e.pairs.t); err != nil {
+	if err := decodeTables(s.PairTable, e.pairs.t, &e.pairs.sighted); err != nil {
 		return fmt.Errorf("reading state: pairs: %v", err)
 	}
 	if err := decodeTables(s.AnswerTable, e.answers.t); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -279,5 +280,71 @@ func TestStateCarriesSlowTunnel(t *testing.T) {
 	}
 	if count(acrossState(t, cfg, evs[:half], evs[half:]), ThreatDNSTunnel) == 0 {
 		t.Error("no dns_tunnel alert after loading the state")
+	}
+}
+
+// TestLoadStateVersion5: a state file of version 5 (tumbling ICMP tunnel,
+// spam and strobe windows, otherwise today's layout) is refused with a
+// StateVersionError rather than read into the sliding windows.
+func TestLoadStateVersion5(t *testing.T) {
+	e, _ := New(DefaultConfig())
+	var buf bytes.Buffer
+	if err := e.SaveState(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var s savedState
+	if err := gob.NewDecoder(&buf).Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	s.Version = 5
+	buf.Reset()
+	if err := gob.NewEncoder(&buf).Encode(&s); err != nil {
+		t.Fatal(err)
+	}
+	err := e.LoadState(&buf)
+	var ve *StateVersionError
+	if !errors.As(err, &ve) || ve.Have != 5 || ve.Want != stateVersion {
+		t.Errorf("loading a version 5 state: %v, want a StateVersionError", err)
+	}
+}
+
+// TestStateCarriesFirstSightings: what is kept of a first sighting
+// without a table entry (the bit of a pair seen once, the DNS tunnel's
+// first name of a source under a domain) is saved with the state: a
+// threshold reached with the first run's one event alerts in the second.
+func TestStateCarriesFirstSightings(t *testing.T) {
+	name := func(i int) string {
+		return fmt.Sprintf("%s.t.example-split.net", strings.Repeat(string(rune('a'+i%26)), 4)+"q7x2m9k4v8w3z6p5")
+	}
+	tests := []struct {
+		name   string
+		threat string
+		n      int // events; the first run gets the first
+		ev     func(i int) event.Event
+	}{
+		{"strobe: 1 refused attempt, then 199", ThreatStrobe, 200, func(i int) event.Event {
+			return edgeFlow(time.Duration(i)*time.Second, "66.63.168.35", 5888, "REJ", 0, 0)
+		}},
+		{"dns_tunnel: 1 long name, then 19", ThreatDNSTunnel, 20, func(i int) event.Event {
+			return edgeDNS(time.Duration(i)*time.Minute, name(i))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var evs []event.Event
+			for i := 0; i < tt.n; i++ {
+				evs = append(evs, tt.ev(i))
+			}
+			cfg := DefaultConfig()
+			if got := count(run(t, cfg, evs[1:]), tt.threat); got != 0 {
+				t.Fatalf("the second run alone raised %d %s alerts", got, tt.threat)
+			}
+			if count(run(t, cfg, evs), tt.threat) == 0 {
+				t.Fatalf("all %d events in one run raised no %s alert", tt.n, tt.threat)
+			}
+			if count(acrossState(t, cfg, evs[:1], evs[1:]), tt.threat) == 0 {
+				t.Errorf("no %s alert after loading the state", tt.threat)
+			}
+		})
 	}
 }

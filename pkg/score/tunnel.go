@@ -1,6 +1,8 @@
 package score
 
 import (
+	"encoding/gob"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -29,9 +31,46 @@ type tunnel struct {
 	// firsts holds the first long name of a source under a domain,
 	// direct-mapped by the hash of the two (a collision loses one): most
 	// sources look up one name under a domain (www.site123.example.com),
-	// and they cost no table entry. Not saved with --state.
-	firsts []firstName
+	// and they cost no table entry. Saved with --state (the entries in
+	// use), so a restart does not forget a tunnel's first name.
+	firsts firstCache
 }
+
+type firstCache []firstName
+
+// firstSlot is an entry of a firstCache in use, as --state keeps it.
+type firstSlot struct {
+	I int
+	F firstName
+}
+
+func (c *firstCache) save(enc *gob.Encoder) error {
+	var used []firstSlot
+	for i, f := range *c {
+		if f != (firstName{}) {
+			used = append(used, firstSlot{i, f})
+		}
+	}
+	return enc.Encode(used)
+}
+
+func (c *firstCache) restore(dec *gob.Decoder) error {
+	var used []firstSlot
+	if err := dec.Decode(&used); err != nil {
+		return err
+	}
+	clear(*c)
+	for _, u := range used {
+		if u.I < 0 || u.I >= len(*c) {
+			return fmt.Errorf("first name %d of a cache of %d", u.I, len(*c))
+		}
+		(*c)[u.I] = u.F
+	}
+	return nil
+}
+
+func (c *firstCache) len() int         { return 0 }
+func (c *firstCache) evictions() int64 { return 0 }
 
 type firstName struct {
 	Key, Name uint64
@@ -73,13 +112,13 @@ type nameSeen struct{ Hour, Day int64 }
 const maxNames = 1024
 
 func newTunnel(th Thresholds, look *lookup, max int) *tunnel {
-	return &tunnel{th: th, look: look, domains: newTable[tunnelKey, tunnelState](max), firsts: make([]firstName, firstNames)}
+	return &tunnel{th: th, look: look, domains: newTable[tunnelKey, tunnelState](max), firsts: make(firstCache, firstNames)}
 }
 
 func (*tunnel) name() string           { return "dns_tunnel" }
 func (*tunnel) on() kinds              { return onDNS }
 func (*tunnel) threats() []string      { return []string{ThreatDNSTunnel} }
-func (d *tunnel) tables() []stateTable { return []stateTable{d.domains} }
+func (d *tunnel) tables() []stateTable { return []stateTable{d.domains, &d.firsts} }
 func (d *tunnel) held(st *Stats)       { st.Domains += d.domains.len() }
 
 func (d *tunnel) sweep(now time.Time, long bool) {

@@ -250,6 +250,30 @@ var Variants = []Variant{
 			g.TCP(t, Conn{Src: h, Dst: addr("198.51.100.10"), Port: uint16(100 + 11*p), Refused: true})
 		})
 	}},
+	{"strobe", "300 refused attempts in 10 min, straddling the hour after two first ones", "strobe", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		c := Conn{Src: h, Dst: addr("203.0.113.41"), Port: 5888, Refused: true}
+		g.TCP(t, c)
+		g.TCP(t.Add(time.Second), c)
+		return g.every(t.Add(55*time.Minute), 300, 2*time.Second, 0.3, func(t time.Time) { g.TCP(t, c) })
+	}},
+	{"icmp_tunnel", "two runs of 3 large echoes 40 s apart, straddling 5 min after a first one", "icmp_tunnel", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		dst := addr("203.0.113.165")
+		g.ICMPEcho(t, h, dst, 1, 1000, time.Second)
+		g.ICMPEcho(t.Add(4*time.Minute+40*time.Second), h, dst, 3, 1000+g.Rand.Intn(400), time.Second)
+		g.ICMPEcho(t.Add(5*time.Minute+20*time.Second), h, dst, 3, 1000+g.Rand.Intn(400), time.Second)
+		return t.Add(6 * time.Minute)
+	}},
+	{"spam", "SMTP sessions with 6 mail servers over 5 min, straddling the hour after a first one", "spam", true, func(g *Gen, h netip.Addr, t time.Time) time.Time {
+		smtp := func(t time.Time, a string) time.Time {
+			return g.TCP(t, Conn{Src: h, Dst: addr(a), Port: 25, Out: []byte("EHLO x\r\nMAIL FROM:<a@b.c>\r\n"), In: []byte("220 mx ESMTP\r\n250 ok\r\n")})
+		}
+		smtp(t, "198.51.100.180")
+		i := 0
+		return g.every(t.Add(58*time.Minute), 5, time.Minute, 0.3, func(t time.Time) {
+			i++
+			smtp(t, fmt.Sprintf("198.51.100.%d", 180+i))
+		})
+	}},
 }
 
 // Chores lists benign periodic and bulk jobs that must raise no threat
