@@ -88,7 +88,7 @@ func run() int {
 	if kafka {
 		code = runKafka(ui, conf, &o, f)
 	} else {
-		code = readFiles(ui, f, files)
+		code, _ = ui.ReadFiles(files, f.Run)
 	}
 	if out != nil {
 		if err := out.Close(); err != nil {
@@ -113,32 +113,6 @@ func run() int {
 	if failed > 0 {
 		ui.Errorf("%d alerts refused by a receiver (see rejected.log in the queue directory)", failed)
 		code = cli.ExitFailure
-	}
-	return code
-}
-
-// readFiles runs the filter over each file, none or "-" meaning stdin.
-func readFiles(ui *cli.UI, f *alert.Filter, files []string) int {
-	if len(files) == 0 {
-		files = []string{"-"}
-	}
-	code := cli.ExitOK
-	for _, name := range files {
-		in := os.Stdin
-		if name != "-" {
-			var err error
-			if in, err = os.Open(name); err != nil {
-				ui.Errorf("%v", err)
-				code = cli.ExitFailure
-				continue
-			}
-		}
-		err := f.Run(in, name)
-		in.Close()
-		if err != nil {
-			ui.Errorf("%s: %v", name, err)
-			return cli.ExitFailure
-		}
 	}
 	return code
 }

@@ -37,32 +37,17 @@ func run() int {
 	if o.Tee && (o.Output == "" || o.Output == "-") {
 		return ui.Usagef("--tee needs -o FILE: stdout carries the alerts")
 	}
-	if len(files) == 0 {
-		files = []string{"-"}
-	}
 	var set report.Set
+	var err error
 	warn := func(m string) { ui.Warnf("%s", m) }
-	code = cli.ExitOK
-	for _, name := range files {
-		in := os.Stdin
-		if name != "-" {
-			var err error
-			if in, err = os.Open(name); err != nil {
-				ui.Errorf("%v", err)
-				code = cli.ExitFailure
-				continue
-			}
-		}
-		var r io.Reader = in
+	code, err = ui.ReadFiles(files, func(in io.Reader, name string) error {
 		if o.Tee {
-			r = io.TeeReader(in, os.Stdout)
+			in = io.TeeReader(in, os.Stdout)
 		}
-		err := set.Read(r, name, warn)
-		in.Close()
-		if err != nil {
-			ui.Errorf("%s: %v", name, err)
-			return cli.ExitFailure
-		}
+		return set.Read(in, name, warn)
+	})
+	if err != nil {
+		return code
 	}
 	page := report.Build(&set, report.Options{Title: o.Title, Generated: time.Now(), Top: o.Top})
 	var buf bytes.Buffer
@@ -70,7 +55,6 @@ func run() int {
 		ui.Errorf("%v", err)
 		return cli.ExitFailure
 	}
-	var err error
 	if o.Output == "" || o.Output == "-" {
 		_, err = os.Stdout.Write(buf.Bytes())
 	} else {
