@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/nfr-project/nfr/internal/kafkatest"
 	"github.com/nfr-project/nfr/internal/rsyslogtest"
 	"github.com/nfr-project/nfr/internal/testenv"
 	"github.com/nfr-project/nfr/pkg/event"
@@ -149,10 +150,15 @@ func TestKafkaKilledAndRestarted(t *testing.T) {
 	more := make(chan []int, 1)
 	var producing atomic.Bool
 	producing.Store(true)
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		more <- engineTxns(t, engine, topic, first, total, 50, 10*time.Millisecond)
 		producing.Store(false)
 	}()
+	// Cleanups run after the deferred Close of the engine's client, which
+	// ends engineTxns: its errors then still land inside the test.
+	t.Cleanup(func() { <-done })
 	cmd, stderr := start()
 	defer cmd.Process.Kill()
 	for {
@@ -181,7 +187,7 @@ func TestKafkaKilledAndRestarted(t *testing.T) {
 		held[m.Tree.Reason] = true
 	}
 	below := 0
-	for p, recs := range readTopic(t, c.ListenAddrs(), topic) {
+	for p, recs := range kafkatest.ReadTopic(t, c.ListenAddrs(), topic) {
 		for _, r := range recs {
 			if r.Offset >= offs[p] {
 				continue
@@ -205,7 +211,7 @@ func TestKafkaKilledAndRestarted(t *testing.T) {
 	got := rs.WaitFor(len(want), 60*time.Second)
 	// Wait for the offsets of the last batch too.
 	last := map[int32]int64{}
-	for p, recs := range readTopic(t, c.ListenAddrs(), topic) {
+	for p, recs := range kafkatest.ReadTopic(t, c.ListenAddrs(), topic) {
 		last[p] = recs[len(recs)-1].Offset
 	}
 	for atEnd := false; !atEnd; {
@@ -250,27 +256,4 @@ func TestKafkaKilledAndRestarted(t *testing.T) {
 	}
 	t.Logf("%d committed alerts (of %d produced), each delivered at least once, %d twice (redelivered after the kill), %d deliveries before the kill",
 		len(want), total, twice, delivered1)
-}
-
-// readTopic reads every committed record of topic, by partition.
-func readTopic(t *testing.T, brokers []string, topic string) map[int32][]*kgo.Record {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	got := map[int32][]*kgo.Record{}
-	for idle := 0; idle < 3; {
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		if fs.NumRecords() == 0 {
-			idle++
-			continue
-		}
-		idle = 0
-		fs.EachRecord(func(r *kgo.Record) { got[r.Partition] = append(got[r.Partition], r) })
-	}
-	return got
 }

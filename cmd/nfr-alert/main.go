@@ -167,7 +167,8 @@ func toStdout(outs []*alert.Output) bool {
 
 // watchSignals: SIGHUP reopens file outputs (logrotate), SIGUSR1 prints
 // the counters. On the first SIGINT or SIGTERM nfr-alert keeps reading
-// until its input ends (the source upstream is stopping and flushing); on
+// until its input ends (the source upstream is stopping and flushing;
+// with --kafka it stops reading at once and commits what it queued); on
 // the second it exits, and its queues keep what was not delivered.
 func watchSignals(ui *cli.UI, f *alert.Filter) {
 	ch := make(chan os.Signal, 2)

@@ -108,31 +108,49 @@ func (f *Filter) Run(r io.Reader, name string) error {
 		if err != nil {
 			f.Skipped += rd.Skipped()
 			if errors.Is(err, io.EOF) {
-				if err := f.flush(); err != nil {
-					return err
-				}
-				for _, o := range f.Outputs {
-					if err := o.sp.SealAll(); err != nil {
-						return fmt.Errorf("%s: queue: %w", o.Name, err)
-					}
-				}
-				return nil
+				return f.settle()
 			}
 			if fr.err != nil {
 				return fr.err
 			}
 			return err
 		}
-		if err := f.pass(line, rd); err != nil {
+		if err := f.pass(line, rd.Skip); err != nil {
 			return err
 		}
 	}
 }
 
+// settle writes what is queued to disk and closes the queues' open
+// segments into batches for the deliverers: what Run does at the end of
+// its input and Accept after each batch.
+func (f *Filter) settle() error {
+	if err := f.flush(); err != nil {
+		return err
+	}
+	for _, o := range f.Outputs {
+		if err := o.sp.SealAll(); err != nil {
+			return fmt.Errorf("%s: queue: %w", o.Name, err)
+		}
+	}
+	return nil
+}
+
+// skipper counts and reports the bad lines of a source that is not read
+// through an event.Reader (Add, Accept).
+func (f *Filter) skipper(name string) func(reason string) {
+	return func(reason string) {
+		f.Skipped++
+		if f.Warn != nil {
+			f.Warn(name + ": " + reason)
+		}
+	}
+}
+
 // pass queues one line read and passes it through to Out.
-func (f *Filter) pass(line []byte, rd *event.Reader) error {
+func (f *Filter) pass(line []byte, skip func(reason string)) error {
 	f.Lines++
-	if err := f.take(line, rd); err != nil {
+	if err := f.take(line, skip); err != nil {
 		return err
 	}
 	if f.Out != nil {
@@ -141,7 +159,7 @@ func (f *Filter) pass(line []byte, rd *event.Reader) error {
 	return nil
 }
 
-func (f *Filter) take(line []byte, rd *event.Reader) error {
+func (f *Filter) take(line []byte, skip func(reason string)) error {
 	if !f.route {
 		// No output routes: decoding the alert here would be wasted; the
 		// deliverers decode it anyway, and report what does not decode.
@@ -149,7 +167,7 @@ func (f *Filter) take(line []byte, rd *event.Reader) error {
 			return nil
 		}
 	} else if err := Parse(line, &f.a); err != nil {
-		rd.Skip(err.Error())
+		skip(err.Error())
 		return nil
 	} else if f.a.Type != event.TypeAlert {
 		return nil
@@ -239,9 +257,7 @@ func (f *Filter) Drain(wait time.Duration) (queued int64) {
 func (f *Filter) Add(line []byte) error {
 	f.addMu.Lock()
 	defer f.addMu.Unlock()
-	rd := event.NewReader(bytes.NewReader(nil), "alert")
-	rd.Warn = f.Warn
-	if err := f.take(line, rd); err != nil {
+	if err := f.take(line, f.skipper("alert")); err != nil {
 		return err
 	}
 	for _, o := range f.Outputs {
@@ -260,23 +276,13 @@ func (f *Filter) Add(line []byte) error {
 func (f *Filter) Accept(lines [][]byte, name string) error {
 	f.addMu.Lock()
 	defer f.addMu.Unlock()
-	rd := event.NewReader(bytes.NewReader(nil), name)
-	rd.Warn = f.Warn
+	skip := f.skipper(name)
 	for _, line := range lines {
-		if err := f.pass(line, rd); err != nil {
+		if err := f.pass(line, skip); err != nil {
 			return err
 		}
 	}
-	f.Skipped += rd.Skipped()
-	if err := f.flush(); err != nil {
-		return err
-	}
-	for _, o := range f.Outputs {
-		if err := o.sp.SealAll(); err != nil {
-			return fmt.Errorf("%s: queue: %w", o.Name, err)
-		}
-	}
-	return nil
+	return f.settle()
 }
 
 // WriteMetrics writes every output's counters in the Prometheus text

@@ -1,7 +1,8 @@
 // Package bus connects NFR to Kafka: sensors (nfr-submit) produce events to
 // an events topic keyed by source address, and engines (nfr-engine --kafka)
 // consume it in a group, score each partition with its own detector state
-// and produce alerts in the transaction that commits the consumed offsets.
+// and produce alerts in the transaction that commits the consumed offsets;
+// nfr-alert reads the alerts topic in a group of its own (AlertReader).
 // It is the only package that knows the Kafka client (franz-go).
 //
 // Records: an event record's key is the event's srcIP (so one host's events

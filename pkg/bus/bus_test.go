@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/nfr-project/nfr/internal/kafkatest"
 	"github.com/nfr-project/nfr/pkg/config"
 	"github.com/nfr-project/nfr/pkg/event"
 	"github.com/nfr-project/nfr/pkg/score"
@@ -107,36 +107,6 @@ func sensor(ctx context.Context, t testing.TB, k config.Kafka, dir string, lines
 	r := &submit.Runner{Sender: s, Inputs: []submit.Input{{Name: "events", R: bytes.NewReader(bytes.Join(append(lines, nil), []byte("\n")))}},
 		Warn: func(m string) { t.Logf("warning: %s", m) }}
 	return s, r.Run(ctx)
-}
-
-// readAll reads every committed record of topic, partition by partition.
-func readAll(t testing.TB, k config.Kafka, topic string) map[int32][]*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...), kgo.ConsumeTopics(topic),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	got := map[int32][]*kgo.Record{}
-	idle := 0
-	for idle < 3 {
-		pctx, pcancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		fs := cl.PollFetches(pctx)
-		pcancel()
-		if ctx.Err() != nil {
-			t.Fatal("reading took too long")
-		}
-		if fs.NumRecords() == 0 {
-			idle++
-			continue
-		}
-		idle = 0
-		fs.EachRecord(func(r *kgo.Record) { got[r.Partition] = append(got[r.Partition], r) })
-	}
-	return got
 }
 
 func count(m map[int32][]*kgo.Record) int {
@@ -229,7 +199,7 @@ func TestSensorKeepsEventsWhileCutOff(t *testing.T) {
 	if st.Accepted != int64(len(lines)) || st.Retries == 0 {
 		t.Errorf("accepted %d of %d events after %d retries", st.Accepted, len(lines), st.Retries)
 	}
-	got := readAll(t, k, k.Topic)
+	got := kafkatest.ReadTopic(t, k.Brokers, k.Topic)
 	if count(got) != len(lines) {
 		t.Fatalf("%d events in Kafka, want %d", count(got), len(lines))
 	}
@@ -564,12 +534,12 @@ func runEngines(t *testing.T, k config.Kafka, perSensor int, c *kfake.Cluster) {
 	}
 	es.stopAll()
 
-	events := readAll(t, k, k.Topic)
+	events := kafkatest.ReadTopic(t, k.Brokers, k.Topic)
 	if count(events) != int(total) {
 		t.Fatalf("%d events in the topic, want %d", count(events), total)
 	}
 	want := expected(t, events)
-	got := readAll(t, k, k.AlertsTopic)
+	got := kafkatest.ReadTopic(t, k.Brokers, k.AlertsTopic)
 	type key struct {
 		id    string
 		count int
@@ -742,7 +712,7 @@ func TestSensorSurvivesBrokerRestart(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	got := readAll(t, k, k.Topic)
+	got := kafkatest.ReadTopic(t, k.Brokers, k.Topic)
 	have := map[string]bool{}
 	for _, rs := range got {
 		for _, r := range rs {
@@ -813,35 +783,6 @@ func BenchmarkEngine(b *testing.B) {
 	b.ReportMetric(float64(timed)/took.Seconds(), "events/s")
 }
 
-// openTransactions returns the partitions of topics whose last stable
-// offset is behind their end: some transaction there is still open.
-func openTransactions(t testing.TB, k config.Kafka, topics ...string) []string {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ends, err := adm.ListEndOffsets(ctx, topics...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stable, err := adm.ListCommittedOffsets(ctx, topics...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var open []string
-	ends.Each(func(o kadm.ListedOffset) {
-		if s, ok := stable.Lookup(o.Topic, o.Partition); !ok || s.Offset != o.Offset {
-			open = append(open, fmt.Sprintf("%s/%d (stable %d, end %d)", o.Topic, o.Partition, s.Offset, o.Offset))
-		}
-	})
-	return open
-}
-
 // TestEngineStopsCleanly stops a member (as SIGTERM does) mid-stream,
 // in a transaction with a batch in hand: it finishes and commits that
 // transaction, leaves none open behind it, and a member started afterwards scores the rest, so every
@@ -870,7 +811,7 @@ func TestEngineStopsCleanly(t *testing.T) {
 	if first <= before {
 		t.Errorf("stopped with a batch in hand at %d events committed, it stopped at %d: the batch was not committed", before, first)
 	}
-	if open := openTransactions(t, k, k.AlertsTopic, k.StateTopic); len(open) > 0 {
+	if open := kafkatest.OpenTransactions(t, k.Brokers, k.AlertsTopic, k.StateTopic); len(open) > 0 {
 		t.Errorf("stopped at %d events, transactions left open: %s", first, strings.Join(open, ", "))
 	}
 	es.start("b")
@@ -880,8 +821,8 @@ func TestEngineStopsCleanly(t *testing.T) {
 		t.Errorf("%d events committed, want %d", n, len(lines))
 	}
 	es.stopAll()
-	want := expected(t, readAll(t, k, k.Topic))
-	got := readAll(t, k, k.AlertsTopic)
+	want := expected(t, kafkatest.ReadTopic(t, k.Brokers, k.Topic))
+	got := kafkatest.ReadTopic(t, k.Brokers, k.AlertsTopic)
 	if count(got) != len(want) {
 		t.Errorf("%d alerts, want %d as from one engine", count(got), len(want))
 	}

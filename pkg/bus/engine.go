@@ -304,13 +304,7 @@ func (e *Engine) session(ctx context.Context) error {
 		}
 		// End flushes the records first: a produce error shows only after.
 		endCtx, endCancel := context.WithTimeout(tctx, 3*e.Session)
-		if err := sess.Client().Flush(endCtx); err != nil {
-			emu.Lock()
-			if produceErr == nil {
-				produceErr = err
-			}
-			emu.Unlock()
-		}
+		promise(nil, sess.Client().Flush(endCtx))
 		try := kgo.TryCommit
 		emu.Lock()
 		if produceErr != nil {

@@ -9,7 +9,7 @@ import (
 // stdin, the way a filter reads its FILE arguments. A file that cannot be
 // opened is reported and skipped: code is then ExitFailure. A read that
 // fails is reported and stops the loop: err is then not nil, and the
-// caller stops too, since what it would do next lacks that input.
+// caller knows its input is incomplete.
 func (u *UI) ReadFiles(files []string, read func(r io.Reader, name string) error) (code int, err error) {
 	if len(files) == 0 {
 		files = []string{"-"}
@@ -18,7 +18,6 @@ func (u *UI) ReadFiles(files []string, read func(r io.Reader, name string) error
 	for _, name := range files {
 		in := os.Stdin
 		if name != "-" {
-			var err error
 			if in, err = os.Open(name); err != nil {
 				u.Errorf("%v", err)
 				code = ExitFailure

@@ -12,13 +12,14 @@ import (
 const KafkaPasswordEnv = "NFR_KAFKA_PASSWORD"
 
 // Kafka configures the connection to a Kafka cluster and the topics NFR
-// uses there: submit.kafka for sensors, engine.kafka for engines.
+// uses there: submit.kafka for sensors, engine.kafka for engines,
+// alerts.kafka for nfr-alert reading the alerts topic.
 type Kafka struct {
 	Brokers     []string      `yaml:"brokers"`      // host:port of some brokers; empty: Kafka unused
 	Topic       string        `yaml:"topic"`        // events topic
 	AlertsTopic string        `yaml:"alerts_topic"` // alerts topic (engines)
 	StateTopic  string        `yaml:"state_topic"`  // compacted detector-state changelog (engines)
-	Group       string        `yaml:"group"`        // consumer group of the engines
+	Group       string        `yaml:"group"`        // consumer group (of the engines, or of nfr-alert)
 	Partitions  int           `yaml:"partitions"`   // partitions of topics created when absent
 	Replication int           `yaml:"replication"`  // replicas of topics created; -1: the brokers' default
 	Retention   time.Duration `yaml:"retention"`    // retention of events and alerts topics created ("168h"); 0: the brokers' default
@@ -78,5 +79,3 @@ func (k *Kafka) validate(section string) error {
 	}
 	return nil
 }
-
-func (k *Kafka) paths() []*string { return []*string{&k.CA} }
