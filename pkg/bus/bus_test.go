@@ -274,18 +274,36 @@ func expected(t testing.TB, parts map[int32][]*kgo.Record) []*event.Event {
 // engines runs members of the engine group, each until stopped or
 // killed.
 type engines struct {
-	t     testing.TB
-	k     config.Kafka
-	mu    sync.Mutex
-	all   []*Engine
-	nets  []*network
-	stop  map[string]func()
-	dying map[string]chan struct{} // closed: die in the next transaction
+	t       testing.TB
+	k       config.Kafka
+	mu      sync.Mutex
+	members []*member
+	wg      sync.WaitGroup
+}
+
+// member is one engine of the group and the levers the test pulls.
+type member struct {
+	e      *Engine
+	nw     *network
+	cancel func()
+	dying  chan struct{} // closed: die in the next transaction
 	// closed: stop (as on SIGTERM) in the next transaction; the events
-	// committed then are sent on the channel's pair in stoppedAt
-	stopping  map[string]chan struct{}
-	stoppedAt map[string]chan int64
-	wg        sync.WaitGroup
+	// committed then are sent on stoppedAt
+	stopping  chan struct{}
+	stoppedAt chan int64
+}
+
+// member returns the member started last under id.
+func (es *engines) member(id string) *member {
+	es.mu.Lock()
+	defer es.mu.Unlock()
+	for i := len(es.members) - 1; i >= 0; i-- {
+		if es.members[i].e.ID == id {
+			return es.members[i]
+		}
+	}
+	es.t.Fatalf("no engine %s", id)
+	return nil
 }
 
 // network is a member's connections to the brokers; cut severs them all
@@ -386,11 +404,7 @@ func (es *engines) start(id string) {
 		})
 	}
 	es.mu.Lock()
-	es.all = append(es.all, e)
-	es.nets = append(es.nets, nw)
-	es.stop[id] = cancel
-	es.dying[id] = dying
-	es.stopping[id], es.stoppedAt[id] = stopping, stoppedAt
+	es.members = append(es.members, &member{e: e, nw: nw, cancel: cancel, dying: dying, stopping: stopping, stoppedAt: stoppedAt})
 	es.mu.Unlock()
 	es.wg.Add(1)
 	go func() {
@@ -402,17 +416,13 @@ func (es *engines) start(id string) {
 }
 
 // kill makes member id die abruptly in its next transaction.
-func (es *engines) kill(id string) {
-	es.mu.Lock()
-	close(es.dying[id])
-	es.mu.Unlock()
-}
+func (es *engines) kill(id string) { close(es.member(id).dying) }
 
 func (es *engines) total() (st EngineStats) {
 	es.mu.Lock()
 	defer es.mu.Unlock()
-	for _, e := range es.all {
-		s := e.Stats()
+	for _, m := range es.members {
+		s := m.e.Stats()
 		st.Events += s.Events + s.Bad
 		st.Alerts += s.Alerts
 		st.Replayed += s.Replayed
@@ -426,8 +436,8 @@ func (es *engines) total() (st EngineStats) {
 
 func (es *engines) stopAll() {
 	es.mu.Lock()
-	for _, c := range es.stop {
-		c()
+	for _, m := range es.members {
+		m.cancel()
 	}
 	es.mu.Unlock()
 	es.wg.Wait()
@@ -440,8 +450,8 @@ func (es *engines) waitEvents(t testing.TB, n int64, d time.Duration) {
 	for es.total().Events < n {
 		if time.Now().After(deadline) {
 			es.mu.Lock()
-			for _, e := range es.all {
-				t.Logf("engine %s: %+v", e.ID, e.Stats())
+			for _, m := range es.members {
+				t.Logf("engine %s: %+v", m.e.ID, m.e.Stats())
 			}
 			es.mu.Unlock()
 			t.Fatalf("engines committed %d events of %d in %s", es.total().Events, n, d)
@@ -473,8 +483,7 @@ func runEngines(t *testing.T, k config.Kafka, perSensor int, c *kfake.Cluster) {
 	lines1, beacons1 := workload(1, perSensor)
 	lines2, beacons2 := workload(2, perSensor)
 	total := int64(len(lines1) + len(lines2))
-	es := &engines{t: t, k: k, stop: map[string]func(){}, dying: map[string]chan struct{}{},
-		stopping: map[string]chan struct{}{}, stoppedAt: map[string]chan int64{}}
+	es := &engines{t: t, k: k}
 	defer es.stopAll()
 	for _, id := range []string{"e1", "e2", "e3"} {
 		es.start(id)
@@ -508,8 +517,8 @@ func runEngines(t *testing.T, k config.Kafka, perSensor int, c *kfake.Cluster) {
 			t.Fatal(err)
 		}
 		es.mu.Lock()
-		for _, nw := range es.nets {
-			nw.brokerDied(addrs[1])
+		for _, m := range es.members {
+			m.nw.brokerDied(addrs[1])
 		}
 		es.mu.Unlock()
 		time.Sleep(time.Second)
@@ -797,15 +806,13 @@ func TestEngineStopsCleanly(t *testing.T) {
 	if _, err := sensor(ctx, t, k, t.TempDir(), lines, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	es := &engines{t: t, k: k, stop: map[string]func(){}, dying: map[string]chan struct{}{},
-		stopping: map[string]chan struct{}{}, stoppedAt: map[string]chan int64{}}
+	es := &engines{t: t, k: k}
 	defer es.stopAll()
 	es.start("a")
 	es.waitEvents(t, int64(len(lines))/3, time.Minute)
-	es.mu.Lock()
-	close(es.stopping["a"])
-	es.mu.Unlock()
-	before := <-es.stoppedAt["a"]
+	a := es.member("a")
+	close(a.stopping)
+	before := <-a.stoppedAt
 	es.wg.Wait()
 	first := es.total().Events
 	if first <= before {
