@@ -231,10 +231,12 @@ func (pl *Pipeline) run() {
 		}
 		pl.replay = nil
 		// Sync's caller may write to the encoder once answered: hand the
-		// events on first.
+		// events on first. A lot whose events overflowed (EmitOffloaded)
+		// has an empty order then, but the encoder may still be reading
+		// them: it is given back after them, not at once.
 		acks := l.acks
 		l.acks = nil
-		if len(l.order) > 0 {
+		if len(l.events) > 0 {
 			pl.out(event.Batch{Events: l.events, Order: l.order, Done: l.release})
 		} else {
 			l.release()
