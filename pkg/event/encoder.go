@@ -170,7 +170,7 @@ func (m *Encoder) write(b Batch) {
 	if failed {
 		return
 	}
-	if err := m.w.WriteEventsOrdered(b.Events, b.Order, m.Prepare); err != nil {
+	if err := m.w.WriteEvents(b.Events, b.Order, m.Prepare); err != nil {
 		m.errMu.Lock()
 		m.err = err
 		m.errMu.Unlock()
