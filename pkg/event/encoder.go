@@ -141,14 +141,6 @@ func (e *Event) CopyFrom(src *Event) {
 	}
 }
 
-// larger returns the one of two slices with more capacity, emptied.
-func larger[T any](a, b []T) []T {
-	if cap(a) >= cap(b) {
-		return a[:0]
-	}
-	return b[:0]
-}
-
 // copyInto copies src into dst's storage, keeping nil apart from empty;
 // when src is nil, dst is returned second, to be kept for later.
 func copyInto[T any](dst, src []T) (copied, spare []T) {
