@@ -47,6 +47,7 @@ type Analyzer struct {
 	free  []*event.Event
 	conns []*conn // ended connections, for reuse
 	fill  filler
+	strs  event.Arena // of fill and of the connections' ClientHellos
 }
 
 // New returns an analyser calling emit once per TLS connection; the event
@@ -66,7 +67,7 @@ func New(cfg Config, emit func(*event.Event)) *Analyzer {
 		cfg.MaxHeld = d.MaxHeld
 	}
 	a := &Analyzer{cfg: cfg, emit: emit}
-	a.fill.arena = true
+	a.fill.strs = &a.strs
 	a.Own = stream.Own{Config: cfg.Stream, Factory: a.Conn}
 	return a
 }
@@ -87,7 +88,7 @@ func (a *Analyzer) Conn(id stream.ID) stream.Conn {
 		return c
 	}
 	c := &conn{a: a, id: id, transport: 't', stream: true}
-	c.hello.strs = &a.fill.strs
+	c.hello.strs = &a.strs
 	return c
 }
 
@@ -389,20 +390,12 @@ func Fill(ev *event.Event, ch *ClientHello, transport byte) {
 }
 
 // A filler makes the fingerprints of events, in a buffer it keeps, and
-// their strings out of an arena when arena is set (an analyser's, reused
-// for every connection) or one allocation each (Fill, for the odd QUIC
+// their strings out of strs: an analyser's arena, reused for every
+// connection, or nil for one allocation each (Fill, for the odd QUIC
 // connection).
 type filler struct {
-	arena bool
-	strs  event.Arena
-	buf   []byte
-}
-
-func (f *filler) str(b []byte) string {
-	if f.arena {
-		return f.strs.String(b)
-	}
-	return string(b)
+	strs *event.Arena
+	buf  []byte
 }
 
 func (f *filler) fill(ev *event.Event, ch *ClientHello, transport byte) {
@@ -414,7 +407,7 @@ func (f *filler) fill(ev *event.Event, ch *ClientHello, transport byte) {
 	f.buf = ch.appendJA3(f.buf[:0])
 	ev.JA3Raw, ev.JA3 = f.md5(f.buf)
 	f.buf = ch.appendJA4(f.buf[:0], transport)
-	ev.JA4 = f.str(f.buf)
+	ev.JA4 = f.strs.String(f.buf)
 }
 
 // md5 returns raw as a string and its MD5 in hex (JA3, JA3S).
@@ -422,7 +415,7 @@ func (f *filler) md5(raw []byte) (string, string) {
 	sum := md5.Sum(raw)
 	var h [2 * md5.Size]byte
 	hex.Encode(h[:], sum[:])
-	return f.str(raw), f.str(h[:])
+	return f.strs.String(raw), f.strs.String(h[:])
 }
 
 // Gap: a hole in the handshake ends our view of it.
