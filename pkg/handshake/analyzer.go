@@ -84,10 +84,10 @@ func (a *Analyzer) Conn(id stream.ID) stream.Conn {
 	if n := len(a.conns); n > 0 {
 		c := a.conns[n-1]
 		a.conns = a.conns[:n-1]
-		*c = conn{a: a, id: id, transport: 't', stream: true, hello: c.hello, shello: c.shello}
+		*c = conn{a: a, id: id, transport: 't', hello: c.hello, shello: c.shello}
 		return c
 	}
-	c := &conn{a: a, id: id, transport: 't', stream: true}
+	c := &conn{a: a, id: id, transport: 't'}
 	c.hello.strs = &a.strs
 	return c
 }
@@ -127,11 +127,10 @@ type conn struct {
 	chFirst stream.Dir // direction that sent the ClientHello
 	ev      *event.Event
 	held    int // bytes of this connection counted in Analyzer.held
-	// JA4's transport letter: t for TLS over TCP, d for DTLS.
+	// JA4's transport letter: t for TLS over TCP (made by Conn for a
+	// stream, which calls nothing on it after End, so it is reused then),
+	// d for DTLS (which keeps its own).
 	transport byte
-	// stream: made by Conn for a stream, which calls nothing on it after
-	// End, so it is reused then (DTLS keeps its own).
-	stream bool
 	// The storage of ch and sh, kept when c is reused.
 	hello  ClientHello
 	shello ServerHello
@@ -432,7 +431,7 @@ func (c *conn) End(time.Time) {
 		c.finish()
 	}
 	c.done = true
-	if a := c.a; c.stream && len(a.conns) < 1024 {
+	if a := c.a; c.transport == 't' && len(a.conns) < 1024 {
 		a.conns = append(a.conns, c)
 	}
 }
