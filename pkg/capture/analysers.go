@@ -11,7 +11,6 @@ import (
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/dns"
 	"github.com/nfr-project/nfr/pkg/event"
-	"github.com/nfr-project/nfr/pkg/flow"
 )
 
 // Types are the event types nfr-capture knows, in the order --types lists
@@ -131,7 +130,7 @@ func NewAnalysers(types []string, o Options) (*Analysers, error) {
 	if l7.IP || l7.HTTP || l7.TLS || l7.SSH {
 		cfg := analysis.FromConfig(o.Analysis, l7)
 		if a.pipe != nil {
-			cfg.OffloadFlows = func(t *flow.Table) decode.Handler { return a.pipe.Offload(t) }
+			cfg.OffloadFlows = a.pipe.Offload
 			cfg.FlowEmit = stamp(a.pipe.EmitOffloaded)
 		}
 		a.L7 = analysis.New(cfg, o.Emit)
