@@ -55,14 +55,14 @@ type Analysers struct {
 }
 
 // Sync waits until the flow table has caught up with the packets given
-// so far (Options.Pipeline), so that the counters can be read.
+// so far (Options.EmitBatch), so that the counters can be read.
 func (a *Analysers) Sync() {
 	if a.pipe != nil {
 		a.pipe.Sync()
 	}
 }
 
-// Close waits until the flow table has seen everything (Options.Pipeline):
+// Close waits until the flow table has seen everything (Options.EmitBatch):
 // after the decoder's Close, before the receiver of Emit is closed.
 func (a *Analysers) Close() {
 	if a.pipe != nil {

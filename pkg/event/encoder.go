@@ -112,9 +112,11 @@ func (m *Encoder) Emit(e *Event) {
 	}
 }
 
-// CopyFrom makes e a copy of src that shares no storage with it, reusing
-// the storage of e's slices: queues of reused events (Encoder,
-// capture.Pipeline) copy with it. Storage a nil slice of src does not
+// CopyFrom makes e a copy of src, reusing the storage of e's slices:
+// queues of reused events (Encoder, capture.Pipeline) copy with it. The
+// slices the capture analysers fill (Answers, TTLs, ALPN, Flags, Groups)
+// and the ICMP pointers are copied; Threats, Examples and AuthSuccess are
+// shared with src (their producers do not write to them once emitted). Storage a nil slice of src does not
 // need is kept aside (as Reset does), so a slot that carried a DNS event,
 // then a flow, has it again for the next DNS event.
 func (e *Event) CopyFrom(src *Event) {
