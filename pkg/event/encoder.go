@@ -164,7 +164,20 @@ func (m *Encoder) write(b Batch) {
 	if failed {
 		return
 	}
-	if err := m.w.WriteEvents(b.Events, b.Order, m.Prepare); err != nil {
+	// Prepare runs here, on this encoder's goroutine, not under the
+	// Writer's lock, which the encoders of several capture workers share.
+	if m.Prepare != nil {
+		if b.Order == nil {
+			for i := range b.Events {
+				m.Prepare(&b.Events[i])
+			}
+		} else {
+			for _, i := range b.Order {
+				m.Prepare(&b.Events[i])
+			}
+		}
+	}
+	if err := m.w.WriteEvents(b.Events, b.Order); err != nil {
 		m.errMu.Lock()
 		m.err = err
 		m.errMu.Unlock()
