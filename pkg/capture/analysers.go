@@ -112,7 +112,8 @@ func NewAnalysers(types []string, o Options) (*Analysers, error) {
 			return nil, fmt.Errorf("unknown event type %q (known: %s)", t, strings.Join(Types, ","))
 		}
 	}
-	if !l7.IP && !l7.HTTP && !l7.TLS && !l7.SSH && !dnsOn {
+	anyL7 := l7 != (analysis.Types{})
+	if !anyL7 && !dnsOn {
 		return nil, fmt.Errorf("no event types selected")
 	}
 	if l7.IP && o.EmitBatch != nil && o.Emit != nil {
@@ -127,7 +128,7 @@ func NewAnalysers(types []string, o Options) (*Analysers, error) {
 		a.DNS = dns.NewHandler(dns.Config{Ports: o.DNSPorts, Timeout: o.DNSTimeout, Emit: o.Emit})
 		a.Handlers = append(a.Handlers, a.DNS)
 	}
-	if l7.IP || l7.HTTP || l7.TLS || l7.SSH {
+	if anyL7 {
 		cfg := analysis.FromConfig(o.Analysis, l7)
 		if a.pipe != nil {
 			cfg.OffloadFlows = a.pipe.Offload
