@@ -66,10 +66,10 @@ type Config struct {
 	TLS    handshake.Config
 	QUIC   quic.Config
 	// OffloadFlows, when set, is given the flow table and returns the
-	// handler the Set calls in its place (capture.Pipeline's, which runs
-	// the table on a goroutine of its own); FlowEmit, when set, receives
-	// the table's events instead of New's emit.
-	OffloadFlows func(*flow.Table) decode.Handler
+	// handler the Set calls in its place (capture.Pipeline.Offload, which
+	// runs the table on a goroutine of its own); FlowEmit, when set,
+	// receives the table's events instead of New's emit.
+	OffloadFlows func(decode.Handler) decode.Handler
 	FlowEmit     func(*event.Event)
 }
 

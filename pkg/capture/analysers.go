@@ -11,7 +11,6 @@ import (
 	"github.com/nfr-project/nfr/pkg/decode"
 	"github.com/nfr-project/nfr/pkg/dns"
 	"github.com/nfr-project/nfr/pkg/event"
-	"github.com/nfr-project/nfr/pkg/flow"
 )
 
 // Types are the event types nfr-capture knows, in the order --types lists
@@ -56,14 +55,14 @@ type Analysers struct {
 }
 
 // Sync waits until the flow table has caught up with the packets given
-// so far (Options.Pipeline), so that the counters can be read.
+// so far (Options.EmitBatch), so that the counters can be read.
 func (a *Analysers) Sync() {
 	if a.pipe != nil {
 		a.pipe.Sync()
 	}
 }
 
-// Close waits until the flow table has seen everything (Options.Pipeline):
+// Close waits until the flow table has seen everything (Options.EmitBatch):
 // after the decoder's Close, before the receiver of Emit is closed.
 func (a *Analysers) Close() {
 	if a.pipe != nil {
@@ -113,7 +112,8 @@ func NewAnalysers(types []string, o Options) (*Analysers, error) {
 			return nil, fmt.Errorf("unknown event type %q (known: %s)", t, strings.Join(Types, ","))
 		}
 	}
-	if !l7.IP && !l7.HTTP && !l7.TLS && !l7.SSH && !dnsOn {
+	anyL7 := l7 != (analysis.Types{})
+	if !anyL7 && !dnsOn {
 		return nil, fmt.Errorf("no event types selected")
 	}
 	if l7.IP && o.EmitBatch != nil && o.Emit != nil {
@@ -128,10 +128,10 @@ func NewAnalysers(types []string, o Options) (*Analysers, error) {
 		a.DNS = dns.NewHandler(dns.Config{Ports: o.DNSPorts, Timeout: o.DNSTimeout, Emit: o.Emit})
 		a.Handlers = append(a.Handlers, a.DNS)
 	}
-	if l7.IP || l7.HTTP || l7.TLS || l7.SSH {
+	if anyL7 {
 		cfg := analysis.FromConfig(o.Analysis, l7)
 		if a.pipe != nil {
-			cfg.OffloadFlows = func(t *flow.Table) decode.Handler { return a.pipe.Offload(t) }
+			cfg.OffloadFlows = a.pipe.Offload
 			cfg.FlowEmit = stamp(a.pipe.EmitOffloaded)
 		}
 		a.L7 = analysis.New(cfg, o.Emit)

@@ -42,11 +42,10 @@ const (
 	opOuter                 // h.HandleOuter(&packets[i])
 	opAdvance               // h.Advance(now)
 	opClose                 // h.Close()
-	opSync                  // close(ack)
 )
 
 // op is small and without pointers, since one is queued for every packet
-// and event: Advance's time and Sync's channel are kept aside, at i.
+// and event: Advance's time is kept aside, at i.
 type op struct {
 	kind opKind
 	i    int32
@@ -60,10 +59,9 @@ type lot struct {
 	order   []int32       // the events in the order to write them
 	packets []decode.Packet
 	payload []byte
-	acks    []chan struct{} // Sync calls to answer once the events are handed on
-	times   []time.Time     // of the Advance operations
-	syncs   []chan struct{} // of the Sync operations
-	release func()          // gives the lot back; made once
+	times   []time.Time   // of the Advance operations
+	ack     chan struct{} // Sync's, closed once the events are handed on (a Sync ends its lot)
+	release func()        // gives the lot back; made once
 }
 
 // A lot is handed on after lotOps operations or lotPayload bytes of
@@ -94,9 +92,8 @@ func NewPipeline(out func(event.Batch), emit func(*event.Event)) *Pipeline {
 			// and what they point to meanwhile is the lot's own payload
 			// buffer (or an array it outgrew) and source and tunnel
 			// names; clearing 1024 of them showed in the profile.
-			clear(l.syncs)
 			l.ops, l.events, l.order, l.packets, l.payload = l.ops[:0], l.events[:0], l.order[:0], l.packets[:0], l.payload[:0]
-			l.times, l.syncs = l.times[:0], l.syncs[:0]
+			l.times, l.ack = l.times[:0], nil
 			pl.free <- l
 		}
 		pl.free <- l
@@ -191,9 +188,9 @@ func (pl *Pipeline) Sync() {
 		return
 	}
 	ack := make(chan struct{})
-	pl.cur.syncs = append(pl.cur.syncs, ack)
-	pl.queue(op{kind: opSync, i: int32(len(pl.cur.syncs) - 1)})
-	pl.send()
+	pl.cur.ack = ack
+	pl.full <- pl.cur // even without operations: it follows those in flight
+	pl.cur = <-pl.free
 	<-ack
 }
 
@@ -225,21 +222,21 @@ func (pl *Pipeline) run() {
 				pl.h.Advance(l.times[o.i])
 			case opClose:
 				pl.h.Close()
-			case opSync:
-				l.acks = append(l.acks, l.syncs[o.i])
 			}
 		}
 		pl.replay = nil
 		// Sync's caller may write to the encoder once answered: hand the
-		// events on first.
-		acks := l.acks
-		l.acks = nil
-		if len(l.order) > 0 {
+		// events on first. A lot whose events overflowed (EmitOffloaded)
+		// has an empty order then, but the encoder may still be reading
+		// them: it is given back after them, not at once. The lot may be
+		// given back (and its ack cleared) as soon as it is handed on.
+		ack := l.ack
+		if len(l.events) > 0 {
 			pl.out(event.Batch{Events: l.events, Order: l.order, Done: l.release})
 		} else {
 			l.release()
 		}
-		for _, ack := range acks {
+		if ack != nil {
 			close(ack)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,6 +104,67 @@ func TestPipelineManyLots(t *testing.T) {
 	}
 	if n := bytes.Count(want, []byte(`"type":"ip"`)); n < 3000 {
 		t.Fatalf("%d flows", n)
+	}
+}
+
+// burstHandler emits 2000 events (more than a lot holds) on every
+// every-th clock tick, starting with the first, and nothing else: a
+// timeout that ends thousands of flows, then lots without events.
+type burstHandler struct {
+	emit  func(*event.Event)
+	n     int // events emitted so far
+	calls int
+	every int
+}
+
+func (b *burstHandler) HandlePacket(*decode.Packet) {}
+func (b *burstHandler) Close()                      {}
+func (b *burstHandler) Advance(time.Time) {
+	b.calls++
+	if b.calls%b.every != 1 {
+		return
+	}
+	for i := 0; i < 2000; i++ {
+		b.n++
+		b.emit(&event.Event{Type: event.TypeDNS, Query: strconv.Itoa(b.n)})
+	}
+}
+
+// A lot whose events overflowed to the encoder mid-replay is not given
+// back while the encoder still reads them, even when no event follows the
+// overflow in that lot (it was, and the next lot overwrote them).
+func TestPipelineOverflowMidRun(t *testing.T) {
+	for _, every := range []int{2, 3, 4, 5, 6, 7} {
+		t.Run(strconv.Itoa(every), func(t *testing.T) {
+			var out bytes.Buffer
+			w := event.NewWriter(&out, false)
+			em := event.NewEncoder(w, false)
+			pl := NewPipeline(em.EmitBatch, em.Emit)
+			b := &burstHandler{every: every}
+			b.emit = pl.EmitOffloaded
+			h := pl.Offload(b)
+			var p decode.Packet
+			for round := 0; round < 300; round++ {
+				h.Advance(time.Time{})
+				for i := 0; i < lotOps-1; i++ { // so the next Advance starts a lot
+					h.HandlePacket(&p)
+				}
+			}
+			pl.Close()
+			if err := em.Close(); err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			if len(lines) != b.n {
+				t.Fatalf("%d lines, want %d", len(lines), b.n)
+			}
+			for i, l := range lines {
+				if want := `"query":"` + strconv.Itoa(i+1) + `"`; !strings.Contains(l, want) {
+					t.Fatalf("line %d: %s, want %s", i+1, l, want)
+				}
+			}
+		})
 	}
 }
 

@@ -16,9 +16,13 @@ type Arena struct {
 	buf []byte
 }
 
-// String returns b as a string; b may be reused once String returns.
+// String returns b as a string; b may be reused once String returns. A nil
+// Arena allocates each string on its own, so that a decoder with an arena
+// and one without share one path.
 func (a *Arena) String(b []byte) string {
 	switch {
+	case a == nil:
+		return string(b)
 	case len(b) == 0:
 		return ""
 	case len(b) > arenaChunk/8:

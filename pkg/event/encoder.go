@@ -112,9 +112,11 @@ func (m *Encoder) Emit(e *Event) {
 	}
 }
 
-// CopyFrom makes e a copy of src that shares no storage with it, reusing
-// the storage of e's slices: queues of reused events (Encoder,
-// capture.Pipeline) copy with it. Storage a nil slice of src does not
+// CopyFrom makes e a copy of src, reusing the storage of e's slices:
+// queues of reused events (Encoder, capture.Pipeline) copy with it. The
+// slices the capture analysers fill (Answers, TTLs, ALPN, Flags, Groups)
+// and the ICMP pointers are copied; Threats, Examples and AuthSuccess are
+// shared with src (their producers do not write to them once emitted). Storage a nil slice of src does not
 // need is kept aside (as Reset does), so a slot that carried a DNS event,
 // then a flow, has it again for the next DNS event.
 func (e *Event) CopyFrom(src *Event) {
@@ -141,14 +143,6 @@ func (e *Event) CopyFrom(src *Event) {
 	}
 }
 
-// larger returns the one of two slices with more capacity, emptied.
-func larger[T any](a, b []T) []T {
-	if cap(a) >= cap(b) {
-		return a[:0]
-	}
-	return b[:0]
-}
-
 // copyInto copies src into dst's storage, keeping nil apart from empty;
 // when src is nil, dst is returned second, to be kept for later.
 func copyInto[T any](dst, src []T) (copied, spare []T) {
@@ -170,7 +164,20 @@ func (m *Encoder) write(b Batch) {
 	if failed {
 		return
 	}
-	if err := m.w.WriteEventsOrdered(b.Events, b.Order, m.Prepare); err != nil {
+	// Prepare runs here, on this encoder's goroutine, not under the
+	// Writer's lock, which the encoders of several capture workers share.
+	if m.Prepare != nil {
+		if b.Order == nil {
+			for i := range b.Events {
+				m.Prepare(&b.Events[i])
+			}
+		} else {
+			for _, i := range b.Order {
+				m.Prepare(&b.Events[i])
+			}
+		}
+	}
+	if err := m.w.WriteEvents(b.Events, b.Order); err != nil {
 		m.errMu.Lock()
 		m.err = err
 		m.errMu.Unlock()

@@ -125,3 +125,46 @@ func TestEncoderEmitBatch(t *testing.T) {
 		t.Errorf("order %v", got)
 	}
 }
+
+// Prepare runs on every event written, plain and batched, before it is
+// encoded, and outside the Writer's lock: the encoders of several capture
+// workers share one Writer, and Prepare (the Community ID's hash) is the
+// costly part. Here it takes that lock itself, which would not return
+// under it.
+func TestEncoderPrepare(t *testing.T) {
+	var out bytes.Buffer
+	w := NewWriter(&out, false)
+	enc := NewEncoder(w, false)
+	enc.Prepare = func(e *Event) {
+		w.Lines()
+		e.CommunityID = "1:" + e.Query
+	}
+	finished := make(chan error)
+	go func() {
+		enc.Emit(&Event{Type: TypeDNS, Query: "first"})
+		evs := []Event{{Type: TypeDNS, Query: "b"}, {Type: TypeDNS, Query: "a"}}
+		enc.EmitBatch(Batch{Events: evs, Order: []int32{1, 0}})
+		enc.Emit(&Event{Type: TypeDNS, Query: "last"})
+		finished <- enc.Close()
+	}()
+	select {
+	case err := <-finished:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Prepare ran under the Writer's lock")
+	}
+	w.Close()
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var e Event
+		if err := Unmarshal([]byte(l), &e); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, e.Query+"="+e.CommunityID)
+	}
+	if want := "first=1:first a=1:a b=1:b last=1:last"; strings.Join(got, " ") != want {
+		t.Errorf("got %v, want %s", got, want)
+	}
+}

@@ -135,17 +135,17 @@ type Threat struct {
 // slices' storage is kept for the decoder to fill again.
 func (e *Event) Reset() {
 	sp := e.spare
-	keep := func(cur, old []string) []string {
-		if cap(cur) >= cap(old) {
-			return cur[:0]
-		}
-		return old
-	}
-	sp.answers, sp.alpn = keep(e.Answers, sp.answers), keep(e.ALPN, sp.alpn)
-	sp.flags, sp.groups = keep(e.Flags, sp.flags), keep(e.Groups, sp.groups)
-	if cap(e.TTLs) >= cap(sp.ttls) {
-		sp.ttls = e.TTLs[:0]
-	}
+	sp.answers, sp.alpn = larger(e.Answers, sp.answers), larger(e.ALPN, sp.alpn)
+	sp.flags, sp.groups = larger(e.Flags, sp.flags), larger(e.Groups, sp.groups)
+	sp.ttls = larger(e.TTLs, sp.ttls)
 	*e = Event{}
 	e.spare = sp
+}
+
+// larger returns the one of two slices with more capacity, emptied.
+func larger[T any](a, b []T) []T {
+	if cap(a) >= cap(b) {
+		return a[:0]
+	}
+	return b[:0]
 }

@@ -190,29 +190,31 @@ func TestParseAddrLeadingZeros(t *testing.T) {
 	}
 }
 
+// A nil Arena, as a decoder without one has, copies each string.
 func TestArenaStrings(t *testing.T) {
-	var a Arena
-	var got []string
-	b := make([]byte, 0, 8<<10)
-	for i := 0; i < 5000; i++ {
-		b = append(b[:0], fmt.Sprintf("name-%d.example.com", i)...)
-		if i%1000 == 0 {
-			b = append(b, make([]byte, 5000)...) // past the arena's limit: a plain copy
+	for _, a := range []*Arena{new(Arena), nil} {
+		var got []string
+		b := make([]byte, 0, 8<<10)
+		for i := 0; i < 5000; i++ {
+			b = append(b[:0], fmt.Sprintf("name-%d.example.com", i)...)
+			if i%1000 == 0 {
+				b = append(b, make([]byte, 5000)...) // past the arena's limit: a plain copy
+			}
+			got = append(got, a.String(b))
+			clear(b) // the caller reuses its bytes
 		}
-		got = append(got, a.String(b))
-		clear(b) // the caller reuses its bytes
-	}
-	for i, s := range got {
-		want := fmt.Sprintf("name-%d.example.com", i)
-		if i%1000 == 0 {
-			want += string(make([]byte, 5000))
+		for i, s := range got {
+			want := fmt.Sprintf("name-%d.example.com", i)
+			if i%1000 == 0 {
+				want += string(make([]byte, 5000))
+			}
+			if s != want {
+				t.Fatalf("arena %v: string %d = %.40q, want %.40q", a != nil, i, s, want)
+			}
 		}
-		if s != want {
-			t.Fatalf("string %d = %.40q, want %.40q", i, s, want)
+		if a.String(nil) != "" {
+			t.Fatalf("arena %v: empty input gave a non-empty string", a != nil)
 		}
-	}
-	if a.String(nil) != "" {
-		t.Fatal("empty input gave a non-empty string")
 	}
 }
 

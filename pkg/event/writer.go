@@ -48,14 +48,10 @@ func (w *Writer) ended() error {
 	return w.err
 }
 
-// WriteEvents encodes evs, one line each, straight into the output buffer
+// WriteEvents encodes evs[order[0]], evs[order[1]], ... (all of evs in
+// order when order is nil), one line each, straight into the output buffer
 // and under one lock: the batch path of Encoder.
-func (w *Writer) WriteEvents(evs []Event) error { return w.WriteEventsOrdered(evs, nil, nil) }
-
-// WriteEventsOrdered is WriteEvents writing evs[order[0]], evs[order[1]],
-// ... (all of evs in order when order is nil), each given to prepare (when
-// set) just before it is encoded, while it is in the cache.
-func (w *Writer) WriteEventsOrdered(evs []Event, order []int32, prepare func(*Event)) error {
+func (w *Writer) WriteEvents(evs []Event, order []int32) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {
@@ -76,9 +72,6 @@ func (w *Writer) WriteEventsOrdered(evs []Event, order []int32, prepare func(*Ev
 				return w.err
 			}
 			b = w.bw.AvailableBuffer()
-		}
-		if prepare != nil {
-			prepare(&evs[i])
 		}
 		b = append(evs[i].AppendJSON(b), '\n')
 		if _, w.err = w.bw.Write(b); w.err != nil {

@@ -47,6 +47,7 @@ type Analyzer struct {
 	free  []*event.Event
 	conns []*conn // ended connections, for reuse
 	fill  filler
+	strs  event.Arena // of fill and of the connections' ClientHellos
 }
 
 // New returns an analyser calling emit once per TLS connection; the event
@@ -66,7 +67,7 @@ func New(cfg Config, emit func(*event.Event)) *Analyzer {
 		cfg.MaxHeld = d.MaxHeld
 	}
 	a := &Analyzer{cfg: cfg, emit: emit}
-	a.fill.arena = true
+	a.fill.strs = &a.strs
 	a.Own = stream.Own{Config: cfg.Stream, Factory: a.Conn}
 	return a
 }
@@ -83,11 +84,11 @@ func (a *Analyzer) Conn(id stream.ID) stream.Conn {
 	if n := len(a.conns); n > 0 {
 		c := a.conns[n-1]
 		a.conns = a.conns[:n-1]
-		*c = conn{a: a, id: id, transport: 't', stream: true, hello: c.hello, shello: c.shello}
+		*c = conn{a: a, id: id, transport: 't', hello: c.hello, shello: c.shello}
 		return c
 	}
-	c := &conn{a: a, id: id, transport: 't', stream: true}
-	c.hello.strs = &a.fill.strs
+	c := &conn{a: a, id: id, transport: 't'}
+	c.hello.strs = &a.strs
 	return c
 }
 
@@ -126,11 +127,10 @@ type conn struct {
 	chFirst stream.Dir // direction that sent the ClientHello
 	ev      *event.Event
 	held    int // bytes of this connection counted in Analyzer.held
-	// JA4's transport letter: t for TLS over TCP, d for DTLS.
+	// JA4's transport letter: t for TLS over TCP (made by Conn for a
+	// stream, which calls nothing on it after End, so it is reused then),
+	// d for DTLS (which keeps its own).
 	transport byte
-	// stream: made by Conn for a stream, which calls nothing on it after
-	// End, so it is reused then (DTLS keeps its own).
-	stream bool
 	// The storage of ch and sh, kept when c is reused.
 	hello  ClientHello
 	shello ServerHello
@@ -389,20 +389,12 @@ func Fill(ev *event.Event, ch *ClientHello, transport byte) {
 }
 
 // A filler makes the fingerprints of events, in a buffer it keeps, and
-// their strings out of an arena when arena is set (an analyser's, reused
-// for every connection) or one allocation each (Fill, for the odd QUIC
+// their strings out of strs: an analyser's arena, reused for every
+// connection, or nil for one allocation each (Fill, for the odd QUIC
 // connection).
 type filler struct {
-	arena bool
-	strs  event.Arena
-	buf   []byte
-}
-
-func (f *filler) str(b []byte) string {
-	if f.arena {
-		return f.strs.String(b)
-	}
-	return string(b)
+	strs *event.Arena
+	buf  []byte
 }
 
 func (f *filler) fill(ev *event.Event, ch *ClientHello, transport byte) {
@@ -414,7 +406,7 @@ func (f *filler) fill(ev *event.Event, ch *ClientHello, transport byte) {
 	f.buf = ch.appendJA3(f.buf[:0])
 	ev.JA3Raw, ev.JA3 = f.md5(f.buf)
 	f.buf = ch.appendJA4(f.buf[:0], transport)
-	ev.JA4 = f.str(f.buf)
+	ev.JA4 = f.strs.String(f.buf)
 }
 
 // md5 returns raw as a string and its MD5 in hex (JA3, JA3S).
@@ -422,7 +414,7 @@ func (f *filler) md5(raw []byte) (string, string) {
 	sum := md5.Sum(raw)
 	var h [2 * md5.Size]byte
 	hex.Encode(h[:], sum[:])
-	return f.str(raw), f.str(h[:])
+	return f.strs.String(raw), f.strs.String(h[:])
 }
 
 // Gap: a hole in the handshake ends our view of it.
@@ -439,7 +431,7 @@ func (c *conn) End(time.Time) {
 		c.finish()
 	}
 	c.done = true
-	if a := c.a; c.stream && len(a.conns) < 1024 {
+	if a := c.a; c.transport == 't' && len(a.conns) < 1024 {
 		a.conns = append(a.conns, c)
 	}
 }

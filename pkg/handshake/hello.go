@@ -40,7 +40,7 @@ type ClientHello struct {
 	SNI          string
 	ALPN         []string
 	// strs, when set (an analyser's connections), makes SNI out of an
-	// arena instead of an allocation of its own.
+	// arena instead of an allocation of its own (a nil Arena allocates).
 	strs *event.Arena
 }
 
@@ -147,11 +147,7 @@ func (ch *ClientHello) parse(b []byte) (bool, error) {
 				kind := list.u8()
 				name := list.vec16()
 				if kind == 0 && ch.SNI == "" && !list.bad {
-					if ch.strs != nil {
-						ch.SNI = ch.strs.String(name)
-					} else {
-						ch.SNI = string(name)
-					}
+					ch.SNI = ch.strs.String(name)
 				}
 			}
 		case extSupportedGroups:

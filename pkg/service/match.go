@@ -424,9 +424,11 @@ func sshBanner(b []byte, orig bool) bool {
 	if isID(b) {
 		return true
 	}
-	if orig || len(b) == 0 || b[0] < ' ' || b[0] > '~' {
-		return false // pre-banner lines are text; binary data is not looked through
+	if orig {
+		return false // only servers send lines before it
 	}
+	// b starts with a printable byte (text, the only caller, sees to it):
+	// pre-banner lines are text, so binary data is not looked through.
 	for i := 0; i+1 < len(b) && i < 512; i++ {
 		if b[i] == '\n' && isID(b[i+1:]) {
 			return true
