@@ -129,10 +129,6 @@ func (n networks) internal(a netip.Addr) bool {
 	return false
 }
 
-// external reports whether a is a routable host outside the monitored
-// networks.
-func (n networks) external(a netip.Addr) bool { return routable(a) && !n.internal(a) }
-
 // routable reports whether a can be a host's address: not multicast,
 // broadcast, unspecified, loopback or link-local.
 func routable(a netip.Addr) bool {

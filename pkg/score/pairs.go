@@ -114,7 +114,6 @@ func (s *sighted) restore(dec *gob.Decoder) error {
 	return nil
 }
 
-func (s *sighted) len() int         { return s.n }
 func (s *sighted) evictions() int64 { return 0 }
 
 const sightedWords = 1 << 16
