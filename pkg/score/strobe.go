@@ -88,11 +88,11 @@ func (d strobes) observe(o *observation, f *findings) {
 		return
 	}
 	subject := fmt.Sprintf("%s:%d/%s", ev.DestIP, ev.DestPort, protoName(o.proto))
-	start := later(time.Unix(0, p.Start), o.now.Add(-d.th.StrobeWindow))
+	in := windowSince(o.now, time.Unix(0, p.Start), d.th.StrobeWindow)
 	if nFailed >= d.th.StrobeFailed {
 		f.add(ThreatStrobe, subject, "%d refused or unanswered connection attempts from %s to %s in %s (a client whose server is down or blocked)",
-			nFailed, ev.SrcIP, subject, since(o.now, start))
+			nFailed, ev.SrcIP, subject, in)
 		return
 	}
-	f.add(ThreatStrobe, subject, "%d connections from %s to %s in %s", n, ev.SrcIP, subject, since(o.now, start))
+	f.add(ThreatStrobe, subject, "%d connections from %s to %s in %s", n, ev.SrcIP, subject, in)
 }

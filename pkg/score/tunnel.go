@@ -213,7 +213,7 @@ func (d *tunnel) observe(o *observation, f *findings) {
 		s.Hour.each(now, hw, shortBuckets, c.add)
 		u := int(c.Names)
 		meanLen, meanEnt := float64(c.Len)/float64(u), float64(c.Ent)/float64(u)
-		in := since(now, later(time.UnixMilli(s.First), now.Add(-d.th.LongWindow)))
+		in := windowSince(now, time.UnixMilli(s.First), d.th.LongWindow)
 		switch {
 		case u >= d.th.TunnelNames && meanLen >= d.th.TunnelLen && meanEnt >= d.th.TunnelEntropy:
 			f.add(ThreatDNSTunnel, reg, "%d unique subdomains of %s in %s, mean length %.0f, mean label entropy %.1f",
@@ -235,7 +235,7 @@ func (d *tunnel) observe(o *observation, f *findings) {
 		meanLen, meanEnt := float64(c.Len)/float64(u), float64(c.Ent)/float64(u)
 		if u >= d.th.TunnelNamesDay && meanLen >= d.th.TunnelLen && meanEnt >= d.th.TunnelEntropy {
 			f.add(ThreatDNSTunnel, reg, "%d unique subdomains of %s in %s, a slow tunnel: mean length %.0f, mean label entropy %.1f",
-				u, reg, since(now, later(time.UnixMilli(s.DayFirst), now.Add(-d.th.Horizon))), meanLen, meanEnt)
+				u, reg, windowSince(now, time.UnixMilli(s.DayFirst), d.th.Horizon), meanLen, meanEnt)
 		}
 	}
 }
@@ -300,11 +300,4 @@ func (d *tunnel) forget(s *tunnelState, t int64) {
 			delete(s.Names, k)
 		}
 	}
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }

@@ -139,7 +139,7 @@ func (d *uploads) observe(o *observation, f *findings) {
 	if !ok {
 		return
 	}
-	span := func() string { return since(o.now, later(p.Start, o.now.Add(-d.th.UploadWindow))) }
+	span := func() string { return windowSince(o.now, p.Start, d.th.UploadWindow) }
 	// Only flows that send more than they receive are uploads; the name
 	// of the destination is looked up for those only.
 	if ev.BytesOut < 4*ev.BytesIn && out < 4*in {
@@ -186,7 +186,7 @@ func (d *uploads) observe(o *observation, f *findings) {
 	if out >= dayUploadBytes && out >= 4*in {
 		reg := d.answers.name(ans.Reg)
 		f.add(ThreatExfilUpload, reg, "%s sent %s to %s (%d addresses) in %s and received %s",
-			ev.SrcIP, size(out), reg, max(u.Addrs, 1), since(o.now, later(u.Start, o.now.Add(-d.th.Horizon))), size(in))
+			ev.SrcIP, size(out), reg, max(u.Addrs, 1), windowSince(o.now, u.Start, d.th.Horizon), size(in))
 	}
 }
 
