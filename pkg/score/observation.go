@@ -48,8 +48,8 @@ type observation struct {
 }
 
 // dga returns the DGA statistics of the registered domain of the event's
-// name, worked out at most once per domain (kept with the name's cache
-// entry).
+// name: cached per name (with the name's clean-name cache entry), from
+// the lookup's nameInfo, which works them out per domain.
 func (o *observation) dga() (float64, labelStats) {
 	if o.hasClean {
 		c := &o.clean
