@@ -50,6 +50,15 @@ func since(now, start time.Time) string {
 	return dur(max(now.Sub(start), time.Second).Round(time.Second))
 }
 
+// windowSince says how long a sliding window of width w has run, from
+// start or, when start has slid out of it, from its far edge.
+func windowSince(now, start time.Time, w time.Duration) string {
+	if edge := now.Add(-w); edge.After(start) {
+		start = edge
+	}
+	return since(now, start)
+}
+
 func dur(d time.Duration) string {
 	switch {
 	case d%time.Hour == 0:

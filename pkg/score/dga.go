@@ -71,20 +71,15 @@ func (d *dga) observe(o *observation, f *findings) {
 	dw := d.th.Horizon / longBuckets
 	// Every lookup of a source already watched counts for the ratio.
 	src, watched := d.sources.touch(ev.SrcIP, now)
-	if !o.regOK {
-		if watched {
-			if b := src.Lookups.at(now, dw, longBuckets); b != nil {
-				b[0]++
-				if nx {
-					b[1]++
-				}
-			}
-		}
-		return
+	var s float64
+	var st labelStats
+	if o.regOK {
+		s, st = o.dga()
 	}
-	reg := o.reg
-	s, st := o.dga()
-	if !watched && s < 0.6 && !nx {
+	// An odd lookup (generated-looking or NXDOMAIN) starts watching its
+	// source.
+	odd := o.regOK && (s >= 0.6 || nx)
+	if !watched && !odd {
 		return
 	}
 	if !watched {
@@ -96,9 +91,10 @@ func (d *dga) observe(o *observation, f *findings) {
 			b[1]++
 		}
 	}
-	if s < 0.6 && !nx {
+	if !odd {
 		return
 	}
+	reg := o.reg
 	h, t := hash(reg), now.Unix()
 	hour, day := int64(d.th.LongWindow/time.Second), int64(d.th.Horizon/time.Second)
 	if s >= 0.6 {
@@ -107,7 +103,7 @@ func (d *dga) observe(o *observation, f *findings) {
 	// A name that resolves counts only when its statistics leave
 	// little doubt: ad-tech and CDN names (crwdcntrl.net) look odd too.
 	if s >= 0.6 && (st.Digits > 0 || nx || s >= 0.8) {
-		src.DGA = sight(src.DGA, h, t, hour, maxDGA)
+		src.DGA, _ = sight(src.DGA, h, t, hour, maxDGA)
 		if n, first := recent(src.DGA, t-hour); n >= d.th.DGANames {
 			f.add(ThreatDGA, reg, "%d generated-looking domains from %s in %s, among them %s (bigram log-likelihood %.1f, entropy %.1f, digits %d)",
 				n, ev.SrcIP, since(now, time.Unix(first, 0)), reg, st.LogLik, st.Entropy, st.Digits)
@@ -117,7 +113,7 @@ func (d *dga) observe(o *observation, f *findings) {
 		return
 	}
 	f.flag("nxdomain")
-	src.NX = sight(src.NX, h, t, day, maxNX)
+	src.NX, _ = sight(src.NX, h, t, day, maxNX)
 	if s < 0.4 {
 		return
 	}
@@ -137,8 +133,8 @@ func (d *dga) observe(o *observation, f *findings) {
 }
 
 // sight records h seen at t in a set of at most limit sightings, dropping
-// those older than keep seconds.
-func sight(s []sighting, h uint64, t, keep int64, limit int) []sighting {
+// those older than keep seconds; added is whether h is new to the set.
+func sight(s []sighting, h uint64, t, keep int64, limit int) (_ []sighting, added bool) {
 	for i := 0; i < len(s); i++ {
 		if t-s[i].T >= keep {
 			s[i] = s[len(s)-1]
@@ -149,13 +145,13 @@ func sight(s []sighting, h uint64, t, keep int64, limit int) []sighting {
 	for i := range s {
 		if s[i].H == h {
 			s[i].T = max(s[i].T, t)
-			return s
+			return s, false
 		}
 	}
 	if len(s) >= limit {
-		return s
+		return s, false
 	}
-	return append(s, sighting{H: h, T: t})
+	return append(s, sighting{H: h, T: t}), true
 }
 
 // recent returns how many sightings are from after (Unix seconds), and the

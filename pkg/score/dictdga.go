@@ -24,7 +24,7 @@ import (
 // wordsConnWait; as weak (a quarter) when the source connected: that is
 // how people use the sites they look up. An alert needs, in a sliding
 // LongWindow (1 h), DGAWords (10) points of which two thirds strong (7),
-// or DGAWordsDay (24) strong ones in 24 h.
+// or DGAWordsDay (24) strong ones in Horizon (24 h).
 //
 // Variant space claimed: 2-3 words of 3-12 letters from common English
 // words, any TLD, from DGAWords (10) names an hour up, or from DGAWordsDay
@@ -38,11 +38,10 @@ import (
 // (score.allow) there. Where the clients' queries are seen too, the
 // resolver's follow them and are not new.
 const (
-	wordsConnWait  = time.Minute    // a resolution with no connection by then counts strong
-	wordsConnKeep  = time.Hour      // how long a resolution's addresses wait for a connection
-	wordsDay       = 24 * time.Hour // the long horizon
-	wordsPerSource = 64             // names kept per source, oldest out
-	wordsAnswers   = 4              // names kept per (source, address)
+	wordsConnWait  = time.Minute // a resolution with no connection by then counts strong
+	wordsConnKeep  = time.Hour   // how long a resolution's addresses wait for a connection
+	wordsPerSource = 64          // names kept per source, oldest out
+	wordsAnswers   = 4           // names kept per (source, address)
 )
 
 // Kinds of a word-pair name in a source's list.
@@ -99,7 +98,7 @@ func (d *dictDGA) held(st *Stats)       { st.Sources += d.sources.len() }
 // sweep drops sources silent for a day and resolutions too old to wait
 // for a connection.
 func (d *dictDGA) sweep(now time.Time, long bool) {
-	d.sources.expire(now.Add(-wordsDay))
+	d.sources.expire(now.Add(-d.th.Horizon))
 	d.answers.expire(now.Add(-wordsConnKeep))
 }
 
@@ -235,7 +234,7 @@ func (d *dictDGA) connected(ev *event.Event) {
 func (d *dictDGA) verdict(o *observation, s *wordSource, f *findings) {
 	ev, now := o.ev, o.now.Unix()
 	hour := now - int64(d.th.LongWindow/time.Second)
-	day := now - int64(wordsDay/time.Second)
+	day := now - int64(d.th.Horizon/time.Second)
 	keep := s.Names[:0]
 	var nx, unused, used, pending, dayStrong int
 	s.Check = 0
@@ -279,6 +278,6 @@ func (d *dictDGA) verdict(o *observation, s *wordSource, f *findings) {
 	case dayStrong >= d.th.DGAWordsDay:
 		f.flag("dga_words")
 		f.add(ThreatDGA, s.Last, "%d dictionary-word domains new to the network from %s in the last %s, NXDOMAIN or resolved and never connected to; the last %s (%s)",
-			dayStrong, ev.SrcIP, dur(wordsDay), s.Last, splitWords(label).format(label))
+			dayStrong, ev.SrcIP, dur(d.th.Horizon), s.Last, splitWords(label).format(label))
 	}
 }

@@ -199,6 +199,20 @@ func TestDetectorEdges(t *testing.T) {
 			}
 			return
 		}()},
+		{"500 MB in chunks over a day to 20 addresses of names with no registered domain", ThreatExfilUpload, false, func() (evs []event.Event) {
+			// .lan names and bare public suffixes have no registered
+			// domain: their addresses are not one domain's.
+			for i := 0; i < 20; i++ {
+				a := fmt.Sprintf("203.0.113.%d", 100+i)
+				at := time.Duration(i) * 70 * time.Minute
+				q := fmt.Sprintf("drop%d.lan", i)
+				if i%2 == 1 {
+					q = "co.uk"
+				}
+				evs = append(evs, edgeDNS(at, q, a), edgeFlow(at+time.Second, a, 443, "SF", 25<<20, 200<<10))
+			}
+			return
+		}()},
 		{"a nightly backup to S3", ThreatExfilUpload, false, []event.Event{
 			edgeDNS(0, "backups.s3.amazonaws.com", "52.216.1.10"), edgeFlow(time.Second, "52.216.1.10", 443, "SF", 800<<20, 2<<20)}},
 		{"a nightly backup to S3 is a policy alert", ThreatCloudUpload, true, []event.Event{

@@ -17,8 +17,7 @@ type icmp struct {
 // icmpWindow is the packets (Out) and bytes (In) of one pair's echo
 // traffic in Window.
 type icmpWindow struct {
-	Start time.Time
-	Sums  byteWindow[[shortBuckets][2]int64]
+	Sums byteWindow[[shortBuckets][2]int64]
 }
 
 func newICMP(th Thresholds, max int) *icmp {
@@ -52,7 +51,7 @@ func (d *icmp) observe(o *observation, f *findings) {
 	if pkts == 0 {
 		pkts = 1
 	}
-	n, bytes, ok := p.Sums.add(&p.Start, o.now, d.th.Window/shortBuckets, pkts, ev.BytesOut+ev.BytesIn)
+	n, bytes, _, ok := p.Sums.add(o.now, d.th.Window/shortBuckets, pkts, ev.BytesOut+ev.BytesIn)
 	if ok && n >= int64(d.th.ICMPPackets) && bytes/n >= d.th.ICMPPayload {
 		f.add(ThreatICMPTunnel, ev.DestIP.String(), "%d ICMP echo packets between %s and %s in %s, mean size %d bytes (ping sends 32 to 64)",
 			n, ev.SrcIP, ev.DestIP, dur(d.th.Window), bytes/n)

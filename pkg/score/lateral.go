@@ -45,12 +45,11 @@ func (d *lateral) observe(o *observation, f *findings) {
 	s := d.sources.get(ev.SrcIP, o.now)
 	b := ev.DestIP.As16()
 	h, t, hour := fnv(fnvOffset, string(b[:])), o.now.Unix(), int64(d.th.LongWindow/time.Second)
-	before, _ := recent(s.Hosts, t-hour)
-	s.Hosts = sight(s.Hosts, h, t, hour, 256)
-	n, first := recent(s.Hosts, t-hour)
-	if n == before {
-		return // a host seen within the hour
+	var added bool
+	if s.Hosts, added = sight(s.Hosts, h, t, hour, 256); !added {
+		return // a host seen within the hour, or the list full
 	}
+	n, first := recent(s.Hosts, t-hour)
 	if n >= lateralHosts {
 		f.add(ThreatLateral, "", "%s completed sessions with %d internal hosts on admin and file-sharing ports in %s, the latest %s:%d",
 			ev.SrcIP, n, since(o.now, time.Unix(first, 0)), ev.DestIP, ev.DestPort)

@@ -318,7 +318,7 @@ func (l addresses) observe(o *observation, f *findings) {
 		}
 		return
 	case event.TypeHTTP:
-		if host := hostOnly(ev.Host); l.feeds != nil && host != "" {
+		if host := o.host; l.feeds != nil && host != "" {
 			l.feeds.MatchURL(host, ev.URL, func(m string, t intel.Tag) {
 				f.flag("feed")
 				f.add(t.Threat, m, "URL %s%s matches %s on feed %s", host, ev.URL, m, t.Source)

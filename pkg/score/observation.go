@@ -48,8 +48,8 @@ type observation struct {
 }
 
 // dga returns the DGA statistics of the registered domain of the event's
-// name, worked out at most once per domain (kept with the name's cache
-// entry).
+// name: cached per name (with the name's clean-name cache entry), from
+// the lookup's nameInfo, which works them out per domain.
 func (o *observation) dga() (float64, labelStats) {
 	if o.hasClean {
 		c := &o.clean
@@ -128,10 +128,6 @@ func (n networks) internal(a netip.Addr) bool {
 	}
 	return false
 }
-
-// external reports whether a is a routable host outside the monitored
-// networks.
-func (n networks) external(a netip.Addr) bool { return routable(a) && !n.internal(a) }
 
 // routable reports whether a can be a host's address: not multicast,
 // broadcast, unspecified, loopback or link-local.

@@ -114,7 +114,6 @@ func (s *sighted) restore(dec *gob.Decoder) error {
 	return nil
 }
 
-func (s *sighted) len() int         { return s.n }
 func (s *sighted) evictions() int64 { return 0 }
 
 const sightedWords = 1 << 16
@@ -182,15 +181,20 @@ func (as *answers) record(o *observation) {
 		o.clean.answered = now
 		o.look.keepClean(o)
 	}
+	// h stays 0 for a name with no registered domain (a public suffix,
+	// .arpa): uploads fold by domain only under a real one.
 	var h uint64
-	cloud, infra := false, false
+	done, cloud, infra := false, false, false
 	for _, ans := range ev.Answers {
 		a, err := netip.ParseAddr(ans)
 		if err != nil {
 			continue
 		}
-		if h == 0 {
-			h = hash(reg)
+		if !done {
+			done = true
+			if reg != "" {
+				h = hash(reg)
+			}
 			cloud = isCloudStorage(o.name)
 			infra = as.look.allowedInfra(o.name)
 		}

@@ -54,7 +54,7 @@ func (d *probe) observe(o *observation, f *findings) {
 	if !ok {
 		return
 	}
-	in := func() string { return since(o.now, later(s.Start, o.now.Add(-d.th.LongWindow))) }
+	in := func() string { return windowSince(o.now, s.Start, d.th.LongWindow) }
 	if ports[0] >= probePorts {
 		f.add(ThreatProbe, ev.DestIP.String(), "%s made %s handshakes with %d ports of %s in %s", ev.SrcIP, ev.Type, ports[0], ev.DestIP, in())
 	}

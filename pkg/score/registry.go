@@ -42,7 +42,6 @@ type (
 type stateTable interface {
 	save(enc *gob.Encoder) error
 	restore(dec *gob.Decoder) error
-	len() int
 	evictions() int64
 }
 

@@ -51,8 +51,8 @@ func (d *scan) observe(o *observation, f *findings) {
 	if !ok {
 		return
 	}
-	hour := func() string { return since(now, later(s.Start, now.Add(-d.th.LongWindow))) }
-	day := func() string { return since(now, later(s.Start, now.Add(-d.th.Horizon))) }
+	hour := func() string { return windowSince(now, s.Start, d.th.LongWindow) }
+	day := func() string { return windowSince(now, s.Start, d.th.Horizon) }
 	switch {
 	case int(ports[0]) >= d.th.ScanPorts:
 		f.add(ThreatScanPort, ev.DestIP.String(), "%d ports of %s probed by %s without an answer in %s", ports[0], ev.DestIP, ev.SrcIP, hour())

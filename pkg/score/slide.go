@@ -15,7 +15,8 @@ type slide[V any] struct {
 	B    []V
 }
 
-// slideBuckets is how many buckets a window has.
+// shortBuckets and longBuckets are how many buckets a window has:
+// twelve for LongWindow and the shorter windows, twenty-four for Horizon.
 const (
 	shortBuckets = 12
 	longBuckets  = 24

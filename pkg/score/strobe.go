@@ -37,17 +37,10 @@ func (w *strobePair) add(now time.Time, width time.Duration, conns, failed int) 
 	b := bucketOf(now, width)
 	switch {
 	case w.Head == 0:
-		w.Head, w.Start = b, now.UnixNano()
+		w.Head = b
 	case b > w.Head:
-		live := false
 		for i := w.Head + 1; i <= b && i <= w.Head+n; i++ {
 			w.B[ring(i, int(n))] = [2]uint16{}
-		}
-		for i := range w.B {
-			live = live || w.B[i][0] != 0
-		}
-		if !live {
-			w.Start = now.UnixNano()
 		}
 		w.Head = b
 	case b <= w.Head-n:
@@ -57,6 +50,11 @@ func (w *strobePair) add(now time.Time, width time.Duration, conns, failed int) 
 	x[0], x[1] = saturate(x[0], conns), saturate(x[1], failed)
 	for i := range w.B {
 		sumConns, sumFailed = sumConns+int(w.B[i][0]), sumFailed+int(w.B[i][1])
+	}
+	// Every call counts a connection (conns >= 1), so the window was
+	// empty when these are all it holds.
+	if sumConns == conns {
+		w.Start = now.UnixNano()
 	}
 	return sumConns, sumFailed, true
 }
@@ -80,7 +78,7 @@ func (d strobes) observe(o *observation, f *findings) {
 	if failedTry {
 		tries = 1
 	}
-	if o.newPair && (failedTry || !o.bulk) {
+	if o.newPair && !o.bulk { // bulk is set only for TCP that did not fail
 		conns, tries = 2*conns, 2*tries
 	}
 	n, nFailed, ok := p.add(o.now, d.th.StrobeWindow/shortBuckets, conns, tries)
@@ -88,11 +86,11 @@ func (d strobes) observe(o *observation, f *findings) {
 		return
 	}
 	subject := fmt.Sprintf("%s:%d/%s", ev.DestIP, ev.DestPort, protoName(o.proto))
-	start := later(time.Unix(0, p.Start), o.now.Add(-d.th.StrobeWindow))
+	in := windowSince(o.now, time.Unix(0, p.Start), d.th.StrobeWindow)
 	if nFailed >= d.th.StrobeFailed {
 		f.add(ThreatStrobe, subject, "%d refused or unanswered connection attempts from %s to %s in %s (a client whose server is down or blocked)",
-			nFailed, ev.SrcIP, subject, since(o.now, start))
+			nFailed, ev.SrcIP, subject, in)
 		return
 	}
-	f.add(ThreatStrobe, subject, "%d connections from %s to %s in %s", n, ev.SrcIP, subject, since(o.now, start))
+	f.add(ThreatStrobe, subject, "%d connections from %s to %s in %s", n, ev.SrcIP, subject, in)
 }

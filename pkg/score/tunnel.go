@@ -69,7 +69,6 @@ func (c *firstCache) restore(dec *gob.Decoder) error {
 	return nil
 }
 
-func (c *firstCache) len() int         { return 0 }
 func (c *firstCache) evictions() int64 { return 0 }
 
 type firstName struct {
@@ -87,17 +86,13 @@ type tunnelKey struct {
 
 // tunnelState is what the detector keeps of one source's lookups under
 // one registered domain, from its second long name (or first TXT lookup)
-// on. Until it has a second long name, the first is kept inline (One),
-// and the map and the windows are made for the second.
+// on. The first long name waits in the tunnel's firsts cache; the state
+// is made for the second, which brings the first in with it.
 type tunnelState struct {
 	First, DayFirst int64 // Unix ms of the first name since the window was last empty
 	Hour            slide[nameCounts]
 	Day             slide[nameCounts]
 	Names           map[uint64]nameSeen // distinct long names, at most maxNames
-
-	One            uint64 // hash of the only long name so far, 0 when Names holds them
-	OneT           int64  // when it was seen (Unix ms)
-	OneLen, OneEnt float32
 }
 
 type nameCounts struct {
@@ -148,31 +143,29 @@ func (d *tunnel) observe(o *observation, f *findings) {
 	hw, dw := d.th.LongWindow/shortBuckets, d.th.Horizon/longBuckets
 	k := tunnelKey{Src: ev.SrcIP.As16(), Reg: reg}
 	h, t := uint64(0), now.Unix()
-	var l, e float32
 	if len(sub) >= 8 {
 		h = hash(q)
-		letters := strings.ReplaceAll(sub, ".", "")
-		l, e = float32(len(letters)), float32(shannon(letters))
 	}
+	var one firstName
 	s, ok := d.domains.touch(k, now)
 	if !ok {
 		fk := fnv(hash(reg), string(k.Src[:]))
 		first := &d.firsts[fk%firstNames]
-		if !txt && (first.Key != fk || first.Name == h) {
+		if !txt && first.Key == fk && first.Name == h {
+			first.T = now.UnixMilli()
+			return
+		}
+		if !txt && first.Key != fk {
+			l, e := nameShape(sub)
 			*first = firstName{Key: fk, Name: h, T: now.UnixMilli(), Len: l, Ent: e}
 			return
 		}
-		s = d.domains.get(k, now)
 		if first.Key == fk {
-			s.One, s.OneT, s.OneLen, s.OneEnt = first.Name, first.T, first.Len, first.Ent
-			*first = firstName{}
+			one, *first = *first, firstName{}
 		}
+		s = d.domains.get(k, now)
 	}
-	if len(sub) >= 8 && s.Names == nil && !txt && (s.One == 0 || s.One == h) {
-		s.One, s.OneT, s.OneLen, s.OneEnt = h, now.UnixMilli(), l, e
-		return
-	}
-	d.grow(s, now)
+	d.grow(s, now, one)
 	if !s.Hour.live(now, hw, shortBuckets) {
 		s.First = now.UnixMilli()
 	}
@@ -201,6 +194,7 @@ func (d *tunnel) observe(o *observation, f *findings) {
 	if !newHour && !newDay {
 		return
 	}
+	l, e := nameShape(sub)
 	if newHour {
 		hour.Names++
 		hour.Len += l
@@ -219,7 +213,7 @@ func (d *tunnel) observe(o *observation, f *findings) {
 		s.Hour.each(now, hw, shortBuckets, c.add)
 		u := int(c.Names)
 		meanLen, meanEnt := float64(c.Len)/float64(u), float64(c.Ent)/float64(u)
-		in := since(now, later(time.UnixMilli(s.First), now.Add(-d.th.LongWindow)))
+		in := windowSince(now, time.UnixMilli(s.First), d.th.LongWindow)
 		switch {
 		case u >= d.th.TunnelNames && meanLen >= d.th.TunnelLen && meanEnt >= d.th.TunnelEntropy:
 			f.add(ThreatDNSTunnel, reg, "%d unique subdomains of %s in %s, mean length %.0f, mean label entropy %.1f",
@@ -241,37 +235,44 @@ func (d *tunnel) observe(o *observation, f *findings) {
 		meanLen, meanEnt := float64(c.Len)/float64(u), float64(c.Ent)/float64(u)
 		if u >= d.th.TunnelNamesDay && meanLen >= d.th.TunnelLen && meanEnt >= d.th.TunnelEntropy {
 			f.add(ThreatDNSTunnel, reg, "%d unique subdomains of %s in %s, a slow tunnel: mean length %.0f, mean label entropy %.1f",
-				u, reg, since(now, later(time.UnixMilli(s.DayFirst), now.Add(-d.th.Horizon))), meanLen, meanEnt)
+				u, reg, windowSince(now, time.UnixMilli(s.DayFirst), d.th.Horizon), meanLen, meanEnt)
 		}
 	}
 }
 
-// grow makes the map and the windows of s, with the name kept inline
-// counted at its time.
-func (d *tunnel) grow(s *tunnelState, now time.Time) {
+// grow makes the map and the windows of s if it has none, with one, the first
+// long name out of the firsts cache (zero when there is none), counted
+// at its time.
+func (d *tunnel) grow(s *tunnelState, now time.Time, one firstName) {
 	if s.Names != nil {
 		return
 	}
 	s.Names = map[uint64]nameSeen{}
-	if s.One == 0 {
+	if one.Name == 0 {
 		return
 	}
-	at := time.UnixMilli(s.OneT)
+	at := time.UnixMilli(one.T)
 	var seen nameSeen
 	if now.Sub(at) < d.th.LongWindow {
 		if b := s.Hour.at(at, d.th.LongWindow/shortBuckets, shortBuckets); b != nil {
-			b.Names, b.Len, b.Ent = b.Names+1, b.Len+s.OneLen, b.Ent+s.OneEnt
-			seen.Hour, s.First = at.Unix(), s.OneT
+			b.Names, b.Len, b.Ent = b.Names+1, b.Len+one.Len, b.Ent+one.Ent
+			seen.Hour, s.First = at.Unix(), one.T
 		}
 	}
 	if now.Sub(at) < d.th.Horizon {
 		if b := s.Day.at(at, d.th.Horizon/longBuckets, longBuckets); b != nil {
-			b.Names, b.Len, b.Ent = b.Names+1, b.Len+s.OneLen, b.Ent+s.OneEnt
-			seen.Day, s.DayFirst = at.Unix(), s.OneT
+			b.Names, b.Len, b.Ent = b.Names+1, b.Len+one.Len, b.Ent+one.Ent
+			seen.Day, s.DayFirst = at.Unix(), one.T
 		}
 	}
-	s.Names[s.One] = seen
-	s.One = 0
+	s.Names[one.Name] = seen
+}
+
+// nameShape is the length and Shannon entropy of a name's letters below
+// its registered domain, dots left out.
+func nameShape(sub string) (l, e float32) {
+	letters := strings.ReplaceAll(sub, ".", "")
+	return float32(len(letters)), float32(shannon(letters))
 }
 
 func (c *nameCounts) add(b *nameCounts) {
@@ -299,11 +300,4 @@ func (d *tunnel) forget(s *tunnelState, t int64) {
 			delete(s.Names, k)
 		}
 	}
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }

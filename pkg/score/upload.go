@@ -78,32 +78,30 @@ type byteWindow[A [shortBuckets][2]int64 | [longBuckets][2]int64] struct {
 }
 
 // add adds a flow's bytes at now to a window of buckets of width and
-// returns the window's sums; false for a flow older than the window.
-// start is set to now when the window was empty.
-func (w *byteWindow[A]) add(start *time.Time, now time.Time, width time.Duration, out, in int64) (sumOut, sumIn int64, ok bool) {
+// returns the window's sums, and fresh when the window was empty (the
+// flow starts it); ok is false for a flow older than the window.
+func (w *byteWindow[A]) add(now time.Time, width time.Duration, out, in int64) (sumOut, sumIn int64, fresh, ok bool) {
 	n := int64(len(w.B))
 	b := bucketOf(now, width)
 	switch {
 	case w.Head == 0:
 		w.Head = b
-		*start = now
+		fresh = true
 	case b > w.Head:
 		for i := w.Head + 1; i <= b && i <= w.Head+n; i++ {
 			x := &w.B[ring(i, int(n))]
 			w.Out, w.In = w.Out-x[0], w.In-x[1]
 			*x = [2]int64{}
 		}
-		if w.Out == 0 && w.In == 0 {
-			*start = now
-		}
+		fresh = w.Out == 0 && w.In == 0
 		w.Head = b
 	case b <= w.Head-n:
-		return 0, 0, false
+		return 0, 0, false, false
 	}
 	x := &w.B[ring(b, int(n))]
 	x[0], x[1] = x[0]+out, x[1]+in
 	w.Out, w.In = w.Out+out, w.In+in
-	return w.Out, w.In, true
+	return w.Out, w.In, fresh, true
 }
 
 type uploads struct {
@@ -135,11 +133,14 @@ func (d *uploads) observe(o *observation, f *findings) {
 		return
 	}
 	p := &o.pair.Upload
-	out, in, ok := p.Bytes.add(&p.Start, o.now, d.th.UploadWindow/shortBuckets, ev.BytesOut, ev.BytesIn)
+	out, in, fresh, ok := p.Bytes.add(o.now, d.th.UploadWindow/shortBuckets, ev.BytesOut, ev.BytesIn)
 	if !ok {
 		return
 	}
-	span := func() string { return since(o.now, later(p.Start, o.now.Add(-d.th.UploadWindow))) }
+	if fresh {
+		p.Start = o.now
+	}
+	span := func() string { return windowSince(o.now, p.Start, d.th.UploadWindow) }
 	// Only flows that send more than they receive are uploads; the name
 	// of the destination is looked up for those only.
 	if ev.BytesOut < 4*ev.BytesIn && out < 4*in {
@@ -173,12 +174,11 @@ func (d *uploads) observe(o *observation, f *findings) {
 		return
 	}
 	u := d.domains.get(uploadKey{Src: ev.SrcIP.As16(), Dom: ans.Reg}, o.now)
-	start := u.Start
-	if out, in, ok = u.Bytes.add(&u.Start, o.now, d.th.Horizon/longBuckets, ev.BytesOut, ev.BytesIn); !ok {
+	if out, in, fresh, ok = u.Bytes.add(o.now, d.th.Horizon/longBuckets, ev.BytesOut, ev.BytesIn); !ok {
 		return
 	}
-	if u.Start != start {
-		u.Addrs = 0 // the window was empty
+	if fresh {
+		u.Start, u.Addrs = o.now, 0
 	}
 	if o.newPair {
 		u.Addrs++
@@ -186,7 +186,7 @@ func (d *uploads) observe(o *observation, f *findings) {
 	if out >= dayUploadBytes && out >= 4*in {
 		reg := d.answers.name(ans.Reg)
 		f.add(ThreatExfilUpload, reg, "%s sent %s to %s (%d addresses) in %s and received %s",
-			ev.SrcIP, size(out), reg, max(u.Addrs, 1), since(o.now, later(u.Start, o.now.Add(-d.th.Horizon))), size(in))
+			ev.SrcIP, size(out), reg, max(u.Addrs, 1), windowSince(o.now, u.Start, d.th.Horizon), size(in))
 	}
 }
 
